@@ -40,7 +40,7 @@ static const char *project_message(enum rp_error e)
     case RP_ERR_BAD_TYPE:
         return "unknown record or message type";
     case RP_ERR_BAD_UTF8:
-        return "invalid UTF-8 text";
+        return "text is not valid UTF-8 or contains control characters";
     case RP_ERR_RANGE:
         return "value out of range";
     case RP_ERR_NONCANONICAL:

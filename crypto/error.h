@@ -29,7 +29,7 @@ enum rp_error {
     RP_ERR_TOO_LONG = -1102,     /* a length field exceeds its maximum */
     RP_ERR_BAD_VERSION = -1103,  /* unknown format version */
     RP_ERR_BAD_TYPE = -1104,     /* unknown record or message type */
-    RP_ERR_BAD_UTF8 = -1105,     /* text that is not valid, shortest-form UTF-8 */
+    RP_ERR_BAD_UTF8 = -1105,     /* text not shortest-form UTF-8, or with controls */
     RP_ERR_RANGE = -1106,        /* an enum, rating or count outside its range */
     RP_ERR_NONCANONICAL = -1107, /* a second encoding of the same value */
     RP_ERR_BAD_HEX = -1108,      /* not hex, or the wrong number of digits */

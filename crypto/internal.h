@@ -16,4 +16,8 @@
  */
 const secp256k1_context *rp_crypto_ctx(void);
 
+/* Precompute the streaming tagged-hash state of every registry tag
+ * (hash.c). Called once by rp_crypto_init(), before any other thread runs. */
+void rp_hash_init_tags(void);
+
 #endif /* RP_CRYPTO_INTERNAL_H */

@@ -207,6 +207,32 @@ static int write_all(int fd, const unsigned char *buf, size_t len)
     return 0;
 }
 
+/* Make a new directory entry durable: fsync the folder that holds path. */
+static int fsync_parent(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    size_t n;
+    int fd, err = 0;
+
+    if (slash == NULL) {
+        dir[0] = '.', dir[1] = '\0';
+    } else {
+        n = slash == path ? 1 : (size_t)(slash - path);
+        if (n >= sizeof dir)
+            return -ENAMETOOLONG;
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (fsync(fd) != 0)
+        err = -errno;
+    (void)close(fd);
+    return err;
+}
+
 int rp_keyfile_write(const char *path, const rp_seckey *sk, const char *pass, size_t passlen,
                      uint64_t opslimit, uint64_t memlimit)
 {
@@ -231,6 +257,10 @@ int rp_keyfile_write(const char *path, const rp_seckey *sk, const char *pass, si
         err = -errno;
     if (close(fd) != 0 && err == 0)
         err = -errno;
+    /* Without this a crash right after creation could lose the file's
+     * directory entry, and with it the only copy of a new key. */
+    if (err == 0)
+        err = fsync_parent(path);
     if (err != 0)
         (void)unlink(path);
     return err;

@@ -91,7 +91,9 @@ int rp_keyfile_seal(unsigned char out[static RP_KEYFILE_SIZE], const rp_seckey *
 int rp_keyfile_unseal(rp_seckey *sk, rp_pubkey *pk, const unsigned char *buf, size_t len,
                       const char *pass, size_t passlen);
 
-/* Seal a key and write it to a new file with mode 0600, fsynced.
+/* Seal a key and write it to a new file with mode 0600; the file and then its
+ * folder are fsynced, so the key survives a crash once this returns 0. On any
+ * error after creation the partial file is removed.
  * Returns: 0; errors of rp_keyfile_seal; -EEXIST if path exists (key files are
  *          never overwritten); other -errno values from the file system.
  * In:      path; sk; pass, passlen; opslimit, memlimit as for rp_keyfile_seal.
@@ -101,7 +103,10 @@ int rp_keyfile_write(const char *path, const rp_seckey *sk, const char *pass, si
 
 /* Read and decrypt a key file.
  * Returns: 0; RP_ERR_KEYFILE_PERMS if group or others have any access to the
- *          file; errors of rp_keyfile_unseal; -errno from the file system.
+ *          file; -EISDIR for a folder and RP_ERR_KEYFILE_FORMAT for any other
+ *          file that is not a regular file; errors of rp_keyfile_unseal;
+ *          -errno from the file system. Symbolic links are followed, and the
+ *          permission check applies to the file they lead to.
  * Out:     sk: the secret key (zeroed on failure); pk: if not NULL, its public key.
  * In:      path; pass, passlen.
  */

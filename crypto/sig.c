@@ -58,6 +58,7 @@ int rp_crypto_init(void)
         return RP_ERR_CRYPTO_INIT;
     }
     ctx = c;
+    rp_hash_init_tags();
     return 0;
 }
 
