@@ -19,7 +19,7 @@ cd "$top"
 # Debian packages the build, tests, fuzzing and benchmarks need. clang only
 # recommends libclang-rt-14-dev, which holds libFuzzer, so both are named.
 PACKAGES=(
-    gcc meson ninja-build pkg-config
+    gcc libc6-dev meson ninja-build pkg-config
     libsodium-dev liblmdb-dev libuv1-dev libsecp256k1-dev check libjansson-dev libinih-dev
     clang libclang-rt-14-dev
 )
