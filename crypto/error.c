@@ -65,6 +65,80 @@ static const char *project_message(enum rp_error e)
         return "key file KDF parameters outside accepted limits";
     case RP_ERR_POW:
         return "proof-of-work stamp below the difficulty";
+    case RP_ERR_GENESIS:
+        return "malformed or out-of-range genesis document";
+    case RP_ERR_BLOCK_HEIGHT:
+        return "not the next height";
+    case RP_ERR_BLOCK_PREV:
+        return "previous header hash does not match";
+    case RP_ERR_BLOCK_ROOT:
+        return "records Merkle root does not match";
+    case RP_ERR_BLOCK_STATE:
+        return "state hash after the block does not match";
+    case RP_ERR_BLOCK_LIMITS:
+        return "too many records or bytes, or empty";
+    case RP_ERR_BLOCK_TIME:
+        return "time not after the previous block's";
+    case RP_ERR_BLOCK_VALIDATORS:
+        return "validator-set hash or proposer wrong";
+    case RP_ERR_COMMIT:
+        return "commit not for this block, or < 2/3 power";
+    case RP_ERR_BLOCK_PREV_COMMIT:
+        return "previous commit hash does not match";
+    case RP_ERR_BLOCK_EPOCH:
+        return "epoch number or score root does not match";
+    case RP_ERR_WRONG_CHAIN:
+        return "chain id differs from this chain's";
+    case RP_ERR_BAD_SEQUENCE:
+        return "issuer's sequence must grow by exactly one";
+    case RP_ERR_NOT_REGISTERED:
+        return "issuer has no IDENTITY yet";
+    case RP_ERR_ALREADY_REGISTERED:
+        return "sequence 1 for an existing identity";
+    case RP_ERR_SELF_ENGAGEMENT:
+        return "both parties are the same identity";
+    case RP_ERR_UNKNOWN_PARTY:
+        return "counterparty or subject not registered";
+    case RP_ERR_EXPIRED:
+        return "engagement past expiry or beyond max TTL";
+    case RP_ERR_NO_ENGAGEMENT:
+        return "review names no engagement on chain";
+    case RP_ERR_NOT_A_PARTY:
+        return "reviewer/subject not the engagement's parties";
+    case RP_ERR_DUPLICATE_REVIEW:
+        return "a live review in that direction exists";
+    case RP_ERR_SELF_VOUCH:
+        return "vouching for oneself";
+    case RP_ERR_DUPLICATE_VOUCH:
+        return "a live vouch for that pair exists";
+    case RP_ERR_NO_TARGET:
+        return "revoke target is not a REVIEW or VOUCH";
+    case RP_ERR_NOT_ISSUER:
+        return "only the original issuer may revoke";
+    case RP_ERR_ALREADY_REVOKED:
+        return "target already revoked";
+    case RP_ERR_KEY_USED:
+        return "new key was used by some identity before";
+    case RP_ERR_RECOVERY_MISMATCH:
+        return "recovery key does not match the commitment";
+    case RP_ERR_RECORD_TIME:
+        return "record time outside tolerance of block time";
+    case RP_ERR_DUPLICATE_RECORD:
+        return "record id already on chain";
+    case RP_ERR_STORE:
+        return "an LMDB error (logged with LMDB's message)";
+    case RP_ERR_MAP_FULL:
+        return "LMDB map full: raise map_size; nothing lost";
+    case RP_ERR_SCHEMA:
+        return "datadir of another schema version";
+    case RP_ERR_CHAIN_MISMATCH:
+        return "datadir of another chain";
+    case RP_ERR_LOCKED:
+        return "datadir in use by another process";
+    case RP_ERR_CORRUPT:
+        return "stored bytes fail to decode or check";
+    case RP_ERR_NOT_FOUND:
+        return "no such block, record or identity";
     }
     return NULL;
 }

@@ -48,6 +48,51 @@ enum rp_error {
 
     /* Records. */
     RP_ERR_POW = -1400, /* proof-of-work stamp below the difficulty */
+
+    /* Genesis (the message names the field). */
+    RP_ERR_GENESIS = -1500, /* malformed or out-of-range genesis document */
+
+    /* Blocks and commits. */
+    RP_ERR_BLOCK_HEIGHT = -1600,      /* not the next height */
+    RP_ERR_BLOCK_PREV = -1601,        /* previous header hash does not match */
+    RP_ERR_BLOCK_ROOT = -1602,        /* records Merkle root does not match */
+    RP_ERR_BLOCK_STATE = -1603,       /* state hash after the block does not match */
+    RP_ERR_BLOCK_LIMITS = -1604,      /* too many records or bytes, or empty */
+    RP_ERR_BLOCK_TIME = -1605,        /* time not after the previous block's */
+    RP_ERR_BLOCK_VALIDATORS = -1606,  /* validator-set hash or proposer wrong */
+    RP_ERR_COMMIT = -1607,            /* commit not for this block, or < 2/3 power */
+    RP_ERR_BLOCK_PREV_COMMIT = -1608, /* previous commit hash does not match */
+    RP_ERR_BLOCK_EPOCH = -1609,       /* epoch number or score root does not match */
+    RP_ERR_WRONG_CHAIN = -1610,       /* chain id differs from this chain's */
+
+    /* Validation rules for records against ledger state (docs/rules.md). */
+    RP_ERR_BAD_SEQUENCE = -1700,      /* issuer's sequence must grow by exactly one */
+    RP_ERR_NOT_REGISTERED = -1701,    /* issuer has no IDENTITY yet */
+    RP_ERR_ALREADY_REGISTERED = -1702, /* sequence 1 for an existing identity */
+    RP_ERR_SELF_ENGAGEMENT = -1703,   /* both parties are the same identity */
+    RP_ERR_UNKNOWN_PARTY = -1704,     /* counterparty or subject not registered */
+    RP_ERR_EXPIRED = -1705,           /* engagement past expiry or beyond max TTL */
+    RP_ERR_NO_ENGAGEMENT = -1706,     /* review names no engagement on chain */
+    RP_ERR_NOT_A_PARTY = -1707,       /* reviewer/subject not the engagement's parties */
+    RP_ERR_DUPLICATE_REVIEW = -1708,  /* a live review in that direction exists */
+    RP_ERR_SELF_VOUCH = -1709,        /* vouching for oneself */
+    RP_ERR_DUPLICATE_VOUCH = -1710,   /* a live vouch for that pair exists */
+    RP_ERR_NO_TARGET = -1711,         /* revoke target is not a REVIEW or VOUCH */
+    RP_ERR_NOT_ISSUER = -1712,        /* only the original issuer may revoke */
+    RP_ERR_ALREADY_REVOKED = -1713,   /* target already revoked */
+    RP_ERR_KEY_USED = -1714,          /* new key was used by some identity before */
+    RP_ERR_RECOVERY_MISMATCH = -1715, /* recovery key does not match the commitment */
+    RP_ERR_RECORD_TIME = -1716,       /* record time outside tolerance of block time */
+    RP_ERR_DUPLICATE_RECORD = -1717,  /* record id already on chain */
+
+    /* The store. */
+    RP_ERR_STORE = -1800,         /* an LMDB error (logged with LMDB's message) */
+    RP_ERR_MAP_FULL = -1801,      /* LMDB map full: raise map_size; nothing lost */
+    RP_ERR_SCHEMA = -1802,        /* datadir of another schema version */
+    RP_ERR_CHAIN_MISMATCH = -1803, /* datadir of another chain */
+    RP_ERR_LOCKED = -1804,        /* datadir in use by another process */
+    RP_ERR_CORRUPT = -1805,       /* stored bytes fail to decode or check */
+    RP_ERR_NOT_FOUND = -1806,     /* no such block, record or identity */
 };
 
 /* Describe an error code.

@@ -22,8 +22,10 @@ static const unsigned char empty[1];
  * measurable share of the cost of a record id. Other tags still work; they
  * are simply hashed from scratch. */
 static const char *const registry[] = {
-    RP_TAG_GENESIS, RP_TAG_RECORD, RP_TAG_POW,  RP_TAG_RECOVERY,
-    RP_TAG_KEYGEN,  RP_TAG_AUX,    RP_TAG_VOTE, RP_TAG_STATE,
+    RP_TAG_GENESIS,     RP_TAG_RECORD,      RP_TAG_POW,          RP_TAG_RECOVERY,
+    RP_TAG_KEYGEN,      RP_TAG_AUX,         RP_TAG_VOTE,         RP_TAG_STATE,
+    RP_TAG_MERKLE_LEAF, RP_TAG_MERKLE_NODE, RP_TAG_MERKLE_EMPTY, RP_TAG_HEADER,
+    RP_TAG_COMMIT,      RP_TAG_VALIDATORS,  RP_TAG_CHANGES,
 };
 #define NTAGS (sizeof registry / sizeof registry[0])
 static crypto_hash_sha256_state midstate[NTAGS];

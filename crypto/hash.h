@@ -26,6 +26,13 @@
 #define RP_TAG_AUX "repute/aux/v1"           /* seed-derived signing randomness */
 #define RP_TAG_VOTE "repute/vote/v1"         /* consensus votes */
 #define RP_TAG_STATE "repute/state/v1"       /* running state hash */
+#define RP_TAG_MERKLE_LEAF "repute/merkle/leaf/v1"   /* Merkle leaf: TH(tag, data) */
+#define RP_TAG_MERKLE_NODE "repute/merkle/node/v1"   /* Merkle inner node: TH(tag, l || r) */
+#define RP_TAG_MERKLE_EMPTY "repute/merkle/empty/v1" /* root of the empty list */
+#define RP_TAG_HEADER "repute/header/v1"             /* block hash: TH(tag, header) */
+#define RP_TAG_COMMIT "repute/commit/v1"             /* commit hash: TH(tag, commit) */
+#define RP_TAG_VALIDATORS "repute/validators/v1"     /* validator-set hash */
+#define RP_TAG_CHANGES "repute/changes/v1"           /* a block's state changes */
 
 typedef struct rp_hash {
     unsigned char bytes[32];

@@ -1093,9 +1093,23 @@ START_TEST(test_strerror)
     ck_assert_str_eq(rp_strerror(-ENOENT), strerror(ENOENT));
     ck_assert_str_eq(rp_strerror(-EEXIST), strerror(EEXIST));
     /* Unknown values: the generic message, never with the number in it. */
-    static const int unknown[] = {1, 42, INT_MAX, INT_MIN, -4000, -4095, -4096, -999, -1005, -1500};
+    static const int unknown[] = {1, 42, INT_MAX, INT_MIN, -4000, -4095, -4096, -999, -1005, -1999};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
         ck_assert_str_eq(rp_strerror(unknown[i]), generic);
+
+    /* Every project code (the whole range, so codes added later are
+     * covered too) has its own message. */
+    const char *seen[1000];
+    size_t nseen = 0;
+    for (int c = -1999; c <= -1000; c++) {
+        const char *m = rp_strerror(c);
+        if (strcmp(m, generic) == 0)
+            continue;
+        for (size_t j = 0; j < nseen; j++)
+            ck_assert_msg(strcmp(m, seen[j]) != 0, "code %d repeats a message: %s", c, m);
+        seen[nseen++] = m;
+    }
+    ck_assert_uint_ge(nseen, N);
 }
 END_TEST
 

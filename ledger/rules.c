@@ -1,0 +1,528 @@
+/* The validation rules: what each record may do given the ledger state, and
+ * what it changes. docs/rules.md states the same rules for users, with the
+ * error code of each.
+ *
+ * Every record is checked in the same order: not already on chain, time
+ * within the tolerance of the block time, the issuer's sequence, then the
+ * type's own rules; its signatures are queued against the keys the state
+ * names (the issuer's *current* key, which after a ROTATE is no longer the
+ * key its name came from). Nothing is written until every check of the
+ * record has passed, and the caller aborts the whole transaction if any
+ * record fails, so a failed record never leaves a partial change.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "crypto/error.h"
+#include "ledger/codec.h"
+#include "ledger/schema.h"
+#include "ledger/state.h"
+
+#define FAIL(code, ...)                                                                       \
+    do {                                                                                      \
+        snprintf(msg, msglen, __VA_ARGS__);                                                   \
+        return (code);                                                                        \
+    } while (0)
+
+static int is_zero(const unsigned char *p, size_t n)
+{
+    unsigned char acc = 0;
+    for (size_t i = 0; i < n; i++)
+        acc |= p[i];
+    return acc == 0;
+}
+
+static void be64(unsigned char *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (unsigned char)v;
+}
+
+/* ---- identity state codec ---------------------------------------------- */
+
+int rp_identity_state_encode(const rp_identity_state *st, unsigned char *out, size_t cap,
+                             size_t *len)
+{
+    rp_writer w;
+    rp_writer_init(&w, out, cap);
+    rp_put_bytes(&w, st->key.bytes, 32);
+    rp_put_bytes(&w, st->recovery.bytes, 32);
+    rp_put_u8(&w, st->role);
+    rp_put_var(&w, (const unsigned char *)st->name, st->name_len, RP_NAME_MAX);
+    rp_put_bytes(&w, st->profile.bytes, 32);
+    rp_put_u64(&w, st->seq);
+    rp_put_u64(&w, st->registered_height);
+    rp_put_u64(&w, st->updated_height);
+    rp_put_u32(&w, st->reviews_received);
+    rp_put_u32(&w, st->reviews_given);
+    rp_put_u32(&w, st->vouches_received);
+    rp_put_u32(&w, st->engagements);
+    return rp_writer_finish(&w, len);
+}
+
+int rp_identity_state_decode(rp_identity_state *st, const unsigned char *in, size_t len)
+{
+    rp_reader r;
+    memset(st, 0, sizeof *st);
+    rp_reader_init(&r, in, len);
+    rp_get_bytes(&r, st->key.bytes, 32, "key");
+    rp_get_bytes(&r, st->recovery.bytes, 32, "recovery");
+    st->role = rp_get_u8(&r, "role");
+    st->name_len = (uint8_t)rp_get_var(&r, (unsigned char *)st->name, RP_NAME_MAX, "name");
+    st->name[st->name_len] = '\0';
+    rp_get_bytes(&r, st->profile.bytes, 32, "profile");
+    st->seq = rp_get_u64(&r, "sequence");
+    st->registered_height = rp_get_u64(&r, "registered");
+    st->updated_height = rp_get_u64(&r, "updated");
+    st->reviews_received = rp_get_u32(&r, "reviews_received");
+    st->reviews_given = rp_get_u32(&r, "reviews_given");
+    st->vouches_received = rp_get_u32(&r, "vouches_received");
+    st->engagements = rp_get_u32(&r, "engagements");
+    int err = rp_reader_finish(&r, NULL);
+    if (err) {
+        memset(st, 0, sizeof *st);
+        return RP_ERR_CORRUPT;
+    }
+    return 0;
+}
+
+/* ---- helpers over the apply transaction -------------------------------- */
+
+static int get_identity(rp_apply *a, const rp_pubkey *name, rp_identity_state *st)
+{
+    MDB_val v;
+    int err = rp_st_get(a, RP_DB_IDENTITIES, name->bytes, 32, &v);
+    if (err)
+        return err;
+    return rp_identity_state_decode(st, v.mv_data, v.mv_size);
+}
+
+static int put_identity(rp_apply *a, const rp_pubkey *name, const rp_identity_state *st)
+{
+    unsigned char buf[RP_IDENTITY_STATE_MAX];
+    size_t n;
+    int err = rp_identity_state_encode(st, buf, sizeof buf, &n);
+    return err ? err : rp_st_put(a, RP_DB_IDENTITIES, name->bytes, 32, buf, n);
+}
+
+/* Is a key in use, now or ever, by any identity? 1, 0, or an error < 0. */
+static int key_used(rp_apply *a, const rp_pubkey *key)
+{
+    MDB_val v;
+    int err = rp_st_get(a, RP_DB_KEYS, key->bytes, 32, &v);
+    if (err == RP_ERR_NOT_FOUND)
+        return 0;
+    return err ? err : 1;
+}
+
+struct engagement {
+    rp_pubkey initiator, counterparty;
+    uint8_t kind;
+    uint64_t height;
+    rp_hash review_by_initiator, review_by_counterparty;
+};
+#define ENGAGEMENT_SIZE (32 + 32 + 1 + 8 + 32 + 32)
+
+static void engagement_encode(const struct engagement *e, unsigned char out[ENGAGEMENT_SIZE])
+{
+    rp_writer w;
+    rp_writer_init(&w, out, ENGAGEMENT_SIZE);
+    rp_put_bytes(&w, e->initiator.bytes, 32);
+    rp_put_bytes(&w, e->counterparty.bytes, 32);
+    rp_put_u8(&w, e->kind);
+    rp_put_u64(&w, e->height);
+    rp_put_bytes(&w, e->review_by_initiator.bytes, 32);
+    rp_put_bytes(&w, e->review_by_counterparty.bytes, 32);
+}
+
+static int engagement_decode(struct engagement *e, const MDB_val *v)
+{
+    rp_reader r;
+    rp_reader_init(&r, v->mv_data, v->mv_size);
+    rp_get_bytes(&r, e->initiator.bytes, 32, "initiator");
+    rp_get_bytes(&r, e->counterparty.bytes, 32, "counterparty");
+    e->kind = rp_get_u8(&r, "kind");
+    e->height = rp_get_u64(&r, "height");
+    rp_get_bytes(&r, e->review_by_initiator.bytes, 32, "review_by_initiator");
+    rp_get_bytes(&r, e->review_by_counterparty.bytes, 32, "review_by_counterparty");
+    return rp_reader_finish(&r, NULL) ? RP_ERR_CORRUPT : 0;
+}
+
+struct review {
+    rp_pubkey issuer, subject;
+    rp_hash engagement;
+    uint8_t overall;
+    uint8_t dims[RP_REVIEW_DIMS];
+    uint64_t time, height;
+    uint8_t live;
+};
+#define REVIEW_SIZE (32 + 32 + 32 + 1 + RP_REVIEW_DIMS + 8 + 8 + 1)
+
+static void review_encode(const struct review *rv, unsigned char out[REVIEW_SIZE])
+{
+    rp_writer w;
+    rp_writer_init(&w, out, REVIEW_SIZE);
+    rp_put_bytes(&w, rv->issuer.bytes, 32);
+    rp_put_bytes(&w, rv->subject.bytes, 32);
+    rp_put_bytes(&w, rv->engagement.bytes, 32);
+    rp_put_u8(&w, rv->overall);
+    rp_put_bytes(&w, rv->dims, RP_REVIEW_DIMS);
+    rp_put_u64(&w, rv->time);
+    rp_put_u64(&w, rv->height);
+    rp_put_u8(&w, rv->live);
+}
+
+static int review_decode(struct review *rv, const MDB_val *v)
+{
+    rp_reader r;
+    rp_reader_init(&r, v->mv_data, v->mv_size);
+    rp_get_bytes(&r, rv->issuer.bytes, 32, "issuer");
+    rp_get_bytes(&r, rv->subject.bytes, 32, "subject");
+    rp_get_bytes(&r, rv->engagement.bytes, 32, "engagement");
+    rv->overall = rp_get_u8(&r, "overall");
+    rp_get_bytes(&r, rv->dims, RP_REVIEW_DIMS, "dims");
+    rv->time = rp_get_u64(&r, "time");
+    rv->height = rp_get_u64(&r, "height");
+    rv->live = rp_get_u8(&r, "live");
+    return rp_reader_finish(&r, NULL) ? RP_ERR_CORRUPT : 0;
+}
+
+/* Index keys: a 32-byte identity followed by a 32-byte id or identity. */
+static void pair_key(unsigned char out[64], const unsigned char a[32], const unsigned char b[32])
+{
+    memcpy(out, a, 32);
+    memcpy(out + 32, b, 32);
+}
+
+/* ---- the rules ----------------------------------------------------------- */
+
+static int apply_identity(rp_apply *a, const rp_record *r, rp_identity_state *st, int fresh,
+                          char *msg, size_t msglen)
+{
+    const rp_identity_body *b = &r->body.identity;
+    if (fresh) {
+        if (!rp_identity_pow_ok(a->chain_id, r, a->g->params.pow_difficulty))
+            FAIL(RP_ERR_POW, "registration stamp has fewer than %u leading zero bits",
+                 (unsigned)a->g->params.pow_difficulty);
+        int used = key_used(a, &r->issuer);
+        if (used < 0)
+            return used;
+        if (used)
+            FAIL(RP_ERR_KEY_USED, "the identity's key was already used by another identity");
+        memset(st, 0, sizeof *st);
+        st->key = r->issuer;
+        st->registered_height = a->height;
+        int err = rp_st_put(a, RP_DB_KEYS, r->issuer.bytes, 32, r->issuer.bytes, 32);
+        if (err)
+            return err;
+    } else if (!is_zero(st->recovery.bytes, 32) &&
+               sodium_memcmp(st->recovery.bytes, b->recovery.bytes, 32) != 0) {
+        /* A leaked signing key must not be able to disable recovery. */
+        FAIL(RP_ERR_RECOVERY_MISMATCH,
+             "an update cannot change the recovery commitment (use ROTATE with the recovery key)");
+    }
+    st->role = b->role;
+    st->name_len = b->name_len;
+    memcpy(st->name, b->name, sizeof st->name);
+    st->profile = b->profile;
+    st->recovery = b->recovery;
+    return 0;
+}
+
+static int apply_engagement(rp_apply *a, const rp_record *r, const rp_hash *id,
+                            rp_identity_state *st, char *msg, size_t msglen)
+{
+    const rp_engagement_body *b = &r->body.engagement;
+    rp_identity_state cp;
+    if (sodium_memcmp(b->counterparty.bytes, r->issuer.bytes, 32) == 0)
+        FAIL(RP_ERR_SELF_ENGAGEMENT, "an engagement needs two distinct parties");
+    int err = get_identity(a, &b->counterparty, &cp);
+    if (err == RP_ERR_NOT_FOUND)
+        FAIL(RP_ERR_UNKNOWN_PARTY, "the counterparty is not registered");
+    if (err)
+        return err;
+    if (b->expiry <= a->time_s)
+        FAIL(RP_ERR_EXPIRED, "engagement expired at %llu, block time is %llu",
+             (unsigned long long)b->expiry, (unsigned long long)a->time_s);
+    if (b->expiry <= r->time || b->expiry - r->time > a->g->params.max_engagement_ttl_s)
+        FAIL(RP_ERR_EXPIRED, "expiry must be after the record time and at most %u s later",
+             (unsigned)a->g->params.max_engagement_ttl_s);
+    err = rp_st_queue_sig(a, id, &cp.key, &r->sigs[1]);
+    if (err)
+        return err;
+
+    struct engagement e;
+    unsigned char buf[ENGAGEMENT_SIZE];
+    memset(&e, 0, sizeof e);
+    e.initiator = r->issuer;
+    e.counterparty = b->counterparty;
+    e.kind = b->kind;
+    e.height = a->height;
+    engagement_encode(&e, buf);
+    if ((err = rp_st_put(a, RP_DB_ENGAGEMENTS, id->bytes, 32, buf, sizeof buf)) != 0)
+        return err;
+    st->engagements++;
+    cp.engagements++;
+    return put_identity(a, &b->counterparty, &cp);
+}
+
+static int apply_review(rp_apply *a, const rp_record *r, const rp_hash *id,
+                        rp_identity_state *st, char *msg, size_t msglen)
+{
+    const rp_review_body *b = &r->body.review;
+    MDB_val v;
+    struct engagement e;
+    int err = rp_st_get(a, RP_DB_ENGAGEMENTS, b->engagement.bytes, 32, &v);
+    if (err == RP_ERR_NOT_FOUND)
+        FAIL(RP_ERR_NO_ENGAGEMENT, "the reviewed engagement is not on chain");
+    if (err || (err = engagement_decode(&e, &v)) != 0)
+        return err;
+    rp_hash *slot;
+    if (!memcmp(r->issuer.bytes, e.initiator.bytes, 32) &&
+        !memcmp(b->subject.bytes, e.counterparty.bytes, 32))
+        slot = &e.review_by_initiator;
+    else if (!memcmp(r->issuer.bytes, e.counterparty.bytes, 32) &&
+             !memcmp(b->subject.bytes, e.initiator.bytes, 32))
+        slot = &e.review_by_counterparty;
+    else
+        FAIL(RP_ERR_NOT_A_PARTY, "reviewer and subject must be the engagement's two parties");
+    if (!is_zero(slot->bytes, 32))
+        FAIL(RP_ERR_DUPLICATE_REVIEW,
+             "a live review in this direction exists for this engagement (revoke it first)");
+    *slot = *id;
+
+    unsigned char ebuf[ENGAGEMENT_SIZE], rbuf[REVIEW_SIZE], k[64];
+    struct review rv;
+    memset(&rv, 0, sizeof rv);
+    rv.issuer = r->issuer;
+    rv.subject = b->subject;
+    rv.engagement = b->engagement;
+    rv.overall = b->overall;
+    memcpy(rv.dims, b->dims, sizeof rv.dims);
+    rv.time = r->time;
+    rv.height = a->height;
+    rv.live = 1;
+    engagement_encode(&e, ebuf);
+    review_encode(&rv, rbuf);
+    if ((err = rp_st_put(a, RP_DB_ENGAGEMENTS, b->engagement.bytes, 32, ebuf, sizeof ebuf)) ||
+        (err = rp_st_put(a, RP_DB_REVIEWS, id->bytes, 32, rbuf, sizeof rbuf)))
+        return err;
+    pair_key(k, b->subject.bytes, id->bytes);
+    if ((err = rp_st_put(a, RP_DB_BY_SUBJECT, k, 64, "", 0)) != 0)
+        return err;
+    pair_key(k, r->issuer.bytes, id->bytes);
+    if ((err = rp_st_put(a, RP_DB_BY_ISSUER, k, 64, "", 0)) != 0)
+        return err;
+
+    rp_identity_state subj;
+    if ((err = get_identity(a, &b->subject, &subj)) != 0)
+        return err == RP_ERR_NOT_FOUND ? RP_ERR_CORRUPT : err;
+    st->reviews_given++;
+    subj.reviews_received++;
+    return put_identity(a, &b->subject, &subj);
+}
+
+static int apply_vouch(rp_apply *a, const rp_record *r, const rp_hash *id, char *msg,
+                       size_t msglen)
+{
+    const rp_vouch_body *b = &r->body.vouch;
+    rp_identity_state subj;
+    MDB_val v;
+    unsigned char k[64];
+    if (!memcmp(b->subject.bytes, r->issuer.bytes, 32))
+        FAIL(RP_ERR_SELF_VOUCH, "an identity cannot vouch for itself");
+    int err = get_identity(a, &b->subject, &subj);
+    if (err == RP_ERR_NOT_FOUND)
+        FAIL(RP_ERR_UNKNOWN_PARTY, "the subject is not registered");
+    if (err)
+        return err;
+    pair_key(k, r->issuer.bytes, b->subject.bytes);
+    err = rp_st_get(a, RP_DB_VOUCHES, k, 64, &v);
+    if (err == 0)
+        FAIL(RP_ERR_DUPLICATE_VOUCH, "a live vouch for this subject exists (revoke it first)");
+    if (err != RP_ERR_NOT_FOUND)
+        return err;
+
+    unsigned char val[32 + 1 + 8], ids[65];
+    memcpy(val, id->bytes, 32);
+    val[32] = b->relation;
+    be64(val + 33, a->height);
+    memcpy(ids, k, 64);
+    ids[64] = 1;
+    if ((err = rp_st_put(a, RP_DB_VOUCHES, k, 64, val, sizeof val)) ||
+        (err = rp_st_put(a, RP_DB_VOUCH_IDS, id->bytes, 32, ids, sizeof ids)))
+        return err;
+    subj.vouches_received++;
+    return put_identity(a, &b->subject, &subj);
+}
+
+static int apply_revoke(rp_apply *a, const rp_record *r, const rp_hash *id, char *msg,
+                        size_t msglen)
+{
+    const rp_hash *target = &r->body.revoke.target;
+    MDB_val v;
+    unsigned char k[64], rec[40];
+    int err;
+
+    memcpy(rec, id->bytes, 32);
+    be64(rec + 32, a->height);
+    if ((err = rp_st_get(a, RP_DB_REVIEWS, target->bytes, 32, &v)) == 0) {
+        struct review rv;
+        struct engagement e;
+        unsigned char buf[REVIEW_SIZE], ebuf[ENGAGEMENT_SIZE];
+        if ((err = review_decode(&rv, &v)) != 0)
+            return err;
+        if (memcmp(rv.issuer.bytes, r->issuer.bytes, 32))
+            FAIL(RP_ERR_NOT_ISSUER, "only the review's issuer may revoke it");
+        if (!rv.live)
+            FAIL(RP_ERR_ALREADY_REVOKED, "the review is already revoked");
+        rv.live = 0;
+        review_encode(&rv, buf);
+        if ((err = rp_st_put(a, RP_DB_REVIEWS, target->bytes, 32, buf, sizeof buf)) != 0)
+            return err;
+        pair_key(k, rv.subject.bytes, target->bytes);
+        if ((err = rp_st_del(a, RP_DB_BY_SUBJECT, k, 64)) != 0)
+            return err;
+        pair_key(k, rv.issuer.bytes, target->bytes);
+        if ((err = rp_st_del(a, RP_DB_BY_ISSUER, k, 64)) != 0)
+            return err;
+        /* Free the direction, so that a corrected review can follow. */
+        if ((err = rp_st_get(a, RP_DB_ENGAGEMENTS, rv.engagement.bytes, 32, &v)) != 0 ||
+            (err = engagement_decode(&e, &v)) != 0)
+            return err == RP_ERR_NOT_FOUND ? RP_ERR_CORRUPT : err;
+        if (!memcmp(e.review_by_initiator.bytes, target->bytes, 32))
+            memset(e.review_by_initiator.bytes, 0, 32);
+        if (!memcmp(e.review_by_counterparty.bytes, target->bytes, 32))
+            memset(e.review_by_counterparty.bytes, 0, 32);
+        engagement_encode(&e, ebuf);
+        if ((err = rp_st_put(a, RP_DB_ENGAGEMENTS, rv.engagement.bytes, 32, ebuf,
+                             sizeof ebuf)) != 0)
+            return err;
+    } else if (err == RP_ERR_NOT_FOUND &&
+               (err = rp_st_get(a, RP_DB_VOUCH_IDS, target->bytes, 32, &v)) == 0) {
+        unsigned char ids[65];
+        if (v.mv_size != sizeof ids)
+            return RP_ERR_CORRUPT;
+        memcpy(ids, v.mv_data, sizeof ids);
+        if (memcmp(ids, r->issuer.bytes, 32))
+            FAIL(RP_ERR_NOT_ISSUER, "only the vouch's issuer may revoke it");
+        if (!ids[64])
+            FAIL(RP_ERR_ALREADY_REVOKED, "the vouch is already revoked");
+        ids[64] = 0;
+        if ((err = rp_st_put(a, RP_DB_VOUCH_IDS, target->bytes, 32, ids, sizeof ids)) ||
+            (err = rp_st_del(a, RP_DB_VOUCHES, ids, 64)))
+            return err;
+    } else if (err == RP_ERR_NOT_FOUND) {
+        FAIL(RP_ERR_NO_TARGET, "the target is not a REVIEW or VOUCH on chain");
+    } else {
+        return err;
+    }
+    return rp_st_put(a, RP_DB_REVOCATIONS, target->bytes, 32, rec, sizeof rec);
+}
+
+static int apply_rotate(rp_apply *a, const rp_record *r, rp_identity_state *st, char *msg,
+                        size_t msglen)
+{
+    const rp_rotate_body *b = &r->body.rotate;
+    if (!rp_pubkey_valid(&b->new_key))
+        FAIL(RP_ERR_BAD_KEY, "the new key is not a valid x-only public key");
+    int used = key_used(a, &b->new_key);
+    if (used < 0)
+        return used;
+    if (used)
+        FAIL(RP_ERR_KEY_USED, "the new key was used before; rotate to a fresh key");
+    if (b->auth == RP_ROTATE_BY_CURRENT && !is_zero(st->recovery.bytes, 32) &&
+        sodium_memcmp(st->recovery.bytes, b->new_recovery.bytes, 32) != 0)
+        FAIL(RP_ERR_RECOVERY_MISMATCH,
+             "a rotation by the current key must keep the recovery commitment");
+    st->key = b->new_key;
+    st->recovery = b->new_recovery;
+    return rp_st_put(a, RP_DB_KEYS, b->new_key.bytes, 32, r->issuer.bytes, 32);
+}
+
+int rp_rules_apply(rp_apply *a, const rp_record *r, const rp_hash *id, char *msg, size_t msglen)
+{
+    MDB_val v;
+    rp_identity_state st;
+    int err;
+    msg[0] = '\0';
+
+    err = rp_st_get(a, RP_DB_RECORDS, id->bytes, 32, &v);
+    if (err == 0)
+        FAIL(RP_ERR_DUPLICATE_RECORD, "the record is already on chain");
+    if (err != RP_ERR_NOT_FOUND)
+        return err;
+
+    uint64_t tol = a->g->params.time_tolerance_s;
+    if (r->time + tol < a->time_s || r->time > a->time_s + tol)
+        FAIL(RP_ERR_RECORD_TIME, "record time %llu is more than %llu s from block time %llu",
+             (unsigned long long)r->time, (unsigned long long)tol,
+             (unsigned long long)a->time_s);
+
+    /* The issuer and its sequence. */
+    err = get_identity(a, &r->issuer, &st);
+    int fresh = err == RP_ERR_NOT_FOUND;
+    if (err && !fresh)
+        return err;
+    if (fresh) {
+        if (r->type != RP_REC_IDENTITY || r->seq != 1)
+            FAIL(RP_ERR_NOT_REGISTERED, "the issuer is not registered");
+    } else if (r->seq != st.seq + 1) {
+        if (r->seq == 1 && r->type == RP_REC_IDENTITY)
+            FAIL(RP_ERR_ALREADY_REGISTERED, "the identity is already registered");
+        FAIL(RP_ERR_BAD_SEQUENCE, "sequence %llu, expected %llu", (unsigned long long)r->seq,
+             (unsigned long long)(st.seq + 1));
+    }
+
+    /* Slot 0's signer: the identity's own key at registration, the revealed
+     * recovery key for a recovery rotation, the current key otherwise. */
+    const rp_pubkey *signer = fresh ? &r->issuer : &st.key;
+    if (r->type == RP_REC_ROTATE && r->body.rotate.auth == RP_ROTATE_BY_RECOVERY) {
+        rp_hash c;
+        rp_recovery_commitment(&c, &r->body.rotate.recovery_key);
+        if (is_zero(st.recovery.bytes, 32) || sodium_memcmp(c.bytes, st.recovery.bytes, 32))
+            FAIL(RP_ERR_RECOVERY_MISMATCH, "the recovery key does not match the commitment");
+        signer = &r->body.rotate.recovery_key;
+    }
+    if ((err = rp_st_queue_sig(a, id, signer, &r->sigs[0])) != 0)
+        return err;
+
+    switch (r->type) {
+    case RP_REC_IDENTITY:
+        err = apply_identity(a, r, &st, fresh, msg, msglen);
+        break;
+    case RP_REC_ENGAGEMENT:
+        err = apply_engagement(a, r, id, &st, msg, msglen);
+        break;
+    case RP_REC_REVIEW:
+        err = apply_review(a, r, id, &st, msg, msglen);
+        break;
+    case RP_REC_VOUCH:
+        err = apply_vouch(a, r, id, msg, msglen);
+        break;
+    case RP_REC_REVOKE:
+        err = apply_revoke(a, r, id, msg, msglen);
+        break;
+    case RP_REC_ROTATE:
+        err = apply_rotate(a, r, &st, msg, msglen);
+        break;
+    default:
+        err = RP_ERR_BAD_TYPE;
+        break;
+    }
+    if (err)
+        return err;
+
+    /* The issuer's state last: the type's rules may have counted on it. */
+    st.seq = r->seq;
+    st.updated_height = a->height;
+    if ((err = put_identity(a, &r->issuer, &st)) != 0)
+        return err;
+    unsigned char loc[12];
+    be64(loc, a->height);
+    loc[8] = (unsigned char)(a->record >> 24);
+    loc[9] = (unsigned char)(a->record >> 16);
+    loc[10] = (unsigned char)(a->record >> 8);
+    loc[11] = (unsigned char)a->record;
+    return rp_st_put(a, RP_DB_RECORDS, id->bytes, 32, loc, sizeof loc);
+}

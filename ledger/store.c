@@ -1,0 +1,1254 @@
+/* The ledger store: the LMDB environment, opening and creating datadirs, and
+ * applying a block in one write transaction (see store.h for the contract and
+ * schema.h for the tables).
+ *
+ * Applying a block:
+ *   1. pure checks, outside any transaction: framing, header links against
+ *      the tip, limits, Merkle root, the commit's signatures and power;
+ *   2. one write transaction: each record is decoded and run through the
+ *      rules (rules.c), which read earlier records' writes, log their own and
+ *      queue signature checks;
+ *   3. the queued signatures are verified as one batch (on every core, if
+ *      the caller's verifier has a pool), then the state hash over the
+ *      block's changes in key order is compared with the header's;
+ *   4. header, body, commit, hash index and tip are written and the
+ *      transaction commits; any failure before that aborts it.
+ * Preparing a block (for a proposer or a generator) runs 2 and 3 in a
+ * transaction that is always aborted, and reports the state hash.
+ */
+#include "ledger/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto/error.h"
+#include "ledger/codec.h"
+#include "ledger/merkle.h"
+#include "ledger/record.h"
+#include "ledger/schema.h"
+#include "ledger/state.h"
+
+static const char *const table_names[RP_DB_COUNT] = {
+#define RP_SCHEMA_NAME(id, name, state) name,
+    RP_SCHEMA_TABLES(RP_SCHEMA_NAME)
+#undef RP_SCHEMA_NAME
+};
+static const int table_is_state[RP_DB_COUNT] = {
+#define RP_SCHEMA_STATE(id, name, state) state,
+    RP_SCHEMA_TABLES(RP_SCHEMA_STATE)
+#undef RP_SCHEMA_STATE
+};
+
+struct rp_store {
+    MDB_env *env;
+    MDB_dbi dbi[RP_DB_COUNT];
+    unsigned int env_flags;
+    int lock_fd;
+    int read_only;
+    rp_genesis *genesis; /* heap: the struct is large */
+    rp_hash chain_id;
+    rp_hash validators_hash;
+};
+
+static void seterr(rp_store_error *e, int code, uint64_t height, int64_t index, const char *fmt,
+                   ...) __attribute__((format(printf, 5, 6)));
+
+static void seterr(rp_store_error *e, int code, uint64_t height, int64_t index, const char *fmt,
+                   ...)
+{
+    if (!e)
+        return;
+    e->code = code;
+    e->height = height;
+    e->index = index;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+}
+
+/* LMDB's codes enter the project here. */
+static int from_mdb(int rc)
+{
+    if (rc == 0)
+        return 0;
+    if (rc == MDB_NOTFOUND)
+        return RP_ERR_NOT_FOUND;
+    if (rc == MDB_MAP_FULL)
+        return RP_ERR_MAP_FULL;
+    if (rc > 0)
+        return -rc;
+    return RP_ERR_STORE;
+}
+
+static void be64(unsigned char *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (unsigned char)v;
+}
+
+static MDB_val mv(const void *p, size_t n)
+{
+    MDB_val v;
+    v.mv_data = (void *)(uintptr_t)p; /* LMDB never writes through a key */
+    v.mv_size = n;
+    return v;
+}
+
+/* ---- tip ------------------------------------------------------------------ */
+
+#define TIP_SIZE (8 + 32 + 32 + 8 + 32 + 8 + 32)
+
+static void tip_encode(const rp_tip *t, unsigned char out[TIP_SIZE])
+{
+    rp_writer w;
+    rp_writer_init(&w, out, TIP_SIZE);
+    rp_put_u64(&w, t->height);
+    rp_put_bytes(&w, t->head_hash.bytes, 32);
+    rp_put_bytes(&w, t->state_hash.bytes, 32);
+    rp_put_u64(&w, t->time_ms);
+    rp_put_bytes(&w, t->commit_hash.bytes, 32);
+    rp_put_u64(&w, t->epoch);
+    rp_put_bytes(&w, t->score_root.bytes, 32);
+}
+
+static int tip_decode(rp_tip *t, const MDB_val *v)
+{
+    rp_reader r;
+    rp_reader_init(&r, v->mv_data, v->mv_size);
+    t->height = rp_get_u64(&r, "height");
+    rp_get_bytes(&r, t->head_hash.bytes, 32, "head");
+    rp_get_bytes(&r, t->state_hash.bytes, 32, "state");
+    t->time_ms = rp_get_u64(&r, "time");
+    rp_get_bytes(&r, t->commit_hash.bytes, 32, "commit");
+    t->epoch = rp_get_u64(&r, "epoch");
+    rp_get_bytes(&r, t->score_root.bytes, 32, "score_root");
+    return rp_reader_finish(&r, NULL) ? RP_ERR_CORRUPT : 0;
+}
+
+static int read_tip(rp_store *s, MDB_txn *txn, rp_tip *t)
+{
+    MDB_val k = mv("tip", 3), v;
+    int err = from_mdb(mdb_get(txn, s->dbi[RP_DB_META], &k, &v));
+    if (err)
+        return err == RP_ERR_NOT_FOUND ? RP_ERR_CORRUPT : err;
+    return tip_decode(t, &v);
+}
+
+static void genesis_tip(const rp_store *s, rp_tip *t)
+{
+    memset(t, 0, sizeof *t);
+    rp_tagged_hash(&t->state_hash, RP_TAG_STATE, s->chain_id.bytes, 32);
+    t->time_ms = s->genesis->genesis_time * 1000;
+    rp_merkle_empty(&t->score_root);
+}
+
+/* ---- opening ---------------------------------------------------------------- */
+
+/* Open the environment in `path` (a ledger folder), taking the writer's
+ * flock first unless read-only. */
+static int open_env(rp_store *s, const char *path, const rp_store_opts *opts,
+                    rp_store_error *err)
+{
+    char lock[4096];
+    int rc;
+
+    if (snprintf(lock, sizeof lock, "%s/writer.lock", path) >= (int)sizeof lock) {
+        seterr(err, -ENAMETOOLONG, 0, -1, "datadir path too long");
+        return -ENAMETOOLONG;
+    }
+    if (!s->read_only) {
+        s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (s->lock_fd < 0) {
+            rc = -errno;
+            seterr(err, rc, 0, -1, "cannot open %s: %s", lock, rp_strerror(rc));
+            return rc;
+        }
+        if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+            rc = errno == EWOULDBLOCK ? RP_ERR_LOCKED : -errno;
+            seterr(err, rc, 0, -1, "%s is in use by another process (%s)", path,
+                   rp_strerror(rc));
+            return rc;
+        }
+    }
+    if ((rc = mdb_env_create(&s->env)) != 0) {
+        s->env = NULL;
+        seterr(err, from_mdb(rc), 0, -1, "mdb_env_create: %s", mdb_strerror(rc));
+        return from_mdb(rc);
+    }
+    uint64_t map = opts && opts->map_size ? opts->map_size : RP_STORE_DEFAULT_MAP_SIZE;
+    s->env_flags = MDB_NOTLS | (s->read_only ? MDB_RDONLY : 0);
+    if ((rc = mdb_env_set_maxdbs(s->env, RP_DB_COUNT)) != 0 ||
+        (rc = mdb_env_set_mapsize(s->env, (size_t)map)) != 0 ||
+        (rc = mdb_env_set_maxreaders(s->env, 256)) != 0 ||
+        (rc = mdb_env_open(s->env, path, s->env_flags, 0600)) != 0) {
+        seterr(err, from_mdb(rc), 0, -1, "cannot open LMDB environment %s: %s", path,
+               mdb_strerror(rc));
+        return from_mdb(rc);
+    }
+    int dead = 0;
+    (void)mdb_reader_check(s->env, &dead);
+    return 0;
+}
+
+static int open_tables(rp_store *s, int create, rp_store_error *err)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, s->read_only ? MDB_RDONLY : 0, &txn);
+    if (rc) {
+        seterr(err, from_mdb(rc), 0, -1, "mdb_txn_begin: %s", mdb_strerror(rc));
+        return from_mdb(rc);
+    }
+    for (int i = 0; i < RP_DB_COUNT; i++) {
+        rc = mdb_dbi_open(txn, table_names[i], create ? MDB_CREATE : 0, &s->dbi[i]);
+        if (rc) {
+            mdb_txn_abort(txn);
+            if (rc == MDB_NOTFOUND) {
+                seterr(err, RP_ERR_SCHEMA, 0, -1,
+                       "ledger has no table '%s': not a repute schema %d datadir",
+                       table_names[i], RP_SCHEMA_VERSION);
+                return RP_ERR_SCHEMA;
+            }
+            seterr(err, from_mdb(rc), 0, -1, "opening table %s: %s", table_names[i],
+                   mdb_strerror(rc));
+            return from_mdb(rc);
+        }
+    }
+    rc = mdb_txn_commit(txn);
+    if (rc) {
+        seterr(err, from_mdb(rc), 0, -1, "mdb_txn_commit: %s", mdb_strerror(rc));
+        return from_mdb(rc);
+    }
+    return 0;
+}
+
+static rp_store *store_new(const rp_store_opts *opts)
+{
+    rp_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->genesis = calloc(1, sizeof *s->genesis);
+    if (!s->genesis) {
+        free(s);
+        return NULL;
+    }
+    s->lock_fd = -1;
+    s->read_only = opts ? opts->read_only : 0;
+    return s;
+}
+
+void rp_store_close(rp_store *s)
+{
+    if (!s)
+        return;
+    if (s->env)
+        mdb_env_close(s->env);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd); /* releases the flock */
+    free(s->genesis);
+    free(s);
+}
+
+static int load_meta(rp_store *s, rp_store_error *err)
+{
+    MDB_txn *txn;
+    MDB_val k, v;
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc) {
+        seterr(err, from_mdb(rc), 0, -1, "mdb_txn_begin: %s", mdb_strerror(rc));
+        return from_mdb(rc);
+    }
+    int e = 0;
+    k = mv("schema", 6);
+    rc = mdb_get(txn, s->dbi[RP_DB_META], &k, &v);
+    if (rc || v.mv_size != 4) {
+        e = RP_ERR_CORRUPT;
+        seterr(err, e, 0, -1, "ledger meta has no schema version");
+        goto out;
+    }
+    const unsigned char *p = v.mv_data;
+    uint32_t version = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    if (version != RP_SCHEMA_VERSION) {
+        e = RP_ERR_SCHEMA;
+        seterr(err, e, 0, -1, "ledger schema version %u; this build reads version %d",
+               (unsigned)version, RP_SCHEMA_VERSION);
+        goto out;
+    }
+    k = mv("genesis", 7);
+    if (mdb_get(txn, s->dbi[RP_DB_META], &k, &v) != 0 ||
+        rp_genesis_decode(s->genesis, v.mv_data, v.mv_size) != 0) {
+        e = RP_ERR_CORRUPT;
+        seterr(err, e, 0, -1, "ledger meta holds no valid genesis");
+        goto out;
+    }
+    rp_hash stored;
+    k = mv("chain_id", 8);
+    if (mdb_get(txn, s->dbi[RP_DB_META], &k, &v) != 0 || v.mv_size != 32 ||
+        rp_genesis_chain_id(&s->chain_id, s->genesis) != 0 ||
+        (memcpy(stored.bytes, v.mv_data, 32), !rp_hash_eq(&stored, &s->chain_id))) {
+        e = RP_ERR_CORRUPT;
+        seterr(err, e, 0, -1, "ledger meta chain id does not match its genesis");
+        goto out;
+    }
+    rp_genesis_validators_hash(&s->validators_hash, s->genesis);
+out:
+    mdb_txn_abort(txn);
+    return e;
+}
+
+int rp_store_open(rp_store **out, const char *dir, const rp_store_opts *opts,
+                  rp_store_error *err)
+{
+    rp_store *s = store_new(opts);
+    int rc;
+    *out = NULL;
+    if (err)
+        memset(err, 0, sizeof *err);
+    if (!s) {
+        seterr(err, RP_ERR_NOMEM, 0, -1, "out of memory");
+        return RP_ERR_NOMEM;
+    }
+    char path[4096];
+    struct stat st;
+    if (snprintf(path, sizeof path, "%s/ledger", dir) >= (int)sizeof path) {
+        rp_store_close(s);
+        seterr(err, -ENAMETOOLONG, 0, -1, "datadir path too long");
+        return -ENAMETOOLONG;
+    }
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        rp_store_close(s);
+        seterr(err, -ENOENT, 0, -1, "no ledger in %s", dir);
+        return -ENOENT;
+    }
+    if ((rc = open_env(s, path, opts, err)) != 0 || (rc = open_tables(s, 0, err)) != 0 ||
+        (rc = load_meta(s, err)) != 0) {
+        rp_store_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+int rp_store_open_chain(rp_store **out, const char *dir, const rp_hash *chain_id,
+                        const rp_store_opts *opts, rp_store_error *err)
+{
+    int rc = rp_store_open(out, dir, opts, err);
+    if (rc)
+        return rc;
+    if (!rp_hash_eq(chain_id, &(*out)->chain_id)) {
+        rp_store_close(*out);
+        *out = NULL;
+        seterr(err, RP_ERR_CHAIN_MISMATCH, 0, -1,
+               "the datadir %s belongs to another chain (its genesis differs)", dir);
+        return RP_ERR_CHAIN_MISMATCH;
+    }
+    return 0;
+}
+
+/* Remove a half-built ledger folder left by a crash during creation. */
+static void remove_partial(const char *path)
+{
+    static const char *const files[] = {"data.mdb", "lock.mdb", "writer.lock"};
+    char f[4200];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(f, sizeof f, "%s/%s", path, files[i]);
+        (void)unlink(f);
+    }
+    (void)rmdir(path);
+}
+
+static int fsync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) != 0 ? -errno : 0;
+    close(fd);
+    return rc;
+}
+
+/* Creation is atomic: the ledger is built in DIR/ledger.new, its meta
+ * committed, and only then renamed to DIR/ledger. A crash at any point
+ * leaves either no ledger or a complete, empty one. */
+int rp_store_create(rp_store **out, const char *dir, const rp_genesis *g,
+                    const rp_store_opts *opts, rp_store_error *err)
+{
+    rp_store *s = store_new(opts);
+    unsigned char *gbuf = NULL;
+    MDB_txn *txn = NULL;
+    int rc;
+    char gerr[256], path[4096], tmp[4096];
+    struct stat st;
+
+    *out = NULL;
+    if (err)
+        memset(err, 0, sizeof *err);
+    if (!s) {
+        seterr(err, RP_ERR_NOMEM, 0, -1, "out of memory");
+        return RP_ERR_NOMEM;
+    }
+    if (s->read_only) {
+        rp_store_close(s);
+        seterr(err, RP_ERR_INVALID_ARG, 0, -1, "cannot create a ledger read-only");
+        return RP_ERR_INVALID_ARG;
+    }
+    if ((rc = rp_genesis_check(g, gerr, sizeof gerr)) != 0) {
+        rp_store_close(s);
+        seterr(err, rc, 0, -1, "genesis: %s", gerr);
+        return rc;
+    }
+    if (snprintf(path, sizeof path, "%s/ledger", dir) >= (int)sizeof path ||
+        snprintf(tmp, sizeof tmp, "%s/ledger.new", dir) >= (int)sizeof tmp) {
+        rp_store_close(s);
+        seterr(err, -ENAMETOOLONG, 0, -1, "datadir path too long");
+        return -ENAMETOOLONG;
+    }
+    if (stat(path, &st) == 0) {
+        rp_store_close(s);
+        seterr(err, -EEXIST, 0, -1, "%s already holds a ledger", dir);
+        return -EEXIST;
+    }
+    remove_partial(tmp);
+    if (mkdir(tmp, 0700) != 0) {
+        rc = -errno;
+        rp_store_close(s);
+        seterr(err, rc, 0, -1, "cannot create %s: %s", tmp, rp_strerror(rc));
+        return rc;
+    }
+    if ((rc = open_env(s, tmp, opts, err)) != 0 || (rc = open_tables(s, 1, err)) != 0)
+        goto fail;
+
+    *s->genesis = *g;
+    size_t glen;
+    gbuf = malloc(RP_GENESIS_MAX_SIZE);
+    if (!gbuf) {
+        rc = RP_ERR_NOMEM;
+        seterr(err, rc, 0, -1, "out of memory");
+        goto fail;
+    }
+    if ((rc = rp_genesis_encode(g, gbuf, RP_GENESIS_MAX_SIZE, &glen)) != 0 ||
+        (rc = rp_genesis_chain_id(&s->chain_id, g)) != 0) {
+        seterr(err, rc, 0, -1, "cannot encode genesis: %s", rp_strerror(rc));
+        goto fail;
+    }
+
+    rp_tip tip;
+    unsigned char tbuf[TIP_SIZE], ver[4] = {0, 0, 0, RP_SCHEMA_VERSION};
+    genesis_tip(s, &tip);
+    tip_encode(&tip, tbuf);
+    MDB_val k, v;
+    if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+        goto mdb_fail;
+    k = mv("schema", 6), v = mv(ver, 4);
+    if ((rc = mdb_put(txn, s->dbi[RP_DB_META], &k, &v, 0)) != 0)
+        goto mdb_fail;
+    k = mv("genesis", 7), v = mv(gbuf, glen);
+    if ((rc = mdb_put(txn, s->dbi[RP_DB_META], &k, &v, 0)) != 0)
+        goto mdb_fail;
+    k = mv("chain_id", 8), v = mv(s->chain_id.bytes, 32);
+    if ((rc = mdb_put(txn, s->dbi[RP_DB_META], &k, &v, 0)) != 0)
+        goto mdb_fail;
+    k = mv("tip", 3), v = mv(tbuf, TIP_SIZE);
+    if ((rc = mdb_put(txn, s->dbi[RP_DB_META], &k, &v, 0)) != 0)
+        goto mdb_fail;
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (rc)
+        goto mdb_fail;
+    free(gbuf);
+    gbuf = NULL;
+    rp_store_close(s); /* releases the creation lock before the rename */
+    s = NULL;
+    if (rename(tmp, path) != 0 || (rc = fsync_dir(dir)) != 0) {
+        rc = rc ? rc : -errno;
+        seterr(err, rc, 0, -1, "cannot move %s into place: %s", tmp, rp_strerror(rc));
+        remove_partial(tmp);
+        return rc;
+    }
+    return rp_store_open(out, dir, opts, err);
+
+mdb_fail:
+    if (txn)
+        mdb_txn_abort(txn);
+    seterr(err, from_mdb(rc), 0, -1, "writing ledger meta: %s", mdb_strerror(rc));
+    rc = from_mdb(rc);
+fail:
+    free(gbuf);
+    rp_store_close(s);
+    remove_partial(tmp);
+    return rc;
+}
+
+const rp_genesis *rp_store_genesis(const rp_store *s) { return s->genesis; }
+const rp_hash *rp_store_chain_id(const rp_store *s) { return &s->chain_id; }
+
+int rp_store_is_durable(const rp_store *s)
+{
+    unsigned int flags = 0;
+    if (mdb_env_get_flags(s->env, &flags) != 0)
+        return 0;
+    return !(flags & (MDB_NOSYNC | MDB_NOMETASYNC | MDB_MAPASYNC));
+}
+
+int rp_store_tip(rp_store *s, rp_tip *tip)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return from_mdb(rc);
+    rc = read_tip(s, txn, tip);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+/* ---- the apply transaction's state access (state.h) ------------------------- */
+
+int rp_st_get(rp_apply *a, int db, const void *key, size_t klen, MDB_val *val)
+{
+    MDB_val k = mv(key, klen);
+    return from_mdb(mdb_get(a->txn, a->store->dbi[db], &k, val));
+}
+
+static int log_change(rp_apply *a, int db, const void *key, size_t klen, const void *val,
+                      size_t vlen, int del)
+{
+    if (klen > 64)
+        return RP_ERR_INVALID_ARG;
+    if (a->nchanges == a->capchanges) {
+        size_t cap = a->capchanges ? a->capchanges * 2 : 256;
+        void *p = realloc(a->changes, cap * sizeof *a->changes);
+        if (!p)
+            return RP_ERR_NOMEM;
+        a->changes = p;
+        a->capchanges = cap;
+    }
+    if (!del && vlen > a->capvals - a->nvals) {
+        size_t cap = a->capvals ? a->capvals * 2 : 16384;
+        while (cap - a->nvals < vlen)
+            cap *= 2;
+        void *p = realloc(a->vals, cap);
+        if (!p)
+            return RP_ERR_NOMEM;
+        a->vals = p;
+        a->capvals = cap;
+    }
+    struct rp_change *c = &a->changes[a->nchanges];
+    c->db = (uint8_t)db;
+    c->klen = (uint8_t)klen;
+    memcpy(c->key, key, klen);
+    c->seq = a->nchanges++;
+    if (del) {
+        c->vlen = UINT32_MAX;
+        c->voff = 0;
+    } else {
+        c->vlen = (uint32_t)vlen;
+        c->voff = a->nvals;
+        if (vlen)
+            memcpy(a->vals + a->nvals, val, vlen);
+        a->nvals += vlen;
+    }
+    return 0;
+}
+
+int rp_st_put(rp_apply *a, int db, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    MDB_val k = mv(key, klen), v = mv(val, vlen);
+    int rc = from_mdb(mdb_put(a->txn, a->store->dbi[db], &k, &v, 0));
+    return rc ? rc : log_change(a, db, key, klen, val, vlen, 0);
+}
+
+int rp_st_del(rp_apply *a, int db, const void *key, size_t klen)
+{
+    MDB_val k = mv(key, klen);
+    int rc = from_mdb(mdb_del(a->txn, a->store->dbi[db], &k, NULL));
+    return rc ? rc : log_change(a, db, key, klen, NULL, 0, 1);
+}
+
+int rp_st_queue_sig(rp_apply *a, const rp_hash *msg, const rp_pubkey *key, const rp_sig *sig)
+{
+    if (a->nsigs == a->capsigs) {
+        size_t cap = a->capsigs ? a->capsigs * 2 : 256;
+        void *p = realloc(a->sigs, cap * sizeof *a->sigs);
+        if (!p)
+            return RP_ERR_NOMEM;
+        a->sigs = p;
+        a->capsigs = cap;
+    }
+    struct rp_pending_sig *ps = &a->sigs[a->nsigs++];
+    ps->msg = *msg;
+    ps->key = *key;
+    ps->sig = *sig;
+    ps->record = a->record;
+    return 0;
+}
+
+static void apply_free(rp_apply *a)
+{
+    free(a->changes);
+    free(a->vals);
+    free(a->sigs);
+}
+
+static int cmp_change(const void *x, const void *y)
+{
+    const struct rp_change *a = x, *b = y;
+    if (a->db != b->db)
+        return a->db < b->db ? -1 : 1;
+    size_t n = a->klen < b->klen ? a->klen : b->klen;
+    int c = memcmp(a->key, b->key, n);
+    if (c)
+        return c;
+    if (a->klen != b->klen)
+        return a->klen < b->klen ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* state = TH(RP_TAG_STATE, prev || TH(RP_TAG_CHANGES, the final value of every
+ * key written, in (table, key) order)), each entry
+ * table u8 | klen u8 | key | 1 | vlen u32 | value   (or ... | 0 for a deletion). */
+static void state_hash(rp_apply *a, const rp_hash *prev, rp_hash *out)
+{
+    rp_th_ctx ctx;
+    rp_hash digest;
+    qsort(a->changes, a->nchanges, sizeof *a->changes, cmp_change);
+    rp_th_init(&ctx, RP_TAG_CHANGES);
+    for (size_t i = 0; i < a->nchanges; i++) {
+        const struct rp_change *c = &a->changes[i];
+        if (i + 1 < a->nchanges && c->db == c[1].db && c->klen == c[1].klen &&
+            !memcmp(c->key, c[1].key, c->klen))
+            continue; /* a later write to the same key wins */
+        unsigned char hdr[2] = {c->db, c->klen};
+        rp_th_update(&ctx, hdr, 2);
+        rp_th_update(&ctx, c->key, c->klen);
+        if (c->vlen == UINT32_MAX) {
+            unsigned char z = 0;
+            rp_th_update(&ctx, &z, 1);
+        } else {
+            unsigned char v[5] = {1, (unsigned char)(c->vlen >> 24),
+                                  (unsigned char)(c->vlen >> 16), (unsigned char)(c->vlen >> 8),
+                                  (unsigned char)c->vlen};
+            rp_th_update(&ctx, v, 5);
+            rp_th_update(&ctx, a->vals + c->voff, c->vlen);
+        }
+    }
+    rp_th_final(&ctx, &digest);
+    rp_th_init(&ctx, RP_TAG_STATE);
+    rp_th_update(&ctx, prev->bytes, 32);
+    rp_th_update(&ctx, digest.bytes, 32);
+    rp_th_final(&ctx, out);
+}
+
+/* Decode and apply every record, then verify the queued signatures. */
+static int apply_records(rp_apply *a, const rp_block_item *items, size_t n,
+                         rp_verify_batch_fn verify, void *vctx, rp_store_error *err)
+{
+    char msg[200];
+    for (size_t i = 0; i < n; i++) {
+        rp_record r;
+        rp_hash id;
+        const char *field = NULL;
+        a->record = i;
+        int rc = rp_record_decode(&r, items[i].bytes, items[i].len, &field);
+        if (rc) {
+            seterr(err, rc, a->height, (int64_t)i, "record %zu: %s (field %s)", i,
+                   rp_strerror(rc), field ? field : "?");
+            return rc;
+        }
+        rp_record_id_from_body(&id, a->chain_id, items[i].bytes,
+                               rp_record_body_len(r.type, items[i].len));
+        rc = rp_rules_apply(a, &r, &id, msg, sizeof msg);
+        if (rc) {
+            seterr(err, rc, a->height, (int64_t)i, "record %zu (%s, seq %llu): %s%s%s", i,
+                   rp_record_type_name(r.type), (unsigned long long)r.seq, rp_strerror(rc),
+                   msg[0] ? ": " : "", msg);
+            return rc;
+        }
+    }
+    if (a->nsigs == 0)
+        return 0;
+    rp_sig_check *checks = malloc(a->nsigs * sizeof *checks);
+    unsigned char *ok = malloc(a->nsigs);
+    if (!checks || !ok) {
+        free(checks);
+        free(ok);
+        seterr(err, RP_ERR_NOMEM, a->height, -1, "out of memory");
+        return RP_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < a->nsigs; i++) {
+        checks[i].msg = a->sigs[i].msg.bytes;
+        checks[i].msglen = 32;
+        checks[i].pubkey = &a->sigs[i].key;
+        checks[i].sig = &a->sigs[i].sig;
+    }
+    size_t bad = verify ? verify(vctx, checks, a->nsigs, ok)
+                        : rp_verify_range(checks, 0, a->nsigs, ok);
+    int rc = 0;
+    if (bad) {
+        for (size_t i = 0; i < a->nsigs; i++) {
+            if (!ok[i]) {
+                rc = RP_ERR_BAD_SIGNATURE;
+                seterr(err, rc, a->height, (int64_t)a->sigs[i].record,
+                       "record %zu: a signature does not verify with the signer's current key",
+                       a->sigs[i].record);
+                break;
+            }
+        }
+    }
+    free(checks);
+    free(ok);
+    return rc;
+}
+
+/* Header checks that need only the tip and the block itself. */
+static int check_header(rp_store *s, const rp_tip *tip, const rp_header *h,
+                        const rp_block_item *items, rp_store_error *err)
+{
+    const rp_params *p = &s->genesis->params;
+    uint64_t height = tip->height + 1;
+    rp_hash root;
+    if (!rp_hash_eq(&h->chain_id, &s->chain_id)) {
+        seterr(err, RP_ERR_WRONG_CHAIN, h->height, -1, "block is for another chain");
+        return RP_ERR_WRONG_CHAIN;
+    }
+    if (h->height != height) {
+        seterr(err, RP_ERR_BLOCK_HEIGHT, h->height, -1, "block height %llu, expected %llu",
+               (unsigned long long)h->height, (unsigned long long)height);
+        return RP_ERR_BLOCK_HEIGHT;
+    }
+    if (!rp_hash_eq(&h->prev_hash, &tip->head_hash)) {
+        seterr(err, RP_ERR_BLOCK_PREV, height, -1, "previous hash does not match the tip");
+        return RP_ERR_BLOCK_PREV;
+    }
+    if (!rp_hash_eq(&h->prev_commit_hash, &tip->commit_hash)) {
+        seterr(err, RP_ERR_BLOCK_PREV_COMMIT, height, -1,
+               "previous commit hash does not match the stored commit");
+        return RP_ERR_BLOCK_PREV_COMMIT;
+    }
+    if (h->time_ms <= tip->time_ms) {
+        seterr(err, RP_ERR_BLOCK_TIME, height, -1, "block time %llu is not after %llu",
+               (unsigned long long)h->time_ms, (unsigned long long)tip->time_ms);
+        return RP_ERR_BLOCK_TIME;
+    }
+    if (h->proposer >= s->genesis->nvalidators ||
+        !rp_hash_eq(&h->validators_hash, &s->validators_hash)) {
+        seterr(err, RP_ERR_BLOCK_VALIDATORS, height, -1,
+               "proposer index or validator-set hash does not match the genesis");
+        return RP_ERR_BLOCK_VALIDATORS;
+    }
+    if (h->record_count > p->max_block_records || h->body_bytes > p->max_block_bytes) {
+        seterr(err, RP_ERR_BLOCK_LIMITS, height, -1,
+               "%u records in %u bytes exceed the limits (%u records, %u bytes)",
+               (unsigned)h->record_count, (unsigned)h->body_bytes,
+               (unsigned)p->max_block_records, (unsigned)p->max_block_bytes);
+        return RP_ERR_BLOCK_LIMITS;
+    }
+    if (h->epoch != tip->epoch || !rp_hash_eq(&h->score_root, &tip->score_root)) {
+        seterr(err, RP_ERR_BLOCK_EPOCH, height, -1,
+               "epoch or score root differs from the latest committed epoch");
+        return RP_ERR_BLOCK_EPOCH;
+    }
+    int rc = rp_block_records_root(&root, items, h->record_count);
+    if (rc) {
+        seterr(err, rc, height, -1, "%s", rp_strerror(rc));
+        return rc;
+    }
+    if (!rp_hash_eq(&root, &h->records_root)) {
+        seterr(err, RP_ERR_BLOCK_ROOT, height, -1, "records Merkle root does not match");
+        return RP_ERR_BLOCK_ROOT;
+    }
+    return 0;
+}
+
+static int begin_apply(rp_store *s, rp_apply *a, rp_tip *tip, rp_store_error *err)
+{
+    memset(a, 0, sizeof *a);
+    a->store = s;
+    a->g = s->genesis;
+    a->chain_id = &s->chain_id;
+    if (s->read_only) {
+        seterr(err, RP_ERR_INVALID_ARG, 0, -1, "store is open read-only");
+        return RP_ERR_INVALID_ARG;
+    }
+    int rc = mdb_txn_begin(s->env, NULL, 0, &a->txn);
+    if (rc) {
+        seterr(err, from_mdb(rc), 0, -1, "mdb_txn_begin: %s", mdb_strerror(rc));
+        return from_mdb(rc);
+    }
+    rc = read_tip(s, a->txn, tip);
+    if (rc) {
+        mdb_txn_abort(a->txn);
+        a->txn = NULL;
+        seterr(err, rc, 0, -1, "cannot read the chain tip: %s", rp_strerror(rc));
+        return rc;
+    }
+    return 0;
+}
+
+int rp_store_prepare_block(rp_store *s, const rp_block_item *records, size_t n, uint64_t time_ms,
+                           uint16_t proposer, rp_verify_batch_fn verify, void *vctx, rp_header *h,
+                           rp_store_error *err)
+{
+    rp_apply a;
+    rp_tip tip;
+    if (err)
+        memset(err, 0, sizeof *err);
+    memset(h, 0, sizeof *h);
+    int rc = begin_apply(s, &a, &tip, err);
+    if (rc)
+        return rc;
+    size_t body = 0;
+    for (size_t i = 0; i < n; i++)
+        body += 2 + records[i].len;
+    h->version = RP_BLOCK_VERSION;
+    h->chain_id = s->chain_id;
+    h->height = tip.height + 1;
+    h->time_ms = time_ms;
+    h->prev_hash = tip.head_hash;
+    h->record_count = (uint32_t)n;
+    h->proposer = proposer;
+    h->validators_hash = s->validators_hash;
+    h->prev_commit_hash = tip.commit_hash;
+    h->epoch = tip.epoch;
+    h->score_root = tip.score_root;
+    h->body_bytes = (uint32_t)body;
+    if (n > s->genesis->params.max_block_records || body > s->genesis->params.max_block_bytes ||
+        body > UINT32_MAX) {
+        rc = RP_ERR_BLOCK_LIMITS;
+        seterr(err, rc, h->height, -1, "%zu records in %zu bytes exceed the block limits", n,
+               body);
+        goto out;
+    }
+    if ((rc = rp_block_records_root(&h->records_root, records, n)) != 0 ||
+        (rc = check_header(s, &tip, h, records, err)) != 0)
+        goto out;
+    a.height = h->height;
+    a.time_s = time_ms / 1000;
+    if ((rc = apply_records(&a, records, n, verify, vctx, err)) != 0)
+        goto out;
+    state_hash(&a, &tip.state_hash, &h->state_hash);
+out:
+    mdb_txn_abort(a.txn);
+    apply_free(&a);
+    return rc;
+}
+
+int rp_store_apply_block(rp_store *s, const unsigned char *block, size_t blen,
+                         const unsigned char *commit, size_t clen, rp_verify_batch_fn verify,
+                         void *vctx, rp_store_error *err)
+{
+    rp_header h;
+    rp_commit *c = NULL;
+    rp_block_item *items = NULL;
+    rp_apply a;
+    rp_tip tip;
+    rp_hash hh, computed;
+    int rc;
+
+    if (err)
+        memset(err, 0, sizeof *err);
+    memset(&a, 0, sizeof a);
+    /* Peek at the header so the limits are reported as limits, and so the
+     * item array is sized to the block rather than to the maximum. */
+    if (blen < RP_HEADER_SIZE || (rc = rp_header_decode(&h, block, RP_HEADER_SIZE)) != 0) {
+        rc = blen < RP_HEADER_SIZE ? RP_ERR_TRUNCATED : rc;
+        seterr(err, rc, 0, -1, "block header does not decode: %s", rp_strerror(rc));
+        goto done;
+    }
+    if (h.record_count > s->genesis->params.max_block_records ||
+        h.body_bytes > s->genesis->params.max_block_bytes) {
+        rc = RP_ERR_BLOCK_LIMITS;
+        seterr(err, rc, h.height, -1, "%u records in %u bytes exceed the block limits",
+               (unsigned)h.record_count, (unsigned)h.body_bytes);
+        goto done;
+    }
+    size_t max_items = h.record_count;
+    items = malloc((max_items ? max_items : 1) * sizeof *items);
+    c = malloc(sizeof *c);
+    if (!items || !c) {
+        rc = RP_ERR_NOMEM;
+        seterr(err, rc, 0, -1, "out of memory");
+        goto done;
+    }
+    if ((rc = rp_block_decode(&h, items, max_items, block, blen)) != 0) {
+        seterr(err, rc, 0, -1, "block does not decode: %s", rp_strerror(rc));
+        goto done;
+    }
+    if ((rc = rp_commit_decode(c, commit, clen)) != 0) {
+        seterr(err, rc, h.height, -1, "commit does not decode: %s", rp_strerror(rc));
+        goto done;
+    }
+    rp_header_hash(&hh, &h);
+    if ((rc = rp_commit_verify(c, s->genesis, &s->chain_id, h.height, &hh)) != 0) {
+        seterr(err, rc, h.height, -1,
+               "commit does not finalize this block with more than 2/3 of the voting power");
+        goto done;
+    }
+    if ((rc = begin_apply(s, &a, &tip, err)) != 0)
+        goto done;
+    if ((rc = check_header(s, &tip, &h, items, err)) != 0)
+        goto abort;
+    a.height = h.height;
+    a.time_s = h.time_ms / 1000;
+    if ((rc = apply_records(&a, items, h.record_count, verify, vctx, err)) != 0)
+        goto abort;
+    state_hash(&a, &tip.state_hash, &computed);
+    if (!rp_hash_eq(&computed, &h.state_hash)) {
+        rc = RP_ERR_BLOCK_STATE;
+        seterr(err, rc, h.height, -1, "state hash after the block does not match the header");
+        goto abort;
+    }
+
+    /* The chain tables and the tip, in the same transaction. */
+    unsigned char hk[8], hbuf[RP_HEADER_SIZE], tbuf[TIP_SIZE];
+    MDB_val k, v;
+    be64(hk, h.height);
+    if ((rc = rp_header_encode(&h, hbuf)) != 0)
+        goto abort;
+    k = mv(hk, 8);
+    v = mv(hbuf, sizeof hbuf);
+    int m;
+    if ((m = mdb_put(a.txn, s->dbi[RP_DB_HEADERS], &k, &v, MDB_APPEND)) != 0)
+        goto mdb_abort;
+    v = mv(block + RP_HEADER_SIZE, blen - RP_HEADER_SIZE);
+    if ((m = mdb_put(a.txn, s->dbi[RP_DB_BODIES], &k, &v, MDB_APPEND)) != 0)
+        goto mdb_abort;
+    v = mv(commit, clen);
+    if ((m = mdb_put(a.txn, s->dbi[RP_DB_COMMITS], &k, &v, MDB_APPEND)) != 0)
+        goto mdb_abort;
+    k = mv(hh.bytes, 32);
+    v = mv(hk, 8);
+    if ((m = mdb_put(a.txn, s->dbi[RP_DB_HASH_HEIGHT], &k, &v, MDB_NOOVERWRITE)) != 0)
+        goto mdb_abort;
+    tip.height = h.height;
+    tip.head_hash = hh;
+    tip.state_hash = computed;
+    tip.time_ms = h.time_ms;
+    if ((rc = rp_commit_hash(&tip.commit_hash, c)) != 0)
+        goto abort;
+    tip_encode(&tip, tbuf);
+    k = mv("tip", 3);
+    v = mv(tbuf, sizeof tbuf);
+    if ((m = mdb_put(a.txn, s->dbi[RP_DB_META], &k, &v, 0)) != 0)
+        goto mdb_abort;
+    m = mdb_txn_commit(a.txn);
+    a.txn = NULL;
+    if (m)
+        goto mdb_abort;
+    rc = 0;
+    goto done;
+
+mdb_abort:
+    rc = from_mdb(m);
+    seterr(err, rc, h.height, -1, "%s: %s",
+           rc == RP_ERR_MAP_FULL ? "LMDB map is full; raise map_size (the block was not applied)"
+                                 : "writing the block",
+           mdb_strerror(m));
+abort:
+    if (err && err->code == 0)
+        seterr(err, rc, h.height, -1, "%s", rp_strerror(rc));
+    if (a.txn)
+        mdb_txn_abort(a.txn);
+done:
+    apply_free(&a);
+    free(items);
+    free(c);
+    return rc;
+}
+
+int rp_store_produce_block(rp_store *s, const rp_block_item *records, size_t n, uint64_t time_ms,
+                           const rp_seckey *key, const unsigned char aux[static 32],
+                           rp_verify_batch_fn verify, void *vctx, rp_hash *hash,
+                           rp_store_error *err)
+{
+    rp_pubkey pk;
+    rp_header h;
+    rp_hash hh, vote;
+    rp_commit *c = NULL;
+    unsigned char *block = NULL, cbuf[RP_COMMIT_MAX_SIZE];
+    size_t blen, clen;
+    int rc;
+
+    if (err)
+        memset(err, 0, sizeof *err);
+    if ((rc = rp_pubkey_from_seckey(&pk, key)) != 0) {
+        seterr(err, rc, 0, -1, "invalid validator key");
+        return rc;
+    }
+    int idx = rp_genesis_validator_index(s->genesis, &pk);
+    if (idx < 0 || !rp_genesis_is_quorum(s->genesis, s->genesis->validators[idx].power)) {
+        seterr(err, RP_ERR_COMMIT, 0, -1,
+               "this key is not a validator holding more than 2/3 of the power alone");
+        return RP_ERR_COMMIT;
+    }
+    if ((rc = rp_store_prepare_block(s, records, n, time_ms, (uint16_t)idx, verify, vctx, &h,
+                                     err)) != 0)
+        return rc;
+    size_t cap = RP_HEADER_SIZE + h.body_bytes;
+    block = malloc(cap);
+    c = calloc(1, sizeof *c);
+    if (!block || !c) {
+        rc = RP_ERR_NOMEM;
+        seterr(err, rc, h.height, -1, "out of memory");
+        goto out;
+    }
+    if ((rc = rp_block_encode(&h, records, n, block, cap, &blen)) != 0) {
+        seterr(err, rc, h.height, -1, "cannot encode the block: %s", rp_strerror(rc));
+        goto out;
+    }
+    rp_header_hash(&hh, &h);
+    rp_vote_message(&vote, &s->chain_id, h.height, 0, RP_VOTE_PRECOMMIT, &hh);
+    c->version = RP_COMMIT_VERSION;
+    c->height = h.height;
+    c->round = 0;
+    c->block_hash = hh;
+    c->count = 1;
+    c->sigs[0].validator = (uint16_t)idx;
+    if ((rc = rp_sign(&c->sigs[0].sig, vote.bytes, 32, key, aux)) != 0 ||
+        (rc = rp_commit_encode(c, cbuf, sizeof cbuf, &clen)) != 0) {
+        seterr(err, rc, h.height, -1, "cannot sign the commit: %s", rp_strerror(rc));
+        goto out;
+    }
+    /* Applying checks everything again, signatures included: a producer
+     * never writes a block it would refuse from a peer. */
+    rc = rp_store_apply_block(s, block, blen, cbuf, clen, verify, vctx, err);
+    if (rc == 0 && hash)
+        *hash = hh;
+out:
+    free(block);
+    free(c);
+    return rc;
+}
+
+/* ---- reads -------------------------------------------------------------------- */
+
+static int read_copy(rp_store *s, int db, const void *key, size_t klen, unsigned char **out,
+                     size_t *len)
+{
+    MDB_txn *txn;
+    MDB_val k = mv(key, klen), v;
+    *out = NULL;
+    *len = 0;
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return from_mdb(rc);
+    rc = from_mdb(mdb_get(txn, s->dbi[db], &k, &v));
+    if (rc == 0) {
+        *out = malloc(v.mv_size ? v.mv_size : 1);
+        if (!*out)
+            rc = RP_ERR_NOMEM;
+        else {
+            memcpy(*out, v.mv_data, v.mv_size);
+            *len = v.mv_size;
+        }
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int rp_store_read_header(rp_store *s, uint64_t height, rp_header *h)
+{
+    unsigned char k[8], *buf;
+    size_t len;
+    be64(k, height);
+    int rc = read_copy(s, RP_DB_HEADERS, k, 8, &buf, &len);
+    if (rc)
+        return rc;
+    rc = rp_header_decode(h, buf, len) ? RP_ERR_CORRUPT : 0;
+    free(buf);
+    return rc;
+}
+
+int rp_store_read_block(rp_store *s, uint64_t height, unsigned char **out, size_t *len)
+{
+    MDB_txn *txn;
+    MDB_val hv, bv;
+    unsigned char k[8];
+    be64(k, height);
+    MDB_val key = mv(k, 8);
+    *out = NULL;
+    *len = 0;
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return from_mdb(rc);
+    if ((rc = from_mdb(mdb_get(txn, s->dbi[RP_DB_HEADERS], &key, &hv))) == 0 &&
+        (rc = from_mdb(mdb_get(txn, s->dbi[RP_DB_BODIES], &key, &bv))) == 0) {
+        *out = malloc(hv.mv_size + bv.mv_size);
+        if (!*out) {
+            rc = RP_ERR_NOMEM;
+        } else {
+            memcpy(*out, hv.mv_data, hv.mv_size);
+            memcpy(*out + hv.mv_size, bv.mv_data, bv.mv_size);
+            *len = hv.mv_size + bv.mv_size;
+        }
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int rp_store_read_commit(rp_store *s, uint64_t height, unsigned char **out, size_t *len)
+{
+    unsigned char k[8];
+    be64(k, height);
+    return read_copy(s, RP_DB_COMMITS, k, 8, out, len);
+}
+
+int rp_store_read_identity(rp_store *s, const rp_pubkey *name, rp_identity_state *out)
+{
+    unsigned char *buf;
+    size_t len;
+    int rc = read_copy(s, RP_DB_IDENTITIES, name->bytes, 32, &buf, &len);
+    if (rc)
+        return rc;
+    rc = rp_identity_state_decode(out, buf, len);
+    free(buf);
+    return rc;
+}
+
+int rp_store_find_record(rp_store *s, const rp_hash *id, uint64_t *height, uint32_t *index)
+{
+    unsigned char *buf;
+    size_t len;
+    int rc = read_copy(s, RP_DB_RECORDS, id->bytes, 32, &buf, &len);
+    if (rc)
+        return rc;
+    if (len != 12) {
+        free(buf);
+        return RP_ERR_CORRUPT;
+    }
+    uint64_t hgt = 0;
+    for (int i = 0; i < 8; i++)
+        hgt = hgt << 8 | buf[i];
+    *height = hgt;
+    *index = (uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16 | (uint32_t)buf[10] << 8 | buf[11];
+    free(buf);
+    return 0;
+}
+
+int rp_store_debug_put(rp_store *s, int table, const void *key, size_t klen, const void *val,
+                       size_t vlen)
+{
+    MDB_txn *txn;
+    MDB_val k = mv(key, klen), v = mv(val, vlen);
+    if (table < 0 || table >= RP_DB_COUNT || s->read_only)
+        return RP_ERR_INVALID_ARG;
+    int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc)
+        return from_mdb(rc);
+    rc = val ? mdb_put(txn, s->dbi[table], &k, &v, 0) : mdb_del(txn, s->dbi[table], &k, NULL);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return from_mdb(rc);
+    }
+    return from_mdb(mdb_txn_commit(txn));
+}
+
+int rp_store_debug_get(rp_store *s, int table, const void *key, size_t klen, unsigned char **out,
+                       size_t *len)
+{
+    if (table < 0 || table >= RP_DB_COUNT)
+        return RP_ERR_INVALID_ARG;
+    return read_copy(s, table, key, klen, out, len);
+}
+
+int rp_store_count(rp_store *s, int table, uint64_t *count)
+{
+    MDB_txn *txn;
+    MDB_stat st;
+    *count = 0;
+    if (table < 0 || table >= RP_DB_COUNT)
+        return RP_ERR_INVALID_ARG;
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return from_mdb(rc);
+    rc = from_mdb(mdb_stat(txn, s->dbi[table], &st));
+    if (!rc)
+        *count = st.ms_entries;
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+static void hex_prefix(char *out, size_t cap, const void *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    const unsigned char *b = p;
+    size_t j = 0;
+    for (size_t i = 0; i < n && j + 2 < cap; i++) {
+        out[j++] = digits[b[i] >> 4];
+        out[j++] = digits[b[i] & 15];
+    }
+    out[j] = '\0';
+}
+
+int rp_store_compare_state(rp_store *a, rp_store *b, rp_store_error *err)
+{
+    MDB_txn *ta = NULL, *tb = NULL;
+    int rc;
+    if (err)
+        memset(err, 0, sizeof *err);
+    if ((rc = mdb_txn_begin(a->env, NULL, MDB_RDONLY, &ta)) != 0 ||
+        (rc = mdb_txn_begin(b->env, NULL, MDB_RDONLY, &tb)) != 0) {
+        if (ta)
+            mdb_txn_abort(ta);
+        seterr(err, from_mdb(rc), 0, -1, "mdb_txn_begin: %s", mdb_strerror(rc));
+        return from_mdb(rc);
+    }
+    rc = 0;
+    for (int t = 0; t < RP_DB_COUNT && rc == 0; t++) {
+        if (!table_is_state[t])
+            continue;
+        MDB_cursor *ca, *cb;
+        MDB_val ka, va, kb, vb;
+        if (mdb_cursor_open(ta, a->dbi[t], &ca) || mdb_cursor_open(tb, b->dbi[t], &cb)) {
+            rc = RP_ERR_STORE;
+            seterr(err, rc, 0, -1, "cannot open a cursor on %s", table_names[t]);
+            break;
+        }
+        int ra = mdb_cursor_get(ca, &ka, &va, MDB_FIRST);
+        int rb = mdb_cursor_get(cb, &kb, &vb, MDB_FIRST);
+        while (rc == 0 && (ra == 0 || rb == 0)) {
+            char hex[129];
+            if (ra != 0 || rb != 0) {
+                const MDB_val *k = ra == 0 ? &ka : &kb;
+                hex_prefix(hex, sizeof hex, k->mv_data, k->mv_size);
+                rc = RP_ERR_CORRUPT;
+                seterr(err, rc, 0, -1, "table %s: entry %s is %s", table_names[t], hex,
+                       ra == 0 ? "stored but not produced by replay"
+                               : "produced by replay but missing from the store");
+                break;
+            }
+            int kc = ka.mv_size == kb.mv_size ? memcmp(ka.mv_data, kb.mv_data, ka.mv_size)
+                                              : (ka.mv_size < kb.mv_size ? -1 : 1);
+            if (kc != 0) {
+                const MDB_val *k = kc < 0 ? &ka : &kb;
+                hex_prefix(hex, sizeof hex, k->mv_data, k->mv_size);
+                rc = RP_ERR_CORRUPT;
+                seterr(err, rc, 0, -1, "table %s: entry %s is %s", table_names[t], hex,
+                       kc < 0 ? "stored but not produced by replay"
+                              : "produced by replay but missing from the store");
+                break;
+            }
+            if (va.mv_size != vb.mv_size || memcmp(va.mv_data, vb.mv_data, va.mv_size) != 0) {
+                hex_prefix(hex, sizeof hex, ka.mv_data, ka.mv_size);
+                rc = RP_ERR_CORRUPT;
+                seterr(err, rc, 0, -1, "table %s: entry %s differs from the replayed value",
+                       table_names[t], hex);
+                break;
+            }
+            ra = mdb_cursor_get(ca, &ka, &va, MDB_NEXT);
+            rb = mdb_cursor_get(cb, &kb, &vb, MDB_NEXT);
+        }
+        mdb_cursor_close(ca);
+        mdb_cursor_close(cb);
+    }
+    mdb_txn_abort(ta);
+    mdb_txn_abort(tb);
+    return rc;
+}

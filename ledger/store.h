@@ -1,0 +1,200 @@
+/* The ledger store: one LMDB environment per datadir, the only code in
+ * repute that touches LMDB.
+ *
+ * Caveats, LMDB-style:
+ *   - One process writes a datadir at a time: rp_store_open takes an
+ *     exclusive flock on DATADIR/ledger/LOCK and fails with RP_ERR_LOCKED if
+ *     another process holds it (LMDB's own lock file does not prevent two
+ *     writers in different processes from corrupting nothing but each
+ *     other's expectations of the tip).
+ *   - Applying a block is exactly one write transaction: every record, index,
+ *     state change, the header, body, commit and tip are committed together
+ *     or not at all. A block that fails validation leaves no trace. Commits are
+ *     durable (no MDB_NOSYNC, no MDB_NOMETASYNC): once rp_store_apply_block
+ *     returns 0 the block survives a crash or power loss.
+ *   - The map is reserved large and sparse at open (map_size, default 64 GiB
+ *     of address space, not disk). A full map is RP_ERR_MAP_FULL: the block is
+ *     not applied, nothing is lost, and the operator restarts with a larger
+ *     map_size. The store never resizes a map while readers may be open.
+ *   - The environment is opened with MDB_NOTLS, so read transactions may be
+ *     used on worker threads; stale reader slots of dead processes are cleared
+ *     at open (mdb_reader_check).
+ *   - Readers (rp_store_read_*) use short read-only transactions and never
+ *     block the writer. One thread at a time may call the write functions.
+ *
+ * Errors: project codes from crypto/error.h; LMDB errors become RP_ERR_STORE
+ * (with LMDB's message in the error detail), RP_ERR_MAP_FULL or -errno.
+ */
+#ifndef RP_STORE_H
+#define RP_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/hash.h"
+#include "crypto/sig.h"
+#include "ledger/block.h"
+#include "ledger/genesis.h"
+
+#define RP_STORE_DEFAULT_MAP_SIZE (64ULL << 30)
+
+typedef struct rp_store rp_store;
+
+typedef struct rp_store_opts {
+    uint64_t map_size; /* 0 = RP_STORE_DEFAULT_MAP_SIZE */
+    int read_only;     /* open without the write lock, for readers and tools */
+} rp_store_opts;
+
+/* Where an error happened and what it was, for messages an operator can act
+ * on. index is the record's position in its block, or -1. */
+typedef struct rp_store_error {
+    int code;
+    uint64_t height;
+    int64_t index;
+    char msg[256];
+} rp_store_error;
+
+/* Verify a batch of signatures; returns how many failed and sets ok[i].
+ * The store calls it once per block, from the writing thread, before it
+ * commits; a caller with a thread pool spreads the batch over every core.
+ * NULL means rp_verify_range on the calling thread. */
+typedef size_t (*rp_verify_batch_fn)(void *ctx, const rp_sig_check *items, size_t n,
+                                     unsigned char *ok);
+
+/* The chain tip. At height 0 (no block yet) the hashes are zero, the state
+ * hash is TH("repute/state/v1", chain id) and time_ms is genesis_time*1000. */
+typedef struct rp_tip {
+    uint64_t height;
+    rp_hash head_hash;
+    rp_hash state_hash;
+    uint64_t time_ms;
+    rp_hash commit_hash;
+    uint64_t epoch;
+    rp_hash score_root;
+} rp_tip;
+
+/* Create a new ledger under dir/ledger/ (dir must exist; dir/ledger must not
+ * hold a ledger yet) for a genesis, and open it for writing. Creation is
+ * atomic: the ledger is built in dir/ledger.new and renamed into place once
+ * its meta is committed, so a crash leaves no ledger or a complete one.
+ * Returns: 0; -EEXIST if a ledger exists there; RP_ERR_GENESIS; RP_ERR_LOCKED;
+ *          RP_ERR_STORE; -errno. On failure *out is NULL and err describes it.
+ * Out:     out: the store (close with rp_store_close); err: may be NULL. */
+int rp_store_create(rp_store **out, const char *dir, const rp_genesis *g,
+                    const rp_store_opts *opts, rp_store_error *err);
+
+/* Open an existing ledger under dir/ledger/.
+ * Returns: 0; -ENOENT if there is none; RP_ERR_SCHEMA for another schema
+ *          version; RP_ERR_CORRUPT if its meta table is unreadable;
+ *          RP_ERR_LOCKED (writers only); RP_ERR_STORE; -errno.
+ * Out/In:  as rp_store_create; opts may be NULL for defaults. */
+int rp_store_open(rp_store **out, const char *dir, const rp_store_opts *opts,
+                  rp_store_error *err);
+
+/* Open and also require a given chain id: RP_ERR_CHAIN_MISMATCH otherwise. */
+int rp_store_open_chain(rp_store **out, const char *dir, const rp_hash *chain_id,
+                        const rp_store_opts *opts, rp_store_error *err);
+
+/* Close the store, its environment and its lock. NULL is a no-op. */
+void rp_store_close(rp_store *s);
+
+/* Borrowed views, valid until rp_store_close. */
+const rp_genesis *rp_store_genesis(const rp_store *s);
+const rp_hash *rp_store_chain_id(const rp_store *s);
+
+/* Was the environment opened with durable flags only (no NOSYNC, NOMETASYNC,
+ * WRITEMAP+MAPASYNC)? Returns: 1 or 0. For tests and `verify`. */
+int rp_store_is_durable(const rp_store *s);
+
+/* Returns: 0 or an error. Out: tip. */
+int rp_store_tip(rp_store *s, rp_tip *tip);
+
+/* Validate and apply one block with its commit, in one write transaction:
+ * framing, header links (height, previous hash, previous commit hash,
+ * validator set, time, limits, Merkle root, epoch), the commit's
+ * signatures and power, every record against the rules (docs/rules.md) in
+ * order, every record signature (through verify, see above), and the state
+ * hash. Any failure aborts the transaction: the store is unchanged.
+ * Returns: 0, or the first error (err says which height, record and rule).
+ * In:      block, blen: an encoded block; commit, clen: its commit;
+ *          verify, vctx: the batch verifier (NULL for the calling thread). */
+int rp_store_apply_block(rp_store *s, const unsigned char *block, size_t blen,
+                         const unsigned char *commit, size_t clen, rp_verify_batch_fn verify,
+                         void *vctx, rp_store_error *err);
+
+/* Prepare the header of the next block from encoded records, as a proposer
+ * does: runs every rule and signature check in a write transaction that is
+ * then aborted (nothing is written), and fills the header with the height,
+ * links, Merkle root, limits and the resulting state hash.
+ * Returns: 0, or the first error, naming the record (err.index).
+ * Out:     h: a header ready to hash and sign.
+ * In:      records[0..n); time_ms (must be after the tip's); proposer index. */
+int rp_store_prepare_block(rp_store *s, const rp_block_item *records, size_t n, uint64_t time_ms,
+                           uint16_t proposer, rp_verify_batch_fn verify, void *vctx, rp_header *h,
+                           rp_store_error *err);
+
+/* Produce the next block as a validator whose power alone is a quorum (the
+ * single-validator dev chain, and generators): prepare the header, sign the
+ * precommit vote for it, and apply block and commit in one transaction.
+ * Returns: 0; RP_ERR_COMMIT if key is not a validator with a quorum of its
+ *          own; any error of rp_store_prepare_block or rp_store_apply_block.
+ * Out:     hash: if not NULL, the new block's header hash.
+ * In:      records[0..n); time_ms; key: the validator's secret key; aux: 32
+ *          bytes of signing randomness; verify, vctx as above. */
+int rp_store_produce_block(rp_store *s, const rp_block_item *records, size_t n, uint64_t time_ms,
+                           const rp_seckey *key, const unsigned char aux[static 32],
+                           rp_verify_batch_fn verify, void *vctx, rp_hash *hash,
+                           rp_store_error *err);
+
+/* Read a stored block, commit or header by height.
+ * Returns: 0; RP_ERR_NOT_FOUND; RP_ERR_STORE.
+ * Out: *out is a malloc'd copy (caller frees) and *len its size. */
+int rp_store_read_block(rp_store *s, uint64_t height, unsigned char **out, size_t *len);
+int rp_store_read_commit(rp_store *s, uint64_t height, unsigned char **out, size_t *len);
+int rp_store_read_header(rp_store *s, uint64_t height, rp_header *h);
+
+/* A registered identity's state (the identities table). */
+typedef struct rp_identity_state {
+    rp_pubkey key;     /* current signing key */
+    rp_hash recovery;  /* recovery commitment; zero = none */
+    uint8_t role;
+    uint8_t name_len;
+    char name[65];
+    rp_hash profile;
+    uint64_t seq;      /* last sequence used */
+    uint64_t registered_height;
+    uint64_t updated_height;
+    uint32_t reviews_received;
+    uint32_t reviews_given;
+    uint32_t vouches_received;
+    uint32_t engagements;
+} rp_identity_state;
+
+/* Returns: 0, RP_ERR_NOT_FOUND, RP_ERR_CORRUPT or RP_ERR_STORE. */
+int rp_store_read_identity(rp_store *s, const rp_pubkey *name, rp_identity_state *out);
+
+/* Where a record is on chain. Returns: 0, RP_ERR_NOT_FOUND or an error. */
+int rp_store_find_record(rp_store *s, const rp_hash *id, uint64_t *height, uint32_t *index);
+
+/* Compare every state table of two stores entry by entry.
+ * Returns: 0 if identical; RP_ERR_CORRUPT with err naming the table and key
+ *          of the first difference; RP_ERR_STORE. */
+int rp_store_compare_state(rp_store *a, rp_store *b, rp_store_error *err);
+
+/* Overwrite (or, with val NULL, delete) one raw entry in one write
+ * transaction, bypassing every rule. For corruption tests and repair
+ * tooling only: a store changed this way no longer matches its chain, which
+ * is exactly what `reputed verify` must then report.
+ * Returns: 0 or an error. */
+int rp_store_debug_put(rp_store *s, int table, const void *key, size_t klen, const void *val,
+                       size_t vlen);
+
+/* Read one raw entry (a malloc'd copy in *out). Returns: 0, RP_ERR_NOT_FOUND
+ * or an error. */
+int rp_store_debug_get(rp_store *s, int table, const void *key, size_t klen, unsigned char **out,
+                       size_t *len);
+
+/* Counts for summaries: entries in a table (enum rp_db in ledger/schema.h). */
+int rp_store_count(rp_store *s, int table, uint64_t *count);
+
+#endif /* RP_STORE_H */
