@@ -25,7 +25,7 @@ static const char *const registry[] = {
     RP_TAG_GENESIS,     RP_TAG_RECORD,      RP_TAG_POW,          RP_TAG_RECOVERY,
     RP_TAG_KEYGEN,      RP_TAG_AUX,         RP_TAG_VOTE,         RP_TAG_STATE,
     RP_TAG_MERKLE_LEAF, RP_TAG_MERKLE_NODE, RP_TAG_MERKLE_EMPTY, RP_TAG_HEADER,
-    RP_TAG_COMMIT,      RP_TAG_VALIDATORS,  RP_TAG_CHANGES,
+    RP_TAG_COMMIT,      RP_TAG_VALIDATORS,  RP_TAG_CHANGES,      RP_TAG_GEN_SEED,
 };
 #define NTAGS (sizeof registry / sizeof registry[0])
 static crypto_hash_sha256_state midstate[NTAGS];

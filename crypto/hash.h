@@ -33,6 +33,7 @@
 #define RP_TAG_COMMIT "repute/commit/v1"             /* commit hash: TH(tag, commit) */
 #define RP_TAG_VALIDATORS "repute/validators/v1"     /* validator-set hash */
 #define RP_TAG_CHANGES "repute/changes/v1"           /* a block's state changes */
+#define RP_TAG_GEN_SEED "repute/gen-seed/v1"         /* repute-gen's master seed */
 
 typedef struct rp_hash {
     unsigned char bytes[32];

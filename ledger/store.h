@@ -3,7 +3,7 @@
  *
  * Caveats, LMDB-style:
  *   - One process writes a datadir at a time: rp_store_open takes an
- *     exclusive flock on DATADIR/ledger/LOCK and fails with RP_ERR_LOCKED if
+ *     exclusive flock on DATADIR/ledger/writer.lock and fails with RP_ERR_LOCKED if
  *     another process holds it (LMDB's own lock file does not prevent two
  *     writers in different processes from corrupting nothing but each
  *     other's expectations of the tip).
@@ -134,8 +134,10 @@ int rp_store_prepare_block(rp_store *s, const rp_block_item *records, size_t n, 
                            rp_store_error *err);
 
 /* Produce the next block as a validator whose power alone is a quorum (the
- * single-validator dev chain, and generators): prepare the header, sign the
- * precommit vote for it, and apply block and commit in one transaction.
+ * single-validator dev chain, and generators): prepare the header (rules
+ * only: signatures cannot change the state hash), sign the precommit vote
+ * for it, and apply block and commit in one transaction, which checks every
+ * signature once.
  * Returns: 0; RP_ERR_COMMIT if key is not a validator with a quorum of its
  *          own; any error of rp_store_prepare_block or rp_store_apply_block.
  * Out:     hash: if not NULL, the new block's header hash.

@@ -1,0 +1,117 @@
+/* repute-gen as a library: write a reproducible synthetic chain into a new
+ * datadir, for tests, benchmarks and demos.
+ *
+ * What is generated:
+ *   - A genesis of its own (chain "repute-gen", genesis time 1790000000, one
+ *     validator of power 1, params like the devnet's) whose keys the
+ *     generator holds. Every key is derived from a 32-byte master seed,
+ *         master = TH("repute/gen-seed/v1", seed as u64 big-endian),
+ *         key i  = rp_seckey_from_seed(master, i),
+ *     index 0 being the validator, 1..identities the honest identities (the
+ *     first min(3, identities) of which are genesis's pre-trusted set) and
+ *     identities+1..identities+sybil the sybils. The pre-trusted are
+ *     ordinary honest identities, registered in block 1: the identities
+ *     table ends up with exactly identities + sybil entries.
+ *   - An honest market: roles ~60% talent, ~25% agent, ~15% brand;
+ *     engagements between a talent and an agent or brand (popular
+ *     counterparties chosen on a power law), each followed later by one or two
+ *     reviews (exactly `reviews` of them in all, ratings ~45% 5, 35% 4, 10% 3,
+ *     6% 2, 4% 1); identities/10 vouches (agents for talents); 1% of the
+ *     reviews later revoked by their issuer.
+ *   - A sybil ring (if sybil > 0): sybils registered as talents, each
+ *     initiating fake engagements with up to 3 other ring members, reviewed
+ *     5 stars both ways; and attack_edges distinct honest identities that
+ *     each engage a sybil and give it a 5-star review.
+ * The market, ring and attack edges are interleaved at random through the
+ * chain, after all registrations.
+ *
+ * Every block goes through rp_store_produce_block, the node's own prepare,
+ * sign and apply path with every rule and signature checked (verification
+ * on the pool, rp_pool_verify); records are signed on libuv's worker pool
+ * too. Blocks hold records_per_block records (fewer if max_block_bytes
+ * would be exceeded, and the last one); block h has time
+ * genesis_time*1000 + h*1000 ms and its records the time genesis_time + h s.
+ * Nothing depends on the wall clock or on thread scheduling: the same
+ * options give the same chain, bit for bit.
+ *
+ * Memory: per identity one public key, a sequence number and a role (about
+ * 48 bytes); two blocks of records at a time (one signing while the other
+ * is applied); the manifest is streamed. Secret keys are re-derived from
+ * the master seed when needed and wiped after each signature.
+ */
+#ifndef RP_GEN_H
+#define RP_GEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/hash.h"
+#include "node/pool.h"
+
+#define RP_GEN_CHAIN_NAME                "repute-gen"
+#define RP_GEN_GENESIS_TIME              1790000000ULL
+#define RP_GEN_DEFAULT_RECORDS_PER_BLOCK 1000
+#define RP_GEN_DEFAULT_POW_DIFFICULTY    4
+#define RP_GEN_MAX_PRETRUSTED            3
+#define RP_GEN_MAX_IDENTITIES            50000000ULL /* honest + sybil */
+#define RP_GEN_MAX_REVIEWS_PER_IDENTITY  500         /* reviews <= 500 x identities */
+
+typedef struct rp_gen_opts {
+    const char *datadir;        /* created (0700) if missing; must hold no ledger */
+    uint64_t identities;        /* honest identities N, at least 2 */
+    uint64_t reviews;           /* honest-market reviews M, at most 500 x N */
+    uint64_t sybil;             /* sybil identities S (0 = none) */
+    uint64_t attack_edges;      /* K <= N honest identities reviewing a sybil; needs S > 0 */
+    uint64_t seed;              /* everything follows from it */
+    const char *genesis_out;    /* NULL, or a path to write the genesis JSON to */
+    const char *manifest;       /* NULL, or a path to write the manifest JSON to */
+    uint32_t records_per_block; /* 0 = 1000; at most RP_BLOCK_MAX_RECORDS */
+    unsigned pow_difficulty;    /* 0 = 4; at most 32 (the genesis limit) */
+    /* Called after every block, on the calling thread; may be NULL. total is
+     * the number of records the whole run writes (exact, known up front). */
+    void (*progress)(void *ctx, uint64_t height, uint64_t records, uint64_t total);
+    void *progress_ctx;
+    /* The verifier pool (node/pool.h) for rp_store_produce_block, borrowed;
+     * NULL: rp_gen_run makes one for the run. Signing also runs on libuv's
+     * worker pool, whose size rp_pool_new fixes, so create the pool (or run
+     * rp_gen_run) before anything else in the process uses libuv's pool. */
+    rp_pool *pool;
+} rp_gen_opts;
+
+typedef struct rp_gen_stats {
+    uint64_t blocks, records;
+    uint64_t identities;  /* registered: identities + sybil */
+    uint64_t engagements; /* honest, ring and attack-edge engagements */
+    uint64_t reviews;     /* all reviews: reviews + ring + attack edges */
+    uint64_t vouches, revokes;
+    rp_hash head; /* header hash of the last block */
+} rp_gen_stats;
+
+/* Check options without touching anything: the rules listed with the fields
+ * above, plus reviews > 0 needing a talent and an agent or brand (always
+ * true for identities >= 2).
+ * Returns: 0, or RP_ERR_INVALID_ARG with a sentence naming the option in err.
+ * Out:     err[0..errlen): NUL-terminated message (may be NULL if errlen is 0).
+ */
+int rp_gen_check(const rp_gen_opts *o, char *err, size_t errlen);
+
+/* Generate a chain into o->datadir (see the top of this file).
+ * Returns: 0; RP_ERR_INVALID_ARG (options, see rp_gen_check); -EEXIST if the
+ *          datadir already holds a ledger; -errno for the datadir, genesis or
+ *          manifest files; RP_ERR_NOMEM; any error of rp_store_create or
+ *          rp_store_produce_block. A block the store refuses is a bug in the
+ *          generator: the run stops there and err carries the store's message
+ *          (height, record index, rule). After a failure the datadir may hold
+ *          a partial chain, valid up to its tip; the manifest is written only
+ *          on success.
+ * Out:     stats: if not NULL, filled on success (zeroed on failure);
+ *          err[0..errlen): message on failure, "" on success.
+ * In:      o. Needs rp_crypto_init(). Call from one thread at a time: it
+ *          waits on libuv's worker pool, and without o->pool it creates a
+ *          pool, which sets UV_THREADPOOL_SIZE in the environment.
+ * The output files are opened (as PATH.tmp) before the datadir is touched,
+ * so a bad path fails at once; they are renamed into place on success.
+ */
+int rp_gen_run(const rp_gen_opts *o, rp_gen_stats *stats, char *err, size_t errlen);
+
+#endif /* RP_GEN_H */

@@ -1,0 +1,630 @@
+/* reputed: the repute node daemon's command line. For now the auditor's
+ * commands, each a thin shell over the library:
+ *
+ *   reputed verify --datadir DIR          ledger/replay.h rp_replay_verify
+ *   reputed export --datadir DIR [...]    ledger/export.h
+ *   reputed import --datadir NEW FILE     ledger/replay.h rp_replay_import
+ *
+ * Parsing is strict (an unknown option, a missing value or a stray argument
+ * is a usage error: message and usage on stderr, exit status 2), so that a
+ * typo in a script never silently does something else. Failures exit 1 with
+ * one line that names the height and the reason. Progress goes to stderr: a
+ * redrawn bar on a terminal, a plain line every few seconds otherwise (logs,
+ * CI). Results that a script may want go to stdout.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto/error.h"
+#include "crypto/hex.h"
+#include "crypto/sig.h"
+#include "ledger/export.h"
+#include "ledger/replay.h"
+#include "ledger/store.h"
+#include "node/pool.h"
+
+#define EXIT_USAGE 2
+
+/* ---- usage ------------------------------------------------------------------- */
+
+static const char usage_main[] =
+    "usage: reputed COMMAND [OPTIONS]\n"
+    "\n"
+    "The repute node. Commands for auditors:\n"
+    "\n"
+    "  verify   replay a datadir's chain from genesis, re-checking every hash,\n"
+    "           signature and rule, and compare the result with the datadir\n"
+    "  export   write the chain as JSON Lines (readable) or binary (for import)\n"
+    "  import   build a new datadir from a binary export, checking every block\n"
+    "  help     show this help, or a command's: reputed help COMMAND\n"
+    "\n"
+    "Run 'reputed COMMAND --help' for a command's options.\n"
+    "Exit status: 0 success, 1 failure (the message names height and reason),\n"
+    "2 usage error.\n";
+
+static const char usage_verify[] =
+    "usage: reputed verify --datadir DIR\n"
+    "\n"
+    "Replay the chain stored in DIR from its genesis into a scratch ledger,\n"
+    "applying every block exactly as a node applies a block from the network:\n"
+    "hash links, Merkle roots, commit signatures and voting power, every\n"
+    "record's rules and signatures, and the state hash after each block. Then\n"
+    "check DIR's block-hash index, its tip and the size of its chain tables,\n"
+    "and compare every state table of DIR with the replay, entry by entry.\n"
+    "DIR is opened read-only; a node may keep running on it.\n"
+    "\n"
+    "Options:\n"
+    "  --datadir DIR   the datadir to verify (required)\n"
+    "  -h, --help      show this help\n"
+    "\n"
+    "The scratch ledger goes to a new folder under $TMPDIR (default /tmp) and\n"
+    "is deleted afterwards; it needs about as much disk as DIR's ledger.\n"
+    "Prints a summary and 'verify: OK' on success. On failure prints\n"
+    "'verify: FAILED at height H: REASON' (or, for a state table, the table and\n"
+    "entry) and exits 1. docs/auditing.md explains every check and message.\n";
+
+static const char usage_export[] =
+    "usage: reputed export --datadir DIR [--format jsonl|bin] [-o FILE]\n"
+    "\n"
+    "Write the chain stored in DIR, from genesis to its current tip.\n"
+    "\n"
+    "Options:\n"
+    "  --datadir DIR       the datadir to export (required; opened read-only)\n"
+    "  --format jsonl|bin  jsonl (default): one JSON object per line, the\n"
+    "                      genesis first, then one line per block with every\n"
+    "                      field decoded; bin: the compact binary stream that\n"
+    "                      'reputed import' reads\n"
+    "  -o, --output FILE   write to FILE (replaced only once the export is\n"
+    "                      complete) instead of standard output; a binary\n"
+    "                      export is never written to a terminal\n"
+    "  -h, --help          show this help\n"
+    "\n"
+    "docs/auditing.md describes both formats field by field.\n";
+
+static const char usage_import[] =
+    "usage: reputed import --datadir DIR FILE\n"
+    "\n"
+    "Create a new datadir DIR from a binary export FILE ('-' for standard\n"
+    "input), applying every block with full validation, as 'reputed verify'\n"
+    "does. DIR is created (mode 0700) if it does not exist and must not hold a\n"
+    "ledger yet. If a block fails or the file is truncated, the import stops\n"
+    "there: DIR keeps the blocks before it, each fully checked, and the\n"
+    "message names the failing height.\n"
+    "\n"
+    "Options:\n"
+    "  --datadir DIR   the new datadir (required)\n"
+    "  -h, --help      show this help\n";
+
+static int usage_error(const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int usage_error(const char *usage, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("reputed: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\n\n", stderr);
+    fputs(usage, stderr);
+    return EXIT_USAGE;
+}
+
+/* ---- argument parsing ------------------------------------------------------------ */
+
+struct opt {
+    const char *lng; /* without the dashes */
+    char shrt;       /* 0 if none */
+    const char **value;
+};
+
+/* Parse argv[first..argc) against opts; positional arguments go to pos
+ * (at most npos_max). Returns 0, 1 for --help, or EXIT_USAGE (reported). */
+static int parse(int argc, char **argv, int first, const struct opt *opts, size_t nopts,
+                 const char *usage, const char **pos, size_t npos_max, size_t *npos)
+{
+    int only_pos = 0;
+    *npos = 0;
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        if (!only_pos && strcmp(a, "--") == 0) {
+            only_pos = 1;
+            continue;
+        }
+        if (only_pos || a[0] != '-' || a[1] == '\0') { /* "-" is a file name */
+            if (*npos == npos_max)
+                return usage_error(usage, "unexpected argument '%s'", a);
+            pos[(*npos)++] = a;
+            continue;
+        }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help"))
+            return 1;
+        const struct opt *o = NULL;
+        const char *val = NULL;
+        if (a[1] == '-') {
+            const char *name = a + 2, *eq = strchr(name, '=');
+            size_t n = eq ? (size_t)(eq - name) : strlen(name);
+            for (size_t k = 0; k < nopts && !o; k++)
+                if (strlen(opts[k].lng) == n && !strncmp(opts[k].lng, name, n))
+                    o = &opts[k];
+            if (o && eq)
+                val = eq + 1;
+        } else if (a[2] == '\0') {
+            for (size_t k = 0; k < nopts && !o; k++)
+                if (opts[k].shrt == a[1])
+                    o = &opts[k];
+        }
+        if (!o)
+            return usage_error(usage, "unknown option '%s'", a);
+        if (!val) {
+            if (i + 1 >= argc)
+                return usage_error(usage, "option '%s' needs a value", a);
+            val = argv[++i];
+        }
+        if (*val == '\0')
+            return usage_error(usage, "option '--%s' needs a non-empty value", o->lng);
+        if (*o->value)
+            return usage_error(usage, "option '--%s' is given twice", o->lng);
+        *o->value = val;
+    }
+    return 0;
+}
+
+/* ---- progress ------------------------------------------------------------------------- */
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+/* Ctrl-C stops cleanly once (the scratch ledger is removed); a second one
+ * kills the process as usual. */
+static void catch_interrupts(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = (int)SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+struct progress {
+    const char *cmd;
+    int tty;
+    double started, last;
+    int drawn; /* a bar is on screen and must be cleared */
+};
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void progress_init(struct progress *p, const char *cmd)
+{
+    memset(p, 0, sizeof *p);
+    p->cmd = cmd;
+    p->tty = isatty(STDERR_FILENO);
+    p->started = p->last = now();
+}
+
+static void format_eta(char *out, size_t cap, double s)
+{
+    if (s < 0 || s > 99 * 3600.0) {
+        snprintf(out, cap, "--:--");
+        return;
+    }
+    unsigned long t = (unsigned long)(s + 0.5);
+    if (t >= 3600)
+        snprintf(out, cap, "%lu:%02lu:%02lu", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(out, cap, "%lu:%02lu", t / 60, t % 60);
+}
+
+static void format_rate(char *out, size_t cap, double r)
+{
+    if (r >= 1e6)
+        snprintf(out, cap, "%.2fM", r / 1e6);
+    else if (r >= 1e4)
+        snprintf(out, cap, "%.1fk", r / 1e3);
+    else
+        snprintf(out, cap, "%.0f", r);
+}
+
+/* done, total: progress units (heights or bytes); total 0 if unknown. */
+static void progress_show(struct progress *p, uint64_t height, uint64_t total_height,
+                          uint64_t records, double done, double total, int force)
+{
+    double t = now();
+    if (!force && t - p->last < (p->tty ? 0.1 : 3.0))
+        return;
+    p->last = t;
+    double elapsed = t - p->started;
+    double frac = total > 0 ? done / total : 0;
+    if (frac > 1)
+        frac = 1;
+    char rate[32], eta[32], of[32] = "";
+    format_rate(rate, sizeof rate, elapsed > 0 ? (double)records / elapsed : 0);
+    format_eta(eta, sizeof eta, frac > 0 ? elapsed * (1 - frac) / frac : -1);
+    if (total_height)
+        snprintf(of, sizeof of, "/%llu", (unsigned long long)total_height);
+    if (total <= 0) { /* an import from a pipe: no size, no percentage */
+        fprintf(stderr, "%s%s: height %llu, %llu records, %s records/s%s", p->tty ? "\r" : "",
+                p->cmd, (unsigned long long)height, (unsigned long long)records, rate,
+                p->tty ? "\033[K" : "\n");
+        p->drawn = p->tty;
+    } else if (p->tty) {
+        char bar[31];
+        int fill = (int)(frac * 30);
+        for (int i = 0; i < 30; i++)
+            bar[i] = i < fill ? '#' : '.';
+        bar[30] = '\0';
+        fprintf(stderr, "\r%s: [%s] %5.1f%%  height %llu%s  %s records/s  ETA %s\033[K", p->cmd,
+                bar, frac * 100, (unsigned long long)height, of, rate, eta);
+        p->drawn = 1;
+    } else {
+        fprintf(stderr, "%s: height %llu%s (%.1f%%), %llu records, %s records/s, ETA %s\n",
+                p->cmd, (unsigned long long)height, of, frac * 100, (unsigned long long)records,
+                rate, eta);
+    }
+    fflush(stderr);
+}
+
+static void progress_end(struct progress *p)
+{
+    if (p->drawn) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+        p->drawn = 0;
+    }
+}
+
+static int replay_progress(void *ctx, const rp_replay_progress *r)
+{
+    struct progress *p = ctx;
+    if (r->stage == RP_REPLAY_COMPARE) {
+        progress_show(p, r->height, r->total, r->records, 1, 1, 1);
+        progress_end(p);
+        fprintf(stderr, "%s: %llu blocks replayed; comparing the datadir with the replay\n",
+                p->cmd, (unsigned long long)r->height);
+    } else if (r->total)
+        progress_show(p, r->height, r->total, r->records, (double)r->height, (double)r->total, 0);
+    else
+        progress_show(p, r->height, 0, r->records, (double)r->bytes_done,
+                      (double)r->bytes_total, 0);
+    return interrupted ? -ECANCELED : 0;
+}
+
+/* ---- reporting ----------------------------------------------------------------------------- */
+
+static void hex32(char out[65], const rp_hash *h) { rp_hex_encode(out, 65, h->bytes, 32); }
+
+static void print_summary(const char *cmd, const rp_replay_report *r)
+{
+    char head[65], state[65], rec[32], sig[32];
+    hex32(head, &r->tip.head_hash);
+    hex32(state, &r->tip.state_hash);
+    format_rate(rec, sizeof rec, r->records_per_s);
+    format_rate(sig, sizeof sig, r->signatures_per_s);
+    printf("%s: %llu blocks, %llu records, %llu signatures, %llu identities\n", cmd,
+           (unsigned long long)r->blocks, (unsigned long long)r->records,
+           (unsigned long long)r->signatures, (unsigned long long)r->identities);
+    printf("%s: head %llu %s\n", cmd, (unsigned long long)r->tip.height, head);
+    printf("%s: state %s\n", cmd, state);
+    printf("%s: %.2f s, %s records/s, %s signatures/s\n", cmd, r->elapsed, rec, sig);
+}
+
+static void print_failure(const char *cmd, const rp_replay_report *r)
+{
+    if (r->code == -ECANCELED)
+        fprintf(stderr, "%s: interrupted after %llu blocks\n", cmd,
+                (unsigned long long)r->blocks);
+    else if (r->failed_height)
+        fprintf(stderr, "%s: FAILED at height %llu: %s\n", cmd,
+                (unsigned long long)r->failed_height, r->reason);
+    else if (r->code == RP_ERR_CORRUPT || r->code == -EAGAIN)
+        fprintf(stderr, "%s: FAILED: %s\n", cmd, r->reason);
+    else
+        fprintf(stderr, "%s: %s\n", cmd, r->reason[0] ? r->reason : rp_strerror(r->code));
+}
+
+/* ---- verify ---------------------------------------------------------------------------------- */
+
+static int start_crypto(const char *cmd, rp_pool **pool)
+{
+    int rc = rp_crypto_init();
+    if (rc) {
+        fprintf(stderr, "%s: %s\n", cmd, rp_strerror(rc));
+        return rc;
+    }
+    if (pool && (rc = rp_pool_new(pool)) != 0) {
+        fprintf(stderr, "%s: cannot start the worker pool: %s\n", cmd, rp_strerror(rc));
+        return rc;
+    }
+    return 0;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+    const char *datadir = NULL, *pos[1];
+    size_t npos;
+    const struct opt opts[] = {{"datadir", 0, &datadir}};
+    int rc = parse(argc, argv, 2, opts, 1, usage_verify, pos, 0, &npos);
+    if (rc == 1) {
+        fputs(usage_verify, stdout);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    if (!datadir)
+        return usage_error(usage_verify, "verify needs --datadir DIR");
+
+    rp_pool *pool = NULL;
+    if (start_crypto("verify", &pool) != 0)
+        return 1;
+    const char *tmp = getenv("TMPDIR");
+    char scratch[4096];
+    if (!tmp || !*tmp)
+        tmp = "/tmp";
+    if (snprintf(scratch, sizeof scratch, "%s/reputed-verify-XXXXXX", tmp) >=
+            (int)sizeof scratch ||
+        !mkdtemp(scratch)) {
+        fprintf(stderr, "verify: cannot create a scratch folder under %s: %s\n", tmp,
+                strerror(errno));
+        rp_pool_free(pool);
+        return 1;
+    }
+
+    struct progress pr;
+    rp_replay_report rep;
+    progress_init(&pr, "verify");
+    catch_interrupts();
+    fprintf(stderr, "verify: replaying %s (scratch ledger in %s, %u worker threads)\n",
+            datadir, scratch, rp_pool_threads(pool));
+    rc = rp_replay_verify(datadir, scratch, rp_pool_verify, pool, replay_progress, &pr, &rep);
+    progress_end(&pr);
+    if (rmdir(scratch) != 0)
+        fprintf(stderr, "verify: warning: cannot remove %s: %s\n", scratch, strerror(errno));
+    rp_pool_free(pool);
+    if (rc) {
+        print_failure("verify", &rep);
+        if (rep.code != -ECANCELED && rep.failed_height > 1)
+            fprintf(stderr, "verify: blocks 1..%llu checked out before the failure\n",
+                    (unsigned long long)rep.failed_height - 1);
+        else if (rep.code == RP_ERR_CORRUPT && !rep.failed_height && rep.blocks)
+            fprintf(stderr, "verify: the chain's %llu blocks checked out; the datadir's own "
+                            "data does not match them\n",
+                    (unsigned long long)rep.blocks);
+        return 1;
+    }
+    print_summary("verify", &rep);
+    printf("verify: OK\n");
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* ---- export ------------------------------------------------------------------------------------ */
+
+static void export_progress(void *ctx, uint64_t height, uint64_t total)
+{
+    progress_show(ctx, height, total, 0, (double)height, (double)total, 0);
+}
+
+/* Write to FILE through a temporary file in the same folder, renamed over
+ * FILE only once the export is complete and on disk. */
+static int open_output(const char *path, char *tmp, size_t cap, FILE **out)
+{
+    if (snprintf(tmp, cap, "%s.tmp-XXXXXX", path) >= (int)cap)
+        return -ENAMETOOLONG;
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return -errno;
+    mode_t mask = umask(0);
+    umask(mask);
+    (void)fchmod(fd, 0666 & ~mask);
+    *out = fdopen(fd, "wb");
+    if (!*out) {
+        int rc = -errno;
+        close(fd);
+        unlink(tmp);
+        return rc;
+    }
+    return 0;
+}
+
+static int close_output(FILE *f, const char *tmp, const char *path, int ok)
+{
+    int rc = 0;
+    if (ok && (fflush(f) != 0 || fsync(fileno(f)) != 0))
+        rc = -errno;
+    if (fclose(f) != 0 && ok && !rc)
+        rc = -errno;
+    if (ok && !rc && rename(tmp, path) != 0)
+        rc = -errno;
+    if (!ok || rc)
+        unlink(tmp);
+    return rc;
+}
+
+static int cmd_export(int argc, char **argv)
+{
+    const char *datadir = NULL, *format = NULL, *output = NULL, *pos[1];
+    size_t npos;
+    const struct opt opts[] = {
+        {"datadir", 0, &datadir}, {"format", 0, &format}, {"output", 'o', &output}};
+    int rc = parse(argc, argv, 2, opts, 3, usage_export, pos, 0, &npos);
+    if (rc == 1) {
+        fputs(usage_export, stdout);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    if (!datadir)
+        return usage_error(usage_export, "export needs --datadir DIR");
+    if (!format)
+        format = "jsonl";
+    int bin = !strcmp(format, "bin");
+    if (!bin && strcmp(format, "jsonl") != 0)
+        return usage_error(usage_export, "unknown format '%s' (use jsonl or bin)", format);
+    if (bin && !output && isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "export: refusing to write a binary export to a terminal; use -o FILE "
+                        "or redirect standard output\n");
+        return 1;
+    }
+    if (start_crypto("export", NULL) != 0)
+        return 1;
+
+    rp_store *s;
+    rp_store_error err;
+    rp_store_opts ro = {.map_size = 0, .read_only = 1};
+    if ((rc = rp_store_open(&s, datadir, &ro, &err)) != 0) {
+        fprintf(stderr, "export: cannot open the datadir: %s\n", err.msg);
+        return 1;
+    }
+    FILE *out = stdout;
+    char tmp[4096];
+    if (output && (rc = open_output(output, tmp, sizeof tmp, &out)) != 0) {
+        fprintf(stderr, "export: cannot create %s: %s\n", output, rp_strerror(rc));
+        rp_store_close(s);
+        return 1;
+    }
+    rp_tip tip;
+    (void)rp_store_tip(s, &tip);
+    struct progress pr;
+    progress_init(&pr, "export");
+    rc = bin ? rp_export_write_bin(s, out, export_progress, &pr, &err)
+             : rp_export_write_jsonl(s, out, export_progress, &pr, &err);
+    progress_end(&pr);
+    rp_store_close(s);
+    int crc = 0;
+    if (output)
+        crc = close_output(out, tmp, output, rc == 0);
+    else if (rc == 0 && fflush(stdout) != 0)
+        crc = -errno;
+    if (rc) {
+        if (err.height)
+            fprintf(stderr, "export: FAILED at height %llu: %s\n",
+                    (unsigned long long)err.height, err.msg);
+        else
+            fprintf(stderr, "export: %s\n", err.msg);
+        return 1;
+    }
+    if (crc) {
+        fprintf(stderr, "export: writing %s: %s\n", output ? output : "standard output",
+                rp_strerror(crc));
+        return 1;
+    }
+    char head[65];
+    hex32(head, &tip.head_hash);
+    fprintf(stderr, "export: %llu blocks (%s) written to %s; head %s\n",
+            (unsigned long long)tip.height, bin ? "bin" : "jsonl",
+            output ? output : "standard output", head);
+    return 0;
+}
+
+/* ---- import ------------------------------------------------------------------------------------- */
+
+static int cmd_import(int argc, char **argv)
+{
+    const char *datadir = NULL, *pos[1];
+    size_t npos;
+    const struct opt opts[] = {{"datadir", 0, &datadir}};
+    int rc = parse(argc, argv, 2, opts, 1, usage_import, pos, 1, &npos);
+    if (rc == 1) {
+        fputs(usage_import, stdout);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    if (!datadir)
+        return usage_error(usage_import, "import needs --datadir DIR");
+    if (npos != 1)
+        return usage_error(usage_import, "import needs the export FILE to read");
+
+    if (!strcmp(pos[0], "-") && isatty(STDIN_FILENO)) {
+        fprintf(stderr, "import: refusing to read a binary export from a terminal\n");
+        return 1;
+    }
+    rp_pool *pool = NULL;
+    if (start_crypto("import", &pool) != 0)
+        return 1;
+    struct progress pr;
+    rp_replay_report rep;
+    progress_init(&pr, "import");
+    catch_interrupts();
+    rc = rp_replay_import(pos[0], datadir, rp_pool_verify, pool, replay_progress, &pr, &rep);
+    progress_end(&pr);
+    rp_pool_free(pool);
+    if (rc) {
+        print_failure("import", &rep);
+        if (rep.tip.height) {
+            char head[65];
+            hex32(head, &rep.tip.head_hash);
+            fprintf(stderr, "import: %s holds blocks 1..%llu, each fully checked (head %s)\n",
+                    datadir, (unsigned long long)rep.tip.height, head);
+        } else if (rep.failed_height) {
+            fprintf(stderr, "import: %s holds the export's genesis and no block\n", datadir);
+        }
+        return 1;
+    }
+    print_summary("import", &rep);
+    printf("import: OK\n");
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* ---- main ---------------------------------------------------------------------------------------- */
+
+static const struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *usage;
+} commands[] = {
+    {"verify", cmd_verify, usage_verify},
+    {"export", cmd_export, usage_export},
+    {"import", cmd_import, usage_import},
+};
+
+static const struct command *find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(commands[i].name, name))
+            return &commands[i];
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage_error(usage_main, "missing command");
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        if (argc == 2) {
+            fputs(usage_main, stdout);
+            return 0;
+        }
+        const struct command *c = find_command(argv[2]);
+        if (strcmp(cmd, "help") != 0 || argc > 3 || !c)
+            return usage_error(usage_main, argc > 3 || !c ? "help takes one known command"
+                                                          : "unexpected argument");
+        fputs(c->usage, stdout);
+        return 0;
+    }
+    const struct command *c = find_command(cmd);
+    if (!c)
+        return usage_error(usage_main, "unknown command '%s'", cmd);
+    return c->run(argc, argv);
+}

@@ -1,0 +1,485 @@
+/* Check suite for the chain generator (node/gen.h): a small chain is valid
+ * and has the counts it promises, replays into a fresh store to the same
+ * state, is reproducible from its seed and differs with another; the
+ * manifest and genesis files describe it; an existing ledger and bad
+ * options are refused without touching anything.
+ *
+ * Every test gets a fresh temporary directory (the datadirs are created
+ * inside it, so the generator's own mkdir is exercised too) and a worker
+ * pool of its own, made in the forked test process.
+ */
+#include <check.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "crypto/error.h"
+#include "crypto/hex.h"
+#include "crypto/sig.h"
+#include "ledger/genesis.h"
+#include "ledger/record.h"
+#include "ledger/schema.h"
+#include "ledger/store.h"
+#include "node/gen.h"
+#include "node/pool.h"
+
+/* The chain the brief asks for: N=40, M=200, S=10, K=2, seed 7. Small blocks
+ * so that it spans several of them. */
+#define N    40
+#define M    200
+#define S    10
+#define K    2
+#define SEED 7
+#define RPB  50
+
+static char tmp[64];
+static rp_pool *pool;
+
+static void setup(void)
+{
+    strcpy(tmp, "/tmp/rp-test-gen-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    ck_assert_int_eq(rp_pool_new(&pool), 0);
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    rp_pool_free(pool);
+    pool = NULL;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* A path inside the test's directory (a static buffer per slot). */
+static const char *path(int slot, const char *name)
+{
+    static char buf[4][128];
+    snprintf(buf[slot], sizeof buf[slot], "%s/%s", tmp, name);
+    return buf[slot];
+}
+
+static rp_gen_opts opts(const char *datadir, uint64_t seed)
+{
+    rp_gen_opts o;
+    memset(&o, 0, sizeof o);
+    o.datadir = datadir;
+    o.identities = N;
+    o.reviews = M;
+    o.sybil = S;
+    o.attack_edges = K;
+    o.seed = seed;
+    o.records_per_block = RPB;
+    o.pool = pool;
+    return o;
+}
+
+static void run_ok(const rp_gen_opts *o, rp_gen_stats *st)
+{
+    char err[512];
+    int rc = rp_gen_run(o, st, err, sizeof err);
+    ck_assert_msg(rc == 0, "rp_gen_run: %d (%s): %s", rc, rp_strerror(rc), err);
+    ck_assert_str_eq(err, "");
+}
+
+static uint64_t count(rp_store *s, int table)
+{
+    uint64_t n;
+    ck_assert_int_eq(rp_store_count(s, table, &n), 0);
+    return n;
+}
+
+/* Progress reports: heights consecutive, records growing to the total. */
+struct seen {
+    uint64_t calls, height, records, total;
+};
+
+static void on_progress(void *ctx, uint64_t height, uint64_t records, uint64_t total)
+{
+    struct seen *s = ctx;
+    ck_assert_uint_eq(height, s->height + 1);
+    ck_assert_uint_gt(records, s->records);
+    ck_assert_uint_le(records, total);
+    if (s->calls)
+        ck_assert_uint_eq(total, s->total);
+    s->calls++;
+    s->height = height;
+    s->records = records;
+    s->total = total;
+}
+
+START_TEST(test_small_chain)
+{
+    rp_gen_opts o = opts(path(0, "chain"), SEED);
+    rp_gen_stats st;
+    struct seen seen = {0};
+    o.genesis_out = path(1, "genesis.json");
+    o.progress = on_progress;
+    o.progress_ctx = &seen;
+    run_ok(&o, &st);
+
+    /* What the options promise. */
+    const uint64_t ring = S * 3;
+    ck_assert_uint_eq(st.identities, N + S);
+    ck_assert_uint_eq(st.reviews, M + 2 * ring + K);
+    ck_assert_uint_eq(st.vouches, N / 10);
+    ck_assert_uint_eq(st.revokes, M / 100);
+    ck_assert_uint_eq(st.records,
+                      st.identities + st.engagements + st.reviews + st.vouches + st.revokes);
+    ck_assert_uint_ge(st.blocks, st.records / RPB);
+    ck_assert_uint_eq(seen.calls, st.blocks);
+    ck_assert_uint_eq(seen.records, st.records);
+    ck_assert_uint_eq(seen.total, st.records);
+
+    /* What the ledger holds. */
+    rp_store *s;
+    rp_store_error err;
+    ck_assert_int_eq(rp_store_open(&s, o.datadir, NULL, &err), 0);
+    rp_tip tip;
+    ck_assert_int_eq(rp_store_tip(s, &tip), 0);
+    ck_assert_uint_gt(tip.height, 0);
+    ck_assert_uint_eq(tip.height, st.blocks);
+    ck_assert(rp_hash_eq(&tip.head_hash, &st.head));
+    ck_assert_uint_eq(tip.time_ms, (RP_GEN_GENESIS_TIME + tip.height) * 1000);
+    ck_assert_uint_eq(count(s, RP_DB_IDENTITIES), N + S); /* the pre-trusted are among N */
+    ck_assert_uint_eq(count(s, RP_DB_RECORDS), st.records);
+    ck_assert_uint_eq(count(s, RP_DB_ENGAGEMENTS), st.engagements);
+    ck_assert_uint_gt(count(s, RP_DB_REVIEWS), 0);
+    ck_assert_uint_eq(count(s, RP_DB_REVIEWS), st.reviews);
+    ck_assert_uint_eq(count(s, RP_DB_BY_SUBJECT), st.reviews - st.revokes);
+    ck_assert_uint_eq(count(s, RP_DB_VOUCHES), st.vouches);
+    ck_assert_uint_eq(count(s, RP_DB_REVOCATIONS), st.revokes);
+
+    /* Blocks are full except the last, and timed as documented. */
+    for (uint64_t h = 1; h <= tip.height; h++) {
+        rp_header hd;
+        ck_assert_int_eq(rp_store_read_header(s, h, &hd), 0);
+        ck_assert_uint_eq(hd.time_ms, (RP_GEN_GENESIS_TIME + h) * 1000);
+        if (h < tip.height)
+            ck_assert_uint_le(hd.record_count, RPB);
+    }
+
+    /* The genesis file is this chain's genesis, with its pre-trusted
+     * identities registered. */
+    rp_genesis *g = malloc(sizeof *g);
+    char gerr[256];
+    ck_assert_ptr_nonnull(g);
+    ck_assert_int_eq(rp_genesis_load(g, o.genesis_out, gerr, sizeof gerr), 0);
+    rp_hash cid;
+    ck_assert_int_eq(rp_genesis_chain_id(&cid, g), 0);
+    ck_assert(rp_hash_eq(&cid, rp_store_chain_id(s)));
+    ck_assert_str_eq(g->chain_name, "repute-gen");
+    ck_assert_uint_eq(g->genesis_time, RP_GEN_GENESIS_TIME);
+    ck_assert_uint_eq(g->params.pow_difficulty, RP_GEN_DEFAULT_POW_DIFFICULTY);
+    ck_assert_uint_ge(g->params.max_block_records, RPB);
+    ck_assert_uint_eq(g->npretrusted, 3);
+    for (size_t i = 0; i < g->npretrusted; i++) {
+        rp_identity_state is;
+        ck_assert_int_eq(rp_store_read_identity(s, &g->pretrusted[i], &is), 0);
+        ck_assert_uint_eq(is.registered_height, 1);
+    }
+
+    /* An independent replay: every block and commit, applied to a fresh
+     * store of the same genesis, gives the same tip and the same state. */
+    const char *dir2 = path(2, "replay");
+    ck_assert_int_eq(mkdir(dir2, 0700), 0);
+    rp_store *b;
+    ck_assert_int_eq(rp_store_create(&b, dir2, g, NULL, &err), 0);
+    for (uint64_t h = 1; h <= tip.height; h++) {
+        unsigned char *blk, *cm;
+        size_t bl, cl;
+        ck_assert_int_eq(rp_store_read_block(s, h, &blk, &bl), 0);
+        ck_assert_int_eq(rp_store_read_commit(s, h, &cm, &cl), 0);
+        int rc = rp_store_apply_block(b, blk, bl, cm, cl, rp_pool_verify, pool, &err);
+        ck_assert_msg(rc == 0, "replay of block %llu: %s", (unsigned long long)h, err.msg);
+        free(blk);
+        free(cm);
+    }
+    ck_assert_int_eq(rp_store_compare_state(s, b, &err), 0);
+    rp_tip tb;
+    ck_assert_int_eq(rp_store_tip(b, &tb), 0);
+    ck_assert_int_eq(memcmp(&tip, &tb, sizeof tip), 0);
+    rp_store_close(b);
+    rp_store_close(s);
+    free(g);
+}
+END_TEST
+
+START_TEST(test_reproducible)
+{
+    rp_gen_stats a, b, c;
+    rp_gen_opts o = opts(path(0, "a"), SEED);
+    run_ok(&o, &a);
+    o = opts(path(0, "b"), SEED);
+    run_ok(&o, &b);
+    o = opts(path(0, "c"), SEED + 1);
+    run_ok(&o, &c);
+    ck_assert(rp_hash_eq(&a.head, &b.head));
+    ck_assert_int_eq(memcmp(&a, &b, sizeof a), 0);
+    ck_assert(!rp_hash_eq(&a.head, &c.head));
+
+    /* The tips agree too, state hash included. */
+    rp_store *sa, *sb;
+    rp_tip ta, tb;
+    ck_assert_int_eq(rp_store_open(&sa, path(0, "a"), NULL, NULL), 0);
+    ck_assert_int_eq(rp_store_open(&sb, path(1, "b"), NULL, NULL), 0);
+    ck_assert_int_eq(rp_store_tip(sa, &ta), 0);
+    ck_assert_int_eq(rp_store_tip(sb, &tb), 0);
+    ck_assert_int_eq(memcmp(&ta, &tb, sizeof ta), 0);
+    ck_assert(rp_hash_eq(&ta.head_hash, &a.head));
+    rp_store_close(sa);
+    rp_store_close(sb);
+
+    /* Without a pool of the caller's, the run makes its own: same chain. */
+    o = opts(path(0, "d"), SEED);
+    o.pool = NULL;
+    run_ok(&o, &c);
+    ck_assert(rp_hash_eq(&a.head, &c.head));
+}
+END_TEST
+
+START_TEST(test_manifest)
+{
+    rp_gen_opts o = opts(path(0, "chain"), SEED);
+    rp_gen_stats st;
+    o.manifest = path(1, "manifest.json");
+    run_ok(&o, &st);
+
+    json_error_t je;
+    json_t *root = json_load_file(o.manifest, JSON_REJECT_DUPLICATES, &je);
+    ck_assert_msg(root != NULL, "manifest: %s (line %d)", je.text, je.line);
+    rp_store *s;
+    ck_assert_int_eq(rp_store_open(&s, o.datadir, NULL, NULL), 0);
+    const rp_genesis *g = rp_store_genesis(s);
+
+    char hex[65];
+    ck_assert_int_eq(rp_hex_encode(hex, sizeof hex, rp_store_chain_id(s)->bytes, 32), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(root, "chain_id")), hex);
+    ck_assert_str_eq(json_string_value(json_object_get(root, "seed")), "7");
+    ck_assert_int_eq(rp_hex_encode(hex, sizeof hex, g->validators[0].pubkey.bytes, 32), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(root, "validator")), hex);
+
+    json_t *ids = json_object_get(root, "identities");
+    ck_assert(json_is_array(ids));
+    ck_assert_uint_eq(json_array_size(ids), N + S);
+    size_t honest = 0, sybil = 0, pre = 0, roles[4] = {0};
+    size_t i;
+    json_t *e;
+    json_array_foreach(ids, i, e)
+    {
+        const char *pk = json_string_value(json_object_get(e, "pubkey"));
+        const char *role = json_string_value(json_object_get(e, "role"));
+        const char *group = json_string_value(json_object_get(e, "group"));
+        json_t *pt = json_object_get(e, "pretrusted");
+        ck_assert_ptr_nonnull(pk);
+        ck_assert_ptr_nonnull(role);
+        ck_assert_ptr_nonnull(group);
+        ck_assert(json_is_boolean(pt));
+        ck_assert_uint_eq(json_object_size(e), 4);
+
+        rp_pubkey key;
+        ck_assert_int_eq(rp_hex_decode(key.bytes, 32, pk, strlen(pk)), 0);
+        rp_identity_state is;
+        ck_assert_int_eq(rp_store_read_identity(s, &key, &is), 0);
+        uint8_t want = !strcmp(role, "talent")  ? RP_ROLE_TALENT
+                       : !strcmp(role, "agent") ? RP_ROLE_AGENT
+                       : !strcmp(role, "brand") ? RP_ROLE_BRAND
+                                                : 0;
+        ck_assert_uint_eq(is.role, want);
+        roles[want]++;
+
+        if (!strcmp(group, "honest")) {
+            honest++;
+        } else {
+            ck_assert_str_eq(group, "sybil");
+            ck_assert_uint_eq(is.role, RP_ROLE_TALENT);
+            ck_assert(json_is_false(pt));
+            sybil++;
+        }
+        if (json_is_true(pt)) {
+            ck_assert_uint_lt(pre, g->npretrusted);
+            ck_assert_int_eq(memcmp(key.bytes, g->pretrusted[pre].bytes, 32), 0);
+            pre++;
+        }
+    }
+    ck_assert_uint_eq(honest, N);
+    ck_assert_uint_eq(sybil, S);
+    ck_assert_uint_eq(pre, g->npretrusted);
+    ck_assert_uint_eq(pre, 3);
+    /* 60/25/15 of the honest, plus the sybil talents. */
+    ck_assert_uint_eq(roles[RP_ROLE_TALENT], N * 60 / 100 + S);
+    ck_assert_uint_eq(roles[RP_ROLE_AGENT], N * 25 / 100);
+    ck_assert_uint_eq(roles[RP_ROLE_BRAND], N - N * 60 / 100 - N * 25 / 100);
+    rp_store_close(s);
+    json_decref(root);
+}
+END_TEST
+
+START_TEST(test_refuses_existing_ledger)
+{
+    rp_gen_opts o = opts(path(0, "chain"), SEED);
+    rp_gen_stats st;
+    run_ok(&o, &st);
+
+    rp_store *s;
+    rp_tip before, after;
+    ck_assert_int_eq(rp_store_open(&s, o.datadir, NULL, NULL), 0);
+    ck_assert_int_eq(rp_store_tip(s, &before), 0);
+    rp_store_close(s);
+
+    char err[512];
+    o.seed = SEED + 1;
+    o.manifest = path(1, "manifest.json");
+    ck_assert_int_eq(rp_gen_run(&o, &st, err, sizeof err), -EEXIST);
+    ck_assert_str_ne(err, "");
+    ck_assert_uint_eq(st.blocks, 0);
+    struct stat sb;
+    ck_assert_int_ne(stat(o.manifest, &sb), 0); /* no manifest for a failed run */
+
+    ck_assert_int_eq(rp_store_open(&s, o.datadir, NULL, NULL), 0);
+    ck_assert_int_eq(rp_store_tip(s, &after), 0);
+    ck_assert_int_eq(memcmp(&before, &after, sizeof before), 0);
+    rp_store_close(s);
+
+    /* A datadir path that is a file is refused too. */
+    FILE *f = fopen(path(2, "file"), "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    o.datadir = path(2, "file");
+    ck_assert_int_eq(rp_gen_run(&o, &st, err, sizeof err), -ENOTDIR);
+    ck_assert_str_ne(err, "");
+}
+END_TEST
+
+START_TEST(test_no_sybils)
+{
+    rp_gen_opts o = opts(path(0, "chain"), SEED);
+    rp_gen_stats st;
+    o.identities = 30;
+    o.reviews = 100;
+    o.sybil = 0;
+    o.attack_edges = 0;
+    o.manifest = path(1, "manifest.json");
+    run_ok(&o, &st);
+    ck_assert_uint_eq(st.identities, 30);
+    ck_assert_uint_eq(st.reviews, 100);
+
+    rp_store *s;
+    ck_assert_int_eq(rp_store_open(&s, o.datadir, NULL, NULL), 0);
+    ck_assert_uint_eq(count(s, RP_DB_IDENTITIES), 30);
+    ck_assert_uint_eq(count(s, RP_DB_REVIEWS), 100);
+    rp_store_close(s);
+
+    json_t *root = json_load_file(o.manifest, 0, NULL);
+    ck_assert_ptr_nonnull(root);
+    json_t *ids = json_object_get(root, "identities"), *e;
+    size_t i;
+    ck_assert_uint_eq(json_array_size(ids), 30);
+    json_array_foreach(ids, i, e)
+        ck_assert_str_eq(json_string_value(json_object_get(e, "group")), "honest");
+    json_decref(root);
+}
+END_TEST
+
+START_TEST(test_tiny_and_default_blocks)
+{
+    /* The smallest market: two identities, one pre-trusted pair, the
+     * default block size (one block), a higher difficulty. */
+    rp_gen_opts o = opts(path(0, "chain"), 3);
+    rp_gen_stats st;
+    o.identities = 2;
+    o.reviews = 5;
+    o.sybil = 1;
+    o.attack_edges = 1;
+    o.records_per_block = 0;
+    o.pow_difficulty = 8;
+    run_ok(&o, &st);
+    ck_assert_uint_eq(st.blocks, 1);
+    ck_assert_uint_eq(st.identities, 3);
+    ck_assert_uint_eq(st.reviews, 5 + 1);
+
+    rp_store *s;
+    ck_assert_int_eq(rp_store_open(&s, o.datadir, NULL, NULL), 0);
+    ck_assert_uint_eq(rp_store_genesis(s)->npretrusted, 2);
+    ck_assert_uint_eq(rp_store_genesis(s)->params.pow_difficulty, 8);
+    rp_store_close(s);
+}
+END_TEST
+
+START_TEST(test_bad_options)
+{
+    struct {
+        uint64_t n, m, s, k;
+        uint32_t rpb;
+        unsigned pow;
+    } cases[] = {
+        {1, 0, 0, 0, 0, 0},              /* fewer than two identities */
+        {0, 0, 0, 0, 0, 0},              /* none */
+        {N, M, S, N + 1, 0, 0},          /* more attack edges than honest identities */
+        {N, M, 0, 1, 0, 0},              /* attack edges without sybils */
+        {N, 500ULL * N + 1, 0, 0, 0, 0}, /* reviews without enough identities */
+        {N, M, S, K, RP_BLOCK_MAX_RECORDS + 1, 0},
+        {N, M, S, K, 0, 33},
+        {RP_GEN_MAX_IDENTITIES, 0, 1, 0, 0, 0},
+        {2, 0, UINT64_MAX, 0, 0, 0},
+    };
+    char err[512];
+    rp_gen_stats st;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rp_gen_opts o = opts(path(0, "never"), SEED);
+        o.identities = cases[i].n;
+        o.reviews = cases[i].m;
+        o.sybil = cases[i].s;
+        o.attack_edges = cases[i].k;
+        o.records_per_block = cases[i].rpb;
+        o.pow_difficulty = cases[i].pow;
+        ck_assert_msg(rp_gen_check(&o, err, sizeof err) == RP_ERR_INVALID_ARG, "case %zu", i);
+        ck_assert_str_ne(err, "");
+        ck_assert_int_eq(rp_gen_run(&o, &st, err, sizeof err), RP_ERR_INVALID_ARG);
+        ck_assert_str_ne(err, "");
+    }
+    rp_gen_opts o = opts(NULL, SEED);
+    ck_assert_int_eq(rp_gen_check(&o, err, sizeof err), RP_ERR_INVALID_ARG);
+    struct stat sb;
+    ck_assert_int_ne(stat(path(0, "never"), &sb), 0); /* nothing was created */
+
+    /* The edges of what is allowed. */
+    o = opts(path(0, "never"), SEED);
+    o.reviews = 500ULL * N;
+    o.attack_edges = N;
+    o.records_per_block = RP_BLOCK_MAX_RECORDS;
+    o.pow_difficulty = 32;
+    ck_assert_int_eq(rp_gen_check(&o, err, sizeof err), 0);
+}
+END_TEST
+
+static Suite *gen_suite(void)
+{
+    Suite *s = suite_create("gen");
+    TCase *tc = tcase_create("gen");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_small_chain);
+    tcase_add_test(tc, test_reproducible);
+    tcase_add_test(tc, test_manifest);
+    tcase_add_test(tc, test_refuses_existing_ledger);
+    tcase_add_test(tc, test_no_sybils);
+    tcase_add_test(tc, test_tiny_and_default_blocks);
+    tcase_add_test(tc, test_bad_options);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    if (rp_crypto_init() != 0)
+        return 1;
+    SRunner *sr = srunner_create(gen_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
