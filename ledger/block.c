@@ -150,21 +150,6 @@ int rp_block_encode(const rp_header *h, const rp_block_item *records, size_t n, 
     return rp_writer_finish(&w, len);
 }
 
-/* Take a view of the next n bytes, with the same check as the codec's own
- * readers: compare against what remains, so no length can overflow. */
-static const unsigned char *get_view(rp_reader *r, size_t n, const char *field)
-{
-    if (r->err)
-        return NULL;
-    if (n > r->len - r->pos) {
-        rp_reader_fail(r, RP_ERR_TRUNCATED, field);
-        return NULL;
-    }
-    const unsigned char *p = r->p + r->pos;
-    r->pos += n;
-    return p;
-}
-
 int rp_block_decode(rp_header *h, rp_block_item *items, size_t max_items, const unsigned char *in,
                     size_t len)
 {
@@ -180,7 +165,7 @@ int rp_block_decode(rp_header *h, rp_block_item *items, size_t max_items, const 
         rp_reader_fail(&r, RP_ERR_TOO_LONG, "record_count");
     if (!r.err && h->body_bytes > BODY_MAX)
         rp_reader_fail(&r, RP_ERR_TOO_LONG, "body_bytes");
-    const unsigned char *body = get_view(&r, r.err ? 0 : h->body_bytes, "body");
+    const unsigned char *body = rp_get_view(&r, r.err ? 0 : h->body_bytes, "body");
     int err = rp_reader_finish(&r, NULL);
 
     size_t done = 0;
@@ -193,7 +178,7 @@ int rp_block_decode(rp_header *h, rp_block_item *items, size_t max_items, const 
                 rp_reader_fail(&b, RP_ERR_RANGE, "record_length");
             if (!b.err && n > RP_RECORD_MAX_SIZE)
                 rp_reader_fail(&b, RP_ERR_TOO_LONG, "record_length");
-            items[done].bytes = get_view(&b, n, "record");
+            items[done].bytes = rp_get_view(&b, n, "record");
             items[done].len = b.err ? 0 : n;
         }
         err = rp_reader_finish(&b, NULL);

@@ -94,7 +94,7 @@ void rp_reader_fail(rp_reader *r, int err, const char *field)
 }
 
 /* Take n bytes, or fail with RP_ERR_TRUNCATED. */
-static const unsigned char *take(rp_reader *r, size_t n, const char *field)
+const unsigned char *rp_get_view(rp_reader *r, size_t n, const char *field)
 {
     if (r->err)
         return NULL;
@@ -109,7 +109,7 @@ static const unsigned char *take(rp_reader *r, size_t n, const char *field)
 
 static uint64_t get_be(rp_reader *r, size_t n, const char *field)
 {
-    const unsigned char *p = take(r, n, field);
+    const unsigned char *p = rp_get_view(r, n, field);
     uint64_t v = 0;
     if (!p)
         return 0;
@@ -125,7 +125,7 @@ uint64_t rp_get_u64(rp_reader *r, const char *field) { return get_be(r, 8, field
 
 void rp_get_bytes(rp_reader *r, unsigned char *out, size_t n, const char *field)
 {
-    const unsigned char *p = take(r, n, field);
+    const unsigned char *p = rp_get_view(r, n, field);
     if (p)
         memcpy(out, p, n);
     else if (n)

@@ -70,6 +70,12 @@ uint32_t rp_get_u32(rp_reader *r, const char *field);
 uint64_t rp_get_u64(rp_reader *r, const char *field);
 void rp_get_bytes(rp_reader *r, unsigned char *out, size_t n, const char *field);
 
+/* A view of the next n bytes, without copying (for framing, where the bytes
+ * are decoded later by their own decoder).
+ * Returns: a pointer into the input, valid as long as it is; NULL on error
+ *          (RP_ERR_TRUNCATED if fewer than n bytes remain). */
+const unsigned char *rp_get_view(rp_reader *r, size_t n, const char *field);
+
 /* A u16 length and that many bytes into out[0..max). Fails with
  * RP_ERR_TOO_LONG if the length exceeds max (before reading any of it).
  * Returns: the length read (0 on error). */

@@ -166,15 +166,16 @@ int rp_export_write_bin(rp_store *s, FILE *out, rp_export_progress_fn progress, 
         rc = rp_export_put_block(out, block, blen, commit, clen);
         free(block);
         free(commit);
+        if (rc == RP_ERR_TOO_LONG || rc == RP_ERR_RANGE) {
+            seterr(err, RP_ERR_CORRUPT, h,
+                   "block %llu: the stored block or commit has an "
+                   "impossible length",
+                   (unsigned long long)h);
+            return RP_ERR_CORRUPT;
+        }
         if (rc) {
-            if (rc == RP_ERR_TOO_LONG || rc == RP_ERR_RANGE)
-                seterr(err, RP_ERR_CORRUPT, h,
-                       "block %llu: stored block or commit has an impossible length",
-                       (unsigned long long)h);
-            else
-                seterr(err, rc, h, "writing block %llu: %s", (unsigned long long)h,
-                       rp_strerror(rc));
-            return rc == RP_ERR_TOO_LONG || rc == RP_ERR_RANGE ? RP_ERR_CORRUPT : rc;
+            seterr(err, rc, h, "writing block %llu: %s", (unsigned long long)h, rp_strerror(rc));
+            return rc;
         }
         if (progress)
             progress(pctx, h, tip.height);
@@ -223,7 +224,7 @@ static const char *name_of(const char *const *names, size_t n, unsigned v)
 }
 
 static const char *const role_names[] = {NULL, "talent", "agent", "brand"};
-static const char *const kind_names[] = {NULL,        "gig",       "representation",
+static const char *const kind_names[] = {NULL,          "gig",       "representation",
                                          "sponsorship", "licensing", "other"};
 static const char *const relation_names[] = {NULL, "knows", "represents", "worked_with"};
 static const char *const reason_names[] = {NULL, "mistake", "resolved", "disputed", "other"};
@@ -238,8 +239,8 @@ static json_t *record_json(size_t index, const rp_hash *chain_id, const unsigned
     const char *field = NULL;
     int rc = rp_record_decode(&r, bytes, len, &field);
     if (rc) {
-        seterr(err, RP_ERR_CORRUPT, height, "block %llu: record %zu does not decode: %s (field %s)",
-               (unsigned long long)height, index, rp_strerror(rc), field ? field : "?");
+        seterr(err, RP_ERR_CORRUPT, height, "record %zu does not decode: %s (field %s)", index,
+               rp_strerror(rc), field ? field : "?");
         if (err)
             err->index = (int64_t)index;
         *code = RP_ERR_CORRUPT;
@@ -382,8 +383,7 @@ static char *dump(const json_t *root)
 }
 
 int rp_export_block_json(char **line, const rp_hash *chain_id, const unsigned char *block,
-                         size_t blen, const unsigned char *commit, size_t clen,
-                         rp_store_error *err)
+                         size_t blen, const unsigned char *commit, size_t clen, rp_store_error *err)
 {
     rp_header h;
     rp_hash hh;
@@ -394,7 +394,7 @@ int rp_export_block_json(char **line, const rp_hash *chain_id, const unsigned ch
 
     *line = NULL;
     if (blen < RP_HEADER_SIZE || rp_header_decode(&h, block, RP_HEADER_SIZE) != 0) {
-        seterr(err, RP_ERR_CORRUPT, 0, "block header does not decode");
+        seterr(err, RP_ERR_CORRUPT, 0, "the header does not decode");
         return RP_ERR_CORRUPT;
     }
     size_t n = h.record_count <= RP_BLOCK_MAX_RECORDS ? h.record_count : RP_BLOCK_MAX_RECORDS;
@@ -406,13 +406,12 @@ int rp_export_block_json(char **line, const rp_hash *chain_id, const unsigned ch
         goto out;
     }
     if ((rc = rp_block_decode(&h, items, n, block, blen)) != 0) {
-        seterr(err, RP_ERR_CORRUPT, h.height, "block does not decode: %s", rp_strerror(rc));
+        seterr(err, RP_ERR_CORRUPT, h.height, "the block does not decode: %s", rp_strerror(rc));
         rc = RP_ERR_CORRUPT;
         goto out;
     }
     if ((rc = rp_commit_decode(c, commit, clen)) != 0) {
-        seterr(err, RP_ERR_CORRUPT, h.height, "block %llu: commit does not decode: %s",
-               (unsigned long long)h.height, rp_strerror(rc));
+        seterr(err, RP_ERR_CORRUPT, h.height, "the commit does not decode: %s", rp_strerror(rc));
         rc = RP_ERR_CORRUPT;
         goto out;
     }
@@ -508,17 +507,12 @@ int rp_export_write_jsonl(rp_store *s, FILE *out, rp_export_progress_fn progress
         free(block);
         free(commit);
         if (rc) {
-            if (err) {
-                /* Name the height even where the bytes could not say it. */
-                char msg[sizeof err->msg];
-                snprintf(msg, sizeof msg, "%s", err->msg);
-                seterr(err, rc, h, "block %llu: %s", (unsigned long long)h, msg);
-            }
+            if (err)
+                err->height = h; /* even where the bytes could not say it */
             return rc;
         }
         if ((rc = put_line(out, line)) != 0) {
-            seterr(err, rc, h, "writing block %llu: %s", (unsigned long long)h,
-                   rp_strerror(rc));
+            seterr(err, rc, h, "writing block %llu: %s", (unsigned long long)h, rp_strerror(rc));
             return rc;
         }
         if (progress)
@@ -601,9 +595,18 @@ void rp_export_reader_free(rp_export_reader *r)
     free(r);
 }
 
-const rp_genesis *rp_export_reader_genesis(const rp_export_reader *r) { return r->genesis; }
-const rp_hash *rp_export_reader_chain_id(const rp_export_reader *r) { return &r->chain_id; }
-uint64_t rp_export_reader_offset(const rp_export_reader *r) { return r->offset; }
+const rp_genesis *rp_export_reader_genesis(const rp_export_reader *r)
+{
+    return r->genesis;
+}
+const rp_hash *rp_export_reader_chain_id(const rp_export_reader *r)
+{
+    return &r->chain_id;
+}
+uint64_t rp_export_reader_offset(const rp_export_reader *r)
+{
+    return r->offset;
+}
 
 static int read_failed(rp_export_reader *r, rp_store_error *err, int rc, uint64_t height)
 {
@@ -637,8 +640,7 @@ static int read_header(rp_export_reader *r, rp_store_error *err)
     if ((rc = get(r, head + RP_EXPORT_MAGIC_LEN + 1, 4, &got)) != 0)
         return read_failed(r, err, rc, 0);
     if (got < 4)
-        return fail(r, err, RP_ERR_TRUNCATED, 0,
-                    "export is truncated before the genesis length");
+        return fail(r, err, RP_ERR_TRUNCATED, 0, "export is truncated before the genesis length");
     uint32_t glen = get_be32(head + RP_EXPORT_MAGIC_LEN + 1);
     if (glen > RP_GENESIS_MAX_SIZE)
         return fail(r, err, RP_ERR_TOO_LONG, 0, "genesis length %u exceeds the maximum %u",
@@ -733,9 +735,8 @@ int rp_export_reader_next(rp_export_reader *r, rp_export_block *b, rp_store_erro
         return 0;
     }
     if (blen > RP_BLOCK_MAX_SIZE)
-        return fail(r, err, RP_ERR_TOO_LONG, n,
-                    "block %llu: length %u exceeds the maximum %u", nl, (unsigned)blen,
-                    (unsigned)RP_BLOCK_MAX_SIZE);
+        return fail(r, err, RP_ERR_TOO_LONG, n, "block %llu: length %u exceeds the maximum %u", nl,
+                    (unsigned)blen, (unsigned)RP_BLOCK_MAX_SIZE);
     if (blen < RP_HEADER_SIZE)
         return fail(r, err, RP_ERR_RANGE, n,
                     "block %llu: length %u is shorter than a block header (%d bytes)", nl,
@@ -822,8 +823,8 @@ static int mem_read(void *ctx, unsigned char *buf, size_t n, size_t *got)
 }
 
 int rp_export_decode(const unsigned char *in, size_t len, rp_genesis *g,
-                     int (*fn)(void *ctx, const rp_export_block *b), void *ctx,
-                     uint64_t *nblocks, rp_store_error *err)
+                     int (*fn)(void *ctx, const rp_export_block *b), void *ctx, uint64_t *nblocks,
+                     rp_store_error *err)
 {
     struct mem_src m = {in, len, 0};
     rp_export_reader *r;

@@ -42,7 +42,8 @@
  * (tests/fuzz/fuzz_export.c).
  *
  * Errors are reported as an rp_store_error (ledger/store.h): code, height of
- * the block concerned (0 for the stream header), index -1, and a message.
+ * the block concerned (0 for the stream header), the record's index in its
+ * block or -1, and a message.
  * Pointer arguments are never NULL unless a contract says so. Nothing here is
  * thread-safe on a shared object; distinct objects may be used on distinct
  * threads.
@@ -58,9 +59,9 @@
 #include "ledger/genesis.h"
 #include "ledger/store.h"
 
-#define RP_EXPORT_MAGIC "RPEXPORT"
+#define RP_EXPORT_MAGIC     "RPEXPORT"
 #define RP_EXPORT_MAGIC_LEN 8
-#define RP_EXPORT_VERSION 1
+#define RP_EXPORT_VERSION   1
 
 /* Called after each block written, with the height written and the height
  * the export ends at. May be NULL. */
@@ -179,7 +180,7 @@ int rp_export_reader_next(rp_export_reader *r, rp_export_block *b, rp_store_erro
  *          blocks read before the end or the error; err: may be NULL.
  * In:      in, len: the bytes (untrusted); fn, ctx: may be NULL. */
 int rp_export_decode(const unsigned char *in, size_t len, rp_genesis *g,
-                     int (*fn)(void *ctx, const rp_export_block *b), void *ctx,
-                     uint64_t *nblocks, rp_store_error *err);
+                     int (*fn)(void *ctx, const rp_export_block *b), void *ctx, uint64_t *nblocks,
+                     rp_store_error *err);
 
 #endif /* RP_EXPORT_H */

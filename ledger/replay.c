@@ -44,9 +44,9 @@
 #include "ledger/record.h"
 #include "ledger/schema.h"
 
-#define QUEUE_BLOCKS 8                 /* blocks read ahead at most */
-#define QUEUE_BYTES (32u << 20)        /* and about this much memory */
-#define VERIFY_ATTEMPTS 8              /* catch-ups on a chain that keeps growing */
+#define QUEUE_BLOCKS    8           /* blocks read ahead at most */
+#define QUEUE_BYTES     (32u << 20) /* and about this much memory */
+#define VERIFY_ATTEMPTS 8           /* catch-ups on a chain that keeps growing */
 
 static double now(void)
 {
@@ -511,7 +511,7 @@ static int run_pipeline(struct pipe *p, rp_store *dst, struct run_stats *st, uin
         st->last_height = pb->height;
         st->blocks++;
         st->records += pb->nrecords;
-        st->signatures = st->signatures + pb->ncommit_sigs;
+        st->signatures += pb->ncommit_sigs;
         if (progress) {
             rp_replay_progress pr = {
                 .stage = RP_REPLAY_APPLY,
@@ -609,8 +609,7 @@ static int store_next(void *self, struct pblock *pb, rp_store_error *err)
     if (rc) {
         err->code = rc;
         err->height = h;
-        snprintf(err->msg, sizeof err->msg, "block %llu cannot be read: %s",
-                 (unsigned long long)h,
+        snprintf(err->msg, sizeof err->msg, "block %llu cannot be read: %s", (unsigned long long)h,
                  rc == RP_ERR_NOT_FOUND ? "its header or body is missing" : rp_strerror(rc));
         return rc;
     }
@@ -681,7 +680,10 @@ static void remove_ledger(const char *scratch)
     (void)rmdir(path);
 }
 
-static void hexs(char out[65], const rp_hash *h) { rp_hex_encode(out, 65, h->bytes, 32); }
+static void hexs(char out[65], const rp_hash *h)
+{
+    rp_hex_encode(out, 65, h->bytes, 32);
+}
 
 /* Compare the stored tip with the rebuilt one, naming the first field that
  * differs. */
@@ -713,8 +715,8 @@ static int compare_tips(const rp_tip *stored, const rp_tip *rebuilt, rp_replay_r
         if (!rp_hash_eq(x, y)) {
             hexs(a, x);
             hexs(b, y);
-            report_fail(out, RP_ERR_CORRUPT, 0,
-                        "the stored tip's %s is %s, the replay gives %s", hashes[i].name, a, b);
+            report_fail(out, RP_ERR_CORRUPT, 0, "the stored tip's %s is %s, the replay gives %s",
+                        hashes[i].name, a, b);
             return RP_ERR_CORRUPT;
         }
     }
@@ -722,8 +724,7 @@ static int compare_tips(const rp_tip *stored, const rp_tip *rebuilt, rp_replay_r
 }
 
 /* The checks after the last block: tips, chain tables' sizes, state. */
-static int final_checks(rp_store *src, rp_store *dst, const rp_tip *stored,
-                        rp_replay_report *out)
+static int final_checks(rp_store *src, rp_store *dst, const rp_tip *stored, rp_replay_report *out)
 {
     static const int chain_tables[] = {RP_DB_HEADERS, RP_DB_BODIES, RP_DB_COMMITS,
                                        RP_DB_HASH_HEIGHT};
@@ -741,8 +742,7 @@ static int final_checks(rp_store *src, rp_store *dst, const rp_tip *stored,
     for (size_t i = 0; i < sizeof chain_tables / sizeof chain_tables[0]; i++) {
         uint64_t n;
         if ((rc = rp_store_count(src, chain_tables[i], &n)) != 0) {
-            report_fail(out, rc, 0, "cannot count table %s: %s", chain_names[i],
-                        rp_strerror(rc));
+            report_fail(out, rc, 0, "cannot count table %s: %s", chain_names[i], rp_strerror(rc));
             return rc;
         }
         if (n != stored->height) {
@@ -778,8 +778,7 @@ static void finish_report(rp_replay_report *out, const struct run_stats *st, rp_
 }
 
 int rp_replay_verify(const char *dir, const char *scratch_dir, rp_verify_batch_fn verify,
-                     void *vctx, rp_replay_progress_fn progress, void *pctx,
-                     rp_replay_report *out)
+                     void *vctx, rp_replay_progress_fn progress, void *pctx, rp_replay_report *out)
 {
     rp_store *src = NULL, *dst = NULL;
     rp_store_error err;
@@ -795,8 +794,7 @@ int rp_replay_verify(const char *dir, const char *scratch_dir, rp_verify_batch_f
         return rc;
     }
     if ((rc = rp_store_create(&dst, scratch_dir, rp_store_genesis(src), NULL, &err)) != 0) {
-        report_fail(out, rc, 0, "cannot create the scratch ledger in %s: %s", scratch_dir,
-                    err.msg);
+        report_fail(out, rc, 0, "cannot create the scratch ledger in %s: %s", scratch_dir, err.msg);
         rp_store_close(src);
         return rc;
     }
@@ -878,8 +876,7 @@ int rp_replay_verify(const char *dir, const char *scratch_dir, rp_verify_batch_f
 /* ---- import ----------------------------------------------------------------------------- */
 
 int rp_replay_import(const char *export_path, const char *dir, rp_verify_batch_fn verify,
-                     void *vctx, rp_replay_progress_fn progress, void *pctx,
-                     rp_replay_report *out)
+                     void *vctx, rp_replay_progress_fn progress, void *pctx, rp_replay_report *out)
 {
     rp_export_reader *reader = NULL;
     rp_store *dst = NULL;
@@ -928,8 +925,7 @@ int rp_replay_import(const char *export_path, const char *dir, rp_verify_batch_f
         }
         if (stat(path, &sb) == 0) {
             rc = -EEXIST;
-            report_fail(out, rc, 0, "%s already holds a ledger; import needs a new datadir",
-                        dir);
+            report_fail(out, rc, 0, "%s already holds a ledger; import needs a new datadir", dir);
             goto done;
         }
     }

@@ -91,15 +91,15 @@ typedef struct rp_replay_report {
  *          rp_store_apply_block for a stored block; RP_ERR_NOT_FOUND for a
  *          block, commit or index entry missing below the tip;
  *          RP_ERR_CORRUPT for an index entry, a tip or a state table that
- *          differs from the replay; the progress callback's code.
+ *          differs from the replay; -EAGAIN if the chain kept growing
+ *          through every comparison (a busy node); the progress callback's
+ *          code.
  * Out:     out: the report (always filled).
- * In:      dir: the datadir; scratch_dir: an existing, empty folder, ideally
- *          on the same fast disk; verify, vctx: the batch verifier (NULL for
- *          the calling thread; see above for threading); progress, pctx: may
- *          be NULL. */
+ * In:      dir: the datadir; scratch_dir: an existing, empty folder, on a
+ *          fast disk (or tmpfs) with room for a copy of the ledger; verify, vctx: the batch
+ * verifier (NULL for the calling thread; see above for threading); progress, pctx: may be NULL. */
 int rp_replay_verify(const char *dir, const char *scratch_dir, rp_verify_batch_fn verify,
-                     void *vctx, rp_replay_progress_fn progress, void *pctx,
-                     rp_replay_report *out);
+                     void *vctx, rp_replay_progress_fn progress, void *pctx, rp_replay_report *out);
 
 /* Import a binary export (ledger/export.h) into a new datadir.
  *
@@ -119,7 +119,6 @@ int rp_replay_verify(const char *dir, const char *scratch_dir, rp_verify_batch_f
  * In:      export_path: the file, or "-" for standard input; dir: the new
  *          datadir; verify, vctx, progress, pctx: as rp_replay_verify. */
 int rp_replay_import(const char *export_path, const char *dir, rp_verify_batch_fn verify,
-                     void *vctx, rp_replay_progress_fn progress, void *pctx,
-                     rp_replay_report *out);
+                     void *vctx, rp_replay_progress_fn progress, void *pctx, rp_replay_report *out);
 
 #endif /* RP_REPLAY_H */

@@ -278,9 +278,8 @@ static void progress_show(struct progress *p, uint64_t height, uint64_t total_he
                 bar, frac * 100, (unsigned long long)height, of, rate, eta);
         p->drawn = 1;
     } else {
-        fprintf(stderr, "%s: height %llu%s (%.1f%%), %llu records, %s records/s, ETA %s\n",
-                p->cmd, (unsigned long long)height, of, frac * 100, (unsigned long long)records,
-                rate, eta);
+        fprintf(stderr, "%s: height %llu%s (%.1f%%), %llu records, %s records/s, ETA %s\n", p->cmd,
+                (unsigned long long)height, of, frac * 100, (unsigned long long)records, rate, eta);
     }
     fflush(stderr);
 }
@@ -300,19 +299,22 @@ static int replay_progress(void *ctx, const rp_replay_progress *r)
     if (r->stage == RP_REPLAY_COMPARE) {
         progress_show(p, r->height, r->total, r->records, 1, 1, 1);
         progress_end(p);
-        fprintf(stderr, "%s: %llu blocks replayed; comparing the datadir with the replay\n",
-                p->cmd, (unsigned long long)r->height);
+        fprintf(stderr, "%s: %llu blocks replayed; comparing the datadir with the replay\n", p->cmd,
+                (unsigned long long)r->height);
     } else if (r->total)
         progress_show(p, r->height, r->total, r->records, (double)r->height, (double)r->total, 0);
     else
-        progress_show(p, r->height, 0, r->records, (double)r->bytes_done,
-                      (double)r->bytes_total, 0);
+        progress_show(p, r->height, 0, r->records, (double)r->bytes_done, (double)r->bytes_total,
+                      0);
     return interrupted ? -ECANCELED : 0;
 }
 
 /* ---- reporting ----------------------------------------------------------------------------- */
 
-static void hex32(char out[65], const rp_hash *h) { rp_hex_encode(out, 65, h->bytes, 32); }
+static void hex32(char out[65], const rp_hash *h)
+{
+    rp_hex_encode(out, 65, h->bytes, 32);
+}
 
 static void print_summary(const char *cmd, const rp_replay_report *r)
 {
@@ -332,8 +334,7 @@ static void print_summary(const char *cmd, const rp_replay_report *r)
 static void print_failure(const char *cmd, const rp_replay_report *r)
 {
     if (r->code == -ECANCELED)
-        fprintf(stderr, "%s: interrupted after %llu blocks\n", cmd,
-                (unsigned long long)r->blocks);
+        fprintf(stderr, "%s: interrupted after %llu blocks\n", cmd, (unsigned long long)r->blocks);
     else if (r->failed_height)
         fprintf(stderr, "%s: FAILED at height %llu: %s\n", cmd,
                 (unsigned long long)r->failed_height, r->reason);
@@ -381,8 +382,7 @@ static int cmd_verify(int argc, char **argv)
     char scratch[4096];
     if (!tmp || !*tmp)
         tmp = "/tmp";
-    if (snprintf(scratch, sizeof scratch, "%s/reputed-verify-XXXXXX", tmp) >=
-            (int)sizeof scratch ||
+    if (snprintf(scratch, sizeof scratch, "%s/reputed-verify-XXXXXX", tmp) >= (int)sizeof scratch ||
         !mkdtemp(scratch)) {
         fprintf(stderr, "verify: cannot create a scratch folder under %s: %s\n", tmp,
                 strerror(errno));
@@ -394,8 +394,8 @@ static int cmd_verify(int argc, char **argv)
     rp_replay_report rep;
     progress_init(&pr, "verify");
     catch_interrupts();
-    fprintf(stderr, "verify: replaying %s (scratch ledger in %s, %u worker threads)\n",
-            datadir, scratch, rp_pool_threads(pool));
+    fprintf(stderr, "verify: replaying %s (scratch ledger in %s, %u worker threads)\n", datadir,
+            scratch, rp_pool_threads(pool));
     rc = rp_replay_verify(datadir, scratch, rp_pool_verify, pool, replay_progress, &pr, &rep);
     progress_end(&pr);
     if (rmdir(scratch) != 0)
@@ -407,8 +407,9 @@ static int cmd_verify(int argc, char **argv)
             fprintf(stderr, "verify: blocks 1..%llu checked out before the failure\n",
                     (unsigned long long)rep.failed_height - 1);
         else if (rep.code == RP_ERR_CORRUPT && !rep.failed_height && rep.blocks)
-            fprintf(stderr, "verify: the chain's %llu blocks checked out; the datadir's own "
-                            "data does not match them\n",
+            fprintf(stderr,
+                    "verify: the chain's %llu blocks checked out; the datadir's own "
+                    "data does not match them\n",
                     (unsigned long long)rep.blocks);
         return 1;
     }
@@ -417,7 +418,8 @@ static int cmd_verify(int argc, char **argv)
     return fflush(stdout) == 0 ? 0 : 1;
 }
 
-/* ---- export ------------------------------------------------------------------------------------ */
+/* ---- export ------------------------------------------------------------------------------------
+ */
 
 static void export_progress(void *ctx, uint64_t height, uint64_t total)
 {
@@ -517,8 +519,8 @@ static int cmd_export(int argc, char **argv)
         crc = -errno;
     if (rc) {
         if (err.height)
-            fprintf(stderr, "export: FAILED at height %llu: %s\n",
-                    (unsigned long long)err.height, err.msg);
+            fprintf(stderr, "export: FAILED at height %llu: %s\n", (unsigned long long)err.height,
+                    err.msg);
         else
             fprintf(stderr, "export: %s\n", err.msg);
         return 1;
@@ -536,7 +538,8 @@ static int cmd_export(int argc, char **argv)
     return 0;
 }
 
-/* ---- import ------------------------------------------------------------------------------------- */
+/* ---- import -------------------------------------------------------------------------------------
+ */
 
 static int cmd_import(int argc, char **argv)
 {
@@ -586,7 +589,8 @@ static int cmd_import(int argc, char **argv)
     return fflush(stdout) == 0 ? 0 : 1;
 }
 
-/* ---- main ---------------------------------------------------------------------------------------- */
+/* ---- main
+ * ---------------------------------------------------------------------------------------- */
 
 static const struct command {
     const char *name;

@@ -37,9 +37,9 @@
 #include "ledger/store.h"
 #include "node/pool.h"
 
-#define T0 1790000000ULL
+#define T0    1790000000ULL
 #define NKEYS 12
-#define NIDS 6
+#define NIDS  6
 
 static unsigned char seed[32];
 static rp_seckey sk[NKEYS]; /* 0: validator; 1..NIDS identities; 8: rotated key of 3 */
@@ -49,7 +49,7 @@ static char dir[96], work[64];
 static rp_store *st;
 static uint64_t now_s, counter;
 static rp_tip chain_tip;
-static rp_hash chain_tip_chain; /* the chain id */
+static rp_hash chain_tip_chain;            /* the chain id */
 static rp_hash rev_1to2, rev_2to1, eng_12; /* ids for the index tests */
 
 static void make_genesis(rp_genesis *g)
@@ -79,7 +79,10 @@ static void make_genesis(rp_genesis *g)
     };
 }
 
-static const rp_hash *chain(void) { return rp_store_chain_id(st); }
+static const rp_hash *chain(void)
+{
+    return rp_store_chain_id(st);
+}
 
 static rp_record base(unsigned type, size_t i, uint64_t seq)
 {
@@ -166,8 +169,8 @@ static void produce(const rp_record *recs, size_t n)
     }
     rp_aux_derive(aux, seed, counter++);
     now_s += 5;
-    int rc = rp_store_produce_block(st, items, n, now_s * 1000, &sk[0], aux, NULL, NULL, NULL,
-                                    &err);
+    int rc =
+        rp_store_produce_block(st, items, n, now_s * 1000, &sk[0], aux, NULL, NULL, NULL, &err);
     ck_assert_msg(rc == 0, "block refused: %s", err.msg);
 }
 
@@ -211,7 +214,7 @@ static void build_chain(void)
     r[2] = review(1, 6, 2, &eng_12, 3, 1); /* the corrected review */
     r[3] = engagement(3, 6, 6);
     sign(&r[3], 0, 8); /* slot 0 again, with the rotated key */
-    produce(r, 4); /* 5 */
+    produce(r, 4);     /* 5 */
 
     rp_record up = base(RP_REC_IDENTITY, 2, 4);
     up.body.identity.role = RP_ROLE_AGENT;
@@ -276,8 +279,7 @@ static const char *path(const char *name)
     return p;
 }
 
-static int run_verify(const char *datadir, rp_verify_batch_fn fn, void *ctx,
-                      rp_replay_report *rep)
+static int run_verify(const char *datadir, rp_verify_batch_fn fn, void *ctx, rp_replay_report *rep)
 {
     const char *scratch = path("scratch");
     ck_assert_int_eq(mkdir(scratch, 0700), 0);
@@ -576,8 +578,7 @@ START_TEST(test_jsonl)
                     ck_assert(json_is_string(json_object_get(r, "role")));
                     ck_assert(json_is_string(json_object_get(r, "pow_nonce")));
                 } else if (!strcmp(rt, "engagement")) {
-                    ck_assert_str_eq(json_string_value(json_object_get(r, "kind")),
-                                     "sponsorship");
+                    ck_assert_str_eq(json_string_value(json_object_get(r, "kind")), "sponsorship");
                     ck_assert(json_is_string(json_object_get(r, "expiry")));
                 } else if (!strcmp(rt, "review")) {
                     ck_assert(json_is_integer(json_object_get(r, "overall")));
@@ -587,8 +588,7 @@ START_TEST(test_jsonl)
                     ck_assert_str_eq(json_string_value(json_object_get(r, "relation")),
                                      "worked_with");
                 } else if (!strcmp(rt, "revoke")) {
-                    ck_assert_str_eq(json_string_value(json_object_get(r, "reason")),
-                                     "resolved");
+                    ck_assert_str_eq(json_string_value(json_object_get(r, "reason")), "resolved");
                 } else if (!strcmp(rt, "rotate")) {
                     ck_assert_str_eq(json_string_value(json_object_get(r, "auth")), "current");
                 }
@@ -666,10 +666,9 @@ START_TEST(test_truncated)
         snprintf(into, sizeof into, "cut%zu", i);
         write_file(path(name), bin, cases[i].cut);
         int rc = rp_replay_import(path(name), path(into), NULL, NULL, NULL, NULL, &rep);
-        ck_assert_msg(rc == cases[i].code, "cut at %zu: got %d (%s)", cases[i].cut, rc,
+        ck_assert_msg(rc == cases[i].code, "cut at %zu: got %d (%s)", cases[i].cut, rc, rep.reason);
+        ck_assert_msg(strstr(rep.reason, cases[i].says) != NULL, "cut at %zu: \"%s\"", cases[i].cut,
                       rep.reason);
-        ck_assert_msg(strstr(rep.reason, cases[i].says) != NULL, "cut at %zu: \"%s\"",
-                      cases[i].cut, rep.reason);
         ck_assert_uint_eq(rep.blocks, cases[i].complete);
         ck_assert_uint_eq(rep.tip.height, cases[i].complete);
         struct stat sb;
@@ -700,9 +699,9 @@ START_TEST(test_bad_streams)
     memcpy(b, bin, len);
     b[len] = 0;
     write_file(path("trailing.bin"), b, len + 1);
-    ck_assert_int_eq(rp_replay_import(path("trailing.bin"), path("t"), NULL, NULL, NULL, NULL,
-                                      &rep),
-                     RP_ERR_TRAILING);
+    ck_assert_int_eq(
+        rp_replay_import(path("trailing.bin"), path("t"), NULL, NULL, NULL, NULL, &rep),
+        RP_ERR_TRAILING);
     ck_assert_ptr_nonnull(strstr(rep.reason, "follow the end marker"));
     ck_assert_uint_eq(rep.tip.height, 7); /* every block was good */
 
@@ -710,16 +709,14 @@ START_TEST(test_bad_streams)
     memcpy(b, bin, len);
     b[0] = 'X';
     write_file(path("magic.bin"), b, len);
-    ck_assert_int_eq(
-        rp_replay_import(path("magic.bin"), path("m"), NULL, NULL, NULL, NULL, &rep),
-        RP_ERR_BAD_TYPE);
+    ck_assert_int_eq(rp_replay_import(path("magic.bin"), path("m"), NULL, NULL, NULL, NULL, &rep),
+                     RP_ERR_BAD_TYPE);
     ck_assert_ptr_nonnull(strstr(rep.reason, "not a repute export"));
     b[0] = 'R';
     b[8] = 2;
     write_file(path("version.bin"), b, len);
-    ck_assert_int_eq(
-        rp_replay_import(path("version.bin"), path("v"), NULL, NULL, NULL, NULL, &rep),
-        RP_ERR_BAD_VERSION);
+    ck_assert_int_eq(rp_replay_import(path("version.bin"), path("v"), NULL, NULL, NULL, NULL, &rep),
+                     RP_ERR_BAD_VERSION);
     ck_assert_ptr_nonnull(strstr(rep.reason, "version 2"));
     struct stat sb;
     ck_assert_int_ne(stat(path("m"), &sb), 0);
@@ -757,7 +754,6 @@ START_TEST(test_bad_streams)
     free(bin);
 }
 END_TEST
-
 
 static uint32_t get32(const unsigned char *p)
 {
@@ -864,8 +860,8 @@ static void expect_failure(uint64_t height, const char *says)
     ck_assert_msg(rc != 0, "verify passed a corrupted datadir");
     ck_assert_msg(rep.failed_height == height, "failed at %llu, want %llu: %s",
                   (unsigned long long)rep.failed_height, (unsigned long long)height, rep.reason);
-    ck_assert_msg(strstr(rep.reason, says) != NULL, "reason \"%s\" does not say \"%s\"",
-                  rep.reason, says);
+    ck_assert_msg(strstr(rep.reason, says) != NULL, "reason \"%s\" does not say \"%s\"", rep.reason,
+                  says);
 }
 
 START_TEST(test_corrupt_body_framing)
@@ -1011,6 +1007,17 @@ START_TEST(test_corrupt_tip)
 }
 END_TEST
 
+START_TEST(test_missing_block)
+{
+    unsigned char k[8];
+    be64(k, 4);
+    open_rw();
+    ck_assert_int_eq(rp_store_debug_put(st, RP_DB_BODIES, k, 8, NULL, 0), 0);
+    close_st();
+    expect_failure(4, "block 4 cannot be read: its header or body is missing");
+}
+END_TEST
+
 START_TEST(test_extra_block)
 {
     /* A header beyond the tip that the chain does not account for. */
@@ -1066,6 +1073,7 @@ static Suite *replay_suite(void)
     tcase_add_test(tc, test_corrupt_by_subject);
     tcase_add_test(tc, test_corrupt_identity);
     tcase_add_test(tc, test_corrupt_tip);
+    tcase_add_test(tc, test_missing_block);
     tcase_add_test(tc, test_extra_block);
     suite_add_tcase(s, tc);
     return s;
