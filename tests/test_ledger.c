@@ -4,8 +4,8 @@
  * locking and foreign datadirs; state comparison.
  *
  * Every test gets a fresh temporary datadir with a one-validator genesis
- * built here, and drives the store exactly as a node does: records are
- * encoded, a block is produced (prepared, signed, applied).
+ * (chain_fixture.c), and drives the store exactly as a node does: records
+ * are encoded, a block is produced (prepared, signed, applied).
  */
 #include <check.h>
 #include <errno.h>
@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "chain_fixture.h"
 #include "crypto/error.h"
 #include "ledger/block.h"
 #include "ledger/genesis.h"
@@ -23,189 +24,45 @@
 #include "ledger/schema.h"
 #include "ledger/store.h"
 
-#define T0 1790000000ULL /* genesis time, seconds */
-#define NKEYS 12
-
-static unsigned char seed[32];
-static rp_seckey sk[NKEYS]; /* 0: validator; 1..: identities */
-static rp_pubkey pk[NKEYS];
-static rp_genesis *gen;
-static char dir[64];
-static rp_store *st;
-static uint64_t now_s; /* block clock, advanced by produce() */
-static uint64_t counter;
-
-static void make_genesis(rp_genesis *g)
-{
-    memset(g, 0, sizeof *g);
-    strcpy(g->chain_name, "repute-test");
-    g->genesis_time = T0;
-    g->nvalidators = 1;
-    g->validators[0].pubkey = pk[0];
-    g->validators[0].power = 1;
-    strcpy(g->validators[0].name, "val-0");
-    g->npretrusted = 1;
-    g->pretrusted[0] = pk[1];
-    g->params = (rp_params){
-        .block_interval_ms = 1000,
-        .epoch_blocks = 100,
-        .score_delay_blocks = 10,
-        .max_block_records = 1000,
-        .max_block_bytes = 1 << 20,
-        .pow_difficulty = 4,
-        .review_half_life_days = 180,
-        .trust_damping_ppm = 150000,
-        .trust_max_iterations = 100,
-        .trust_tolerance_ppb = 10,
-        .time_tolerance_s = 600,
-        .max_engagement_ttl_s = 86400,
-    };
-}
-
 static void setup(void)
 {
-    rp_store_error err;
-    for (size_t i = 0; i < 32; i++)
-        seed[i] = (unsigned char)(0x30 + i);
-    for (size_t i = 0; i < NKEYS; i++) {
-        ck_assert_int_eq(rp_seckey_from_seed(&sk[i], seed, i), 0);
-        ck_assert_int_eq(rp_pubkey_from_seckey(&pk[i], &sk[i]), 0);
-    }
-    gen = malloc(sizeof *gen);
-    ck_assert_ptr_nonnull(gen);
-    make_genesis(gen);
-    strcpy(dir, "/tmp/rp-test-ledger-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    int rc = rp_store_create(&st, dir, gen, NULL, &err);
-    ck_assert_msg(rc == 0, "create: %s", err.msg);
-    now_s = T0 + 10;
-    counter = 0;
+    fx_setup(&(fx_config){
+        .chain_name = "repute-test",
+        .seed0 = 0x30,
+        .dir_prefix = "/tmp/rp-test-ledger-",
+    });
 }
 
-static void teardown(void)
-{
-    char cmd[128];
-    rp_store_close(st);
-    st = NULL;
-    free(gen);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
-static const rp_hash *chain(void) { return rp_store_chain_id(st); }
-
-/* A record skeleton from identity i at sequence seq, timed now. */
-static rp_record base(unsigned type, size_t i, uint64_t seq)
-{
-    rp_record r;
-    memset(&r, 0, sizeof r);
-    r.version = RP_RECORD_VERSION;
-    r.type = (uint8_t)type;
-    r.issuer = pk[i];
-    r.seq = seq;
-    r.time = now_s;
-    return r;
-}
-
-static void sign(rp_record *r, size_t slot, size_t keyidx)
-{
-    unsigned char aux[32];
-    rp_aux_derive(aux, seed, counter++);
-    ck_assert_int_eq(rp_record_sign(r, slot, chain(), &sk[keyidx], aux), 0);
-}
-
-static rp_record identity(size_t i, const rp_pubkey *recovery)
-{
-    rp_record r = base(RP_REC_IDENTITY, i, 1);
-    r.body.identity.role = RP_ROLE_TALENT;
-    snprintf(r.body.identity.name, sizeof r.body.identity.name, "identity %zu", i);
-    r.body.identity.name_len = (uint8_t)strlen(r.body.identity.name);
-    if (recovery)
-        rp_recovery_commitment(&r.body.identity.recovery, recovery);
-    ck_assert_int_eq(rp_identity_pow_solve(&r, chain(), gen->params.pow_difficulty, 1 << 20), 0);
-    sign(&r, 0, i);
-    return r;
-}
-
-static rp_record engagement(size_t a, uint64_t seq, size_t b)
-{
-    rp_record r = base(RP_REC_ENGAGEMENT, a, seq);
-    r.body.engagement.counterparty = pk[b];
-    r.body.engagement.kind = RP_ENG_GIG;
-    memset(r.body.engagement.terms.bytes, 7, 32);
-    r.body.engagement.expiry = now_s + 3600;
-    sign(&r, 0, a);
-    sign(&r, 1, b);
-    return r;
-}
-
-static rp_record review(size_t from, uint64_t seq, size_t to, const rp_hash *eng, uint8_t stars)
-{
-    rp_record r = base(RP_REC_REVIEW, from, seq);
-    r.body.review.engagement = *eng;
-    r.body.review.subject = pk[to];
-    r.body.review.overall = stars;
-    sign(&r, 0, from);
-    return r;
-}
-
-static rp_hash id_of(const rp_record *r)
-{
-    rp_hash id;
-    ck_assert_int_eq(rp_record_id(&id, chain(), r), 0);
-    return id;
-}
-
-/* Produce one block from records; returns the store's result and leaves the
- * error message in last_err. */
+/* The error of the last refused() block. */
 static rp_store_error last_err;
 
-static int produce(const rp_record *recs, size_t n)
-{
-    unsigned char bufs[16][RP_RECORD_MAX_SIZE];
-    rp_block_item items[16];
-    unsigned char aux[32];
-    ck_assert_uint_le(n, 16);
-    for (size_t i = 0; i < n; i++) {
-        ck_assert_int_eq(rp_record_encode(&recs[i], bufs[i], sizeof bufs[i], &items[i].len), 0);
-        items[i].bytes = bufs[i];
-    }
-    rp_aux_derive(aux, seed, counter++);
-    now_s += 5;
-    return rp_store_produce_block(st, items, n, now_s * 1000, &sk[0], aux, NULL, NULL, NULL,
-                                  &last_err);
-}
-
-static void ok(const rp_record *recs, size_t n)
-{
-    int rc = produce(recs, n);
-    ck_assert_msg(rc == 0, "block refused: %s", last_err.msg);
-}
-
+/* Produce a block that must be refused with want: it names its reason and
+ * leaves the tip where it was. */
 static void refused(const rp_record *recs, size_t n, int want)
 {
     rp_tip before, after;
-    ck_assert_int_eq(rp_store_tip(st, &before), 0);
-    int rc = produce(recs, n);
+    ck_assert_int_eq(rp_store_tip(fx.st, &before), 0);
+    int rc = fx_produce(recs, n, &last_err);
     ck_assert_msg(rc == want, "got %d (%s), want %d (%s)", rc, last_err.msg, want,
                   rp_strerror(want));
     ck_assert_str_ne(last_err.msg, "");
-    ck_assert_int_eq(rp_store_tip(st, &after), 0);
+    ck_assert_int_eq(rp_store_tip(fx.st, &after), 0);
     ck_assert_int_eq(memcmp(&before, &after, sizeof before), 0);
 }
 
+/* Register identities 1..n in one block, all with recovery key FX_NKEYS - 1. */
 static void register_all(size_t n)
 {
     rp_record r[16];
     for (size_t i = 1; i <= n; i++)
-        r[i - 1] = identity(i, &pk[NKEYS - 1]);
-    ok(r, n);
+        r[i - 1] = fx_identity(i, &fx.pk[FX_NKEYS - 1], RP_ROLE_TALENT, "identity");
+    fx_ok(r, n);
 }
 
 static uint64_t seq_of(size_t i)
 {
     rp_identity_state s;
-    ck_assert_int_eq(rp_store_read_identity(st, &pk[i], &s), 0);
+    ck_assert_int_eq(rp_store_read_identity(fx.st, &fx.pk[i], &s), 0);
     return s.seq;
 }
 
@@ -213,20 +70,20 @@ static uint64_t seq_of(size_t i)
 
 START_TEST(test_register)
 {
-    rp_record r = identity(1, NULL);
-    ok(&r, 1);
+    rp_record r = fx_identity(1, NULL, RP_ROLE_TALENT, "identity");
+    fx_ok(&r, 1);
     rp_identity_state s;
-    ck_assert_int_eq(rp_store_read_identity(st, &pk[1], &s), 0);
+    ck_assert_int_eq(rp_store_read_identity(fx.st, &fx.pk[1], &s), 0);
     ck_assert_uint_eq(s.seq, 1);
     ck_assert_str_eq(s.name, "identity 1");
-    ck_assert_int_eq(memcmp(s.key.bytes, pk[1].bytes, 32), 0);
+    ck_assert_int_eq(memcmp(s.key.bytes, fx.pk[1].bytes, 32), 0);
     rp_tip tip;
-    ck_assert_int_eq(rp_store_tip(st, &tip), 0);
+    ck_assert_int_eq(rp_store_tip(fx.st, &tip), 0);
     ck_assert_uint_eq(tip.height, 1);
     uint64_t h;
     uint32_t idx;
-    rp_hash id = id_of(&r);
-    ck_assert_int_eq(rp_store_find_record(st, &id, &h, &idx), 0);
+    rp_hash id = fx_id(&r);
+    ck_assert_int_eq(rp_store_find_record(fx.st, &id, &h, &idx), 0);
     ck_assert_uint_eq(h, 1);
     ck_assert_uint_eq(idx, 0);
 }
@@ -234,36 +91,36 @@ END_TEST
 
 START_TEST(test_register_needs_pow)
 {
-    rp_record r = identity(1, NULL);
+    rp_record r = fx_identity(1, NULL, RP_ROLE_TALENT, "identity");
     /* Find a nonce that fails the difficulty. */
     for (uint64_t n = 0;; n++) {
         r.body.identity.pow_nonce = n;
-        if (!rp_identity_pow_ok(chain(), &r, gen->params.pow_difficulty))
+        if (!rp_identity_pow_ok(fx_chain(), &r, fx.gen->params.pow_difficulty))
             break;
     }
-    sign(&r, 0, 1);
+    fx_sign(&r, 0, 1);
     refused(&r, 1, RP_ERR_POW);
 }
 END_TEST
 
 START_TEST(test_register_twice)
 {
-    rp_record r = identity(1, NULL);
-    ok(&r, 1);
-    r = identity(1, NULL);
+    rp_record r = fx_identity(1, NULL, RP_ROLE_TALENT, "identity");
+    fx_ok(&r, 1);
+    r = fx_identity(1, NULL, RP_ROLE_TALENT, "identity");
     r.body.identity.name[0] = 'I'; /* a different record, same sequence 1 */
-    ck_assert_int_eq(rp_identity_pow_solve(&r, chain(), 4, 1 << 20), 0);
-    sign(&r, 0, 1);
+    ck_assert_int_eq(rp_identity_pow_solve(&r, fx_chain(), 4, 1 << 20), 0);
+    fx_sign(&r, 0, 1);
     refused(&r, 1, RP_ERR_ALREADY_REGISTERED);
 }
 END_TEST
 
 START_TEST(test_unregistered_issuer)
 {
-    rp_record r = base(RP_REC_VOUCH, 2, 1);
-    r.body.vouch.subject = pk[3];
+    rp_record r = fx_base(RP_REC_VOUCH, 2, 1);
+    r.body.vouch.subject = fx.pk[3];
     r.body.vouch.relation = RP_VOUCH_KNOWS;
-    sign(&r, 0, 2);
+    fx_sign(&r, 0, 2);
     refused(&r, 1, RP_ERR_NOT_REGISTERED);
 }
 END_TEST
@@ -271,14 +128,14 @@ END_TEST
 START_TEST(test_sequence)
 {
     register_all(2);
-    rp_record v = base(RP_REC_VOUCH, 1, 3); /* expected 2 */
-    v.body.vouch.subject = pk[2];
+    rp_record v = fx_base(RP_REC_VOUCH, 1, 3); /* expected 2 */
+    v.body.vouch.subject = fx.pk[2];
     v.body.vouch.relation = RP_VOUCH_KNOWS;
-    sign(&v, 0, 1);
+    fx_sign(&v, 0, 1);
     refused(&v, 1, RP_ERR_BAD_SEQUENCE);
     v.seq = 2;
-    sign(&v, 0, 1);
-    ok(&v, 1);
+    fx_sign(&v, 0, 1);
+    fx_ok(&v, 1);
     /* The same record again is a duplicate, not just a stale sequence. */
     refused(&v, 1, RP_ERR_DUPLICATE_RECORD);
     ck_assert_uint_eq(seq_of(1), 2);
@@ -288,19 +145,19 @@ END_TEST
 START_TEST(test_record_time)
 {
     register_all(1);
-    rp_record v = base(RP_REC_IDENTITY, 1, 2);
+    rp_record v = fx_base(RP_REC_IDENTITY, 1, 2);
     v.body.identity.role = RP_ROLE_BRAND;
     strcpy(v.body.identity.name, "later");
     v.body.identity.name_len = 5;
-    rp_recovery_commitment(&v.body.identity.recovery, &pk[NKEYS - 1]);
-    v.time = now_s + 5 + gen->params.time_tolerance_s + 1;
-    sign(&v, 0, 1);
+    rp_recovery_commitment(&v.body.identity.recovery, &fx.pk[FX_NKEYS - 1]);
+    v.time = fx.now_s + 5 + fx.gen->params.time_tolerance_s + 1;
+    fx_sign(&v, 0, 1);
     refused(&v, 1, RP_ERR_RECORD_TIME);
-    v.time = now_s + 10;
-    sign(&v, 0, 1);
-    ok(&v, 1);
+    v.time = fx.now_s + 10;
+    fx_sign(&v, 0, 1);
+    fx_ok(&v, 1);
     rp_identity_state s;
-    ck_assert_int_eq(rp_store_read_identity(st, &pk[1], &s), 0);
+    ck_assert_int_eq(rp_store_read_identity(fx.st, &fx.pk[1], &s), 0);
     ck_assert_uint_eq(s.role, RP_ROLE_BRAND);
 }
 END_TEST
@@ -308,10 +165,10 @@ END_TEST
 START_TEST(test_bad_signature)
 {
     register_all(2);
-    rp_record v = base(RP_REC_VOUCH, 1, 2);
-    v.body.vouch.subject = pk[2];
+    rp_record v = fx_base(RP_REC_VOUCH, 1, 2);
+    v.body.vouch.subject = fx.pk[2];
     v.body.vouch.relation = RP_VOUCH_KNOWS;
-    sign(&v, 0, 2); /* signed by the wrong identity */
+    fx_sign(&v, 0, 2); /* signed by the wrong identity */
     refused(&v, 1, RP_ERR_BAD_SIGNATURE);
     ck_assert_int_eq(last_err.index, 0);
 }
@@ -322,24 +179,24 @@ END_TEST
 START_TEST(test_engagement_rules)
 {
     register_all(2);
-    rp_record e = engagement(1, 2, 1); /* with itself */
+    rp_record e = fx_engagement(1, 2, 1, RP_ENG_GIG); /* with itself */
     refused(&e, 1, RP_ERR_SELF_ENGAGEMENT);
-    e = engagement(1, 2, 5); /* 5 is not registered */
+    e = fx_engagement(1, 2, 5, RP_ENG_GIG); /* 5 is not registered */
     refused(&e, 1, RP_ERR_UNKNOWN_PARTY);
-    e = engagement(1, 2, 2);
-    e.body.engagement.expiry = now_s + 2; /* expires before the next block */
-    sign(&e, 0, 1);
-    sign(&e, 1, 2);
+    e = fx_engagement(1, 2, 2, RP_ENG_GIG);
+    e.body.engagement.expiry = fx.now_s + 2; /* expires before the next block */
+    fx_sign(&e, 0, 1);
+    fx_sign(&e, 1, 2);
     refused(&e, 1, RP_ERR_EXPIRED);
-    e.body.engagement.expiry = now_s + gen->params.max_engagement_ttl_s + 60;
-    sign(&e, 0, 1);
-    sign(&e, 1, 2);
+    e.body.engagement.expiry = fx.now_s + fx.gen->params.max_engagement_ttl_s + 60;
+    fx_sign(&e, 0, 1);
+    fx_sign(&e, 1, 2);
     refused(&e, 1, RP_ERR_EXPIRED);
-    e = engagement(1, 2, 2);
+    e = fx_engagement(1, 2, 2, RP_ENG_GIG);
     e.sigs[1] = e.sigs[0]; /* the counterparty never signed */
     refused(&e, 1, RP_ERR_BAD_SIGNATURE);
-    e = engagement(1, 2, 2);
-    ok(&e, 1);
+    e = fx_engagement(1, 2, 2, RP_ENG_GIG);
+    fx_ok(&e, 1);
     /* Only the initiator's sequence moved. */
     ck_assert_uint_eq(seq_of(1), 2);
     ck_assert_uint_eq(seq_of(2), 1);
@@ -349,34 +206,34 @@ END_TEST
 START_TEST(test_review_rules)
 {
     register_all(3);
-    rp_record e = engagement(1, 2, 2);
-    ok(&e, 1);
-    rp_hash eid = id_of(&e);
+    rp_record e = fx_engagement(1, 2, 2, RP_ENG_GIG);
+    fx_ok(&e, 1);
+    rp_hash eid = fx_id(&e);
     rp_hash bogus;
     memset(bogus.bytes, 9, 32);
 
-    rp_record r = review(1, 3, 2, &bogus, 5);
+    rp_record r = fx_review(1, 3, 2, &bogus, 5);
     refused(&r, 1, RP_ERR_NO_ENGAGEMENT);
-    r = review(3, 2, 2, &eid, 5); /* 3 is not a party */
+    r = fx_review(3, 2, 2, &eid, 5); /* 3 is not a party */
     refused(&r, 1, RP_ERR_NOT_A_PARTY);
-    r = review(1, 3, 3, &eid, 5); /* subject is not the other party */
+    r = fx_review(1, 3, 3, &eid, 5); /* subject is not the other party */
     refused(&r, 1, RP_ERR_NOT_A_PARTY);
 
-    rp_record both[2] = {review(1, 3, 2, &eid, 5), review(2, 2, 1, &eid, 4)};
-    ok(both, 2); /* one per direction, in the same block */
-    rp_record again = review(1, 4, 2, &eid, 1);
+    rp_record both[2] = {fx_review(1, 3, 2, &eid, 5), fx_review(2, 2, 1, &eid, 4)};
+    fx_ok(both, 2); /* one per direction, in the same block */
+    rp_record again = fx_review(1, 4, 2, &eid, 1);
     refused(&again, 1, RP_ERR_DUPLICATE_REVIEW);
 
     /* Revoke, then a corrected review is allowed. */
-    rp_record rv = base(RP_REC_REVOKE, 1, 4);
-    rv.body.revoke.target = id_of(&both[0]);
+    rp_record rv = fx_base(RP_REC_REVOKE, 1, 4);
+    rv.body.revoke.target = fx_id(&both[0]);
     rv.body.revoke.reason = RP_REVOKE_MISTAKE;
-    sign(&rv, 0, 1);
-    ok(&rv, 1);
-    again = review(1, 5, 2, &eid, 3);
-    ok(&again, 1);
+    fx_sign(&rv, 0, 1);
+    fx_ok(&rv, 1);
+    again = fx_review(1, 5, 2, &eid, 3);
+    fx_ok(&again, 1);
     rp_identity_state s;
-    ck_assert_int_eq(rp_store_read_identity(st, &pk[2], &s), 0);
+    ck_assert_int_eq(rp_store_read_identity(fx.st, &fx.pk[2], &s), 0);
     ck_assert_uint_eq(s.reviews_received, 2);
 }
 END_TEST
@@ -384,40 +241,31 @@ END_TEST
 START_TEST(test_review_of_pending_engagement_same_block)
 {
     register_all(2);
-    rp_record e = engagement(1, 2, 2);
-    rp_hash eid = id_of(&e);
-    rp_record recs[2] = {e, review(2, 2, 1, &eid, 5)};
-    ok(recs, 2);
+    rp_record e = fx_engagement(1, 2, 2, RP_ENG_GIG);
+    rp_hash eid = fx_id(&e);
+    rp_record recs[2] = {e, fx_review(2, 2, 1, &eid, 5)};
+    fx_ok(recs, 2);
     /* In the wrong order the review comes first and fails: the whole block
      * is refused. */
-    rp_record e2 = engagement(1, 3, 2);
-    rp_hash eid2 = id_of(&e2);
-    rp_record bad[2] = {review(2, 3, 1, &eid2, 5), e2};
+    rp_record e2 = fx_engagement(1, 3, 2, RP_ENG_GIG);
+    rp_hash eid2 = fx_id(&e2);
+    rp_record bad[2] = {fx_review(2, 3, 1, &eid2, 5), e2};
     refused(bad, 2, RP_ERR_NO_ENGAGEMENT);
 }
 END_TEST
 
 /* ---- vouches and revocations ----------------------------------------------- */
 
-static rp_record vouch(size_t from, uint64_t seq, size_t to)
-{
-    rp_record r = base(RP_REC_VOUCH, from, seq);
-    r.body.vouch.subject = pk[to];
-    r.body.vouch.relation = RP_VOUCH_REPRESENTS;
-    sign(&r, 0, from);
-    return r;
-}
-
 START_TEST(test_vouch_rules)
 {
     register_all(2);
-    rp_record v = vouch(1, 2, 1);
+    rp_record v = fx_vouch(1, 2, 1);
     refused(&v, 1, RP_ERR_SELF_VOUCH);
-    v = vouch(1, 2, 6);
+    v = fx_vouch(1, 2, 6);
     refused(&v, 1, RP_ERR_UNKNOWN_PARTY);
-    v = vouch(1, 2, 2);
-    ok(&v, 1);
-    rp_record v2 = vouch(1, 3, 2);
+    v = fx_vouch(1, 2, 2);
+    fx_ok(&v, 1);
+    rp_record v2 = fx_vouch(1, 3, 2);
     refused(&v2, 1, RP_ERR_DUPLICATE_VOUCH);
 }
 END_TEST
@@ -425,34 +273,34 @@ END_TEST
 START_TEST(test_revoke_rules)
 {
     register_all(3);
-    rp_record v = vouch(1, 2, 2);
-    ok(&v, 1);
-    rp_record rv = base(RP_REC_REVOKE, 3, 2); /* not the issuer */
-    rv.body.revoke.target = id_of(&v);
+    rp_record v = fx_vouch(1, 2, 2);
+    fx_ok(&v, 1);
+    rp_record rv = fx_base(RP_REC_REVOKE, 3, 2); /* not the issuer */
+    rv.body.revoke.target = fx_id(&v);
     rv.body.revoke.reason = RP_REVOKE_OTHER;
-    sign(&rv, 0, 3);
+    fx_sign(&rv, 0, 3);
     refused(&rv, 1, RP_ERR_NOT_ISSUER);
-    rv = base(RP_REC_REVOKE, 1, 3);
+    rv = fx_base(RP_REC_REVOKE, 1, 3);
     memset(rv.body.revoke.target.bytes, 1, 32);
     rv.body.revoke.reason = RP_REVOKE_OTHER;
-    sign(&rv, 0, 1);
+    fx_sign(&rv, 0, 1);
     refused(&rv, 1, RP_ERR_NO_TARGET);
     /* Revoking an identity record is not allowed either. */
-    rp_record reg = identity(1, &pk[NKEYS - 1]);
-    rv.body.revoke.target = id_of(&reg);
-    sign(&rv, 0, 1);
+    rp_record reg = fx_identity(1, &fx.pk[FX_NKEYS - 1], RP_ROLE_TALENT, "identity");
+    rv.body.revoke.target = fx_id(&reg);
+    fx_sign(&rv, 0, 1);
     refused(&rv, 1, RP_ERR_NO_TARGET);
-    rv.body.revoke.target = id_of(&v);
-    sign(&rv, 0, 1);
-    ok(&rv, 1);
-    rp_record again = base(RP_REC_REVOKE, 1, 4);
-    again.body.revoke.target = id_of(&v);
+    rv.body.revoke.target = fx_id(&v);
+    fx_sign(&rv, 0, 1);
+    fx_ok(&rv, 1);
+    rp_record again = fx_base(RP_REC_REVOKE, 1, 4);
+    again.body.revoke.target = fx_id(&v);
     again.body.revoke.reason = RP_REVOKE_OTHER;
-    sign(&again, 0, 1);
+    fx_sign(&again, 0, 1);
     refused(&again, 1, RP_ERR_ALREADY_REVOKED);
     /* The pair is free for a new vouch. */
-    rp_record v3 = vouch(1, 4, 2);
-    ok(&v3, 1);
+    rp_record v3 = fx_vouch(1, 4, 2);
+    fx_ok(&v3, 1);
 }
 END_TEST
 
@@ -461,72 +309,72 @@ END_TEST
 START_TEST(test_rotate_by_current)
 {
     register_all(2);
-    rp_record ro = base(RP_REC_ROTATE, 1, 2);
-    ro.body.rotate.new_key = pk[2]; /* in use by identity 2 */
-    rp_recovery_commitment(&ro.body.rotate.new_recovery, &pk[NKEYS - 1]);
+    rp_record ro = fx_base(RP_REC_ROTATE, 1, 2);
+    ro.body.rotate.new_key = fx.pk[2]; /* in use by identity 2 */
+    rp_recovery_commitment(&ro.body.rotate.new_recovery, &fx.pk[FX_NKEYS - 1]);
     ro.body.rotate.auth = RP_ROTATE_BY_CURRENT;
-    sign(&ro, 0, 1);
+    fx_sign(&ro, 0, 1);
     refused(&ro, 1, RP_ERR_KEY_USED);
     /* Dropping the recovery commitment with the current key is refused. */
-    ro.body.rotate.new_key = pk[7];
+    ro.body.rotate.new_key = fx.pk[7];
     memset(ro.body.rotate.new_recovery.bytes, 0, 32);
-    sign(&ro, 0, 1);
+    fx_sign(&ro, 0, 1);
     refused(&ro, 1, RP_ERR_RECOVERY_MISMATCH);
-    rp_recovery_commitment(&ro.body.rotate.new_recovery, &pk[NKEYS - 1]);
-    sign(&ro, 0, 1);
-    ok(&ro, 1);
+    rp_recovery_commitment(&ro.body.rotate.new_recovery, &fx.pk[FX_NKEYS - 1]);
+    fx_sign(&ro, 0, 1);
+    fx_ok(&ro, 1);
     /* Now only the new key signs for identity 1. */
-    rp_record v = vouch(1, 3, 2); /* signed with the old key */
+    rp_record v = fx_vouch(1, 3, 2); /* signed with the old key */
     refused(&v, 1, RP_ERR_BAD_SIGNATURE);
-    sign(&v, 0, 7);
-    ok(&v, 1);
+    fx_sign(&v, 0, 7);
+    fx_ok(&v, 1);
     rp_identity_state s;
-    ck_assert_int_eq(rp_store_read_identity(st, &pk[1], &s), 0);
-    ck_assert_int_eq(memcmp(s.key.bytes, pk[7].bytes, 32), 0);
+    ck_assert_int_eq(rp_store_read_identity(fx.st, &fx.pk[1], &s), 0);
+    ck_assert_int_eq(memcmp(s.key.bytes, fx.pk[7].bytes, 32), 0);
     /* The old key stays used forever: nobody may rotate back to it. */
-    rp_record back = base(RP_REC_ROTATE, 2, 2);
-    back.body.rotate.new_key = pk[1];
-    rp_recovery_commitment(&back.body.rotate.new_recovery, &pk[NKEYS - 1]);
+    rp_record back = fx_base(RP_REC_ROTATE, 2, 2);
+    back.body.rotate.new_key = fx.pk[1];
+    rp_recovery_commitment(&back.body.rotate.new_recovery, &fx.pk[FX_NKEYS - 1]);
     back.body.rotate.auth = RP_ROTATE_BY_CURRENT;
-    sign(&back, 0, 2);
+    fx_sign(&back, 0, 2);
     refused(&back, 1, RP_ERR_KEY_USED);
 }
 END_TEST
 
 START_TEST(test_rotate_by_recovery)
 {
-    register_all(1); /* recovery key: pk[NKEYS-1] */
-    rp_record ro = base(RP_REC_ROTATE, 1, 2);
-    ro.body.rotate.new_key = pk[8];
+    register_all(1); /* recovery key: fx.pk[FX_NKEYS-1] */
+    rp_record ro = fx_base(RP_REC_ROTATE, 1, 2);
+    ro.body.rotate.new_key = fx.pk[8];
     memset(ro.body.rotate.new_recovery.bytes, 0, 32);
     ro.body.rotate.auth = RP_ROTATE_BY_RECOVERY;
-    ro.body.rotate.recovery_key = pk[9]; /* not the committed one */
-    sign(&ro, 0, 9);
+    ro.body.rotate.recovery_key = fx.pk[9]; /* not the committed one */
+    fx_sign(&ro, 0, 9);
     refused(&ro, 1, RP_ERR_RECOVERY_MISMATCH);
-    ro.body.rotate.recovery_key = pk[NKEYS - 1];
-    sign(&ro, 0, 1); /* signed by the current key, not the recovery key */
+    ro.body.rotate.recovery_key = fx.pk[FX_NKEYS - 1];
+    fx_sign(&ro, 0, 1); /* signed by the current key, not the recovery key */
     refused(&ro, 1, RP_ERR_BAD_SIGNATURE);
-    sign(&ro, 0, NKEYS - 1);
-    ok(&ro, 1);
+    fx_sign(&ro, 0, FX_NKEYS - 1);
+    fx_ok(&ro, 1);
     rp_identity_state s;
-    ck_assert_int_eq(rp_store_read_identity(st, &pk[1], &s), 0);
-    ck_assert_int_eq(memcmp(s.key.bytes, pk[8].bytes, 32), 0);
+    ck_assert_int_eq(rp_store_read_identity(fx.st, &fx.pk[1], &s), 0);
+    ck_assert_int_eq(memcmp(s.key.bytes, fx.pk[8].bytes, 32), 0);
 }
 END_TEST
 
 START_TEST(test_update_keeps_recovery)
 {
     register_all(1);
-    rp_record u = base(RP_REC_IDENTITY, 1, 2);
+    rp_record u = fx_base(RP_REC_IDENTITY, 1, 2);
     u.body.identity.role = RP_ROLE_AGENT;
     strcpy(u.body.identity.name, "renamed");
     u.body.identity.name_len = 7;
-    rp_recovery_commitment(&u.body.identity.recovery, &pk[3]); /* a different one */
-    sign(&u, 0, 1);
+    rp_recovery_commitment(&u.body.identity.recovery, &fx.pk[3]); /* a different one */
+    fx_sign(&u, 0, 1);
     refused(&u, 1, RP_ERR_RECOVERY_MISMATCH);
-    rp_recovery_commitment(&u.body.identity.recovery, &pk[NKEYS - 1]);
-    sign(&u, 0, 1);
-    ok(&u, 1);
+    rp_recovery_commitment(&u.body.identity.recovery, &fx.pk[FX_NKEYS - 1]);
+    fx_sign(&u, 0, 1);
+    fx_ok(&u, 1);
 }
 END_TEST
 
@@ -535,16 +383,16 @@ END_TEST
 START_TEST(test_bad_record_leaves_no_trace)
 {
     register_all(2);
-    rp_record good = vouch(1, 2, 2);
-    rp_record bad = vouch(2, 3, 1); /* wrong sequence */
+    rp_record good = fx_vouch(1, 2, 2);
+    rp_record bad = fx_vouch(2, 3, 1); /* wrong sequence */
     rp_record both[2] = {good, bad};
     refused(both, 2, RP_ERR_BAD_SEQUENCE);
     ck_assert_int_eq(last_err.index, 1);
     ck_assert_uint_eq(seq_of(1), 1); /* the good record was not applied */
     uint64_t n;
-    ck_assert_int_eq(rp_store_count(st, RP_DB_VOUCHES, &n), 0);
+    ck_assert_int_eq(rp_store_count(fx.st, RP_DB_VOUCHES, &n), 0);
     ck_assert_uint_eq(n, 0);
-    ok(&good, 1);
+    fx_ok(&good, 1);
 }
 END_TEST
 
@@ -553,21 +401,21 @@ END_TEST
 START_TEST(test_block_checks)
 {
     register_all(1);
-    rp_record v = base(RP_REC_IDENTITY, 1, 2);
+    rp_record v = fx_base(RP_REC_IDENTITY, 1, 2);
     v.body.identity.role = RP_ROLE_AGENT;
     strcpy(v.body.identity.name, "x");
     v.body.identity.name_len = 1;
-    rp_recovery_commitment(&v.body.identity.recovery, &pk[NKEYS - 1]);
-    now_s += 5;
-    v.time = now_s;
-    sign(&v, 0, 1);
+    rp_recovery_commitment(&v.body.identity.recovery, &fx.pk[FX_NKEYS - 1]);
+    fx.now_s += 5;
+    v.time = fx.now_s;
+    fx_sign(&v, 0, 1);
     unsigned char rb[RP_RECORD_MAX_SIZE], blk[4096], cbuf[RP_COMMIT_MAX_SIZE];
     rp_block_item item = {rb, 0};
     ck_assert_int_eq(rp_record_encode(&v, rb, sizeof rb, &item.len), 0);
     rp_header good;
     rp_store_error err;
     ck_assert_int_eq(
-        rp_store_prepare_block(st, &item, 1, now_s * 1000, 0, NULL, NULL, &good, &err), 0);
+        rp_store_prepare_block(fx.st, &item, 1, fx.now_s * 1000, 0, NULL, NULL, &good, &err), 0);
 
     static const int wants[] = {RP_ERR_WRONG_CHAIN, RP_ERR_BLOCK_HEIGHT,      RP_ERR_BLOCK_PREV,
                                 RP_ERR_BLOCK_TIME,  RP_ERR_BLOCK_VALIDATORS,  RP_ERR_BLOCK_ROOT,
@@ -580,7 +428,7 @@ START_TEST(test_block_checks)
         case RP_ERR_WRONG_CHAIN: h.chain_id.bytes[0] ^= 1; break;
         case RP_ERR_BLOCK_HEIGHT: h.height++; break;
         case RP_ERR_BLOCK_PREV: h.prev_hash.bytes[3] ^= 1; break;
-        case RP_ERR_BLOCK_TIME: h.time_ms = T0 * 1000; break;
+        case RP_ERR_BLOCK_TIME: h.time_ms = FX_T0 * 1000; break;
         case RP_ERR_BLOCK_VALIDATORS: h.proposer = 1; break;
         case RP_ERR_BLOCK_ROOT: h.records_root.bytes[0] ^= 1; break;
         case RP_ERR_BLOCK_STATE: h.state_hash.bytes[0] ^= 1; break;
@@ -593,7 +441,7 @@ START_TEST(test_block_checks)
         ck_assert_int_eq(rp_block_encode(&h, &item, 1, blk, sizeof blk, &blen), 0);
         rp_hash hh, vote;
         rp_header_hash(&hh, &h);
-        rp_vote_message(&vote, chain(), h.height, 0, RP_VOTE_PRECOMMIT, &hh);
+        rp_vote_message(&vote, fx_chain(), h.height, 0, RP_VOTE_PRECOMMIT, &hh);
         rp_commit cm;
         memset(&cm, 0, sizeof cm);
         cm.version = RP_COMMIT_VERSION;
@@ -602,14 +450,14 @@ START_TEST(test_block_checks)
         cm.count = 1;
         unsigned char aux[32] = {0};
         /* A commit signed by a non-validator key has no power. */
-        ck_assert_int_eq(rp_sign(&cm.sigs[0].sig, vote.bytes, 32, &sk[weak_commit ? 3 : 0], aux),
+        ck_assert_int_eq(rp_sign(&cm.sigs[0].sig, vote.bytes, 32, &fx.sk[weak_commit ? 3 : 0], aux),
                          0);
         ck_assert_int_eq(rp_commit_encode(&cm, cbuf, sizeof cbuf, &clen), 0);
         rp_tip before, after;
-        ck_assert_int_eq(rp_store_tip(st, &before), 0);
-        int rc = rp_store_apply_block(st, blk, blen, cbuf, clen, NULL, NULL, &err);
+        ck_assert_int_eq(rp_store_tip(fx.st, &before), 0);
+        int rc = rp_store_apply_block(fx.st, blk, blen, cbuf, clen, NULL, NULL, &err);
         ck_assert_msg(rc == wants[c], "case %zu: got %d (%s)", c, rc, err.msg);
-        ck_assert_int_eq(rp_store_tip(st, &after), 0);
+        ck_assert_int_eq(rp_store_tip(fx.st, &after), 0);
         if (wants[c])
             ck_assert_int_eq(memcmp(&before, &after, sizeof before), 0);
         else
@@ -617,7 +465,7 @@ START_TEST(test_block_checks)
     }
     /* Garbage never crashes and changes nothing. */
     memset(blk, 0xAB, 600);
-    ck_assert_int_ne(rp_store_apply_block(st, blk, 600, cbuf, 10, NULL, NULL, &err), 0);
+    ck_assert_int_ne(rp_store_apply_block(fx.st, blk, 600, cbuf, 10, NULL, NULL, &err), 0);
 }
 END_TEST
 
@@ -627,65 +475,65 @@ START_TEST(test_reopen_and_lock)
 {
     register_all(3);
     rp_tip tip;
-    ck_assert_int_eq(rp_store_tip(st, &tip), 0);
-    ck_assert(rp_store_is_durable(st));
+    ck_assert_int_eq(rp_store_tip(fx.st, &tip), 0);
+    ck_assert(rp_store_is_durable(fx.st));
 
     /* A second writer is refused while the first holds the datadir, also
      * from another process. */
     rp_store *other = NULL;
     rp_store_error err;
-    ck_assert_int_eq(rp_store_open(&other, dir, NULL, &err), RP_ERR_LOCKED);
+    ck_assert_int_eq(rp_store_open(&other, fx.datadir, NULL, &err), RP_ERR_LOCKED);
     ck_assert_ptr_null(other);
     pid_t pid = fork();
     if (pid == 0) {
         rp_store *o = NULL;
-        _exit(rp_store_open(&o, dir, NULL, NULL) == RP_ERR_LOCKED ? 0 : 1);
+        _exit(rp_store_open(&o, fx.datadir, NULL, NULL) == RP_ERR_LOCKED ? 0 : 1);
     }
     int status;
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     /* Readers are welcome. */
     rp_store_opts ro = {.read_only = 1};
-    ck_assert_int_eq(rp_store_open(&other, dir, &ro, &err), 0);
+    ck_assert_int_eq(rp_store_open(&other, fx.datadir, &ro, &err), 0);
     rp_tip t2;
     ck_assert_int_eq(rp_store_tip(other, &t2), 0);
     ck_assert_int_eq(memcmp(&tip, &t2, sizeof tip), 0);
     rp_store_close(other);
 
-    rp_store_close(st);
-    st = NULL;
+    rp_store_close(fx.st);
+    fx.st = NULL;
     /* Any other chain id: the head hash will do. */
-    ck_assert_int_eq(rp_store_open_chain(&st, dir, &tip.head_hash, NULL, &err),
+    ck_assert_int_eq(rp_store_open_chain(&fx.st, fx.datadir, &tip.head_hash, NULL, &err),
                      RP_ERR_CHAIN_MISMATCH);
-    ck_assert_ptr_null(st);
-    ck_assert_int_eq(rp_store_open(&st, dir, NULL, &err), 0);
-    ck_assert_int_eq(rp_store_tip(st, &t2), 0);
+    ck_assert_ptr_null(fx.st);
+    ck_assert_int_eq(rp_store_open(&fx.st, fx.datadir, NULL, &err), 0);
+    ck_assert_int_eq(rp_store_tip(fx.st, &t2), 0);
     ck_assert_int_eq(memcmp(&tip, &t2, sizeof tip), 0);
     ck_assert_uint_eq(seq_of(3), 1);
 
     /* Creating over an existing ledger is refused. */
-    ck_assert_int_eq(rp_store_create(&other, dir, gen, NULL, &err), -EEXIST);
+    ck_assert_int_eq(rp_store_create(&other, fx.datadir, fx.gen, NULL, &err), -EEXIST);
 }
 END_TEST
 
 START_TEST(test_foreign_schema)
 {
     unsigned char v[4] = {0, 0, 0, 99};
-    ck_assert_int_eq(rp_store_debug_put(st, RP_DB_META, "schema", 6, v, 4), 0);
-    rp_store_close(st);
-    st = NULL;
+    ck_assert_int_eq(rp_store_debug_put(fx.st, RP_DB_META, "schema", 6, v, 4), 0);
+    rp_store_close(fx.st);
+    fx.st = NULL;
     rp_store_error err;
-    ck_assert_int_eq(rp_store_open(&st, dir, NULL, &err), RP_ERR_SCHEMA);
+    ck_assert_int_eq(rp_store_open(&fx.st, fx.datadir, NULL, &err), RP_ERR_SCHEMA);
     ck_assert_ptr_nonnull(strstr(err.msg, "schema version 99"));
-    ck_assert_int_eq(rp_store_open(&st, "/nonexistent-dir", NULL, &err), -ENOENT);
+    ck_assert_int_eq(rp_store_open(&fx.st, "/nonexistent-dir", NULL, &err), -ENOENT);
 }
 END_TEST
 
 START_TEST(test_compare_state)
 {
     register_all(2);
-    rp_record v = vouch(1, 2, 2);
-    ok(&v, 1);
+    rp_record v = fx_vouch(1, 2, 2);
+    fx_ok(&v, 1);
 
     /* Replay into a second store: identical state. */
     char dir2[64];
@@ -693,19 +541,19 @@ START_TEST(test_compare_state)
     ck_assert_ptr_nonnull(mkdtemp(dir2));
     rp_store *b;
     rp_store_error err;
-    ck_assert_int_eq(rp_store_create(&b, dir2, gen, NULL, &err), 0);
+    ck_assert_int_eq(rp_store_create(&b, dir2, fx.gen, NULL, &err), 0);
     rp_tip tip;
-    ck_assert_int_eq(rp_store_tip(st, &tip), 0);
+    ck_assert_int_eq(rp_store_tip(fx.st, &tip), 0);
     for (uint64_t h = 1; h <= tip.height; h++) {
         unsigned char *blk, *cm;
         size_t bl, cl;
-        ck_assert_int_eq(rp_store_read_block(st, h, &blk, &bl), 0);
-        ck_assert_int_eq(rp_store_read_commit(st, h, &cm, &cl), 0);
+        ck_assert_int_eq(rp_store_read_block(fx.st, h, &blk, &bl), 0);
+        ck_assert_int_eq(rp_store_read_commit(fx.st, h, &cm, &cl), 0);
         ck_assert_int_eq(rp_store_apply_block(b, blk, bl, cm, cl, NULL, NULL, &err), 0);
         free(blk);
         free(cm);
     }
-    ck_assert_int_eq(rp_store_compare_state(st, b, &err), 0);
+    ck_assert_int_eq(rp_store_compare_state(fx.st, b, &err), 0);
     rp_tip tb;
     ck_assert_int_eq(rp_store_tip(b, &tb), 0);
     ck_assert_int_eq(memcmp(&tip, &tb, sizeof tip), 0);
@@ -713,11 +561,11 @@ START_TEST(test_compare_state)
     /* Flip one byte of one identity: the comparison names table and key. */
     unsigned char *val;
     size_t len;
-    ck_assert_int_eq(rp_store_debug_get(b, RP_DB_IDENTITIES, pk[2].bytes, 32, &val, &len), 0);
+    ck_assert_int_eq(rp_store_debug_get(b, RP_DB_IDENTITIES, fx.pk[2].bytes, 32, &val, &len), 0);
     val[len - 1] ^= 1;
-    ck_assert_int_eq(rp_store_debug_put(b, RP_DB_IDENTITIES, pk[2].bytes, 32, val, len), 0);
+    ck_assert_int_eq(rp_store_debug_put(b, RP_DB_IDENTITIES, fx.pk[2].bytes, 32, val, len), 0);
     free(val);
-    ck_assert_int_eq(rp_store_compare_state(st, b, &err), RP_ERR_CORRUPT);
+    ck_assert_int_eq(rp_store_compare_state(fx.st, b, &err), RP_ERR_CORRUPT);
     ck_assert_ptr_nonnull(strstr(err.msg, "identities"));
     rp_store_close(b);
     char cmd[128];
@@ -726,12 +574,60 @@ START_TEST(test_compare_state)
 }
 END_TEST
 
+/* A full map refuses the block with RP_ERR_MAP_FULL and loses nothing; the
+ * operator reopens with a larger map and the same block goes in. */
+START_TEST(test_map_full)
+{
+    rp_store_error err;
+    char cmd[256];
+    rp_store_close(fx.st);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/ledger'", fx.datadir);
+    ck_assert_int_eq(system(cmd), 0);
+    rp_store_opts small = {.map_size = 256 << 10};
+    ck_assert_int_eq(rp_store_create(&fx.st, fx.datadir, fx.gen, &small, &err), 0);
+    register_all(10);
+
+    rp_record recs[10];
+    rp_tip before, after;
+    int rc = 0;
+    uint64_t seq = 1;
+    for (int block = 0; block < 1000 && rc == 0; block++) {
+        seq++;
+        for (size_t i = 1; i <= 10; i++) {
+            rp_record *r = &recs[i - 1];
+            *r = fx_base(RP_REC_IDENTITY, i, seq);
+            r->body.identity.role = RP_ROLE_TALENT;
+            memset(r->body.identity.name, 'a' + (int)(seq % 26), RP_NAME_MAX);
+            r->body.identity.name[RP_NAME_MAX] = '\0';
+            r->body.identity.name_len = RP_NAME_MAX;
+            memset(r->body.identity.profile.bytes, (int)seq, 32);
+            rp_recovery_commitment(&r->body.identity.recovery, &fx.pk[FX_NKEYS - 1]);
+            fx_sign(r, 0, i);
+        }
+        ck_assert_int_eq(rp_store_tip(fx.st, &before), 0);
+        rc = fx_produce(recs, 10, &err);
+    }
+    ck_assert_int_eq(rc, RP_ERR_MAP_FULL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "map_size"));
+    ck_assert_int_eq(rp_store_tip(fx.st, &after), 0);
+    ck_assert_int_eq(memcmp(&before, &after, sizeof before), 0);
+
+    rp_store_close(fx.st);
+    rp_store_opts big = {.map_size = 64 << 20};
+    ck_assert_int_eq(rp_store_open(&fx.st, fx.datadir, &big, &err), 0);
+    ck_assert_int_eq(rp_store_tip(fx.st, &after), 0);
+    ck_assert_int_eq(memcmp(&before, &after, sizeof before), 0);
+    fx_ok(recs, 10);
+    ck_assert_uint_eq(seq_of(1), seq);
+}
+END_TEST
+
 static Suite *ledger_suite(void)
 {
     Suite *s = suite_create("ledger");
     TCase *tc;
     tc = tcase_create("identity");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, fx_teardown);
     tcase_add_test(tc, test_register);
     tcase_add_test(tc, test_register_needs_pow);
     tcase_add_test(tc, test_register_twice);
@@ -743,35 +639,36 @@ static Suite *ledger_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("engagement");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, fx_teardown);
     tcase_add_test(tc, test_engagement_rules);
     tcase_add_test(tc, test_review_rules);
     tcase_add_test(tc, test_review_of_pending_engagement_same_block);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("vouch");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, fx_teardown);
     tcase_add_test(tc, test_vouch_rules);
     tcase_add_test(tc, test_revoke_rules);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("rotate");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, fx_teardown);
     tcase_add_test(tc, test_rotate_by_current);
     tcase_add_test(tc, test_rotate_by_recovery);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("block");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, fx_teardown);
     tcase_add_test(tc, test_bad_record_leaves_no_trace);
     tcase_add_test(tc, test_block_checks);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("datadir");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, fx_teardown);
     tcase_add_test(tc, test_reopen_and_lock);
     tcase_add_test(tc, test_foreign_schema);
     tcase_add_test(tc, test_compare_state);
+    tcase_add_test(tc, test_map_full);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "chain_fixture.h"
 #include "crypto/error.h"
 #include "crypto/hex.h"
 #include "ledger/block.h"
@@ -37,141 +38,35 @@
 #include "ledger/store.h"
 #include "node/pool.h"
 
-#define T0    1790000000ULL
-#define NKEYS 12
-#define NIDS  6
+#define NIDS 6 /* identities 1..NIDS; key 8 is identity 3's key after its rotation */
 
-static unsigned char seed[32];
-static rp_seckey sk[NKEYS]; /* 0: validator; 1..NIDS identities; 8: rotated key of 3 */
-static rp_pubkey pk[NKEYS];
-static rp_genesis *gen;
-static char dir[96], work[64];
-static rp_store *st;
-static uint64_t now_s, counter;
 static rp_tip chain_tip;
 static rp_hash chain_tip_chain;            /* the chain id */
 static rp_hash rev_1to2, rev_2to1, eng_12; /* ids for the index tests */
 
-static void make_genesis(rp_genesis *g)
-{
-    memset(g, 0, sizeof *g);
-    strcpy(g->chain_name, "repute-replay-test");
-    g->genesis_time = T0;
-    g->nvalidators = 1;
-    g->validators[0].pubkey = pk[0];
-    g->validators[0].power = 1;
-    strcpy(g->validators[0].name, "val-0");
-    g->npretrusted = 1;
-    g->pretrusted[0] = pk[1];
-    g->params = (rp_params){
-        .block_interval_ms = 1000,
-        .epoch_blocks = 100,
-        .score_delay_blocks = 10,
-        .max_block_records = 1000,
-        .max_block_bytes = 1 << 20,
-        .pow_difficulty = 4,
-        .review_half_life_days = 180,
-        .trust_damping_ppm = 150000,
-        .trust_max_iterations = 100,
-        .trust_tolerance_ppb = 10,
-        .time_tolerance_s = 600,
-        .max_engagement_ttl_s = 86400,
-    };
-}
-
-static const rp_hash *chain(void)
-{
-    return rp_store_chain_id(st);
-}
-
-static rp_record base(unsigned type, size_t i, uint64_t seq)
-{
-    rp_record r;
-    memset(&r, 0, sizeof r);
-    r.version = RP_RECORD_VERSION;
-    r.type = (uint8_t)type;
-    r.issuer = pk[i];
-    r.seq = seq;
-    r.time = now_s;
-    return r;
-}
-
-static void sign(rp_record *r, size_t slot, size_t keyidx)
-{
-    unsigned char aux[32];
-    rp_aux_derive(aux, seed, counter++);
-    ck_assert_int_eq(rp_record_sign(r, slot, chain(), &sk[keyidx], aux), 0);
-}
-
-static rp_record identity(size_t i)
-{
-    rp_record r = base(RP_REC_IDENTITY, i, 1);
-    r.body.identity.role = (uint8_t)(1 + i % 3);
-    snprintf(r.body.identity.name, sizeof r.body.identity.name, "identité %zu", i);
-    r.body.identity.name_len = (uint8_t)strlen(r.body.identity.name);
-    rp_recovery_commitment(&r.body.identity.recovery, &pk[NKEYS - 1]);
-    ck_assert_int_eq(rp_identity_pow_solve(&r, chain(), gen->params.pow_difficulty, 1 << 20), 0);
-    sign(&r, 0, i);
-    return r;
-}
-
-static rp_record engagement(size_t a, uint64_t seq, size_t b)
-{
-    rp_record r = base(RP_REC_ENGAGEMENT, a, seq);
-    r.body.engagement.counterparty = pk[b];
-    r.body.engagement.kind = RP_ENG_SPONSORSHIP;
-    memset(r.body.engagement.terms.bytes, 7, 32);
-    r.body.engagement.expiry = now_s + 3600;
-    sign(&r, 0, a);
-    sign(&r, 1, b);
-    return r;
-}
-
+/* A review that also rates two dimensions, signed with key (the issuer's
+ * current key). */
 static rp_record review(size_t from, uint64_t seq, size_t to, const rp_hash *eng, uint8_t stars,
                         size_t key)
 {
-    rp_record r = base(RP_REC_REVIEW, from, seq);
+    rp_record r = fx_base(RP_REC_REVIEW, from, seq);
     r.body.review.engagement = *eng;
-    r.body.review.subject = pk[to];
+    r.body.review.subject = fx.pk[to];
     r.body.review.overall = stars;
     r.body.review.dims[RP_DIM_QUALITY] = 4;
     r.body.review.dims[RP_DIM_PAYMENT] = 2;
-    sign(&r, 0, key);
+    fx_sign(&r, 0, key);
     return r;
 }
 
+/* A "worked with" vouch, signed with key (the issuer's current key). */
 static rp_record vouch(size_t from, uint64_t seq, size_t to, size_t key)
 {
-    rp_record r = base(RP_REC_VOUCH, from, seq);
-    r.body.vouch.subject = pk[to];
+    rp_record r = fx_base(RP_REC_VOUCH, from, seq);
+    r.body.vouch.subject = fx.pk[to];
     r.body.vouch.relation = RP_VOUCH_WORKED_WITH;
-    sign(&r, 0, key);
+    fx_sign(&r, 0, key);
     return r;
-}
-
-static rp_hash id_of(const rp_record *r)
-{
-    rp_hash id;
-    ck_assert_int_eq(rp_record_id(&id, chain(), r), 0);
-    return id;
-}
-
-static void produce(const rp_record *recs, size_t n)
-{
-    unsigned char bufs[16][RP_RECORD_MAX_SIZE];
-    rp_block_item items[16];
-    unsigned char aux[32];
-    rp_store_error err;
-    ck_assert_uint_le(n, 16);
-    for (size_t i = 0; i < n; i++) {
-        ck_assert_int_eq(rp_record_encode(&recs[i], bufs[i], sizeof bufs[i], &items[i].len), 0);
-        items[i].bytes = bufs[i];
-    }
-    rp_aux_derive(aux, seed, counter++);
-    now_s += 5;
-    int rc =
-        rp_store_produce_block(st, items, n, now_s * 1000, &sk[0], aux, NULL, NULL, NULL, &err);
-    ck_assert_msg(rc == 0, "block refused: %s", err.msg);
 }
 
 /* The chain every test starts from: 7 blocks, 24 records. */
@@ -179,94 +74,74 @@ static void build_chain(void)
 {
     rp_record r[16];
     for (size_t i = 1; i <= NIDS; i++)
-        r[i - 1] = identity(i);
-    produce(r, NIDS); /* 1 */
+        r[i - 1] = fx_identity(i, &fx.pk[FX_NKEYS - 1], (uint8_t)(1 + i % 3), "identité");
+    fx_ok(r, NIDS); /* 1 */
 
-    rp_record e12 = engagement(1, 2, 2), e34 = engagement(3, 2, 4), e25 = engagement(2, 2, 5);
-    eng_12 = id_of(&e12);
-    rp_hash eng_34 = id_of(&e34), eng_25 = id_of(&e25);
+    rp_record e12 = fx_engagement(1, 2, 2, RP_ENG_SPONSORSHIP),
+              e34 = fx_engagement(3, 2, 4, RP_ENG_SPONSORSHIP),
+              e25 = fx_engagement(2, 2, 5, RP_ENG_SPONSORSHIP);
+    eng_12 = fx_id(&e12);
+    rp_hash eng_34 = fx_id(&e34), eng_25 = fx_id(&e25);
     r[0] = e12, r[1] = e34, r[2] = e25;
-    produce(r, 3); /* 2 */
+    fx_ok(r, 3); /* 2 */
 
     rp_record a = review(1, 3, 2, &eng_12, 5, 1), b = review(2, 3, 1, &eng_12, 4, 2);
-    rev_1to2 = id_of(&a);
-    rev_2to1 = id_of(&b);
+    rev_1to2 = fx_id(&a);
+    rev_2to1 = fx_id(&b);
     r[0] = a, r[1] = b, r[2] = review(3, 3, 4, &eng_34, 3, 3), r[3] = vouch(1, 4, 2, 1);
     r[4] = review(5, 2, 2, &eng_25, 2, 5);
-    produce(r, 5); /* 3 */
+    fx_ok(r, 5); /* 3 */
 
-    rp_record rv = base(RP_REC_REVOKE, 1, 5);
+    rp_record rv = fx_base(RP_REC_REVOKE, 1, 5);
     rv.body.revoke.target = rev_1to2;
     rv.body.revoke.reason = RP_REVOKE_RESOLVED;
-    sign(&rv, 0, 1);
-    rp_record ro = base(RP_REC_ROTATE, 3, 4);
-    ro.body.rotate.new_key = pk[8];
-    rp_recovery_commitment(&ro.body.rotate.new_recovery, &pk[NKEYS - 1]);
+    fx_sign(&rv, 0, 1);
+    rp_record ro = fx_base(RP_REC_ROTATE, 3, 4);
+    ro.body.rotate.new_key = fx.pk[8];
+    rp_recovery_commitment(&ro.body.rotate.new_recovery, &fx.pk[FX_NKEYS - 1]);
     ro.body.rotate.auth = RP_ROTATE_BY_CURRENT;
-    sign(&ro, 0, 3);
+    fx_sign(&ro, 0, 3);
     r[0] = rv, r[1] = ro;
-    produce(r, 2); /* 4 */
+    fx_ok(r, 2); /* 4 */
 
     /* Identity 3 now signs with key 8: these miss the replay's
      * pre-verification cache and are checked against the current key. */
     r[0] = vouch(3, 5, 1, 8);
     r[1] = review(4, 2, 3, &eng_34, 5, 4);
     r[2] = review(1, 6, 2, &eng_12, 3, 1); /* the corrected review */
-    r[3] = engagement(3, 6, 6);
-    sign(&r[3], 0, 8); /* slot 0 again, with the rotated key */
-    produce(r, 4);     /* 5 */
+    r[3] = fx_engagement(3, 6, 6, RP_ENG_SPONSORSHIP);
+    fx_sign(&r[3], 0, 8); /* slot 0 again, with the rotated key */
+    fx_ok(r, 4);          /* 5 */
 
-    rp_record up = base(RP_REC_IDENTITY, 2, 4);
+    rp_record up = fx_base(RP_REC_IDENTITY, 2, 4);
     up.body.identity.role = RP_ROLE_AGENT;
     strcpy(up.body.identity.name, "Agence Deux");
     up.body.identity.name_len = (uint8_t)strlen(up.body.identity.name);
-    rp_recovery_commitment(&up.body.identity.recovery, &pk[NKEYS - 1]);
-    sign(&up, 0, 2);
+    rp_recovery_commitment(&up.body.identity.recovery, &fx.pk[FX_NKEYS - 1]);
+    fx_sign(&up, 0, 2);
     r[0] = up, r[1] = vouch(6, 2, 3, 6);
-    produce(r, 2); /* 6 */
+    fx_ok(r, 2); /* 6 */
 
     r[0] = vouch(4, 3, 5, 4), r[1] = vouch(5, 3, 4, 5);
-    produce(r, 2); /* 7 */
+    fx_ok(r, 2); /* 7 */
 }
 
 static void setup(void)
 {
-    rp_store_error err;
-    for (size_t i = 0; i < 32; i++)
-        seed[i] = (unsigned char)(0x50 + i);
-    for (size_t i = 0; i < NKEYS; i++) {
-        ck_assert_int_eq(rp_seckey_from_seed(&sk[i], seed, i), 0);
-        ck_assert_int_eq(rp_pubkey_from_seckey(&pk[i], &sk[i]), 0);
-    }
-    gen = malloc(sizeof *gen);
-    ck_assert_ptr_nonnull(gen);
-    make_genesis(gen);
-    strcpy(work, "/tmp/rp-test-replay-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(work));
-    snprintf(dir, sizeof dir, "%s/src", work);
-    ck_assert_int_eq(mkdir(dir, 0700), 0);
-    int rc = rp_store_create(&st, dir, gen, NULL, &err);
-    ck_assert_msg(rc == 0, "create: %s", err.msg);
-    now_s = T0 + 10;
-    counter = 0;
+    fx_setup(&(fx_config){
+        .chain_name = "repute-replay-test",
+        .seed0 = 0x50,
+        .dir_prefix = "/tmp/rp-test-replay-",
+        .datadir_sub = "src",
+    });
     build_chain();
-    ck_assert_int_eq(rp_store_tip(st, &chain_tip), 0);
+    ck_assert_int_eq(rp_store_tip(fx.st, &chain_tip), 0);
     ck_assert_uint_eq(chain_tip.height, 7);
-    chain_tip_chain = *rp_store_chain_id(st);
+    chain_tip_chain = *fx_chain();
     /* One process must not hold an LMDB environment open twice: the tests
      * reopen the datadir as verify does. */
-    rp_store_close(st);
-    st = NULL;
-}
-
-static void teardown(void)
-{
-    char cmd[128];
-    rp_store_close(st);
-    st = NULL;
-    free(gen);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", work);
-    ck_assert_int_eq(system(cmd), 0);
+    rp_store_close(fx.st);
+    fx.st = NULL;
 }
 
 /* A path under the test's work folder. */
@@ -275,7 +150,7 @@ static const char *path(const char *name)
     static char buf[4][128];
     static int n;
     char *p = buf[n++ % 4];
-    snprintf(p, 128, "%s/%s", work, name);
+    snprintf(p, 128, "%s/%s", fx.work, name);
     return p;
 }
 
@@ -297,13 +172,13 @@ static int run_verify(const char *datadir, rp_verify_batch_fn fn, void *ctx, rp_
 static void open_rw(void)
 {
     rp_store_error err;
-    ck_assert_int_eq(rp_store_open(&st, dir, NULL, &err), 0);
+    ck_assert_int_eq(rp_store_open(&fx.st, fx.datadir, NULL, &err), 0);
 }
 
 static void close_st(void)
 {
-    rp_store_close(st);
-    st = NULL;
+    rp_store_close(fx.st);
+    fx.st = NULL;
 }
 
 /* Export the source datadir's chain, binary, into memory. */
@@ -369,7 +244,7 @@ static int count_progress(void *ctx, const rp_replay_progress *p)
 START_TEST(test_verify_ok)
 {
     rp_replay_report rep;
-    ck_assert_int_eq(run_verify(dir, NULL, NULL, &rep), 0);
+    ck_assert_int_eq(run_verify(fx.datadir, NULL, NULL, &rep), 0);
     ck_assert_str_eq(rep.reason, "");
     ck_assert_uint_eq(rep.blocks, 7);
     ck_assert_uint_eq(rep.records, 6 + 3 + 5 + 2 + 4 + 2 + 2);
@@ -390,7 +265,8 @@ START_TEST(test_verify_pool)
     ck_assert_int_eq(mkdir(scratch, 0700), 0);
     progress_calls = compare_calls = 0;
     progress_last = 0;
-    int rc = rp_replay_verify(dir, scratch, rp_pool_verify, pool, count_progress, NULL, &rep);
+    int rc =
+        rp_replay_verify(fx.datadir, scratch, rp_pool_verify, pool, count_progress, NULL, &rep);
     ck_assert_msg(rc == 0, "verify: %s", rep.reason);
     ck_assert_int_eq(progress_calls, 7);
     ck_assert_int_eq(compare_calls, 1);
@@ -410,7 +286,7 @@ START_TEST(test_verify_cancel)
     rp_replay_report rep;
     const char *scratch = path("scratch");
     ck_assert_int_eq(mkdir(scratch, 0700), 0);
-    ck_assert_int_eq(rp_replay_verify(dir, scratch, NULL, NULL, cancel_at_3, NULL, &rep),
+    ck_assert_int_eq(rp_replay_verify(fx.datadir, scratch, NULL, NULL, cancel_at_3, NULL, &rep),
                      -ECANCELED);
     ck_assert_uint_eq(rep.blocks, 3);
     ck_assert_int_eq(rmdir(scratch), 0); /* empty again */
@@ -430,7 +306,7 @@ END_TEST
 START_TEST(test_roundtrip)
 {
     size_t len, len2;
-    unsigned char *bin = export_bin(dir, &len);
+    unsigned char *bin = export_bin(fx.datadir, &len);
     write_file(path("chain.bin"), bin, len);
 
     rp_pool *pool;
@@ -476,14 +352,14 @@ static int count_blocks(void *ctx, const rp_export_block *b)
 START_TEST(test_decode_memory)
 {
     size_t len;
-    unsigned char *bin = export_bin(dir, &len);
+    unsigned char *bin = export_bin(fx.datadir, &len);
     rp_genesis *g = malloc(sizeof *g);
     uint64_t seen = 0, n;
     rp_store_error err;
     ck_assert_int_eq(rp_export_decode(bin, len, g, count_blocks, &seen, &n, &err), 0);
     ck_assert_uint_eq(n, 7);
     ck_assert_uint_eq(seen, 7);
-    ck_assert_str_eq(g->chain_name, gen->chain_name);
+    ck_assert_str_eq(g->chain_name, fx.gen->chain_name);
     ck_assert_int_eq(memcmp(bin, RP_EXPORT_MAGIC, 8), 0);
     /* The last four bytes are the end marker. */
     static const unsigned char zero[4];
@@ -500,7 +376,7 @@ START_TEST(test_jsonl)
     rp_store_opts ro = {.read_only = 1};
     char *buf = NULL;
     size_t n = 0;
-    ck_assert_int_eq(rp_store_open(&s, dir, &ro, &err), 0);
+    ck_assert_int_eq(rp_store_open(&s, fx.datadir, &ro, &err), 0);
     FILE *f = open_memstream(&buf, &n);
     ck_assert_int_eq(rp_export_write_jsonl(s, f, NULL, NULL, &err), 0);
     ck_assert_int_eq(fclose(f), 0);
@@ -636,7 +512,7 @@ static size_t block_offsets(const unsigned char *bin, size_t len, size_t *offs, 
 START_TEST(test_truncated)
 {
     size_t len, offs[16];
-    unsigned char *bin = export_bin(dir, &len);
+    unsigned char *bin = export_bin(fx.datadir, &len);
     ck_assert_uint_eq(block_offsets(bin, len, offs, 15), 7);
     ck_assert_uint_eq(offs[7] + 4, len);
     struct {
@@ -690,7 +566,7 @@ END_TEST
 START_TEST(test_bad_streams)
 {
     size_t len;
-    unsigned char *bin = export_bin(dir, &len);
+    unsigned char *bin = export_bin(fx.datadir, &len);
     unsigned char *b = malloc(len + 8);
     rp_replay_report rep;
     ck_assert_ptr_nonnull(b);
@@ -789,7 +665,7 @@ static void bad_signature_block(unsigned char *bin, const size_t *offs, uint64_t
     cm.height = h;
     cm.block_hash = hh;
     cm.count = 1;
-    ck_assert_int_eq(rp_sign(&cm.sigs[0].sig, vote.bytes, 32, &sk[0], aux), 0);
+    ck_assert_int_eq(rp_sign(&cm.sigs[0].sig, vote.bytes, 32, &fx.sk[0], aux), 0);
     ck_assert_int_eq(rp_commit_encode(&cm, cbuf, sizeof cbuf, &clen), 0);
     ck_assert_uint_eq(get32(bin + at + 4 + blen), clen);
     memcpy(bin + at + 4 + blen + 4, cbuf, clen);
@@ -799,7 +675,7 @@ START_TEST(test_bad_signature_named)
 {
     size_t len, offs[16];
     rp_replay_report rep;
-    unsigned char *bin = export_bin(dir, &len);
+    unsigned char *bin = export_bin(fx.datadir, &len);
     unsigned char *copy = malloc(len);
     ck_assert_ptr_nonnull(copy);
     memcpy(copy, bin, len);
@@ -844,11 +720,11 @@ static void flip(int table, const void *key, size_t klen, long at)
     unsigned char *v;
     size_t len;
     open_rw();
-    ck_assert_int_eq(rp_store_debug_get(st, table, key, klen, &v, &len), 0);
+    ck_assert_int_eq(rp_store_debug_get(fx.st, table, key, klen, &v, &len), 0);
     size_t i = at < 0 ? len - (size_t)(-at) : (size_t)at;
     ck_assert_uint_lt(i, len);
     v[i] ^= 0x01;
-    ck_assert_int_eq(rp_store_debug_put(st, table, key, klen, v, len), 0);
+    ck_assert_int_eq(rp_store_debug_put(fx.st, table, key, klen, v, len), 0);
     free(v);
     close_st();
 }
@@ -856,7 +732,7 @@ static void flip(int table, const void *key, size_t klen, long at)
 static void expect_failure(uint64_t height, const char *says)
 {
     rp_replay_report rep;
-    int rc = run_verify(dir, NULL, NULL, &rep);
+    int rc = run_verify(fx.datadir, NULL, NULL, &rep);
     ck_assert_msg(rc != 0, "verify passed a corrupted datadir");
     ck_assert_msg(rep.failed_height == height, "failed at %llu, want %llu: %s",
                   (unsigned long long)rep.failed_height, (unsigned long long)height, rep.reason);
@@ -915,7 +791,7 @@ START_TEST(test_corrupt_signature)
      * are right but one record signature is not: only the signature check
      * can tell, and verify names the record. */
     size_t len, offs[16];
-    unsigned char *bin = export_bin(dir, &len);
+    unsigned char *bin = export_bin(fx.datadir, &len);
     ck_assert_uint_eq(block_offsets(bin, len, offs, 15), 7);
     bad_signature_block(bin, offs, 5, 3);
     size_t at = offs[4];
@@ -923,11 +799,12 @@ START_TEST(test_corrupt_signature)
     unsigned char k[8];
     be64(k, 5);
     open_rw();
-    ck_assert_int_eq(rp_store_debug_put(st, RP_DB_HEADERS, k, 8, bin + at + 4, RP_HEADER_SIZE), 0);
-    ck_assert_int_eq(rp_store_debug_put(st, RP_DB_BODIES, k, 8, bin + at + 4 + RP_HEADER_SIZE,
+    ck_assert_int_eq(rp_store_debug_put(fx.st, RP_DB_HEADERS, k, 8, bin + at + 4, RP_HEADER_SIZE),
+                     0);
+    ck_assert_int_eq(rp_store_debug_put(fx.st, RP_DB_BODIES, k, 8, bin + at + 4 + RP_HEADER_SIZE,
                                         blen - RP_HEADER_SIZE),
                      0);
-    ck_assert_int_eq(rp_store_debug_put(st, RP_DB_COMMITS, k, 8, bin + at + 8 + blen, clen), 0);
+    ck_assert_int_eq(rp_store_debug_put(fx.st, RP_DB_COMMITS, k, 8, bin + at + 8 + blen, clen), 0);
     close_st();
     expect_failure(5, "record 3 (engagement, seq 6): a signature does not verify with the "
                       "signer's current key");
@@ -942,7 +819,7 @@ START_TEST(test_corrupt_hash_index)
     rp_store_opts ro = {.read_only = 1};
     rp_store_error err;
     rp_store *s;
-    ck_assert_int_eq(rp_store_open(&s, dir, &ro, &err), 0);
+    ck_assert_int_eq(rp_store_open(&s, fx.datadir, &ro, &err), 0);
     ck_assert_int_eq(rp_store_read_header(s, 2, &h), 0);
     rp_store_close(s);
     rp_header_hash(&hh, &h);
@@ -951,7 +828,7 @@ START_TEST(test_corrupt_hash_index)
 
     /* A missing entry, too. */
     open_rw();
-    ck_assert_int_eq(rp_store_debug_put(st, RP_DB_HASH_HEIGHT, hh.bytes, 32, NULL, 0), 0);
+    ck_assert_int_eq(rp_store_debug_put(fx.st, RP_DB_HASH_HEIGHT, hh.bytes, 32, NULL, 0), 0);
     close_st();
     expect_failure(2, "no entry");
 }
@@ -967,24 +844,24 @@ END_TEST
 START_TEST(test_corrupt_by_subject)
 {
     unsigned char k[64];
-    memcpy(k, pk[1].bytes, 32);
+    memcpy(k, fx.pk[1].bytes, 32);
     memcpy(k + 32, rev_2to1.bytes, 32);
     /* The entry's value is empty: "flip" it by giving it one byte. */
     open_rw();
     unsigned char *v;
     size_t len;
-    ck_assert_int_eq(rp_store_debug_get(st, RP_DB_BY_SUBJECT, k, 64, &v, &len), 0);
+    ck_assert_int_eq(rp_store_debug_get(fx.st, RP_DB_BY_SUBJECT, k, 64, &v, &len), 0);
     ck_assert_uint_eq(len, 0);
     free(v);
-    ck_assert_int_eq(rp_store_debug_put(st, RP_DB_BY_SUBJECT, k, 64, "\x01", 1), 0);
+    ck_assert_int_eq(rp_store_debug_put(fx.st, RP_DB_BY_SUBJECT, k, 64, "\x01", 1), 0);
     close_st();
     expect_failure(0, "table by_subject");
 
     /* And one byte of the key: the real entry is gone, a stray one is there. */
     open_rw();
-    ck_assert_int_eq(rp_store_debug_put(st, RP_DB_BY_SUBJECT, k, 64, NULL, 0), 0);
+    ck_assert_int_eq(rp_store_debug_put(fx.st, RP_DB_BY_SUBJECT, k, 64, NULL, 0), 0);
     k[63] ^= 1;
-    ck_assert_int_eq(rp_store_debug_put(st, RP_DB_BY_SUBJECT, k, 64, "", 0), 0);
+    ck_assert_int_eq(rp_store_debug_put(fx.st, RP_DB_BY_SUBJECT, k, 64, "", 0), 0);
     close_st();
     expect_failure(0, "table by_subject");
 }
@@ -992,9 +869,9 @@ END_TEST
 
 START_TEST(test_corrupt_identity)
 {
-    flip(RP_DB_IDENTITIES, pk[2].bytes, 32, -1);
+    flip(RP_DB_IDENTITIES, fx.pk[2].bytes, 32, -1);
     char hex[65];
-    rp_hex_encode(hex, sizeof hex, pk[2].bytes, 32);
+    rp_hex_encode(hex, sizeof hex, fx.pk[2].bytes, 32);
     expect_failure(0, "table identities");
     expect_failure(0, hex);
 }
@@ -1012,7 +889,7 @@ START_TEST(test_missing_block)
     unsigned char k[8];
     be64(k, 4);
     open_rw();
-    ck_assert_int_eq(rp_store_debug_put(st, RP_DB_BODIES, k, 8, NULL, 0), 0);
+    ck_assert_int_eq(rp_store_debug_put(fx.st, RP_DB_BODIES, k, 8, NULL, 0), 0);
     close_st();
     expect_failure(4, "block 4 cannot be read: its header or body is missing");
 }
@@ -1025,9 +902,9 @@ START_TEST(test_extra_block)
     size_t len;
     be64(k, 7);
     open_rw();
-    ck_assert_int_eq(rp_store_debug_get(st, RP_DB_HEADERS, k, 8, &v, &len), 0);
+    ck_assert_int_eq(rp_store_debug_get(fx.st, RP_DB_HEADERS, k, 8, &v, &len), 0);
     be64(k, 9);
-    ck_assert_int_eq(rp_store_debug_put(st, RP_DB_HEADERS, k, 8, v, len), 0);
+    ck_assert_int_eq(rp_store_debug_put(fx.st, RP_DB_HEADERS, k, 8, v, len), 0);
     free(v);
     close_st();
     expect_failure(0, "table headers");
@@ -1040,7 +917,7 @@ static Suite *replay_suite(void)
     TCase *tc;
 
     tc = tcase_create("verify");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, fx_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_verify_ok);
     tcase_add_test(tc, test_verify_pool);
@@ -1049,7 +926,7 @@ static Suite *replay_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("export");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, fx_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_roundtrip);
     tcase_add_test(tc, test_decode_memory);
@@ -1060,7 +937,7 @@ static Suite *replay_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("corruption");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, fx_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_corrupt_body_framing);
     tcase_add_test(tc, test_corrupt_record);
