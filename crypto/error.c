@@ -139,6 +139,8 @@ static const char *project_message(enum rp_error e)
         return "stored bytes fail to decode or check";
     case RP_ERR_NOT_FOUND:
         return "no such block, record or identity";
+    case RP_ERR_TRUST_STATE:
+        return "trust iteration driven out of order (a range missed, or already done)";
     }
     return NULL;
 }

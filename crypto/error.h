@@ -93,6 +93,9 @@ enum rp_error {
     RP_ERR_LOCKED = -1804,        /* datadir in use by another process */
     RP_ERR_CORRUPT = -1805,       /* stored bytes fail to decode or check */
     RP_ERR_NOT_FOUND = -1806,     /* no such block, record or identity */
+
+    /* The trust engine. */
+    RP_ERR_TRUST_STATE = -1900, /* trust iteration driven out of order */
 };
 
 /* Describe an error code.
