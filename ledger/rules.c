@@ -148,17 +148,9 @@ static int engagement_decode(struct engagement *e, const MDB_val *v)
     return rp_reader_finish(&r, NULL) ? RP_ERR_CORRUPT : 0;
 }
 
-struct review {
-    rp_pubkey issuer, subject;
-    rp_hash engagement;
-    uint8_t overall;
-    uint8_t dims[RP_REVIEW_DIMS];
-    uint64_t time, height;
-    uint8_t live;
-};
-#define REVIEW_SIZE (32 + 32 + 32 + 1 + RP_REVIEW_DIMS + 8 + 8 + 1)
+#define REVIEW_SIZE RP_REVIEW_STATE_SIZE
 
-static void review_encode(const struct review *rv, unsigned char out[REVIEW_SIZE])
+static void review_encode(const struct rp_review_state *rv, unsigned char out[REVIEW_SIZE])
 {
     rp_writer w;
     rp_writer_init(&w, out, REVIEW_SIZE);
@@ -172,7 +164,7 @@ static void review_encode(const struct review *rv, unsigned char out[REVIEW_SIZE
     rp_put_u8(&w, rv->live);
 }
 
-static int review_decode(struct review *rv, const MDB_val *v)
+int rp_review_state_decode(struct rp_review_state *rv, const MDB_val *v)
 {
     rp_reader r;
     rp_reader_init(&r, v->mv_data, v->mv_size);
@@ -292,7 +284,7 @@ static int apply_review(rp_apply *a, const rp_record *r, const rp_hash *id,
     *slot = *id;
 
     unsigned char ebuf[ENGAGEMENT_SIZE], rbuf[REVIEW_SIZE], k[64];
-    struct review rv;
+    struct rp_review_state rv;
     memset(&rv, 0, sizeof rv);
     rv.issuer = r->issuer;
     rv.subject = b->subject;
@@ -367,10 +359,10 @@ static int apply_revoke(rp_apply *a, const rp_record *r, const rp_hash *id, char
     memcpy(rec, id->bytes, 32);
     be64(rec + 32, a->height);
     if ((err = rp_st_get(a, RP_DB_REVIEWS, target->bytes, 32, &v)) == 0) {
-        struct review rv;
+        struct rp_review_state rv;
         struct engagement e;
         unsigned char buf[REVIEW_SIZE], ebuf[ENGAGEMENT_SIZE];
-        if ((err = review_decode(&rv, &v)) != 0)
+        if ((err = rp_review_state_decode(&rv, &v)) != 0)
             return err;
         if (memcmp(rv.issuer.bytes, r->issuer.bytes, 32))
             FAIL(RP_ERR_NOT_ISSUER, "only the review's issuer may revoke it");

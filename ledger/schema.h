@@ -15,7 +15,7 @@
 #ifndef RP_SCHEMA_H
 #define RP_SCHEMA_H
 
-#define RP_SCHEMA_VERSION 1
+#define RP_SCHEMA_VERSION 2
 
 /* X(enum name, LMDB name, kind: 1 = state, 0 = chain/meta)
  *
@@ -48,7 +48,14 @@
  *               (live vouches only)
  * vouch_ids     vouch id 32 -> issuer 32 | subject 32 | live u8
  * revocations   target id 32 -> revoke record id 32 | height u64
+ * scores        epoch u64 | identity 32 -> trust u64 | rating u32 |
+ *               reviews u32 | score u16 | confidence u16
+ *               (the last RP_SCORE_HISTORY epochs; the Merkle leaf of an entry
+ *               is identity | value, 52 bytes, in identity order)
+ * epochs        epoch u64 -> snapshot height u64 | commit height u64 |
+ *               score root 32 | identities u32   (the same epochs)
  */
+#define RP_SCORE_HISTORY 8
 #define RP_SCHEMA_TABLES(X)                                                                   \
     X(RP_DB_META, "meta", 0)                                                                  \
     X(RP_DB_HEADERS, "headers", 0)                                                            \
@@ -64,7 +71,9 @@
     X(RP_DB_BY_ISSUER, "by_issuer", 1)                                                        \
     X(RP_DB_VOUCHES, "vouches", 1)                                                            \
     X(RP_DB_VOUCH_IDS, "vouch_ids", 1)                                                        \
-    X(RP_DB_REVOCATIONS, "revocations", 1)
+    X(RP_DB_REVOCATIONS, "revocations", 1)                                                    \
+    X(RP_DB_SCORES, "scores", 1)                                                              \
+    X(RP_DB_EPOCHS, "epochs", 1)
 
 enum rp_db {
 #define RP_SCHEMA_ENUM(id, name, state) id,

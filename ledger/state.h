@@ -64,8 +64,32 @@ int rp_st_get(rp_apply *a, int db, const void *key, size_t klen, MDB_val *val);
 int rp_st_put(rp_apply *a, int db, const void *key, size_t klen, const void *val, size_t vlen);
 int rp_st_del(rp_apply *a, int db, const void *key, size_t klen);
 
+/* Call fn for every entry of a table in key order (inside the apply
+ * transaction, so earlier writes of the block are seen). fn returns 0 to go
+ * on or an error to stop, which rp_st_walk returns. Returns 0 or an error. */
+int rp_st_walk(rp_apply *a, int db, int (*fn)(void *ctx, const MDB_val *key, const MDB_val *val),
+               void *ctx);
+
+/* The same over the entries whose key starts with prefix[0..plen). */
+int rp_st_walk_prefix(rp_apply *a, int db, const void *prefix, size_t plen,
+                      int (*fn)(void *ctx, const MDB_val *key, const MDB_val *val), void *ctx);
+
 /* Queue a signature check for the batch. Returns 0 or RP_ERR_NOMEM. */
 int rp_st_queue_sig(rp_apply *a, const rp_hash *msg, const rp_pubkey *key, const rp_sig *sig);
+
+/* A review's state (the reviews table; layout in ledger/schema.h). */
+struct rp_review_state {
+    rp_pubkey issuer, subject;
+    rp_hash engagement;
+    uint8_t overall;
+    uint8_t dims[RP_REVIEW_DIMS];
+    uint64_t time, height;
+    uint8_t live;
+};
+#define RP_REVIEW_STATE_SIZE (32 + 32 + 32 + 1 + RP_REVIEW_DIMS + 8 + 8 + 1)
+
+/* Returns: 0, or RP_ERR_CORRUPT if v is not a review state. */
+int rp_review_state_decode(struct rp_review_state *rv, const MDB_val *v);
 
 /* Identity state codec (layout in ledger/schema.h). */
 int rp_identity_state_encode(const rp_identity_state *st, unsigned char *out, size_t cap,
@@ -77,5 +101,14 @@ int rp_identity_state_decode(rp_identity_state *st, const unsigned char *in, siz
  * block, queue its signatures, write its changes.
  * Returns: 0 or the rule's error code; msg gets a sentence for operators. */
 int rp_rules_apply(rp_apply *a, const rp_record *r, const rp_hash *id, char *msg, size_t msglen);
+
+/* The score epoch due at this block, if any (epoch.c): at height
+ * h = b + score_delay_blocks with b a positive multiple of epoch_blocks,
+ * snapshot the trust graph as it stood at height b, run the trust engine,
+ * write the score table of epoch b / epoch_blocks (dropping the epoch that
+ * falls out of the history) and set tip->epoch and tip->score_root, which
+ * this block's header must then carry. Blocks at other heights change
+ * nothing. Returns: 0 or an error (msg says what). */
+int rp_epoch_advance(rp_apply *a, rp_tip *tip, char *msg, size_t msglen);
 
 #endif /* RP_LEDGER_STATE_H */

@@ -572,6 +572,34 @@ int rp_st_del(rp_apply *a, int db, const void *key, size_t klen)
     return rc ? rc : log_change(a, db, key, klen, NULL, 0, 1);
 }
 
+int rp_st_walk_prefix(rp_apply *a, int db, const void *prefix, size_t plen,
+                      int (*fn)(void *ctx, const MDB_val *key, const MDB_val *val), void *ctx)
+{
+    MDB_cursor *c;
+    MDB_val k = mv(prefix, plen), v;
+    int rc = from_mdb(mdb_cursor_open(a->txn, a->store->dbi[db], &c));
+    if (rc)
+        return rc;
+    int m = plen ? mdb_cursor_get(c, &k, &v, MDB_SET_RANGE) : mdb_cursor_get(c, &k, &v, MDB_FIRST);
+    while (m == 0 && rc == 0) {
+        if (plen && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0))
+            break;
+        rc = fn(ctx, &k, &v);
+        if (rc == 0)
+            m = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+    if (rc == 0 && m != 0 && m != MDB_NOTFOUND)
+        rc = from_mdb(m);
+    return rc;
+}
+
+int rp_st_walk(rp_apply *a, int db, int (*fn)(void *ctx, const MDB_val *key, const MDB_val *val),
+               void *ctx)
+{
+    return rp_st_walk_prefix(a, db, NULL, 0, fn, ctx);
+}
+
 int rp_st_queue_sig(rp_apply *a, const rp_hash *msg, const rp_pubkey *key, const rp_sig *sig)
 {
     if (a->nsigs == a->capsigs) {
@@ -618,7 +646,8 @@ static void state_hash(rp_apply *a, const rp_hash *prev, rp_hash *out)
 {
     rp_th_ctx ctx;
     rp_hash digest;
-    qsort(a->changes, a->nchanges, sizeof *a->changes, cmp_change);
+    if (a->nchanges > 1)
+        qsort(a->changes, a->nchanges, sizeof *a->changes, cmp_change);
     rp_th_init(&ctx, RP_TAG_CHANGES);
     for (size_t i = 0; i < a->nchanges; i++) {
         const struct rp_change *c = &a->changes[i];
@@ -816,6 +845,15 @@ int rp_store_prepare_block(rp_store *s, const rp_block_item *records, size_t n, 
     h->proposer = proposer;
     h->validators_hash = s->validators_hash;
     h->prev_commit_hash = tip.commit_hash;
+    a.height = h->height;
+    a.time_s = time_ms / 1000;
+    {
+        char msg[200];
+        if ((rc = rp_epoch_advance(&a, &tip, msg, sizeof msg)) != 0) {
+            seterr(err, rc, h->height, -1, "score epoch: %s", msg);
+            goto out;
+        }
+    }
     h->epoch = tip.epoch;
     h->score_root = tip.score_root;
     h->body_bytes = (uint32_t)body;
@@ -829,8 +867,6 @@ int rp_store_prepare_block(rp_store *s, const rp_block_item *records, size_t n, 
     if ((rc = rp_block_records_root(&h->records_root, records, n)) != 0 ||
         (rc = check_header(s, &tip, h, records, err)) != 0)
         goto out;
-    a.height = h->height;
-    a.time_s = time_ms / 1000;
     if ((rc = apply_records(&a, records, n, verify, vctx, err)) != 0)
         goto out;
     state_hash(&a, &tip.state_hash, &h->state_hash);
@@ -893,10 +929,17 @@ int rp_store_apply_block(rp_store *s, const unsigned char *block, size_t blen,
     }
     if ((rc = begin_apply(s, &a, &tip, err)) != 0)
         goto done;
-    if ((rc = check_header(s, &tip, &h, items, err)) != 0)
-        goto abort;
     a.height = h.height;
     a.time_s = h.time_ms / 1000;
+    if (h.height == tip.height + 1) {
+        char msg[200];
+        if ((rc = rp_epoch_advance(&a, &tip, msg, sizeof msg)) != 0) {
+            seterr(err, rc, h.height, -1, "score epoch: %s", msg);
+            goto abort;
+        }
+    }
+    if ((rc = check_header(s, &tip, &h, items, err)) != 0)
+        goto abort;
     if ((rc = apply_records(&a, items, h.record_count, verify, vctx, err)) != 0)
         goto abort;
     state_hash(&a, &tip.state_hash, &computed);

@@ -12,17 +12,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "chain_fixture.h"
 #include "crypto/error.h"
 #include "ledger/block.h"
+#include "ledger/codec.h"
 #include "ledger/genesis.h"
 #include "ledger/merkle.h"
 #include "ledger/record.h"
 #include "ledger/schema.h"
+#include "ledger/replay.h"
 #include "ledger/store.h"
+#include "trust/trust.h"
 
 static void setup(void)
 {
@@ -622,6 +626,164 @@ START_TEST(test_map_full)
 }
 END_TEST
 
+static int memcmp_32(const void *a, const void *b) { return memcmp(a, b, 32); }
+
+/* ---- score epochs ----------------------------------------------------------- */
+
+/* The expected score root of a snapshot, computed here from the test's own
+ * record of what was live at the snapshot height, independently of the
+ * store's snapshot code. */
+struct live_edge {
+    size_t rater, subject; /* key indices */
+    uint8_t kind, rating;
+    uint64_t time;
+};
+
+static rp_hash expected_root(const size_t *ids, size_t nids, const struct live_edge *le,
+                             size_t nle, uint64_t snap_time, rp_trust_score *out)
+{
+    /* Identities in name order, as the ledger sorts them. */
+    rp_pubkey names[FX_NKEYS];
+    for (size_t i = 0; i < nids; i++)
+        names[i] = fx.pk[ids[i]];
+    qsort(names, nids, sizeof names[0], memcmp_32);
+    rp_trust_edge edges[32];
+    for (size_t e = 0; e < nle; e++) {
+        memset(&edges[e], 0, sizeof edges[e]);
+        for (size_t i = 0; i < nids; i++) {
+            if (!memcmp(names[i].bytes, fx.pk[le[e].rater].bytes, 32))
+                edges[e].rater = (uint32_t)i;
+            if (!memcmp(names[i].bytes, fx.pk[le[e].subject].bytes, 32))
+                edges[e].subject = (uint32_t)i;
+        }
+        edges[e].kind = le[e].kind;
+        edges[e].rating = le[e].rating;
+        edges[e].age_s = le[e].kind == RP_TRUST_VOUCH ? 0 : snap_time - le[e].time;
+    }
+    uint32_t pre = 0;
+    for (size_t i = 0; i < nids; i++)
+        if (!memcmp(names[i].bytes, fx.gen->pretrusted[0].bytes, 32))
+            pre = (uint32_t)i;
+    rp_trust_params tp;
+    rp_trust_params_default(&tp);
+    tp.damping_ppm = fx.gen->params.trust_damping_ppm;
+    tp.max_iterations = fx.gen->params.trust_max_iterations;
+    tp.tolerance_ppb = fx.gen->params.trust_tolerance_ppb;
+    tp.half_life_days = fx.gen->params.review_half_life_days;
+    ck_assert_int_eq(rp_trust_compute(out, nids, edges, nle, &pre, 1, &tp, NULL), 0);
+    rp_hash leaves[FX_NKEYS], root;
+    for (size_t i = 0; i < nids; i++) {
+        unsigned char leaf[52];
+        memcpy(leaf, names[i].bytes, 32);
+        rp_writer w;
+        rp_writer_init(&w, leaf + 32, 20);
+        rp_put_u64(&w, out[i].trust);
+        rp_put_u32(&w, out[i].rating);
+        rp_put_u32(&w, out[i].reviews);
+        rp_put_u16(&w, out[i].score);
+        rp_put_u16(&w, out[i].confidence);
+        ck_assert_int_eq(rp_writer_finish(&w, NULL), 0);
+        rp_merkle_leaf(&leaves[i], leaf, sizeof leaf);
+    }
+    ck_assert_int_eq(rp_merkle_root(&root, leaves, nids), 0);
+    return root;
+}
+
+static uint64_t block_time_s(uint64_t height)
+{
+    rp_header h;
+    ck_assert_int_eq(rp_store_read_header(fx.st, height, &h), 0);
+    return h.time_ms / 1000;
+}
+
+static void produce_empty_until(uint64_t height)
+{
+    rp_tip tip;
+    ck_assert_int_eq(rp_store_tip(fx.st, &tip), 0);
+    for (uint64_t h = tip.height; h < height; h++)
+        fx_ok(NULL, 0);
+}
+
+START_TEST(test_epochs)
+{
+    rp_store_error err;
+    char cmd[256];
+    rp_store_close(fx.st);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/ledger'", fx.datadir);
+    ck_assert_int_eq(system(cmd), 0);
+    fx.gen->params.epoch_blocks = 4;
+    fx.gen->params.score_delay_blocks = 2;
+    ck_assert_int_eq(rp_store_create(&fx.st, fx.datadir, fx.gen, NULL, &err), 0);
+
+    register_all(4);                                       /* height 1 */
+    rp_record e[2] = {fx_engagement(1, 2, 2, RP_ENG_GIG), fx_engagement(3, 2, 2, RP_ENG_GIG)};
+    fx_ok(e, 2);                                           /* height 2 */
+    rp_hash e12 = fx_id(&e[0]), e32 = fx_id(&e[1]);
+    rp_record r[3] = {fx_review(1, 3, 2, &e12, 5), fx_review(2, 2, 1, &e12, 4),
+                      fx_review(3, 3, 2, &e32, 1)};
+    fx_ok(r, 3);                                           /* height 3 */
+    rp_record v = fx_vouch(1, 4, 3);
+    fx_ok(&v, 1);                                          /* height 4: snapshot of epoch 1 */
+    rp_record rv = fx_base(RP_REC_REVOKE, 1, 5);
+    rv.body.revoke.target = fx_id(&r[0]);
+    rv.body.revoke.reason = RP_REVOKE_RESOLVED;
+    fx_sign(&rv, 0, 1);
+    fx_ok(&rv, 1);                                         /* height 5 */
+
+    rp_tip tip;
+    rp_hash empty;
+    rp_merkle_empty(&empty);
+    ck_assert_int_eq(rp_store_tip(fx.st, &tip), 0);
+    ck_assert_uint_eq(tip.epoch, 0);
+    ck_assert(rp_hash_eq(&tip.score_root, &empty));
+
+    fx_ok(NULL, 0);                                        /* height 6 = 4 + 2 */
+    static const size_t ids[4] = {1, 2, 3, 4};
+    struct live_edge le[4] = {
+        {1, 2, RP_TRUST_REVIEW, 5, r[0].time}, {2, 1, RP_TRUST_REVIEW, 4, r[1].time},
+        {3, 2, RP_TRUST_REVIEW, 1, r[2].time}, {1, 3, RP_TRUST_VOUCH, 0, v.time},
+    };
+    rp_trust_score sc[FX_NKEYS];
+    /* The review revoked at height 5 still counts: the snapshot is height 4. */
+    rp_hash want = expected_root(ids, 4, le, 4, block_time_s(4), sc);
+    ck_assert_int_eq(rp_store_tip(fx.st, &tip), 0);
+    ck_assert_uint_eq(tip.epoch, 1);
+    ck_assert(rp_hash_eq(&tip.score_root, &want));
+    rp_header h6;
+    ck_assert_int_eq(rp_store_read_header(fx.st, 6, &h6), 0);
+    ck_assert_uint_eq(h6.epoch, 1);
+    ck_assert(rp_hash_eq(&h6.score_root, &want));
+    /* Trust went somewhere: the pre-trusted identity 1 and those it trusts. */
+    uint64_t total = 0;
+    for (size_t i = 0; i < 4; i++)
+        total += sc[i].trust;
+    ck_assert_uint_gt(total, RP_TRUST_ONE / 2);
+
+    /* Epoch 2 (snapshot at 8, committed at 10): the revoked review is gone. */
+    produce_empty_until(10);
+    want = expected_root(ids, 4, le + 1, 3, block_time_s(8), sc);
+    ck_assert_int_eq(rp_store_tip(fx.st, &tip), 0);
+    ck_assert_uint_eq(tip.epoch, 2);
+    ck_assert(rp_hash_eq(&tip.score_root, &want));
+
+    /* History is bounded: after epoch 10 only the last RP_SCORE_HISTORY remain. */
+    produce_empty_until(10 * 4 + 2);
+    uint64_t epochs, rows;
+    ck_assert_int_eq(rp_store_count(fx.st, RP_DB_EPOCHS, &epochs), 0);
+    ck_assert_int_eq(rp_store_count(fx.st, RP_DB_SCORES, &rows), 0);
+    ck_assert_uint_eq(epochs, RP_SCORE_HISTORY);
+    ck_assert_uint_eq(rows, 4 * RP_SCORE_HISTORY);
+
+    /* An auditor's replay recomputes every epoch and agrees. */
+    char scratch[160];
+    snprintf(scratch, sizeof scratch, "%s/scratch", fx.work);
+    ck_assert_int_eq(mkdir(scratch, 0700), 0);
+    rp_replay_report rep;
+    int rc = rp_replay_verify(fx.datadir, scratch, NULL, NULL, NULL, NULL, &rep);
+    ck_assert_msg(rc == 0, "verify: %s", rep.reason);
+}
+END_TEST
+
 static Suite *ledger_suite(void)
 {
     Suite *s = suite_create("ledger");
@@ -669,6 +831,7 @@ static Suite *ledger_suite(void)
     tcase_add_test(tc, test_foreign_schema);
     tcase_add_test(tc, test_compare_state);
     tcase_add_test(tc, test_map_full);
+    tcase_add_test(tc, test_epochs);
     suite_add_tcase(s, tc);
     return s;
 }

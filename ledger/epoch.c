@@ -1,0 +1,315 @@
+/* Score epochs: turning the ledger's state into a committed score table.
+ *
+ * At every positive multiple b of epoch_blocks the trust graph is
+ * snapshotted as it stood at height b, and block b + score_delay_blocks
+ * carries the Merkle root of the resulting score table (DESIGN.md, "Trust
+ * scores"). The snapshot is derived from the current state, which still
+ * holds everything needed to see height b: a review or vouch counts if it was
+ * applied at or before b and not revoked at or before b (the revocations
+ * table keeps the revoking height), and an identity counts if it was
+ * registered at or before b. So the table can be recomputed after a restart,
+ * by an auditor's replay, or by a node that joined late, all from state.
+ *
+ * The engine (trust/) runs here, inside the block's write transaction, on
+ * the calling thread: 0.15 s for 100k identities and 1M reviews. The node
+ * will precompute it in the background between b and b + delay; this path
+ * stays the reference and the fallback.
+ *
+ * Table leaves, in identity order: identity 32 | trust u64 | rating u32 |
+ * reviews u32 | score u16 | confidence u16.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/error.h"
+#include "ledger/codec.h"
+#include "ledger/merkle.h"
+#include "ledger/schema.h"
+#include "ledger/state.h"
+#include "trust/trust.h"
+
+#define LEAF_SIZE 52
+#define VALUE_SIZE 20
+
+struct snapshot {
+    rp_apply *a;
+    uint64_t b;      /* snapshot height */
+    uint64_t time_s; /* block b's time */
+    unsigned char *names; /* n x 32, sorted */
+    size_t n, cap;
+    rp_trust_edge *edges;
+    size_t nedges, capedges;
+};
+
+static uint64_t be64_get(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void be64_put(unsigned char *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (unsigned char)v;
+}
+
+static int cmp_name(const void *x, const void *y) { return memcmp(x, y, 32); }
+
+/* Index of an identity in the snapshot, or -1. */
+static long find(const struct snapshot *s, const unsigned char *name)
+{
+    const unsigned char *p = bsearch(name, s->names, s->n, 32, cmp_name);
+    return p ? (long)((size_t)(p - s->names) / 32) : -1;
+}
+
+static int add_identity(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+    struct snapshot *s = ctx;
+    rp_identity_state st;
+    if (k->mv_size != 32 || rp_identity_state_decode(&st, v->mv_data, v->mv_size) != 0)
+        return RP_ERR_CORRUPT;
+    if (st.registered_height > s->b)
+        return 0;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 1024;
+        void *p = realloc(s->names, cap * 32);
+        if (!p)
+            return RP_ERR_NOMEM;
+        s->names = p;
+        s->cap = cap;
+    }
+    /* LMDB walks keys in byte order: the array stays sorted. */
+    memcpy(s->names + 32 * s->n++, k->mv_data, 32);
+    return 0;
+}
+
+static int add_edge(struct snapshot *s, const unsigned char *rater, const unsigned char *subject,
+                    uint8_t kind, uint8_t rating, uint64_t time)
+{
+    long r = find(s, rater), t = find(s, subject);
+    if (r < 0 || t < 0)
+        return RP_ERR_CORRUPT; /* both were registered before the record */
+    if (s->nedges == s->capedges) {
+        size_t cap = s->capedges ? s->capedges * 2 : 4096;
+        void *p = realloc(s->edges, cap * sizeof *s->edges);
+        if (!p)
+            return RP_ERR_NOMEM;
+        s->edges = p;
+        s->capedges = cap;
+    }
+    rp_trust_edge *e = &s->edges[s->nedges++];
+    memset(e, 0, sizeof *e);
+    e->rater = (uint32_t)r;
+    e->subject = (uint32_t)t;
+    e->kind = kind;
+    e->rating = rating;
+    e->age_s = time < s->time_s ? s->time_s - time : 0;
+    return 0;
+}
+
+/* Was the record with this id revoked at or before the snapshot height? */
+static int revoked_by(struct snapshot *s, const unsigned char *id, int *revoked)
+{
+    MDB_val v;
+    int rc = rp_st_get(s->a, RP_DB_REVOCATIONS, id, 32, &v);
+    *revoked = 0;
+    if (rc == RP_ERR_NOT_FOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (v.mv_size != 40)
+        return RP_ERR_CORRUPT;
+    *revoked = be64_get((const unsigned char *)v.mv_data + 32) <= s->b;
+    return 0;
+}
+
+static int add_review(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+    struct snapshot *s = ctx;
+    struct rp_review_state rv;
+    int revoked, rc;
+    if (k->mv_size != 32 || rp_review_state_decode(&rv, v) != 0)
+        return RP_ERR_CORRUPT;
+    if (rv.height > s->b)
+        return 0;
+    if (!rv.live && ((rc = revoked_by(s, k->mv_data, &revoked)) != 0 || revoked))
+        return rc;
+    return add_edge(s, rv.issuer.bytes, rv.subject.bytes, RP_TRUST_REVIEW, rv.overall, rv.time);
+}
+
+static int add_vouch(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+    struct snapshot *s = ctx;
+    const unsigned char *p = v->mv_data;
+    MDB_val loc;
+    int revoked, rc;
+    if (k->mv_size != 32 || v->mv_size != 65)
+        return RP_ERR_CORRUPT;
+    if ((rc = rp_st_get(s->a, RP_DB_RECORDS, k->mv_data, 32, &loc)) != 0)
+        return rc == RP_ERR_NOT_FOUND ? RP_ERR_CORRUPT : rc;
+    if (loc.mv_size != 12)
+        return RP_ERR_CORRUPT;
+    if (be64_get(loc.mv_data) > s->b)
+        return 0;
+    if (!p[64] && ((rc = revoked_by(s, k->mv_data, &revoked)) != 0 || revoked))
+        return rc;
+    return add_edge(s, p, p + 32, RP_TRUST_VOUCH, 0, s->time_s);
+}
+
+struct keylist {
+    unsigned char *keys; /* n x 40 */
+    size_t n, cap;
+};
+
+static int collect_key(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+    struct keylist *l = ctx;
+    (void)v;
+    if (k->mv_size != 40)
+        return RP_ERR_CORRUPT;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 1024;
+        void *p = realloc(l->keys, cap * 40);
+        if (!p)
+            return RP_ERR_NOMEM;
+        l->keys = p;
+        l->cap = cap;
+    }
+    memcpy(l->keys + 40 * l->n++, k->mv_data, 40);
+    return 0;
+}
+
+/* Delete every score row of one epoch, and its epochs entry. */
+static int drop_epoch(rp_apply *a, uint64_t epoch)
+{
+    unsigned char prefix[8];
+    struct keylist l = {0};
+    be64_put(prefix, epoch);
+    int rc = rp_st_walk_prefix(a, RP_DB_SCORES, prefix, 8, collect_key, &l);
+    for (size_t i = 0; rc == 0 && i < l.n; i++)
+        rc = rp_st_del(a, RP_DB_SCORES, l.keys + 40 * i, 40);
+    free(l.keys);
+    if (rc == 0) {
+        MDB_val v;
+        rc = rp_st_get(a, RP_DB_EPOCHS, prefix, 8, &v);
+        if (rc == 0)
+            rc = rp_st_del(a, RP_DB_EPOCHS, prefix, 8);
+        else if (rc == RP_ERR_NOT_FOUND)
+            rc = 0;
+    }
+    return rc;
+}
+
+int rp_epoch_advance(rp_apply *a, rp_tip *tip, char *msg, size_t msglen)
+{
+    const rp_params *p = &a->g->params;
+    uint64_t h = a->height, delay = p->score_delay_blocks, every = p->epoch_blocks;
+    msg[0] = '\0';
+    if (h <= delay || (h - delay) % every != 0)
+        return 0;
+    struct snapshot s;
+    memset(&s, 0, sizeof s);
+    s.a = a;
+    s.b = h - delay;
+    uint64_t epoch = s.b / every;
+
+    /* Block b's time is the snapshot time that review ages count from. */
+    unsigned char key[8];
+    MDB_val hv;
+    rp_header hb;
+    be64_put(key, s.b);
+    int rc = rp_st_get(a, RP_DB_HEADERS, key, 8, &hv);
+    if (rc || rp_header_decode(&hb, hv.mv_data, hv.mv_size) != 0) {
+        snprintf(msg, msglen, "the header of snapshot height %llu is missing or corrupt",
+                 (unsigned long long)s.b);
+        return rc ? rc : RP_ERR_CORRUPT;
+    }
+    s.time_s = hb.time_ms / 1000;
+
+    rp_trust_score *scores = NULL;
+    rp_hash *leaves = NULL;
+    uint32_t *pre = NULL;
+    size_t npre = 0;
+    if ((rc = rp_st_walk(a, RP_DB_IDENTITIES, add_identity, &s)) != 0 ||
+        (rc = rp_st_walk(a, RP_DB_REVIEWS, add_review, &s)) != 0 ||
+        (rc = rp_st_walk(a, RP_DB_VOUCH_IDS, add_vouch, &s)) != 0) {
+        snprintf(msg, msglen, "cannot snapshot the trust graph at height %llu: %s",
+                 (unsigned long long)s.b, rp_strerror(rc));
+        goto out;
+    }
+    /* Pre-trusted identities that are registered by b, in index order. */
+    pre = malloc((a->g->npretrusted ? a->g->npretrusted : 1) * sizeof *pre);
+    scores = malloc((s.n ? s.n : 1) * sizeof *scores);
+    leaves = malloc((s.n ? s.n : 1) * sizeof *leaves);
+    if (!pre || !scores || !leaves) {
+        rc = RP_ERR_NOMEM;
+        snprintf(msg, msglen, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < a->g->npretrusted; i++) {
+        long idx = find(&s, a->g->pretrusted[i].bytes);
+        if (idx >= 0)
+            pre[npre++] = (uint32_t)idx;
+    }
+    rp_trust_params tp;
+    rp_trust_params_default(&tp);
+    tp.damping_ppm = p->trust_damping_ppm;
+    tp.max_iterations = p->trust_max_iterations;
+    tp.tolerance_ppb = p->trust_tolerance_ppb;
+    tp.half_life_days = p->review_half_life_days;
+    if ((rc = rp_trust_compute(scores, s.n, s.edges, s.nedges, pre, npre, &tp, NULL)) != 0) {
+        snprintf(msg, msglen, "the trust engine refused the snapshot: %s", rp_strerror(rc));
+        goto out;
+    }
+
+    /* The table: one row and one Merkle leaf per identity, in identity order. */
+    unsigned char row[40], val[VALUE_SIZE], leaf[LEAF_SIZE];
+    be64_put(row, epoch);
+    for (size_t i = 0; i < s.n; i++) {
+        rp_writer w;
+        rp_writer_init(&w, val, sizeof val);
+        rp_put_u64(&w, scores[i].trust);
+        rp_put_u32(&w, scores[i].rating);
+        rp_put_u32(&w, scores[i].reviews);
+        rp_put_u16(&w, scores[i].score);
+        rp_put_u16(&w, scores[i].confidence);
+        memcpy(row + 8, s.names + 32 * i, 32);
+        memcpy(leaf, s.names + 32 * i, 32);
+        memcpy(leaf + 32, val, VALUE_SIZE);
+        rp_merkle_leaf(&leaves[i], leaf, sizeof leaf);
+        if ((rc = rp_st_put(a, RP_DB_SCORES, row, sizeof row, val, sizeof val)) != 0) {
+            snprintf(msg, msglen, "cannot store the score table: %s", rp_strerror(rc));
+            goto out;
+        }
+    }
+    rp_hash root;
+    if ((rc = rp_merkle_root(&root, leaves, s.n)) != 0) {
+        snprintf(msg, msglen, "out of memory");
+        goto out;
+    }
+    unsigned char ev[52];
+    be64_put(ev, s.b);
+    be64_put(ev + 8, h);
+    memcpy(ev + 16, root.bytes, 32);
+    ev[48] = (unsigned char)(s.n >> 24);
+    ev[49] = (unsigned char)(s.n >> 16);
+    ev[50] = (unsigned char)(s.n >> 8);
+    ev[51] = (unsigned char)s.n;
+    if ((rc = rp_st_put(a, RP_DB_EPOCHS, row, 8, ev, sizeof ev)) != 0 ||
+        (epoch > RP_SCORE_HISTORY && (rc = drop_epoch(a, epoch - RP_SCORE_HISTORY)) != 0)) {
+        snprintf(msg, msglen, "cannot store the epoch: %s", rp_strerror(rc));
+        goto out;
+    }
+    tip->epoch = epoch;
+    tip->score_root = root;
+out:
+    free(s.names);
+    free(s.edges);
+    free(pre);
+    free(scores);
+    free(leaves);
+    return rc;
+}
