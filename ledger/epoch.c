@@ -266,20 +266,26 @@ int rp_epoch_advance(rp_apply *a, rp_tip *tip, char *msg, size_t msglen)
     }
 
     /* The table: one row and one Merkle leaf per identity, in identity order. */
-    unsigned char row[40], val[VALUE_SIZE], leaf[LEAF_SIZE];
+    unsigned char row[40], val[VALUE_SIZE];
     be64_put(row, epoch);
     for (size_t i = 0; i < s.n; i++) {
+        rp_score_row sr;
+        memcpy(sr.identity.bytes, s.names + 32 * i, 32);
+        sr.trust = scores[i].trust;
+        sr.rating = scores[i].rating;
+        sr.reviews = scores[i].reviews;
+        sr.score = scores[i].score;
+        sr.confidence = scores[i].confidence;
+        rp_score_leaf(&leaves[i], &sr);
+        memcpy(row + 8, sr.identity.bytes, 32);
+        /* The row's value is the leaf without its identity. */
         rp_writer w;
         rp_writer_init(&w, val, sizeof val);
-        rp_put_u64(&w, scores[i].trust);
-        rp_put_u32(&w, scores[i].rating);
-        rp_put_u32(&w, scores[i].reviews);
-        rp_put_u16(&w, scores[i].score);
-        rp_put_u16(&w, scores[i].confidence);
-        memcpy(row + 8, s.names + 32 * i, 32);
-        memcpy(leaf, s.names + 32 * i, 32);
-        memcpy(leaf + 32, val, VALUE_SIZE);
-        rp_merkle_leaf(&leaves[i], leaf, sizeof leaf);
+        rp_put_u64(&w, sr.trust);
+        rp_put_u32(&w, sr.rating);
+        rp_put_u32(&w, sr.reviews);
+        rp_put_u16(&w, sr.score);
+        rp_put_u16(&w, sr.confidence);
         if ((rc = rp_st_put(a, RP_DB_SCORES, row, sizeof row, val, sizeof val)) != 0) {
             snprintf(msg, msglen, "cannot store the score table: %s", rp_strerror(rc));
             goto out;
@@ -312,4 +318,73 @@ out:
     free(scores);
     free(leaves);
     return rc;
+}
+
+void rp_score_leaf(rp_hash *out, const rp_score_row *row)
+{
+    unsigned char leaf[LEAF_SIZE];
+    rp_writer w;
+    memcpy(leaf, row->identity.bytes, 32);
+    rp_writer_init(&w, leaf + 32, VALUE_SIZE);
+    rp_put_u64(&w, row->trust);
+    rp_put_u32(&w, row->rating);
+    rp_put_u32(&w, row->reviews);
+    rp_put_u16(&w, row->score);
+    rp_put_u16(&w, row->confidence);
+    rp_merkle_leaf(out, leaf, sizeof leaf);
+}
+
+int rp_score_proof_verify(const rp_score_proof *p, const rp_genesis *g, const rp_hash *chain_id,
+                          const rp_pubkey *identity)
+{
+    rp_commit *c = malloc(sizeof *c);
+    rp_hash hh, leaf;
+    int ok = 0;
+    if (!c)
+        return 0;
+    /* The header is final: its commit carries more than 2/3 of the power. */
+    rp_header_hash(&hh, &p->header);
+    if (p->commit_len > sizeof p->commit || rp_commit_decode(c, p->commit, p->commit_len) != 0 ||
+        rp_commit_verify(c, g, chain_id, p->header.height, &hh) != 0)
+        goto out;
+    if (!rp_hash_eq(&p->header.chain_id, chain_id) ||
+        p->header.height != p->epoch.commit_height || p->header.epoch != p->epoch.epoch ||
+        !rp_hash_eq(&p->header.score_root, &p->epoch.root))
+        goto out;
+    uint64_t n = p->epoch.identities;
+    if (p->present) {
+        rp_score_leaf(&leaf, &p->row);
+        ok = !memcmp(p->row.identity.bytes, identity->bytes, 32) && p->index < n &&
+             rp_merkle_verify(&p->epoch.root, &leaf, (size_t)p->index, (size_t)n, p->path,
+                              p->depth);
+        goto out;
+    }
+    /* Absent: the neighbours are adjacent leaves that sort around it, and
+     * the ends of the table stand in for a missing neighbour. */
+    if (p->index > n || (p->index > 0) != !!p->has_left || (p->index < n) != !!p->has_right)
+        goto out;
+    if (n == 0) {
+        rp_hash empty;
+        rp_merkle_empty(&empty);
+        ok = rp_hash_eq(&empty, &p->epoch.root);
+        goto out;
+    }
+    if (p->has_left) {
+        rp_score_leaf(&leaf, &p->left);
+        if (memcmp(p->left.identity.bytes, identity->bytes, 32) >= 0 ||
+            !rp_merkle_verify(&p->epoch.root, &leaf, (size_t)p->index - 1, (size_t)n, p->lpath,
+                              p->ldepth))
+            goto out;
+    }
+    if (p->has_right) {
+        rp_score_leaf(&leaf, &p->right);
+        if (memcmp(p->right.identity.bytes, identity->bytes, 32) <= 0 ||
+            !rp_merkle_verify(&p->epoch.root, &leaf, (size_t)p->index, (size_t)n, p->rpath,
+                              p->rdepth))
+            goto out;
+    }
+    ok = 1;
+out:
+    free(c);
+    return ok;
 }

@@ -1305,3 +1305,193 @@ int rp_store_compare_state(rp_store *a, rp_store *b, rp_store_error *err)
     mdb_txn_abort(tb);
     return rc;
 }
+
+/* ---- score tables and proofs --------------------------------------------------- */
+
+static int epoch_decode(rp_epoch_info *e, uint64_t epoch, const MDB_val *v)
+{
+    const unsigned char *p = v->mv_data;
+    if (v->mv_size != 52)
+        return RP_ERR_CORRUPT;
+    memset(e, 0, sizeof *e);
+    e->epoch = epoch;
+    for (int i = 0; i < 8; i++) {
+        e->snapshot_height = e->snapshot_height << 8 | p[i];
+        e->commit_height = e->commit_height << 8 | p[8 + i];
+    }
+    memcpy(e->root.bytes, p + 16, 32);
+    e->identities = (uint32_t)p[48] << 24 | (uint32_t)p[49] << 16 | (uint32_t)p[50] << 8 | p[51];
+    return 0;
+}
+
+static int read_epoch_txn(rp_store *s, MDB_txn *txn, uint64_t epoch, rp_epoch_info *out)
+{
+    unsigned char k[8];
+    MDB_val key, v;
+    int rc;
+    if (epoch == 0) {
+        rp_tip tip;
+        if ((rc = read_tip(s, txn, &tip)) != 0)
+            return rc;
+        if (tip.epoch == 0)
+            return RP_ERR_NOT_FOUND;
+        epoch = tip.epoch;
+    }
+    be64(k, epoch);
+    key = mv(k, 8);
+    rc = from_mdb(mdb_get(txn, s->dbi[RP_DB_EPOCHS], &key, &v));
+    return rc ? rc : epoch_decode(out, epoch, &v);
+}
+
+int rp_store_read_epoch(rp_store *s, uint64_t epoch, rp_epoch_info *out)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return from_mdb(rc);
+    rc = read_epoch_txn(s, txn, epoch, out);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+static int row_decode(rp_score_row *row, const MDB_val *k, const MDB_val *v)
+{
+    rp_reader r;
+    if (k->mv_size != 40)
+        return RP_ERR_CORRUPT;
+    memcpy(row->identity.bytes, (const unsigned char *)k->mv_data + 8, 32);
+    rp_reader_init(&r, v->mv_data, v->mv_size);
+    row->trust = rp_get_u64(&r, "trust");
+    row->rating = rp_get_u32(&r, "rating");
+    row->reviews = rp_get_u32(&r, "reviews");
+    row->score = rp_get_u16(&r, "score");
+    row->confidence = rp_get_u16(&r, "confidence");
+    return rp_reader_finish(&r, NULL) ? RP_ERR_CORRUPT : 0;
+}
+
+/* Walk one epoch's rows inside a read transaction. */
+static int walk_scores(rp_store *s, MDB_txn *txn, uint64_t epoch,
+                       int (*fn)(void *ctx, const rp_score_row *row), void *ctx)
+{
+    MDB_cursor *c;
+    unsigned char prefix[8];
+    be64(prefix, epoch);
+    MDB_val k = mv(prefix, 8), v;
+    int rc = from_mdb(mdb_cursor_open(txn, s->dbi[RP_DB_SCORES], &c));
+    if (rc)
+        return rc;
+    int m = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    while (m == 0 && rc == 0 && k.mv_size == 40 && !memcmp(k.mv_data, prefix, 8)) {
+        rp_score_row row;
+        if ((rc = row_decode(&row, &k, &v)) == 0 && (rc = fn(ctx, &row)) == 0)
+            m = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+    if (rc == 0 && m != 0 && m != MDB_NOTFOUND)
+        rc = from_mdb(m);
+    return rc;
+}
+
+int rp_store_read_scores(rp_store *s, uint64_t epoch,
+                         int (*fn)(void *ctx, const rp_score_row *row), void *ctx)
+{
+    MDB_txn *txn;
+    rp_epoch_info e;
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return from_mdb(rc);
+    if ((rc = read_epoch_txn(s, txn, epoch, &e)) == 0)
+        rc = walk_scores(s, txn, e.epoch, fn, ctx);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+struct rows {
+    rp_score_row *rows;
+    size_t n, cap;
+};
+
+static int keep_row(void *ctx, const rp_score_row *row)
+{
+    struct rows *r = ctx;
+    if (r->n == r->cap)
+        return RP_ERR_CORRUPT; /* more rows than the epoch says it has */
+    r->rows[r->n++] = *row;
+    return 0;
+}
+
+int rp_store_score_proof(rp_store *s, const rp_pubkey *identity, uint64_t epoch,
+                         rp_score_proof *p)
+{
+    MDB_txn *txn;
+    struct rows r = {0};
+    rp_hash *leaves = NULL;
+    unsigned char hk[8];
+    MDB_val key, v;
+    memset(p, 0, sizeof *p);
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return from_mdb(rc);
+    if ((rc = read_epoch_txn(s, txn, epoch, &p->epoch)) != 0)
+        goto out;
+    r.cap = p->epoch.identities;
+    r.rows = malloc((r.cap ? r.cap : 1) * sizeof *r.rows);
+    leaves = malloc((r.cap ? r.cap : 1) * sizeof *leaves);
+    if (!r.rows || !leaves) {
+        rc = RP_ERR_NOMEM;
+        goto out;
+    }
+    if ((rc = walk_scores(s, txn, p->epoch.epoch, keep_row, &r)) != 0)
+        goto out;
+    if (r.n != r.cap) {
+        rc = RP_ERR_CORRUPT;
+        goto out;
+    }
+    be64(hk, p->epoch.commit_height);
+    key = mv(hk, 8);
+    if ((rc = from_mdb(mdb_get(txn, s->dbi[RP_DB_HEADERS], &key, &v))) != 0 ||
+        (rc = rp_header_decode(&p->header, v.mv_data, v.mv_size) ? RP_ERR_CORRUPT : 0) != 0 ||
+        (rc = from_mdb(mdb_get(txn, s->dbi[RP_DB_COMMITS], &key, &v))) != 0)
+        goto out;
+    if (v.mv_size > sizeof p->commit) {
+        rc = RP_ERR_CORRUPT;
+        goto out;
+    }
+    memcpy(p->commit, v.mv_data, v.mv_size);
+    p->commit_len = v.mv_size;
+
+    /* Rows are in identity order: find the identity or where it would be. */
+    size_t lo = 0, hi = r.n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(r.rows[mid].identity.bytes, identity->bytes, 32) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = 0; i < r.n; i++)
+        rp_score_leaf(&leaves[i], &r.rows[i]);
+    if (lo < r.n && !memcmp(r.rows[lo].identity.bytes, identity->bytes, 32)) {
+        p->present = 1;
+        p->row = r.rows[lo];
+        p->index = lo;
+        rc = rp_merkle_proof(p->path, &p->depth, leaves, r.n, lo);
+    } else {
+        p->index = lo; /* where it would be */
+        if (lo > 0) {
+            p->has_left = 1;
+            p->left = r.rows[lo - 1];
+            rc = rp_merkle_proof(p->lpath, &p->ldepth, leaves, r.n, lo - 1);
+        }
+        if (rc == 0 && lo < r.n) {
+            p->has_right = 1;
+            p->right = r.rows[lo];
+            rc = rp_merkle_proof(p->rpath, &p->rdepth, leaves, r.n, lo);
+        }
+    }
+out:
+    mdb_txn_abort(txn);
+    free(r.rows);
+    free(leaves);
+    return rc;
+}

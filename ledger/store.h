@@ -35,6 +35,7 @@
 #include "crypto/sig.h"
 #include "ledger/block.h"
 #include "ledger/genesis.h"
+#include "ledger/merkle.h"
 
 #define RP_STORE_DEFAULT_MAP_SIZE (64ULL << 30)
 
@@ -174,6 +175,74 @@ typedef struct rp_identity_state {
 
 /* Returns: 0, RP_ERR_NOT_FOUND, RP_ERR_CORRUPT or RP_ERR_STORE. */
 int rp_store_read_identity(rp_store *s, const rp_pubkey *name, rp_identity_state *out);
+
+/* One row of an epoch's score table (ledger/schema.h, docs/trust.md). */
+typedef struct rp_score_row {
+    rp_pubkey identity;
+    uint64_t trust;      /* units of 2^-60 */
+    uint32_t rating;     /* micro-stars */
+    uint32_t reviews;
+    uint16_t score;      /* 0..1000 */
+    uint16_t confidence; /* 0..1000 */
+} rp_score_row;
+
+/* A committed epoch. */
+typedef struct rp_epoch_info {
+    uint64_t epoch;
+    uint64_t snapshot_height; /* b: the graph as it stood here */
+    uint64_t commit_height;   /* b + delay: the header carrying root */
+    rp_hash root;             /* Merkle root of the table */
+    uint32_t identities;      /* rows in the table */
+} rp_epoch_info;
+
+/* The Merkle leaf of a row: identity 32 | trust u64 | rating u32 |
+ * reviews u32 | score u16 | confidence u16, through rp_merkle_leaf. */
+void rp_score_leaf(rp_hash *out, const rp_score_row *row);
+
+/* Describe a committed epoch; epoch 0 means the latest.
+ * Returns: 0; RP_ERR_NOT_FOUND if no epoch is committed yet or that one is
+ *          no longer in the history; RP_ERR_CORRUPT; RP_ERR_STORE. */
+int rp_store_read_epoch(rp_store *s, uint64_t epoch, rp_epoch_info *out);
+
+/* Call fn for every row of a committed epoch's table, in identity order,
+ * from one read transaction. fn returns 0 to go on or a code to stop (which
+ * is returned). Returns: 0, an error of rp_store_read_epoch, or fn's code. */
+int rp_store_read_scores(rp_store *s, uint64_t epoch,
+                         int (*fn)(void *ctx, const rp_score_row *row), void *ctx);
+
+/* A proof that an identity has a given row in an epoch's table, or has none,
+ * checkable with nothing but the proof, the genesis and the chain id. */
+typedef struct rp_score_proof {
+    rp_epoch_info epoch;
+    int present;       /* 1: row is the identity's; 0: the identity has no row */
+    rp_score_row row;  /* present: the row at index; */
+    uint64_t index;
+    rp_hash path[RP_MERKLE_MAX_DEPTH];
+    size_t depth;
+    /* absent: the rows just below and above where it would sort (either may
+     * be missing at the ends of the table), with their paths. */
+    int has_left, has_right;
+    rp_score_row left, right;
+    rp_hash lpath[RP_MERKLE_MAX_DEPTH], rpath[RP_MERKLE_MAX_DEPTH];
+    size_t ldepth, rdepth;
+    rp_header header; /* the header at epoch.commit_height */
+    unsigned char commit[RP_COMMIT_MAX_SIZE]; /* its commit */
+    size_t commit_len;
+} rp_score_proof;
+
+/* Build a proof for an identity in an epoch (0 = the latest).
+ * Returns: 0; errors of rp_store_read_epoch; RP_ERR_NOMEM; RP_ERR_STORE.
+ * Out: p (about 14 KB: allocate it, don't put many on a stack). */
+int rp_store_score_proof(rp_store *s, const rp_pubkey *identity, uint64_t epoch,
+                         rp_score_proof *p);
+
+/* Check a proof against the validator set: the commit finalizes the header
+ * (more than 2/3 of the genesis voting power), the header carries the
+ * epoch and root, and the row (or the two neighbours, for an absence) sits
+ * at its index under that root.
+ * Returns: 1 if the proof holds for this identity, 0 otherwise. */
+int rp_score_proof_verify(const rp_score_proof *p, const rp_genesis *g, const rp_hash *chain_id,
+                          const rp_pubkey *identity);
 
 /* Where a record is on chain. Returns: 0, RP_ERR_NOT_FOUND or an error. */
 int rp_store_find_record(rp_store *s, const rp_hash *id, uint64_t *height, uint32_t *index);

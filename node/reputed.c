@@ -4,6 +4,7 @@
  *   reputed verify --datadir DIR          ledger/replay.h rp_replay_verify
  *   reputed export --datadir DIR [...]    ledger/export.h
  *   reputed import --datadir NEW FILE     ledger/replay.h rp_replay_import
+ *   reputed scores --datadir DIR [...]    ledger/store.h rp_store_read_scores
  *
  * Parsing is strict (an unknown option, a missing value or a stray argument
  * is a usage error: message and usage on stderr, exit status 2), so that a
@@ -44,6 +45,7 @@ static const char usage_main[] =
     "           signature and rule, and compare the result with the datadir\n"
     "  export   write the chain as JSON Lines (readable) or binary (for import)\n"
     "  import   build a new datadir from a binary export, checking every block\n"
+    "  scores   write a committed score table (CSV or JSON Lines)\n"
     "  help     show this help, or a command's: reputed help COMMAND\n"
     "\n"
     "Run 'reputed COMMAND --help' for a command's options.\n"
@@ -102,6 +104,25 @@ static const char usage_import[] =
     "Options:\n"
     "  --datadir DIR   the new datadir (required)\n"
     "  -h, --help      show this help\n";
+
+static const char usage_scores[] =
+    "usage: reputed scores --datadir DIR [--epoch N] [--format csv|jsonl] [-o FILE]\n"
+    "\n"
+    "Write the score table of a committed epoch (default: the latest), one\n"
+    "row per identity in identity order: identity, global trust (as a\n"
+    "fraction of 1, and in the exact units of 2^-60), trust-weighted rating\n"
+    "in stars, live reviews received, score 0..1000 and confidence 0..1000.\n"
+    "The first line (csv: a comment) names the epoch, its snapshot height, the\n"
+    "height of the header that commits it and the table's Merkle root, so the\n"
+    "table can be checked against that header. docs/trust.md defines every\n"
+    "figure; the last 8 epochs are kept.\n"
+    "\n"
+    "Options:\n"
+    "  --datadir DIR        the datadir (required; opened read-only)\n"
+    "  --epoch N            the epoch (default: the latest)\n"
+    "  --format csv|jsonl   csv (default) or JSON Lines (64-bit numbers as strings)\n"
+    "  -o, --output FILE    write to FILE (replaced once complete) instead of stdout\n"
+    "  -h, --help           show this help\n";
 
 static int usage_error(const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -538,6 +559,125 @@ static int cmd_export(int argc, char **argv)
     return 0;
 }
 
+/* ---- scores ----------------------------------------------------------------------------------- */
+
+struct score_out {
+    FILE *f;
+    int jsonl;
+};
+
+static int write_row(void *ctx, const rp_score_row *row)
+{
+    struct score_out *o = ctx;
+    char id[65];
+    rp_hex_encode(id, sizeof id, row->identity.bytes, 32);
+    double trust = (double)row->trust / (double)(UINT64_C(1) << 60);
+    int n;
+    if (o->jsonl)
+        n = fprintf(o->f,
+                    "{\"identity\":\"%s\",\"trust\":\"%llu\",\"trust_fraction\":%.12g,"
+                    "\"rating\":%u.%06u,\"reviews\":%u,\"score\":%u,\"confidence\":%u}\n",
+                    id, (unsigned long long)row->trust, trust, (unsigned)(row->rating / 1000000),
+                    (unsigned)(row->rating % 1000000), (unsigned)row->reviews,
+                    (unsigned)row->score, (unsigned)row->confidence);
+    else
+        n = fprintf(o->f, "%s,%.12g,%llu,%u.%06u,%u,%u,%u\n", id, trust,
+                    (unsigned long long)row->trust, (unsigned)(row->rating / 1000000),
+                    (unsigned)(row->rating % 1000000), (unsigned)row->reviews,
+                    (unsigned)row->score, (unsigned)row->confidence);
+    return n < 0 ? -EIO : 0;
+}
+
+static int cmd_scores(int argc, char **argv)
+{
+    const char *datadir = NULL, *format = NULL, *output = NULL, *epoch_s = NULL, *pos[1];
+    size_t npos;
+    const struct opt opts[] = {{"datadir", 0, &datadir},
+                               {"format", 0, &format},
+                               {"output", 'o', &output},
+                               {"epoch", 0, &epoch_s}};
+    int rc = parse(argc, argv, 2, opts, 4, usage_scores, pos, 0, &npos);
+    if (rc == 1) {
+        fputs(usage_scores, stdout);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    if (!datadir)
+        return usage_error(usage_scores, "scores needs --datadir DIR");
+    if (!format)
+        format = "csv";
+    int jsonl = !strcmp(format, "jsonl");
+    if (!jsonl && strcmp(format, "csv") != 0)
+        return usage_error(usage_scores, "unknown format '%s' (use csv or jsonl)", format);
+    uint64_t epoch = 0;
+    if (epoch_s) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(epoch_s, &end, 10);
+        if (errno || *epoch_s < '0' || *epoch_s > '9' || *end || v == 0)
+            return usage_error(usage_scores, "--epoch takes a positive whole number");
+        epoch = v;
+    }
+    if (start_crypto("scores", NULL) != 0)
+        return 1;
+    rp_store *s;
+    rp_store_error err;
+    rp_store_opts ro = {.map_size = 0, .read_only = 1};
+    if ((rc = rp_store_open(&s, datadir, &ro, &err)) != 0) {
+        fprintf(stderr, "scores: cannot open the datadir: %s\n", err.msg);
+        return 1;
+    }
+    rp_epoch_info e;
+    if ((rc = rp_store_read_epoch(s, epoch, &e)) != 0) {
+        if (rc == RP_ERR_NOT_FOUND && epoch)
+            fprintf(stderr, "scores: epoch %llu is not committed or no longer kept\n",
+                    (unsigned long long)epoch);
+        else if (rc == RP_ERR_NOT_FOUND)
+            fprintf(stderr, "scores: no epoch is committed yet (the first comes at height "
+                            "epoch_blocks + score_delay_blocks)\n");
+        else
+            fprintf(stderr, "scores: %s\n", rp_strerror(rc));
+        rp_store_close(s);
+        return 1;
+    }
+    FILE *out = stdout;
+    char tmp[4096], root[65];
+    if (output && (rc = open_output(output, tmp, sizeof tmp, &out)) != 0) {
+        fprintf(stderr, "scores: cannot create %s: %s\n", output, rp_strerror(rc));
+        rp_store_close(s);
+        return 1;
+    }
+    hex32(root, &e.root);
+    if (jsonl)
+        fprintf(out,
+                "{\"type\":\"epoch\",\"epoch\":\"%llu\",\"snapshot_height\":\"%llu\","
+                "\"commit_height\":\"%llu\",\"score_root\":\"%s\",\"identities\":%u}\n",
+                (unsigned long long)e.epoch, (unsigned long long)e.snapshot_height,
+                (unsigned long long)e.commit_height, root, (unsigned)e.identities);
+    else
+        fprintf(out,
+                "# epoch %llu, snapshot height %llu, committed at height %llu, score root %s\n"
+                "identity,trust,trust_units,rating,reviews,score,confidence\n",
+                (unsigned long long)e.epoch, (unsigned long long)e.snapshot_height,
+                (unsigned long long)e.commit_height, root);
+    struct score_out so = {out, jsonl};
+    rc = rp_store_read_scores(s, e.epoch, write_row, &so);
+    rp_store_close(s);
+    int crc = 0;
+    if (output)
+        crc = close_output(out, tmp, output, rc == 0);
+    else if (rc == 0 && fflush(stdout) != 0)
+        crc = -errno;
+    if (rc || crc) {
+        fprintf(stderr, "scores: %s\n", rp_strerror(rc ? rc : crc));
+        return 1;
+    }
+    fprintf(stderr, "scores: epoch %llu, %u identities\n", (unsigned long long)e.epoch,
+            (unsigned)e.identities);
+    return 0;
+}
+
 /* ---- import -------------------------------------------------------------------------------------
  */
 
@@ -600,6 +740,7 @@ static const struct command {
     {"verify", cmd_verify, usage_verify},
     {"export", cmd_export, usage_export},
     {"import", cmd_import, usage_import},
+    {"scores", cmd_scores, usage_scores},
 };
 
 static const struct command *find_command(const char *name)

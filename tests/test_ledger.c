@@ -759,6 +759,43 @@ START_TEST(test_epochs)
         total += sc[i].trust;
     ck_assert_uint_gt(total, RP_TRUST_ONE / 2);
 
+    /* Proofs: a row, and an identity with none; any change breaks them. */
+    rp_score_proof *pf = malloc(sizeof *pf);
+    ck_assert_ptr_nonnull(pf);
+    const rp_genesis *g = rp_store_genesis(fx.st);
+    ck_assert_int_eq(rp_store_score_proof(fx.st, &fx.pk[2], 1, pf), 0);
+    ck_assert(pf->present);
+    ck_assert_int_eq(rp_score_proof_verify(pf, g, fx_chain(), &fx.pk[2]), 1);
+    ck_assert_int_eq(rp_score_proof_verify(pf, g, fx_chain(), &fx.pk[3]), 0);
+    pf->row.score ^= 1;
+    ck_assert_int_eq(rp_score_proof_verify(pf, g, fx_chain(), &fx.pk[2]), 0);
+    pf->row.score ^= 1;
+    pf->path[0].bytes[5] ^= 1;
+    ck_assert_int_eq(rp_score_proof_verify(pf, g, fx_chain(), &fx.pk[2]), 0);
+    pf->path[0].bytes[5] ^= 1;
+    pf->epoch.epoch = 2; /* claims another epoch than the header carries */
+    ck_assert_int_eq(rp_score_proof_verify(pf, g, fx_chain(), &fx.pk[2]), 0);
+    pf->epoch.epoch = 1;
+    pf->header.time_ms++; /* a header the validators never signed */
+    ck_assert_int_eq(rp_score_proof_verify(pf, g, fx_chain(), &fx.pk[2]), 0);
+    pf->header.time_ms--;
+    ck_assert_int_eq(rp_score_proof_verify(pf, g, fx_chain(), &fx.pk[2]), 1);
+    for (size_t k = 5; k < FX_NKEYS; k++) { /* never registered */
+        ck_assert_int_eq(rp_store_score_proof(fx.st, &fx.pk[k], 0, pf), 0);
+        ck_assert(!pf->present);
+        ck_assert_int_eq(rp_score_proof_verify(pf, g, fx_chain(), &fx.pk[k]), 1);
+        /* An absence proof does not prove the absence of a registered one. */
+        ck_assert_int_eq(rp_score_proof_verify(pf, g, fx_chain(), &fx.pk[1]), 0);
+    }
+    free(pf);
+    rp_epoch_info ei;
+    ck_assert_int_eq(rp_store_read_epoch(fx.st, 0, &ei), 0);
+    ck_assert_uint_eq(ei.epoch, 1);
+    ck_assert_uint_eq(ei.snapshot_height, 4);
+    ck_assert_uint_eq(ei.commit_height, 6);
+    ck_assert_uint_eq(ei.identities, 4);
+    ck_assert_int_eq(rp_store_read_epoch(fx.st, 2, &ei), RP_ERR_NOT_FOUND);
+
     /* Epoch 2 (snapshot at 8, committed at 10): the revoked review is gone. */
     produce_empty_until(10);
     want = expected_root(ids, 4, le + 1, 3, block_time_s(8), sc);
