@@ -10,10 +10,12 @@
  * registered at or before b. So the table can be recomputed after a restart,
  * by an auditor's replay, or by a node that joined late, all from state.
  *
- * The engine (trust/) runs here, inside the block's write transaction, on
- * the calling thread: 0.15 s for 100k identities and 1M reviews. The node
- * will precompute it in the background between b and b + delay; this path
- * stays the reference and the fallback.
+ * The computation (snapshot + engine) can run ahead, between b and
+ * b + delay, from a read transaction on a worker thread
+ * (rp_store_epoch_compute), and its result be offered to the store
+ * (rp_store_epoch_offer), so that block b + delay only writes the table.
+ * Without an offer the block computes it inline: the reference path that
+ * replays and audits take.
  *
  * Table leaves, in identity order: identity 32 | trust u64 | rating u32 |
  * reviews u32 | score u16 | confidence u16.
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "crypto/error.h"
 #include "ledger/codec.h"
@@ -203,18 +206,61 @@ static int drop_epoch(rp_apply *a, uint64_t epoch)
     return rc;
 }
 
-int rp_epoch_advance(rp_apply *a, rp_tip *tip, char *msg, size_t msglen)
+struct rp_epoch_result {
+    uint64_t epoch, b;
+    size_t n, edges;
+    rp_score_row *rows; /* n, identity order */
+    rp_hash root;
+    double snapshot_s, compute_s;
+};
+
+static double seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void rp_epoch_result_free(rp_epoch_result *r)
+{
+    if (!r)
+        return;
+    free(r->rows);
+    free(r);
+}
+
+void rp_epoch_result_info(const rp_epoch_result *r, rp_epoch_info *info, double *snapshot_s,
+                          double *compute_s, size_t *edges)
+{
+    memset(info, 0, sizeof *info);
+    info->epoch = r->epoch;
+    info->snapshot_height = r->b;
+    info->root = r->root;
+    info->identities = (uint32_t)r->n;
+    if (snapshot_s)
+        *snapshot_s = r->snapshot_s;
+    if (compute_s)
+        *compute_s = r->compute_s;
+    if (edges)
+        *edges = r->edges;
+}
+
+int rp_epoch_compute(rp_apply *a, uint64_t epoch, rp_epoch_result **out, char *msg,
+                     size_t msglen)
 {
     const rp_params *p = &a->g->params;
-    uint64_t h = a->height, delay = p->score_delay_blocks, every = p->epoch_blocks;
-    msg[0] = '\0';
-    if (h <= delay || (h - delay) % every != 0)
-        return 0;
     struct snapshot s;
+    rp_epoch_result *res = NULL;
+    rp_trust_score *scores = NULL;
+    rp_hash *leaves = NULL;
+    uint32_t *pre = NULL;
+    size_t npre = 0;
+    double t0 = seconds(), t1;
+    *out = NULL;
+    msg[0] = '\0';
     memset(&s, 0, sizeof s);
     s.a = a;
-    s.b = h - delay;
-    uint64_t epoch = s.b / every;
+    s.b = epoch * p->epoch_blocks;
 
     /* Block b's time is the snapshot time that review ages count from. */
     unsigned char key[8];
@@ -229,10 +275,6 @@ int rp_epoch_advance(rp_apply *a, rp_tip *tip, char *msg, size_t msglen)
     }
     s.time_s = hb.time_ms / 1000;
 
-    rp_trust_score *scores = NULL;
-    rp_hash *leaves = NULL;
-    uint32_t *pre = NULL;
-    size_t npre = 0;
     if ((rc = rp_st_walk(a, RP_DB_IDENTITIES, add_identity, &s)) != 0 ||
         (rc = rp_st_walk(a, RP_DB_REVIEWS, add_review, &s)) != 0 ||
         (rc = rp_st_walk(a, RP_DB_VOUCH_IDS, add_vouch, &s)) != 0) {
@@ -240,11 +282,15 @@ int rp_epoch_advance(rp_apply *a, rp_tip *tip, char *msg, size_t msglen)
                  (unsigned long long)s.b, rp_strerror(rc));
         goto out;
     }
+    t1 = seconds();
     /* Pre-trusted identities that are registered by b, in index order. */
     pre = malloc((a->g->npretrusted ? a->g->npretrusted : 1) * sizeof *pre);
     scores = malloc((s.n ? s.n : 1) * sizeof *scores);
     leaves = malloc((s.n ? s.n : 1) * sizeof *leaves);
-    if (!pre || !scores || !leaves) {
+    res = calloc(1, sizeof *res);
+    if (res)
+        res->rows = malloc((s.n ? s.n : 1) * sizeof *res->rows);
+    if (!pre || !scores || !leaves || !res || !res->rows) {
         rc = RP_ERR_NOMEM;
         snprintf(msg, msglen, "out of memory");
         goto out;
@@ -264,59 +310,92 @@ int rp_epoch_advance(rp_apply *a, rp_tip *tip, char *msg, size_t msglen)
         snprintf(msg, msglen, "the trust engine refused the snapshot: %s", rp_strerror(rc));
         goto out;
     }
+    for (size_t i = 0; i < s.n; i++) {
+        rp_score_row *row = &res->rows[i];
+        memcpy(row->identity.bytes, s.names + 32 * i, 32);
+        row->trust = scores[i].trust;
+        row->rating = scores[i].rating;
+        row->reviews = scores[i].reviews;
+        row->score = scores[i].score;
+        row->confidence = scores[i].confidence;
+        rp_score_leaf(&leaves[i], row);
+    }
+    if ((rc = rp_merkle_root(&res->root, leaves, s.n)) != 0) {
+        snprintf(msg, msglen, "out of memory");
+        goto out;
+    }
+    res->epoch = epoch;
+    res->b = s.b;
+    res->n = s.n;
+    res->edges = s.nedges;
+    res->snapshot_s = t1 - t0;
+    res->compute_s = seconds() - t1;
+    *out = res;
+    res = NULL;
+out:
+    rp_epoch_result_free(res);
+    free(s.names);
+    free(s.edges);
+    free(pre);
+    free(scores);
+    free(leaves);
+    return rc;
+}
 
-    /* The table: one row and one Merkle leaf per identity, in identity order. */
+int rp_epoch_advance(rp_apply *a, rp_tip *tip, char *msg, size_t msglen)
+{
+    const rp_params *p = &a->g->params;
+    uint64_t h = a->height, delay = p->score_delay_blocks, every = p->epoch_blocks;
+    msg[0] = '\0';
+    if (h <= delay || (h - delay) % every != 0)
+        return 0;
+    uint64_t epoch = (h - delay) / every;
+
+    /* A result computed ahead on the worker pool, or compute it here. */
+    const rp_epoch_result *r = rp_store_offered(a->store, epoch);
+    rp_epoch_result *own = NULL;
+    int rc = 0;
+    if (!r) {
+        if ((rc = rp_epoch_compute(a, epoch, &own, msg, msglen)) != 0)
+            return rc;
+        r = own;
+    }
+
     unsigned char row[40], val[VALUE_SIZE];
     be64_put(row, epoch);
-    for (size_t i = 0; i < s.n; i++) {
-        rp_score_row sr;
-        memcpy(sr.identity.bytes, s.names + 32 * i, 32);
-        sr.trust = scores[i].trust;
-        sr.rating = scores[i].rating;
-        sr.reviews = scores[i].reviews;
-        sr.score = scores[i].score;
-        sr.confidence = scores[i].confidence;
-        rp_score_leaf(&leaves[i], &sr);
-        memcpy(row + 8, sr.identity.bytes, 32);
-        /* The row's value is the leaf without its identity. */
+    for (size_t i = 0; i < r->n; i++) {
+        const rp_score_row *sr = &r->rows[i];
+        /* The row's value is its leaf without the identity. */
         rp_writer w;
         rp_writer_init(&w, val, sizeof val);
-        rp_put_u64(&w, sr.trust);
-        rp_put_u32(&w, sr.rating);
-        rp_put_u32(&w, sr.reviews);
-        rp_put_u16(&w, sr.score);
-        rp_put_u16(&w, sr.confidence);
+        rp_put_u64(&w, sr->trust);
+        rp_put_u32(&w, sr->rating);
+        rp_put_u32(&w, sr->reviews);
+        rp_put_u16(&w, sr->score);
+        rp_put_u16(&w, sr->confidence);
+        memcpy(row + 8, sr->identity.bytes, 32);
         if ((rc = rp_st_put(a, RP_DB_SCORES, row, sizeof row, val, sizeof val)) != 0) {
             snprintf(msg, msglen, "cannot store the score table: %s", rp_strerror(rc));
             goto out;
         }
     }
-    rp_hash root;
-    if ((rc = rp_merkle_root(&root, leaves, s.n)) != 0) {
-        snprintf(msg, msglen, "out of memory");
-        goto out;
-    }
     unsigned char ev[52];
-    be64_put(ev, s.b);
+    be64_put(ev, r->b);
     be64_put(ev + 8, h);
-    memcpy(ev + 16, root.bytes, 32);
-    ev[48] = (unsigned char)(s.n >> 24);
-    ev[49] = (unsigned char)(s.n >> 16);
-    ev[50] = (unsigned char)(s.n >> 8);
-    ev[51] = (unsigned char)s.n;
+    memcpy(ev + 16, r->root.bytes, 32);
+    ev[48] = (unsigned char)(r->n >> 24);
+    ev[49] = (unsigned char)(r->n >> 16);
+    ev[50] = (unsigned char)(r->n >> 8);
+    ev[51] = (unsigned char)r->n;
     if ((rc = rp_st_put(a, RP_DB_EPOCHS, row, 8, ev, sizeof ev)) != 0 ||
         (epoch > RP_SCORE_HISTORY && (rc = drop_epoch(a, epoch - RP_SCORE_HISTORY)) != 0)) {
         snprintf(msg, msglen, "cannot store the epoch: %s", rp_strerror(rc));
         goto out;
     }
     tip->epoch = epoch;
-    tip->score_root = root;
+    tip->score_root = r->root;
 out:
-    free(s.names);
-    free(s.edges);
-    free(pre);
-    free(scores);
-    free(leaves);
+    rp_epoch_result_free(own);
     return rc;
 }
 

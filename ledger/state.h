@@ -111,4 +111,14 @@ int rp_rules_apply(rp_apply *a, const rp_record *r, const rp_hash *id, char *msg
  * nothing. Returns: 0 or an error (msg says what). */
 int rp_epoch_advance(rp_apply *a, rp_tip *tip, char *msg, size_t msglen);
 
+/* Snapshot the graph at b = epoch * epoch_blocks and run the engine (epoch.c),
+ * reading through a's transaction (read-only is enough).
+ * Returns: 0 or an error (msg says what). Out: *out (rp_epoch_result_free). */
+int rp_epoch_compute(rp_apply *a, uint64_t epoch, rp_epoch_result **out, char *msg,
+                     size_t msglen);
+
+/* The result offered for an epoch, if any (store.c): borrowed, valid until
+ * the next offer or rp_store_close. */
+const rp_epoch_result *rp_store_offered(rp_store *s, uint64_t epoch);
+
 #endif /* RP_LEDGER_STATE_H */

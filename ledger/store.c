@@ -56,6 +56,7 @@ struct rp_store {
     rp_genesis *genesis; /* heap: the struct is large */
     rp_hash chain_id;
     rp_hash validators_hash;
+    rp_epoch_result *offer; /* a precomputed epoch, see rp_store_epoch_offer */
 };
 
 static void seterr(rp_store_error *e, int code, uint64_t height, int64_t index, const char *fmt,
@@ -253,6 +254,7 @@ void rp_store_close(rp_store *s)
         mdb_env_close(s->env);
     if (s->lock_fd >= 0)
         close(s->lock_fd); /* releases the flock */
+    rp_epoch_result_free(s->offer);
     free(s->genesis);
     free(s);
 }
@@ -1494,4 +1496,52 @@ out:
     free(r.rows);
     free(leaves);
     return rc;
+}
+
+/* ---- epochs computed ahead ---------------------------------------------------- */
+
+int rp_store_epoch_compute(rp_store *s, uint64_t epoch, rp_epoch_result **out,
+                           rp_store_error *err)
+{
+    rp_apply a;
+    rp_tip tip;
+    char msg[200];
+    *out = NULL;
+    if (err)
+        memset(err, 0, sizeof *err);
+    memset(&a, 0, sizeof a);
+    a.store = s;
+    a.g = s->genesis;
+    a.chain_id = &s->chain_id;
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &a.txn);
+    if (rc) {
+        seterr(err, from_mdb(rc), 0, -1, "mdb_txn_begin: %s", mdb_strerror(rc));
+        return from_mdb(rc);
+    }
+    uint64_t b = epoch * s->genesis->params.epoch_blocks;
+    if ((rc = read_tip(s, a.txn, &tip)) == 0 && (epoch == 0 || tip.height < b)) {
+        rc = RP_ERR_NOT_FOUND;
+        seterr(err, rc, b, -1, "epoch %llu snapshots height %llu; the tip is at %llu",
+               (unsigned long long)epoch, (unsigned long long)b,
+               (unsigned long long)tip.height);
+    } else if (rc == 0 && (rc = rp_epoch_compute(&a, epoch, out, msg, sizeof msg)) != 0) {
+        seterr(err, rc, b, -1, "score epoch %llu: %s", (unsigned long long)epoch, msg);
+    }
+    mdb_txn_abort(a.txn);
+    return rc;
+}
+
+void rp_store_epoch_offer(rp_store *s, rp_epoch_result *r)
+{
+    rp_epoch_result_free(s->offer);
+    s->offer = r;
+}
+
+const rp_epoch_result *rp_store_offered(rp_store *s, uint64_t epoch)
+{
+    rp_epoch_info info;
+    if (!s->offer)
+        return NULL;
+    rp_epoch_result_info(s->offer, &info, NULL, NULL, NULL);
+    return info.epoch == epoch ? s->offer : NULL;
 }

@@ -244,6 +244,31 @@ int rp_store_score_proof(rp_store *s, const rp_pubkey *identity, uint64_t epoch,
 int rp_score_proof_verify(const rp_score_proof *p, const rp_genesis *g, const rp_hash *chain_id,
                           const rp_pubkey *identity);
 
+/* A score epoch computed ahead of the block that commits it. */
+typedef struct rp_epoch_result rp_epoch_result;
+
+/* Compute epoch's score table now, from a read transaction: the snapshot of
+ * the graph at b = epoch * epoch_blocks (the tip must be at b or later) and
+ * the trust engine. Safe on a worker thread while the writer applies blocks
+ * (MDB_NOTLS). The result depends only on the chain up to b, which is final.
+ * Returns: 0; RP_ERR_NOT_FOUND if the tip is below b; RP_ERR_NOMEM;
+ *          RP_ERR_CORRUPT; RP_ERR_STORE. Out: *out (free with
+ *          rp_epoch_result_free, or hand it to rp_store_epoch_offer). */
+int rp_store_epoch_compute(rp_store *s, uint64_t epoch, rp_epoch_result **out,
+                           rp_store_error *err);
+
+/* Hand a computed epoch to the store, which takes ownership: blocks that
+ * commit that epoch (prepared or applied) then write it instead of
+ * computing it. The offer is kept until the next one replaces it (the
+ * previous is freed) or the store closes. Call from the writing thread. */
+void rp_store_epoch_offer(rp_store *s, rp_epoch_result *r);
+
+/* Describe a result (commit_height is 0: not committed yet) and how long
+ * its snapshot and engine run took. Any out pointer but info may be NULL. */
+void rp_epoch_result_info(const rp_epoch_result *r, rp_epoch_info *info, double *snapshot_s,
+                          double *compute_s, size_t *edges);
+void rp_epoch_result_free(rp_epoch_result *r);
+
 /* Where a record is on chain. Returns: 0, RP_ERR_NOT_FOUND or an error. */
 int rp_store_find_record(rp_store *s, const rp_hash *id, uint64_t *height, uint32_t *index);
 

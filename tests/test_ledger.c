@@ -737,6 +737,19 @@ START_TEST(test_epochs)
     ck_assert_uint_eq(tip.epoch, 0);
     ck_assert(rp_hash_eq(&tip.score_root, &empty));
 
+    /* Epoch 1 is computed ahead, as the node does on its pool, and offered;
+     * epoch 2 below is computed inline by its block. Both must agree with
+     * the independent computation. */
+    rp_epoch_result *ahead = NULL;
+    ck_assert_int_eq(rp_store_epoch_compute(fx.st, 2, &ahead, &err), RP_ERR_NOT_FOUND);
+    ck_assert_ptr_null(ahead);
+    ck_assert_int_eq(rp_store_epoch_compute(fx.st, 1, &ahead, &err), 0);
+    rp_epoch_info ahead_info;
+    size_t ahead_edges;
+    rp_epoch_result_info(ahead, &ahead_info, NULL, NULL, &ahead_edges);
+    ck_assert_uint_eq(ahead_info.identities, 4);
+    ck_assert_uint_eq(ahead_edges, 4);
+    rp_store_epoch_offer(fx.st, ahead);
     fx_ok(NULL, 0);                                        /* height 6 = 4 + 2 */
     static const size_t ids[4] = {1, 2, 3, 4};
     struct live_edge le[4] = {
@@ -749,6 +762,7 @@ START_TEST(test_epochs)
     ck_assert_int_eq(rp_store_tip(fx.st, &tip), 0);
     ck_assert_uint_eq(tip.epoch, 1);
     ck_assert(rp_hash_eq(&tip.score_root, &want));
+    ck_assert(rp_hash_eq(&ahead_info.root, &want));
     rp_header h6;
     ck_assert_int_eq(rp_store_read_header(fx.st, 6, &h6), 0);
     ck_assert_uint_eq(h6.epoch, 1);
