@@ -129,6 +129,7 @@ struct ident {
     rp_pubkey pk;
     uint64_t seq; /* last sequence used */
     uint8_t role;
+    uint8_t bad; /* whitewash: an honest talent rated 1 star by the market */
 };
 
 /* A record waiting for its stream position. */
@@ -203,8 +204,8 @@ struct gen {
     uv_loop_t loop;
     int loop_ok;
 
-    uint64_t n, s;     /* honest, sybil */
-    uint32_t nids;     /* 1 + n + s */
+    uint64_t n, s, w;  /* honest, sybil, whitewash */
+    uint32_t nids;     /* 1 + n + s + w */
     struct ident *ids; /* [0] the validator */
     uint32_t *talents, *agents, *brands;
     uint64_t ntalents, nagents, nbrands;
@@ -286,6 +287,18 @@ int rp_gen_check(const rp_gen_opts *o, char *err, size_t errlen)
                  (unsigned)o->records_per_block);
     if (o->pow_difficulty > 32)
         OPT_FAIL("proof-of-work difficulty must be 1..32 bits, not %u", o->pow_difficulty);
+    if ((o->badmouth > 0 || o->camouflage > 0) && o->sybil == 0)
+        OPT_FAIL("bad-mouthing and camouflage engagements need sybils (sybil is 0)");
+    if (o->badmouth > RP_GEN_MAX_IDENTITIES || o->camouflage > RP_GEN_MAX_IDENTITIES)
+        OPT_FAIL("bad-mouthing and camouflage engagements must be at most %llu each",
+                 (unsigned long long)RP_GEN_MAX_IDENTITIES);
+    if (o->beneficiaries > 5 || (o->beneficiaries > 0 && o->beneficiaries >= o->sybil))
+        OPT_FAIL("beneficiaries must be 1..5 and fewer than the sybils, not %u",
+                 (unsigned)o->beneficiaries);
+    if (o->whitewash > o->identities / 4 ||
+        o->identities + o->sybil + o->whitewash > RP_GEN_MAX_IDENTITIES)
+        OPT_FAIL("whitewash identities must be at most identities / 4 (%llu), not %llu",
+                 (unsigned long long)(o->identities / 4), (unsigned long long)o->whitewash);
     return 0;
 }
 
@@ -422,7 +435,10 @@ static int write_manifest(struct gen *G)
     for (uint32_t i = 1; i < G->nids && !f->rc; i++) {
         json_t *e = json_pack("{s:o, s:s, s:s, s:b}", "pubkey", hex_json(G->ids[i].pk.bytes),
                               "role", role_name(G->ids[i].role), "group",
-                              i <= G->n ? "honest" : "sybil", "pretrusted", i <= npre);
+                              i <= G->n          ? (G->ids[i].bad ? "bad" : "honest")
+                              : i <= G->n + G->s ? "sybil"
+                                                 : "whitewash",
+                              "pretrusted", i <= npre);
         char *text = e ? json_dumps(e, JSON_INDENT(2)) : NULL;
         json_decref(e);
         if (!text) {
@@ -522,6 +538,23 @@ static int assign_roles(struct gen *G)
             G->agents[G->nagents++] = i;
         else
             G->brands[G->nbrands++] = i;
+    }
+    /* Whitewashers: w distinct talents that are not pre-trusted, by rejection.
+     * Draws nothing when w is 0. */
+    uint64_t eligible = 0;
+    for (uint64_t k = 0; k < G->ntalents; k++)
+        eligible += G->talents[k] > npre;
+    if (G->w > eligible) {
+        seterr(G, "whitewash %llu needs as many talents that are not pre-trusted (there are %llu)",
+               (unsigned long long)G->w, (unsigned long long)eligible);
+        return RP_ERR_INVALID_ARG;
+    }
+    for (uint64_t k = 0; k < G->w;) {
+        uint32_t t = G->talents[below(&G->rng, G->ntalents)];
+        if (t <= npre || G->ids[t].bad)
+            continue;
+        G->ids[t].bad = 1;
+        k++;
     }
     return 0;
 }
@@ -929,7 +962,7 @@ static int emit_review(struct gen *G, const struct pending *p, rp_hash *id)
     rp_review_body *b = &j->r.body.review;
     b->engagement = p->target;
     b->subject = G->ids[p->subject].pk;
-    b->overall = p->stars ? p->stars : draw_rating(G);
+    b->overall = p->stars ? p->stars : G->ids[p->subject].bad ? 1 : draw_rating(G);
     if (p->stars) {
         memset(b->dims, p->stars, sizeof b->dims);
     } else if (below(&G->rng, 100) < 35) {
@@ -1013,6 +1046,7 @@ struct plan {
     uint64_t ring, ring_done, ring_deg;
     uint64_t attacks, attacks_done;
     uint32_t *attackers;
+    uint64_t badmouth, camouflage; /* scenario engagements left */
 };
 
 static void make_plan(struct gen *G, struct plan *pl)
@@ -1030,11 +1064,22 @@ static void make_plan(struct gen *G, struct plan *pl)
         pl->vouches = G->nagents * G->ntalents / 2;
     pl->revokes = m / 100;
     pl->market_left = m;
-    pl->ring_deg = G->s > 1 ? (G->s - 1 < 3 ? G->s - 1 : 3) : 0;
-    pl->ring = G->s * pl->ring_deg;
+    uint64_t ben = G->o->beneficiaries;
+    if (ben) {
+        /* Concentrated: the other members each engage beneficiaries 3 times,
+         * one review each (engagement + review: 2 records). */
+        pl->ring_deg = 3;
+        pl->ring = (G->s - ben) * pl->ring_deg;
+    } else {
+        pl->ring_deg = G->s > 1 ? (G->s - 1 < 3 ? G->s - 1 : 3) : 0;
+        pl->ring = G->s * pl->ring_deg;
+    }
     pl->attacks = G->o->attack_edges;
-    G->total = G->n + G->s + pl->single + pl->twice + m + pl->vouches + pl->revokes + 3 * pl->ring +
-               2 * pl->attacks;
+    pl->badmouth = G->o->badmouth;
+    pl->camouflage = G->o->camouflage;
+    G->total = G->n + G->s + pl->single + pl->twice + m + pl->vouches + pl->revokes +
+               (ben ? 2 : 3) * pl->ring + 2 * pl->attacks + G->w + 2 * pl->badmouth +
+               3 * pl->camouflage;
 }
 
 /* K distinct honest attackers: a partial shuffle, preferring identities that
@@ -1112,6 +1157,17 @@ static int honest_engagement(struct gen *G, struct plan *pl)
 static int ring_engagement(struct gen *G, struct plan *pl)
 {
     uint64_t j = pl->ring_done++;
+    uint64_t ben = G->o->beneficiaries;
+    if (ben) {
+        uint64_t i = ben + j / pl->ring_deg, d = j % pl->ring_deg;
+        uint32_t a = (uint32_t)(G->n + 1 + i), b = (uint32_t)(G->n + 1 + (i + d) % ben);
+        rp_hash id;
+        int rc = emit_engagement(G, a, b, RP_ENG_GIG, &id);
+        if (rc)
+            return rc;
+        struct pending p = {.kind = P_REVIEW, .target = id, .stars = 5, .issuer = a, .subject = b};
+        return heap_push(G, &p, 1 + below(&G->rng, G->rpb));
+    }
     uint64_t i = j / pl->ring_deg, d = j % pl->ring_deg + 1;
     uint32_t a = (uint32_t)(G->n + 1 + i), b = (uint32_t)(G->n + 1 + (i + d) % G->s);
     rp_hash id;
@@ -1138,6 +1194,47 @@ static int attack_edge(struct gen *G, struct plan *pl)
     return heap_push(G, &p, 1 + below(&G->rng, 2ULL * G->rpb));
 }
 
+/* A ring member engages a popular honest talent and 1-stars it. */
+static int badmouth_engagement(struct gen *G, struct plan *pl)
+{
+    pl->badmouth--;
+    uint32_t s = (uint32_t)(G->n + 1 + below(&G->rng, G->s));
+    uint32_t t = G->talents[skewed(&G->rng, G->ntalents, 2)];
+    rp_hash id;
+    int rc = emit_engagement(G, s, t, RP_ENG_GIG, &id);
+    if (rc)
+        return rc;
+    struct pending p = {.kind = P_REVIEW, .target = id, .stars = 1, .issuer = s, .subject = t};
+    return heap_push(G, &p, 1 + below(&G->rng, 2ULL * G->rpb));
+}
+
+/* A ring member does real work for an honest agent or brand: 5 stars from
+ * the sybil, 4 or 5 from the client. */
+static int camouflage_engagement(struct gen *G, struct plan *pl)
+{
+    pl->camouflage--;
+    uint32_t s = (uint32_t)(G->n + 1 + below(&G->rng, G->s));
+    uint32_t c = pick_client(G);
+    rp_hash id;
+    int rc = emit_engagement(G, c, s, RP_ENG_GIG, &id);
+    if (rc)
+        return rc;
+    struct pending p = {.kind = P_REVIEW, .target = id, .stars = 5, .issuer = s, .subject = c};
+    if ((rc = heap_push(G, &p, 1 + below(&G->rng, 2ULL * G->rpb))) != 0)
+        return rc;
+    p.issuer = c;
+    p.subject = s;
+    p.stars = (uint8_t)(4 + below(&G->rng, 2));
+    return heap_push(G, &p, 1 + below(&G->rng, 2ULL * G->rpb));
+}
+
+static void report_review(struct gen *G, const struct pending *p, int revoked)
+{
+    if (G->o->on_review)
+        G->o->on_review(G->o->on_review_ctx, G->cur->height, p->issuer, p->subject,
+                        G->cur->jobs[G->cur->njobs - 1].r.body.review.overall, revoked);
+}
+
 static int emit_pending(struct gen *G, struct plan *pl)
 {
     struct pending p = heap_pop(G);
@@ -1145,11 +1242,16 @@ static int emit_pending(struct gen *G, struct plan *pl)
         return emit_revoke(G, &p);
     rp_hash id;
     int rc = emit_review(G, &p, &id);
-    if (rc || !p.market)
+    if (rc)
         return rc;
+    if (!p.market) {
+        report_review(G, &p, 0);
+        return 0;
+    }
     /* Exactly pl->revokes of the market reviews, each equally likely. */
     int revoke = below(&G->rng, pl->market_left) < pl->revokes;
     pl->market_left--;
+    report_review(G, &p, revoke);
     if (!revoke)
         return 0;
     pl->revokes--;
@@ -1184,7 +1286,8 @@ static int run_market(struct gen *G)
             break;
         uint64_t w_honest = pl.single + pl.twice, w_vouch = pl.vouches;
         uint64_t w_ring = pl.ring - pl.ring_done, w_attack = pl.attacks - pl.attacks_done;
-        uint64_t events = w_honest + w_vouch + w_ring + w_attack;
+        uint64_t w_bad = pl.badmouth, w_camo = pl.camouflage;
+        uint64_t events = w_honest + w_vouch + w_ring + w_attack + w_bad + w_camo;
         if (G->nheap && (G->heap[0].due <= G->pos || events == 0)) {
             rc = emit_pending(G, &pl);
             continue;
@@ -1199,8 +1302,13 @@ static int run_market(struct gen *G)
             rc = do_vouch(G);
         } else if ((x -= w_vouch) < w_ring) {
             rc = ring_engagement(G, &pl);
-        } else {
+        } else if ((x -= w_ring) < w_attack) {
             rc = attack_edge(G, &pl);
+        } else if ((x -= w_attack) < w_bad) {
+            rc = badmouth_engagement(G, &pl);
+        } else {
+            (void)w_camo;
+            rc = camouflage_engagement(G, &pl);
         }
     }
     free(pl.attackers);
@@ -1280,7 +1388,8 @@ int rp_gen_run(const rp_gen_opts *o, rp_gen_stats *stats, char *err, size_t errl
 
     G.n = o->identities;
     G.s = o->sybil;
-    G.nids = (uint32_t)(1 + G.n + G.s);
+    G.w = o->whitewash;
+    G.nids = (uint32_t)(1 + G.n + G.s + G.w);
     G.rpb = o->records_per_block ? o->records_per_block : RP_GEN_DEFAULT_RECORDS_PER_BLOCK;
     G.cur = &G.blocks[0];
     G.cur->height = 1;

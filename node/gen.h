@@ -22,8 +22,26 @@
  *     initiating fake engagements with up to 3 other ring members, reviewed
  *     5 stars both ways; and attack_edges distinct honest identities that
  *     each engage a sybil and give it a 5-star review.
- * The market, ring and attack edges are interleaved at random through the
- * chain, after all registrations.
+ * Optional attack scenarios (all off by default; with every one of them 0
+ * the chain is exactly what it was without them):
+ *   - badmouth: that many engagements in which a ring member engages an
+ *     honest talent (a popular one, drawn like the market's) and reviews it
+ *     1 star; the talent does not review back.
+ *   - camouflage: that many engagements between a ring member and an honest
+ *     agent or brand, reviewed both ways: the sybil gives 5 stars, the
+ *     honest side 4 or 5 (even odds).
+ *   - beneficiaries B (1..5): a concentrated ring. The ring members other
+ *     than the first B sybils each engage beneficiaries (up to 3 times,
+ *     round robin) and review them 5 stars; the beneficiaries review no one.
+ *     Attack edges still land on any ring member.
+ *   - whitewash W: W honest talents (never pre-trusted) get 1 star in every
+ *     market review they receive, and each registers a second identity
+ *     under a new key (key index identities+sybil+1.., registered with the
+ *     others) that does nothing else: a bad actor starting over. The
+ *     manifest lists the old identities in group "bad" and the new ones in
+ *     group "whitewash" (otherwise every group is "honest" or "sybil").
+ * The market, ring, attack edges and scenario events are interleaved at
+ * random through the chain, after all registrations.
  *
  * Every block goes through rp_store_produce_block, the node's own prepare,
  * sign and apply path with every rule and signature checked (verification
@@ -76,13 +94,28 @@ typedef struct rp_gen_opts {
      * worker pool, whose size rp_pool_new fixes, so create the pool (or run
      * rp_gen_run) before anything else in the process uses libuv's pool. */
     rp_pool *pool;
+    /* Attack scenarios, see the top of this file; 0 = off. badmouth and
+     * camouflage need sybil > 0; beneficiaries is at most 5 and below sybil;
+     * whitewash is at most identities / 4. */
+    uint64_t badmouth;
+    uint64_t camouflage;
+    uint32_t beneficiaries;
+    uint64_t whitewash;
+    /* Called for every review as it is emitted, on the calling thread; may be
+     * NULL. Identities are key indices (1..identities honest, then sybils,
+     * then whitewash identities: the manifest's order, from 1); height is the
+     * review's block; revoked says the issuer will revoke it later in the
+     * chain (revocations follow within a few blocks). */
+    void (*on_review)(void *ctx, uint64_t height, uint32_t issuer, uint32_t subject,
+                      uint8_t overall, int revoked);
+    void *on_review_ctx;
 } rp_gen_opts;
 
 typedef struct rp_gen_stats {
     uint64_t blocks, records;
-    uint64_t identities;  /* registered: identities + sybil */
-    uint64_t engagements; /* honest, ring and attack-edge engagements */
-    uint64_t reviews;     /* all reviews: reviews + ring + attack edges */
+    uint64_t identities;  /* registered: identities + sybil + whitewash */
+    uint64_t engagements; /* honest, ring, attack-edge and scenario engagements */
+    uint64_t reviews;     /* all reviews: reviews + ring + attack edges + scenarios */
     uint64_t vouches, revokes;
     rp_hash head; /* header hash of the last block */
 } rp_gen_stats;

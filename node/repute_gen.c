@@ -49,10 +49,22 @@ static void usage(FILE *f)
             "                           (default 0)\n"
             "  --attack-edges K         honest identities, at most N, that each engage a\n"
             "                           sybil and review it 5 stars (default 0; needs S > 0)\n"
+            "  --badmouth B             engagements in which a sybil 1-stars a popular\n"
+            "                           honest talent (default 0; needs S > 0)\n"
+            "  --camouflage C           real engagements between a sybil and an honest agent\n"
+            "                           or brand, reviewed both ways (5 stars from the sybil,\n"
+            "                           4 or 5 back; default 0; needs S > 0)\n"
+            "  --beneficiaries B        concentrated ring: the other sybils review only the\n"
+            "                           first B sybils, 1..5 and below S (default 0: the\n"
+            "                           ordinary ring)\n"
+            "  --whitewash W            honest talents, at most N/4, rated 1 star by the\n"
+            "                           market that each register a second, fresh identity\n"
+            "                           (default 0)\n"
             "  --seed X                 seed of every key and choice, 0..2^64-1 (default 1)\n"
             "  --genesis FILE           also write the generated genesis JSON to FILE\n"
             "  --manifest FILE          write a JSON manifest of every identity (key, role,\n"
-            "                           honest or sybil, pre-trusted) to FILE\n"
+            "                           group honest, sybil, bad or whitewash,\n"
+            "                           pre-trusted) to FILE\n"
             "  --records-per-block R    records per block, 1..%u (default %u)\n"
             "  --pow-difficulty D       registration proof-of-work bits, 1..32 (default %u;\n"
             "                           each step up doubles the registration work)\n"
@@ -116,13 +128,18 @@ enum opt_id {
     O_MANIFEST,
     O_RPB,
     O_POW,
+    O_BADMOUTH,
+    O_CAMOUFLAGE,
+    O_BENEFICIARIES,
+    O_WHITEWASH,
     O_COUNT
 };
 
 static const char *const opt_names[O_COUNT] = {
-    "--datadir",           "--identities",     "--reviews", "--sybil",
-    "--attack-edges",      "--seed",           "--genesis", "--manifest",
-    "--records-per-block", "--pow-difficulty",
+    "--datadir",           "--identities",     "--reviews",  "--sybil",
+    "--attack-edges",      "--seed",           "--genesis",  "--manifest",
+    "--records-per-block", "--pow-difficulty", "--badmouth", "--camouflage",
+    "--beneficiaries",     "--whitewash",
 };
 
 static int parse_args(int argc, char **argv, rp_gen_opts *o)
@@ -181,6 +198,20 @@ static int parse_args(int argc, char **argv, rp_gen_opts *o)
         return rc;
     if (val[O_ATTACK] &&
         (rc = parse_u64("--attack-edges", val[O_ATTACK], 0, UINT64_MAX, &o->attack_edges)))
+        return rc;
+    if (val[O_BADMOUTH] &&
+        (rc = parse_u64("--badmouth", val[O_BADMOUTH], 0, UINT64_MAX, &o->badmouth)))
+        return rc;
+    if (val[O_CAMOUFLAGE] &&
+        (rc = parse_u64("--camouflage", val[O_CAMOUFLAGE], 0, UINT64_MAX, &o->camouflage)))
+        return rc;
+    if (val[O_BENEFICIARIES]) {
+        if ((rc = parse_u64("--beneficiaries", val[O_BENEFICIARIES], 0, 5, &v)))
+            return rc;
+        o->beneficiaries = (uint32_t)v;
+    }
+    if (val[O_WHITEWASH] &&
+        (rc = parse_u64("--whitewash", val[O_WHITEWASH], 0, RP_GEN_MAX_IDENTITIES, &o->whitewash)))
         return rc;
     o->seed = 1;
     if (val[O_SEED] && (rc = parse_u64("--seed", val[O_SEED], 0, UINT64_MAX, &o->seed)))
