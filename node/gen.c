@@ -224,6 +224,18 @@ struct gen {
     struct pending *heap;
     size_t nheap, capheap;
     uint64_t order;
+
+    /* A score epoch computed ahead on the worker pool, between its snapshot
+     * height b and the block b + delay that commits it (as the node does),
+     * so that block does not wait for the engine. */
+    struct {
+        uv_work_t req;
+        int busy;
+        uint64_t epoch, commit_height;
+        rp_epoch_result *result;
+        int rc;
+        rp_store *st;
+    } ep;
 };
 
 #if defined(__GNUC__)
@@ -671,6 +683,56 @@ static void wait_signed(struct gen *G, struct block *b)
         uv_run(&G->loop, UV_RUN_ONCE);
 }
 
+static void epoch_work(uv_work_t *req)
+{
+    struct gen *G = req->data;
+    G->ep.rc = rp_store_epoch_compute(G->ep.st, G->ep.epoch, &G->ep.result, NULL);
+}
+
+static void epoch_after(uv_work_t *req, int status)
+{
+    struct gen *G = req->data;
+    (void)status; /* never cancelled */
+    G->ep.busy = 0;
+}
+
+/* Before the block that commits an epoch computed ahead: wait for it and hand
+ * it to the store. A failed computation is simply not offered: the block then
+ * computes the epoch itself and reports any error. */
+static void epoch_offer(struct gen *G, uint64_t h)
+{
+    if (h != G->ep.commit_height || !G->ep.commit_height)
+        return;
+    while (G->ep.busy)
+        uv_run(&G->loop, UV_RUN_ONCE);
+    if (G->ep.rc == 0 && G->ep.result) {
+        rp_store_epoch_offer(G->st, G->ep.result);
+        G->stats.epochs_ahead++;
+    } else
+        rp_epoch_result_free(G->ep.result);
+    G->ep.result = NULL;
+    G->ep.commit_height = 0;
+}
+
+/* After block h: if it is an epoch's snapshot height, start that epoch on the
+ * pool; it reads its own snapshot while later blocks are applied. */
+static void epoch_start(struct gen *G, uint64_t h)
+{
+    const rp_params *p = &G->g->params;
+    if (h == 0 || h % p->epoch_blocks != 0 || G->ep.busy)
+        return;
+    G->ep.req.data = G;
+    G->ep.st = G->st;
+    G->ep.epoch = h / p->epoch_blocks;
+    G->ep.commit_height = h + p->score_delay_blocks;
+    G->ep.result = NULL;
+    G->ep.rc = 0;
+    if (uv_queue_work(&G->loop, &G->ep.req, epoch_work, epoch_after) == 0)
+        G->ep.busy = 1;
+    else
+        G->ep.commit_height = 0; /* the block will compute it inline */
+}
+
 /* Produce a signed block through the store and empty it. */
 static int produce(struct gen *G, struct block *b)
 {
@@ -691,6 +753,7 @@ static int produce(struct gen *G, struct block *b)
     rp_hash hash;
     derive_key(G, &vk, 0);
     rp_aux_derive(aux, G->master, COMMIT_AUX_BASE + h);
+    epoch_offer(G, h);
     int rc = rp_store_produce_block(G->st, b->items, b->njobs, block_time_s(h) * 1000, &vk, aux,
                                     rp_pool_verify, G->pool, &hash, &serr);
     sodium_memzero(&vk, sizeof vk);
@@ -702,6 +765,7 @@ static int produce(struct gen *G, struct block *b)
     G->stats.blocks++;
     G->stats.records += b->njobs;
     G->stats.head = hash;
+    epoch_start(G, h);
     b->njobs = 0;
     b->bytes = 0;
     if (G->o->progress)
@@ -1336,9 +1400,10 @@ static void gen_free(struct gen *G)
     out_abort(&G->genesis_f);
     out_abort(&G->manifest_f);
     if (G->loop_ok) {
-        uv_run(&G->loop, UV_RUN_DEFAULT); /* signing still queued after a failure */
+        uv_run(&G->loop, UV_RUN_DEFAULT); /* signing or an epoch still queued */
         (void)uv_loop_close(&G->loop);
     }
+    rp_epoch_result_free(G->ep.result);
     rp_store_close(G->st);
     if (G->own_pool)
         rp_pool_free(G->pool);

@@ -117,6 +117,7 @@ typedef struct rp_gen_stats {
     uint64_t engagements; /* honest, ring, attack-edge and scenario engagements */
     uint64_t reviews;     /* all reviews: reviews + ring + attack edges + scenarios */
     uint64_t vouches, revokes;
+    uint64_t epochs_ahead; /* score epochs computed ahead on the pool and offered */
     rp_hash head; /* header hash of the last block */
 } rp_gen_stats;
 

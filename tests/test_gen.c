@@ -21,6 +21,7 @@
 #include "crypto/sig.h"
 #include "ledger/genesis.h"
 #include "ledger/record.h"
+#include "ledger/replay.h"
 #include "ledger/schema.h"
 #include "ledger/store.h"
 #include "node/gen.h"
@@ -384,6 +385,38 @@ START_TEST(test_no_sybils)
 }
 END_TEST
 
+/* A chain long enough for score epochs: each is computed ahead on the pool
+ * and offered, and a replay that computes every epoch inline agrees. */
+START_TEST(test_epochs_ahead)
+{
+    rp_gen_opts o = opts(path(0, "chain"), SEED);
+    rp_gen_stats st;
+    o.identities = 30;
+    o.reviews = 200;
+    o.sybil = 0;
+    o.attack_edges = 0;
+    o.records_per_block = 2;
+    run_ok(&o, &st);
+    ck_assert_uint_ge(st.blocks, 110);
+    ck_assert_uint_eq(st.epochs_ahead, (st.blocks - 10) / 100);
+
+    rp_store *s;
+    rp_epoch_info e;
+    ck_assert_int_eq(rp_store_open(&s, o.datadir, NULL, NULL), 0);
+    ck_assert_int_eq(rp_store_read_epoch(s, 0, &e), 0);
+    ck_assert_uint_eq(e.epoch, st.epochs_ahead);
+    ck_assert_uint_eq(e.identities, 30);
+    rp_store_close(s);
+
+    char scratch[128];
+    snprintf(scratch, sizeof scratch, "%s", path(1, "scratch"));
+    ck_assert_int_eq(mkdir(scratch, 0700), 0);
+    rp_replay_report rep;
+    int rc = rp_replay_verify(o.datadir, scratch, rp_pool_verify, pool, NULL, NULL, &rep);
+    ck_assert_msg(rc == 0, "verify: %s", rep.reason);
+}
+END_TEST
+
 START_TEST(test_tiny_and_default_blocks)
 {
     /* The smallest market: two identities, one pre-trusted pair, the
@@ -465,6 +498,7 @@ static Suite *gen_suite(void)
     tcase_add_test(tc, test_small_chain);
     tcase_add_test(tc, test_reproducible);
     tcase_add_test(tc, test_manifest);
+    tcase_add_test(tc, test_epochs_ahead);
     tcase_add_test(tc, test_refuses_existing_ledger);
     tcase_add_test(tc, test_no_sybils);
     tcase_add_test(tc, test_tiny_and_default_blocks);
