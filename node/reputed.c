@@ -381,20 +381,33 @@ static int start_crypto(const char *cmd, rp_pool **pool)
     return 0;
 }
 
+/* Parse a command's options; opts[0] must be "datadir", which every command
+ * requires. Returns -1 to go on, or the exit status to return at once (0
+ * after --help, EXIT_USAGE after a reported usage error). */
+static int parse_command(int argc, char **argv, const char *cmd, const struct opt *opts,
+                         size_t nopts, const char *usage, const char **pos, size_t npos_max,
+                         size_t *npos)
+{
+    int rc = parse(argc, argv, 2, opts, nopts, usage, pos, npos_max, npos);
+    if (rc == 1) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    if (!*opts[0].value)
+        return usage_error(usage, "%s needs --datadir DIR", cmd);
+    return -1;
+}
+
 static int cmd_verify(int argc, char **argv)
 {
     const char *datadir = NULL, *pos[1];
     size_t npos;
     const struct opt opts[] = {{"datadir", 0, &datadir}};
-    int rc = parse(argc, argv, 2, opts, 1, usage_verify, pos, 0, &npos);
-    if (rc == 1) {
-        fputs(usage_verify, stdout);
-        return 0;
-    }
-    if (rc)
+    int rc = parse_command(argc, argv, "verify", opts, 1, usage_verify, pos, 0, &npos);
+    if (rc >= 0)
         return rc;
-    if (!datadir)
-        return usage_error(usage_verify, "verify needs --datadir DIR");
 
     rp_pool *pool = NULL;
     if (start_crypto("verify", &pool) != 0)
@@ -489,15 +502,9 @@ static int cmd_export(int argc, char **argv)
     size_t npos;
     const struct opt opts[] = {
         {"datadir", 0, &datadir}, {"format", 0, &format}, {"output", 'o', &output}};
-    int rc = parse(argc, argv, 2, opts, 3, usage_export, pos, 0, &npos);
-    if (rc == 1) {
-        fputs(usage_export, stdout);
-        return 0;
-    }
-    if (rc)
+    int rc = parse_command(argc, argv, "export", opts, 3, usage_export, pos, 0, &npos);
+    if (rc >= 0)
         return rc;
-    if (!datadir)
-        return usage_error(usage_export, "export needs --datadir DIR");
     if (!format)
         format = "jsonl";
     int bin = !strcmp(format, "bin");
@@ -596,15 +603,9 @@ static int cmd_scores(int argc, char **argv)
                                {"format", 0, &format},
                                {"output", 'o', &output},
                                {"epoch", 0, &epoch_s}};
-    int rc = parse(argc, argv, 2, opts, 4, usage_scores, pos, 0, &npos);
-    if (rc == 1) {
-        fputs(usage_scores, stdout);
-        return 0;
-    }
-    if (rc)
+    int rc = parse_command(argc, argv, "scores", opts, 4, usage_scores, pos, 0, &npos);
+    if (rc >= 0)
         return rc;
-    if (!datadir)
-        return usage_error(usage_scores, "scores needs --datadir DIR");
     if (!format)
         format = "csv";
     int jsonl = !strcmp(format, "jsonl");
@@ -686,15 +687,9 @@ static int cmd_import(int argc, char **argv)
     const char *datadir = NULL, *pos[1];
     size_t npos;
     const struct opt opts[] = {{"datadir", 0, &datadir}};
-    int rc = parse(argc, argv, 2, opts, 1, usage_import, pos, 1, &npos);
-    if (rc == 1) {
-        fputs(usage_import, stdout);
-        return 0;
-    }
-    if (rc)
+    int rc = parse_command(argc, argv, "import", opts, 1, usage_import, pos, 1, &npos);
+    if (rc >= 0)
         return rc;
-    if (!datadir)
-        return usage_error(usage_import, "import needs --datadir DIR");
     if (npos != 1)
         return usage_error(usage_import, "import needs the export FILE to read");
 
