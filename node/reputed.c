@@ -496,6 +496,21 @@ static int close_output(FILE *f, const char *tmp, const char *path, int ok)
     return rc;
 }
 
+/* Start crypto and open a datadir read-only, reporting failures as cmd.
+ * Returns: 0 with *s open, or -1 after printing why. */
+static int open_readonly(const char *cmd, const char *datadir, rp_store **s)
+{
+    rp_store_error err;
+    rp_store_opts ro = {.map_size = 0, .read_only = 1};
+    if (start_crypto(cmd, NULL) != 0)
+        return -1;
+    if (rp_store_open(s, datadir, &ro, &err) != 0) {
+        fprintf(stderr, "%s: cannot open the datadir: %s\n", cmd, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
 static int cmd_export(int argc, char **argv)
 {
     const char *datadir = NULL, *format = NULL, *output = NULL, *pos[1];
@@ -515,16 +530,10 @@ static int cmd_export(int argc, char **argv)
                         "or redirect standard output\n");
         return 1;
     }
-    if (start_crypto("export", NULL) != 0)
-        return 1;
-
     rp_store *s;
-    rp_store_error err;
-    rp_store_opts ro = {.map_size = 0, .read_only = 1};
-    if ((rc = rp_store_open(&s, datadir, &ro, &err)) != 0) {
-        fprintf(stderr, "export: cannot open the datadir: %s\n", err.msg);
+    if (open_readonly("export", datadir, &s) != 0)
         return 1;
-    }
+    rp_store_error err;
     FILE *out = stdout;
     char tmp[4096];
     if (output && (rc = open_output(output, tmp, sizeof tmp, &out)) != 0) {
@@ -620,15 +629,9 @@ static int cmd_scores(int argc, char **argv)
             return usage_error(usage_scores, "--epoch takes a positive whole number");
         epoch = v;
     }
-    if (start_crypto("scores", NULL) != 0)
-        return 1;
     rp_store *s;
-    rp_store_error err;
-    rp_store_opts ro = {.map_size = 0, .read_only = 1};
-    if ((rc = rp_store_open(&s, datadir, &ro, &err)) != 0) {
-        fprintf(stderr, "scores: cannot open the datadir: %s\n", err.msg);
+    if (open_readonly("scores", datadir, &s) != 0)
         return 1;
-    }
     rp_epoch_info e;
     if ((rc = rp_store_read_epoch(s, epoch, &e)) != 0) {
         if (rc == RP_ERR_NOT_FOUND && epoch)
