@@ -141,6 +141,16 @@ static const char *project_message(enum rp_error e)
         return "no such block, record or identity";
     case RP_ERR_TRUST_STATE:
         return "trust iteration driven out of order (a range missed, or already done)";
+    case RP_ERR_CONFIG:
+        return "invalid configuration";
+    case RP_ERR_MEMPOOL_FULL:
+        return "mempool full: retry later";
+    case RP_ERR_SEQUENCE_GAP:
+        return "sequence number too far ahead of the issuer's next";
+    case RP_ERR_DUPLICATE:
+        return "record already pending";
+    case RP_ERR_SHUTDOWN:
+        return "node is shutting down";
     }
     return NULL;
 }

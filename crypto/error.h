@@ -96,6 +96,13 @@ enum rp_error {
 
     /* The trust engine. */
     RP_ERR_TRUST_STATE = -1900, /* trust iteration driven out of order */
+
+    /* The node: configuration and the mempool. */
+    RP_ERR_CONFIG = -2000,        /* reputed.conf: unknown key, bad value, long line */
+    RP_ERR_MEMPOOL_FULL = -2001,  /* mempool at its count or byte limit */
+    RP_ERR_SEQUENCE_GAP = -2002,  /* sequence too far ahead of the next expected */
+    RP_ERR_DUPLICATE = -2003,     /* the same record is already pending */
+    RP_ERR_SHUTDOWN = -2004,      /* the node is stopping */
 };
 
 /* Describe an error code.

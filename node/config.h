@@ -1,0 +1,62 @@
+/* DATADIR/reputed.conf: the node's one configuration file (INI, read with
+ * inih). Every key, its default and its meaning are in
+ * configs/reputed.conf.example; docs/operators.md explains them.
+ *
+ * Parsing is strict, because a typo in a config file must never silently do
+ * something else: an unknown section or key, a malformed value, a value out
+ * of range, a duplicate key or a line longer than RP_CONFIG_MAX_LINE (inih
+ * would silently split it) is an error naming the file and line number.
+ */
+#ifndef RP_CONFIG_H
+#define RP_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/log.h"
+
+#define RP_CONFIG_MAX_LINE 200 /* inih's INI_MAX_LINE, including the newline */
+#define RP_CONFIG_PATH_MAX 4096
+
+typedef struct rp_config {
+    /* [node] */
+    enum rp_log_level log_level;     /* log_level = info */
+    uint64_t map_size;               /* map_size_gib = 64 (bytes here) */
+    char genesis[RP_CONFIG_PATH_MAX]; /* genesis = genesis.json (relative to the datadir) */
+    char node_key[RP_CONFIG_PATH_MAX];/* node_key = node.key */
+
+    /* [rpc] */
+    uint32_t rpc_max_connections;    /* max_connections = 256 */
+    uint32_t rpc_max_line;           /* max_line = 1048576 */
+    uint32_t rpc_max_batch;          /* max_batch = 100 */
+    uint32_t rpc_max_inflight;       /* max_inflight = 64 */
+
+    /* [mempool] */
+    uint32_t mempool_max_count;      /* max_count = 20000 */
+    uint64_t mempool_max_bytes;      /* max_bytes = 16777216 */
+    uint32_t mempool_max_gap;        /* max_gap = 16 */
+
+    /* [validator] */
+    int validator;                   /* enabled = false */
+    char key_file[RP_CONFIG_PATH_MAX];/* key_file = validator.key */
+    int dev_plaintext_key;           /* dev_plaintext_key = false: key_file is a plain dev key */
+    char passphrase_file[RP_CONFIG_PATH_MAX]; /* passphrase_file = (empty) */
+    char passphrase_env[64];         /* passphrase_env = REPUTE_PASSPHRASE */
+    char credential[64];             /* credential = validator-passphrase ($CREDENTIALS_DIRECTORY/NAME) */
+    uint32_t block_interval_ms;      /* block_interval_ms = 1000 */
+} rp_config;
+
+/* Fill cfg with the defaults above. */
+void rp_config_defaults(rp_config *cfg);
+
+/* Read a config file over the defaults.
+ * Returns: 0; -ENOENT and the other -errno of opening it; RP_ERR_CONFIG with
+ *          errbuf saying "PATH:LINE: what is wrong".
+ * Out:     cfg (unchanged fields keep their defaults). */
+int rp_config_load(rp_config *cfg, const char *path, char *errbuf, size_t errlen);
+
+/* Resolve a path from the config against the datadir: absolute paths are
+ * kept, relative ones are joined to datadir. Returns: 0, or -ENAMETOOLONG. */
+int rp_config_path(char *out, size_t cap, const char *datadir, const char *path);
+
+#endif /* RP_CONFIG_H */
