@@ -55,6 +55,13 @@ typedef struct rp_apply {
     size_t nsigs, capsigs;
 
     size_t record; /* index of the record being applied */
+
+    /* Pending mode (ledger/pending.h): writes stay in the change log and
+     * never reach txn, a read-only transaction. ov indexes the changes of
+     * the records accepted so far; changes from ov_from on belong to the
+     * record being checked. NULL for a real block. */
+    struct rp_overlay *ov;
+    size_t ov_from;
 } rp_apply;
 
 /* Table access inside the apply transaction. Keys are at most 64 bytes.

@@ -32,6 +32,7 @@
 #include "crypto/error.h"
 #include "ledger/codec.h"
 #include "ledger/merkle.h"
+#include "ledger/pending.h"
 #include "ledger/record.h"
 #include "ledger/schema.h"
 #include "ledger/state.h"
@@ -513,9 +514,87 @@ int rp_store_tip(rp_store *s, rp_tip *tip)
 
 /* ---- the apply transaction's state access (state.h) ------------------------- */
 
+/* Pending mode's index: open addressing over the change log, from (table,
+ * key) to the newest accepted change of that key. Entries are only ever
+ * added or pointed at a newer change, never removed. */
+struct rp_overlay {
+    uint32_t *slot; /* change index + 1; 0 = empty */
+    size_t cap, used;
+};
+
+static uint64_t ov_hash(int db, const void *key, size_t klen)
+{
+    const unsigned char *p = key;
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)db;
+    for (size_t i = 0; i < klen; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h ^ (h >> 29);
+}
+
+static int change_is(const struct rp_change *c, int db, const void *key, size_t klen)
+{
+    return c->db == db && c->klen == klen && memcmp(c->key, key, klen) == 0;
+}
+
+static uint32_t *ov_find(rp_apply *a, int db, const void *key, size_t klen)
+{
+    struct rp_overlay *ov = a->ov;
+    size_t mask = ov->cap - 1, i = (size_t)ov_hash(db, key, klen) & mask;
+    while (ov->slot[i] && !change_is(&a->changes[ov->slot[i] - 1], db, key, klen))
+        i = (i + 1) & mask;
+    return &ov->slot[i];
+}
+
+static int ov_insert(rp_apply *a, size_t change)
+{
+    struct rp_overlay *ov = a->ov;
+    if (change >= UINT32_MAX)
+        return RP_ERR_NOMEM;
+    if ((ov->used + 1) * 2 > ov->cap) {
+        size_t ncap = ov->cap ? ov->cap * 2 : 1024;
+        uint32_t *old = ov->slot, *nslot = calloc(ncap, sizeof *nslot);
+        size_t ocap = ov->cap;
+        if (!nslot)
+            return RP_ERR_NOMEM;
+        ov->slot = nslot;
+        ov->cap = ncap;
+        for (size_t i = 0; i < ocap; i++) {
+            if (old[i]) {
+                const struct rp_change *c = &a->changes[old[i] - 1];
+                *ov_find(a, c->db, c->key, c->klen) = old[i];
+            }
+        }
+        free(old);
+    }
+    const struct rp_change *c = &a->changes[change];
+    uint32_t *sl = ov_find(a, c->db, c->key, c->klen);
+    if (!*sl)
+        ov->used++;
+    *sl = (uint32_t)change + 1;
+    return 0;
+}
+
+static int change_value(rp_apply *a, const struct rp_change *c, MDB_val *val)
+{
+    if (c->vlen == UINT32_MAX)
+        return RP_ERR_NOT_FOUND;
+    *val = mv(a->vals + c->voff, c->vlen);
+    return 0;
+}
+
 int rp_st_get(rp_apply *a, int db, const void *key, size_t klen, MDB_val *val)
 {
     MDB_val k = mv(key, klen);
+    if (a->ov) {
+        for (size_t i = a->nchanges; i-- > a->ov_from;)
+            if (change_is(&a->changes[i], db, key, klen))
+                return change_value(a, &a->changes[i], val);
+        if (a->ov->cap) {
+            uint32_t sl = *ov_find(a, db, key, klen);
+            if (sl)
+                return change_value(a, &a->changes[sl - 1], val);
+        }
+    }
     return from_mdb(mdb_get(a->txn, a->store->dbi[db], &k, val));
 }
 
@@ -562,6 +641,8 @@ static int log_change(rp_apply *a, int db, const void *key, size_t klen, const v
 
 int rp_st_put(rp_apply *a, int db, const void *key, size_t klen, const void *val, size_t vlen)
 {
+    if (a->ov)
+        return log_change(a, db, key, klen, val, vlen, 0);
     MDB_val k = mv(key, klen), v = mv(val, vlen);
     int rc = from_mdb(mdb_put(a->txn, a->store->dbi[db], &k, &v, 0));
     return rc ? rc : log_change(a, db, key, klen, val, vlen, 0);
@@ -569,6 +650,11 @@ int rp_st_put(rp_apply *a, int db, const void *key, size_t klen, const void *val
 
 int rp_st_del(rp_apply *a, int db, const void *key, size_t klen)
 {
+    if (a->ov) {
+        MDB_val v;
+        int rc = rp_st_get(a, db, key, klen, &v);
+        return rc ? rc : log_change(a, db, key, klen, NULL, 0, 1);
+    }
     MDB_val k = mv(key, klen);
     int rc = from_mdb(mdb_del(a->txn, a->store->dbi[db], &k, NULL));
     return rc ? rc : log_change(a, db, key, klen, NULL, 0, 1);
@@ -579,6 +665,8 @@ int rp_st_walk_prefix(rp_apply *a, int db, const void *prefix, size_t plen,
 {
     MDB_cursor *c;
     MDB_val k = mv(prefix, plen), v;
+    if (a->ov)
+        return RP_ERR_INVALID_ARG; /* walks would miss the pending layer */
     int rc = from_mdb(mdb_cursor_open(a->txn, a->store->dbi[db], &c));
     if (rc)
         return rc;
@@ -1544,4 +1632,173 @@ const rp_epoch_result *rp_store_offered(rp_store *s, uint64_t epoch)
         return NULL;
     rp_epoch_result_info(s->offer, &info, NULL, NULL, NULL);
     return info.epoch == epoch ? s->offer : NULL;
+}
+
+/* ---- pending state (ledger/pending.h) ------------------------------------------- */
+
+struct rp_pending {
+    rp_apply a;
+    struct rp_overlay ov;
+    uint64_t tip_height;
+};
+
+int rp_pending_new(rp_store *s, rp_pending **out)
+{
+    *out = NULL;
+    rp_pending *p = calloc(1, sizeof *p);
+    if (!p)
+        return RP_ERR_NOMEM;
+    p->a.store = s;
+    p->a.g = s->genesis;
+    p->a.chain_id = &s->chain_id;
+    p->a.ov = &p->ov;
+    int rc = from_mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &p->a.txn));
+    rp_tip tip;
+    if (rc == 0 && (rc = read_tip(s, p->a.txn, &tip)) == 0) {
+        p->tip_height = tip.height;
+        p->a.height = tip.height + 1;
+        *out = p;
+        return 0;
+    }
+    rp_pending_free(p);
+    return rc;
+}
+
+void rp_pending_free(rp_pending *p)
+{
+    if (!p)
+        return;
+    if (p->a.txn)
+        mdb_txn_abort(p->a.txn);
+    apply_free(&p->a);
+    free(p->ov.slot);
+    free(p);
+}
+
+uint64_t rp_pending_height(const rp_pending *p) { return p->tip_height; }
+
+int rp_pending_add(rp_pending *p, const unsigned char *rec, size_t len, uint64_t time_s,
+                   rp_hash *id, rp_sig_item sigs[static RP_RECORD_MAX_SIGS], size_t *nsigs,
+                   char *msg, size_t msglen)
+{
+    rp_apply *a = &p->a;
+    rp_record r;
+    const char *field = NULL;
+    *nsigs = 0;
+    if (msglen)
+        msg[0] = 0;
+    memset(id, 0, sizeof *id);
+    int rc = rp_record_decode(&r, rec, len, &field);
+    if (rc) {
+        snprintf(msg, msglen, "record does not decode: %s (field %s)", rp_strerror(rc),
+                 field ? field : "?");
+        return rc;
+    }
+    rp_record_id_from_body(id, a->chain_id, rec, rp_record_body_len(r.type, len));
+    size_t nchanges = a->nchanges, nvals = a->nvals;
+    a->ov_from = nchanges;
+    a->nsigs = 0;
+    a->time_s = time_s;
+    rc = rp_rules_apply(a, &r, id, msg, msglen);
+    if (rc == 0 && a->nsigs > RP_RECORD_MAX_SIGS)
+        rc = RP_ERR_INVALID_ARG; /* the rules never ask for more */
+    for (size_t i = nchanges; rc == 0 && i < a->nchanges; i++)
+        rc = ov_insert(a, i);
+    if (rc) {
+        /* Nothing of the record stays; ov holds only earlier changes. */
+        a->nchanges = nchanges;
+        a->nvals = nvals;
+        a->ov_from = nchanges;
+        a->nsigs = 0;
+        return rc;
+    }
+    a->ov_from = a->nchanges;
+    for (size_t i = 0; i < a->nsigs; i++) {
+        sigs[i].msg = a->sigs[i].msg;
+        sigs[i].key = a->sigs[i].key;
+        sigs[i].sig = a->sigs[i].sig;
+    }
+    *nsigs = a->nsigs;
+    a->nsigs = 0;
+    return 0;
+}
+
+int rp_pending_identity(rp_pending *p, const rp_pubkey *name, rp_identity_state *out)
+{
+    MDB_val v;
+    int rc = rp_st_get(&p->a, RP_DB_IDENTITIES, name->bytes, 32, &v);
+    return rc ? rc : rp_identity_state_decode(out, v.mv_data, v.mv_size);
+}
+
+/* ---- lookups for the RPC server ------------------------------------------------- */
+
+int rp_store_find_block(rp_store *s, const rp_hash *hash, uint64_t *height)
+{
+    unsigned char *buf;
+    size_t len;
+    int rc = read_copy(s, RP_DB_HASH_HEIGHT, hash->bytes, 32, &buf, &len);
+    if (rc)
+        return rc;
+    uint64_t h = 0;
+    for (size_t i = 0; i < len; i++)
+        h = h << 8 | buf[i];
+    free(buf);
+    if (len != 8)
+        return RP_ERR_CORRUPT;
+    *height = h;
+    return 0;
+}
+
+int rp_store_list_reviews(rp_store *s, const rp_pubkey *who, int by_issuer, const rp_hash *after,
+                          rp_review_info *out, size_t max, size_t *n, int *more)
+{
+    MDB_txn *txn;
+    MDB_cursor *c = NULL;
+    unsigned char start[64];
+    *n = 0;
+    *more = 0;
+    memcpy(start, who->bytes, 32);
+    if (after)
+        memcpy(start + 32, after->bytes, 32);
+    int rc = from_mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
+    if (rc)
+        return rc;
+    rc = from_mdb(mdb_cursor_open(txn, s->dbi[by_issuer ? RP_DB_BY_ISSUER : RP_DB_BY_SUBJECT], &c));
+    MDB_val k = mv(start, after ? 64 : 32), v;
+    int m = rc ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    /* Skip the review named by after itself. */
+    if (m == 0 && after && k.mv_size == 64 && memcmp(k.mv_data, start, 64) == 0)
+        m = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    while (rc == 0 && m == 0) {
+        if (k.mv_size != 64 || memcmp(k.mv_data, who->bytes, 32) != 0)
+            break;
+        if (*n == max) {
+            *more = 1;
+            break;
+        }
+        MDB_val rk = mv((const unsigned char *)k.mv_data + 32, 32), rv;
+        struct rp_review_state st;
+        if ((rc = from_mdb(mdb_get(txn, s->dbi[RP_DB_REVIEWS], &rk, &rv))) != 0 ||
+            (rc = rp_review_state_decode(&st, &rv)) != 0) {
+            if (rc == RP_ERR_NOT_FOUND)
+                rc = RP_ERR_CORRUPT; /* an index entry without its review */
+            break;
+        }
+        rp_review_info *o = &out[(*n)++];
+        memcpy(o->id.bytes, rk.mv_data, 32);
+        o->issuer = st.issuer;
+        o->subject = st.subject;
+        o->engagement = st.engagement;
+        o->overall = st.overall;
+        memcpy(o->dims, st.dims, sizeof o->dims);
+        o->time = st.time;
+        o->height = st.height;
+        m = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    }
+    if (rc == 0 && m != 0 && m != MDB_NOTFOUND)
+        rc = from_mdb(m);
+    if (c)
+        mdb_cursor_close(c);
+    mdb_txn_abort(txn);
+    return rc;
 }

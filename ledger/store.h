@@ -272,6 +272,29 @@ void rp_epoch_result_free(rp_epoch_result *r);
 /* Where a record is on chain. Returns: 0, RP_ERR_NOT_FOUND or an error. */
 int rp_store_find_record(rp_store *s, const rp_hash *id, uint64_t *height, uint32_t *index);
 
+/* Where a block is, by its header hash. Returns: 0, RP_ERR_NOT_FOUND or an
+ * error. */
+int rp_store_find_block(rp_store *s, const rp_hash *hash, uint64_t *height);
+
+/* A live review, as the reviews table holds it. */
+typedef struct rp_review_info {
+    rp_hash id;
+    rp_pubkey issuer, subject;
+    rp_hash engagement;
+    uint8_t overall;
+    uint8_t dims[4]; /* quality, reliability, communication, payment; 0 = not rated */
+    uint64_t time;   /* the issuer's clock, unix seconds */
+    uint64_t height; /* where it was included */
+} rp_review_info;
+
+/* A page of the live reviews about (by_issuer 0) or by (1) an identity, in
+ * review-id order, from one read transaction.
+ * Returns: 0; RP_ERR_CORRUPT; RP_ERR_STORE.
+ * Out:     out[0..*n) with *n <= max; *more: 1 if reviews follow the page.
+ * In:      after: start after this review id (NULL: from the first). */
+int rp_store_list_reviews(rp_store *s, const rp_pubkey *who, int by_issuer, const rp_hash *after,
+                          rp_review_info *out, size_t max, size_t *n, int *more);
+
 /* Compare every state table of two stores entry by entry.
  * Returns: 0 if identical; RP_ERR_CORRUPT with err naming the table and key
  *          of the first difference; RP_ERR_STORE. */

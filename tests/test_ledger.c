@@ -22,6 +22,7 @@
 #include "ledger/codec.h"
 #include "ledger/genesis.h"
 #include "ledger/merkle.h"
+#include "ledger/pending.h"
 #include "ledger/record.h"
 #include "ledger/schema.h"
 #include "ledger/replay.h"
@@ -835,6 +836,98 @@ START_TEST(test_epochs)
 }
 END_TEST
 
+
+/* ---- pending state (the mempool's view) --------------------------------------- */
+
+static int pend(rp_pending *p, const rp_record *r, size_t *nsigs, rp_sig_item *sigs)
+{
+    unsigned char buf[RP_RECORD_MAX_SIZE];
+    size_t len;
+    char msg[200];
+    rp_hash id;
+    ck_assert_int_eq(rp_record_encode(r, buf, sizeof buf, &len), 0);
+    int rc = rp_pending_add(p, buf, len, fx.now_s, &id, sigs, nsigs, msg, sizeof msg);
+    if (rc == 0) {
+        rp_hash want = fx_id(r);
+        ck_assert(rp_hash_eq(&id, &want));
+    } else {
+        ck_assert_msg(msg[0] != 0, "a rejection says why");
+    }
+    return rc;
+}
+
+START_TEST(test_pending_chains_dependent_records)
+{
+    rp_pending *p;
+    rp_sig_item sigs[RP_RECORD_MAX_SIGS];
+    size_t n;
+    ck_assert_int_eq(rp_pending_new(fx.st, &p), 0);
+    ck_assert_uint_eq(rp_pending_height(p), 0);
+    /* Two registrations, an engagement between them, a review of it: each
+     * depends on the ones before, none is on chain. */
+    rp_record id1 = fx_identity(1, NULL, RP_ROLE_TALENT, "t"), id2 = fx_identity(2, NULL,
+                                                                                  RP_ROLE_BRAND, "b");
+    ck_assert_int_eq(pend(p, &id1, &n, sigs), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert(memcmp(sigs[0].key.bytes, fx.pk[1].bytes, 32) == 0);
+    ck_assert_int_eq(pend(p, &id2, &n, sigs), 0);
+    rp_record e = fx_engagement(1, 2, 2, RP_ENG_GIG);
+    rp_hash eid = fx_id(&e);
+    ck_assert_int_eq(pend(p, &e, &n, sigs), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert(memcmp(sigs[1].key.bytes, fx.pk[2].bytes, 32) == 0);
+    /* The returned checks are the real ones: both signatures verify. */
+    for (size_t i = 0; i < n; i++)
+        ck_assert(rp_verify(&sigs[i].sig, sigs[i].msg.bytes, 32, &sigs[i].key));
+    /* A review with a skipped sequence fails and leaves nothing behind... */
+    rp_record bad = fx_review(2, 3, 1, &eid, 5);
+    ck_assert_int_eq(pend(p, &bad, &n, sigs), RP_ERR_BAD_SEQUENCE);
+    rp_identity_state st;
+    ck_assert_int_eq(rp_pending_identity(p, &fx.pk[2], &st), 0);
+    ck_assert_uint_eq(st.seq, 1);
+    /* ...so the right one still goes in, and the same again is refused. */
+    rp_record rv = fx_review(2, 2, 1, &eid, 5);
+    ck_assert_int_eq(pend(p, &rv, &n, sigs), 0);
+    ck_assert_int_eq(rp_pending_identity(p, &fx.pk[2], &st), 0);
+    ck_assert_uint_eq(st.seq, 2);
+    ck_assert_int_ne(pend(p, &rv, &n, sigs), 0);
+    ck_assert_int_eq(rp_pending_identity(p, &fx.pk[3], &st), RP_ERR_NOT_FOUND);
+    rp_pending_free(p);
+
+    /* Nothing reached the store, and the same records make a valid block. */
+    ck_assert_int_eq(rp_store_read_identity(fx.st, &fx.pk[1], &st), RP_ERR_NOT_FOUND);
+    rp_record all[4] = {id1, id2, e, rv};
+    fx_ok(all, 4);
+    ck_assert_int_eq(rp_pending_new(fx.st, &p), 0);
+    ck_assert_uint_eq(rp_pending_height(p), 1);
+    ck_assert_int_eq(pend(p, &rv, &n, sigs), RP_ERR_DUPLICATE_RECORD);
+    rp_pending_free(p);
+}
+END_TEST
+
+START_TEST(test_pending_many_keys)
+{
+    /* Enough pending writes to grow the index several times. */
+    register_all(2);
+    rp_pending *p;
+    rp_sig_item sigs[RP_RECORD_MAX_SIGS];
+    size_t n;
+    ck_assert_int_eq(rp_pending_new(fx.st, &p), 0);
+    rp_hash last = {{0}};
+    for (uint64_t s = 2; s < 400; s++) {
+        rp_record e = fx_engagement(1, s, 2, RP_ENG_GIG);
+        ck_assert_int_eq(pend(p, &e, &n, sigs), 0);
+        last = fx_id(&e);
+    }
+    rp_record rv = fx_review(2, 2, 1, &last, 4);
+    ck_assert_int_eq(pend(p, &rv, &n, sigs), 0);
+    rp_identity_state st;
+    ck_assert_int_eq(rp_pending_identity(p, &fx.pk[1], &st), 0);
+    ck_assert_uint_eq(st.seq, 399);
+    rp_pending_free(p);
+}
+END_TEST
+
 static Suite *ledger_suite(void)
 {
     Suite *s = suite_create("ledger");
@@ -856,6 +949,8 @@ static Suite *ledger_suite(void)
     tcase_add_test(tc, test_engagement_rules);
     tcase_add_test(tc, test_review_rules);
     tcase_add_test(tc, test_review_of_pending_engagement_same_block);
+    tcase_add_test(tc, test_pending_chains_dependent_records);
+    tcase_add_test(tc, test_pending_many_keys);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("vouch");
