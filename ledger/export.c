@@ -365,6 +365,24 @@ static json_t *commit_json(const rp_commit *c, int *ok)
     return o;
 }
 
+json_t *rp_export_record_obj(size_t index, const rp_hash *chain_id, const unsigned char *bytes,
+                             size_t len)
+{
+    int code = 0;
+    return record_json(index, chain_id, bytes, len, 0, &code, NULL);
+}
+
+json_t *rp_export_header_obj(const rp_header *h)
+{
+    int ok = 1;
+    json_t *o = header_json(h, &ok);
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 /* Serialize compactly into our own malloc'd buffer (json_dumps would use
  * jansson's allocator, which a program may have replaced). */
 static char *dump(const json_t *root)

@@ -53,6 +53,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 #include <stdio.h>
 
 #include "crypto/hash.h"
@@ -106,6 +107,15 @@ int rp_export_put_end(FILE *out);
 int rp_export_block_json(char **line, const rp_hash *chain_id, const unsigned char *block,
                          size_t blen, const unsigned char *commit, size_t clen,
                          rp_store_error *err);
+
+/* One record or one header as a JSON object, exactly as the JSON Lines
+ * export writes it (the RPC server answers with the same objects).
+ * Returns: a new object (the caller decrefs), or NULL if the record does
+ *          not decode or memory ran out. index is the record's position in
+ *          its block. */
+json_t *rp_export_record_obj(size_t index, const rp_hash *chain_id, const unsigned char *bytes,
+                             size_t len);
+json_t *rp_export_header_obj(const rp_header *h);
 
 /* The genesis line of a JSON Lines export (no trailing newline).
  * Returns: 0, RP_ERR_NOMEM, or an error of rp_genesis_chain_id.

@@ -1459,6 +1459,29 @@ static int row_decode(rp_score_row *row, const MDB_val *k, const MDB_val *v)
     return rp_reader_finish(&r, NULL) ? RP_ERR_CORRUPT : 0;
 }
 
+int rp_store_read_score(rp_store *s, const rp_pubkey *identity, uint64_t epoch,
+                        rp_epoch_info *info, rp_score_row *row, int *present)
+{
+    MDB_txn *txn;
+    *present = 0;
+    int rc = from_mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
+    if (rc)
+        return rc;
+    if ((rc = read_epoch_txn(s, txn, epoch, info)) == 0) {
+        unsigned char key[40];
+        be64(key, info->epoch);
+        memcpy(key + 8, identity->bytes, 32);
+        MDB_val k = mv(key, 40), v;
+        rc = from_mdb(mdb_get(txn, s->dbi[RP_DB_SCORES], &k, &v));
+        if (rc == 0 && (rc = row_decode(row, &k, &v)) == 0)
+            *present = 1;
+        else if (rc == RP_ERR_NOT_FOUND)
+            rc = 0;
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}
+
 /* Walk one epoch's rows inside a read transaction. */
 static int walk_scores(rp_store *s, MDB_txn *txn, uint64_t epoch,
                        int (*fn)(void *ctx, const rp_score_row *row), void *ctx)

@@ -210,6 +210,14 @@ int rp_store_read_epoch(rp_store *s, uint64_t epoch, rp_epoch_info *out);
 int rp_store_read_scores(rp_store *s, uint64_t epoch,
                          int (*fn)(void *ctx, const rp_score_row *row), void *ctx);
 
+/* One identity's row of a committed epoch (0 = the latest), from one read
+ * transaction: the hot path of score.get.
+ * Returns: 0 (*present 1 and row filled, or 0: no row for the identity);
+ *          errors of rp_store_read_epoch.
+ * Out:     info: the epoch; row; present. */
+int rp_store_read_score(rp_store *s, const rp_pubkey *identity, uint64_t epoch,
+                        rp_epoch_info *info, rp_score_row *row, int *present);
+
 /* A proof that an identity has a given row in an epoch's table, or has none,
  * checkable with nothing but the proof, the genesis and the chain id. */
 typedef struct rp_score_proof {

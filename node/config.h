@@ -59,4 +59,22 @@ int rp_config_load(rp_config *cfg, const char *path, char *errbuf, size_t errlen
  * kept, relative ones are joined to datadir. Returns: 0, or -ENAMETOOLONG. */
 int rp_config_path(char *out, size_t cap, const char *datadir, const char *path);
 
+/* Parse config text held in memory, with every rule of rp_config_load.
+ * Returns: 0; RP_ERR_CONFIG with errbuf saying "NAME:LINE: what is wrong";
+ *          RP_ERR_NOMEM. On failure cfg holds the defaults.
+ * In:      name: the file name for messages; text, len: the contents
+ *          (need not be NUL-terminated). */
+int rp_config_parse(rp_config *cfg, const char *name, const char *text, size_t len,
+                    char *errbuf, size_t errlen);
+
+/* Write cfg as a complete, documented config file: every section and key
+ * with its meaning, range and default in comments, and cfg's value.
+ * configs/reputed.conf.example is exactly this text for the defaults (a
+ * test keeps them equal), and `reputed init` writes it into the datadir.
+ * Returns: a malloc'd NUL-terminated string (the caller frees it), or NULL
+ *          if out of memory. A path too long for one line (see
+ *          RP_CONFIG_MAX_LINE) gives a text rp_config_parse refuses: writers
+ *          parse the text back before saving it. */
+char *rp_config_format(const rp_config *cfg);
+
 #endif /* RP_CONFIG_H */

@@ -1,6 +1,7 @@
 /* reputed: the repute node daemon's command line. For now the auditor's
  * commands, each a thin shell over the library:
  *
+ *   reputed init --datadir DIR [...]      node/init.h rp_node_init
  *   reputed verify --datadir DIR          ledger/replay.h rp_replay_verify
  *   reputed export --datadir DIR [...]    ledger/export.h
  *   reputed import --datadir NEW FILE     ledger/replay.h rp_replay_import
@@ -30,6 +31,8 @@
 #include "ledger/export.h"
 #include "ledger/replay.h"
 #include "ledger/store.h"
+#include "node/daemon.h"
+#include "node/init.h"
 #include "node/pool.h"
 
 #define EXIT_USAGE 2
@@ -39,7 +42,14 @@
 static const char usage_main[] =
     "usage: reputed COMMAND [OPTIONS]\n"
     "\n"
-    "The repute node. Commands for auditors:\n"
+    "The repute node. Commands for operators:\n"
+    "\n"
+    "  init     create a datadir: config, node key, validator key, genesis and\n"
+    "           ledger (--dev: a single-validator development chain)\n"
+    "  run      run the node in the foreground: RPC on DIR/rpc.sock, and block\n"
+    "           production if this node is the chain's single validator\n"
+    "\n"
+    "Commands for auditors:\n"
     "\n"
     "  verify   replay a datadir's chain from genesis, re-checking every hash,\n"
     "           signature and rule, and compare the result with the datadir\n"
@@ -51,6 +61,28 @@ static const char usage_main[] =
     "Run 'reputed COMMAND --help' for a command's options.\n"
     "Exit status: 0 success, 1 failure (the message names height and reason),\n"
     "2 usage error.\n";
+
+static const char usage_run[] =
+    "usage: reputed run --datadir DIR\n"
+    "\n"
+    "Run the node in the foreground on the datadir DIR (made by 'reputed init'),\n"
+    "configured by DIR/reputed.conf (configs/reputed.conf.example lists every\n"
+    "key). It serves JSON-RPC 2.0 on the Unix socket DIR/rpc.sock (mode 0600;\n"
+    "docs/rpc.md), admits records into its mempool, and, if its validator key\n"
+    "alone is a quorum (the dev chain), makes a block every block_interval_ms\n"
+    "while records wait, computing score epochs ahead on the worker pool.\n"
+    "\n"
+    "Logs go to stderr, one event per line: TIME LEVEL EVENT key=value...\n"
+    "SIGINT or SIGTERM stops it cleanly: intake stops, waiting clients get an\n"
+    "answer, the ledger is closed (a block is applied whole or not at all).\n"
+    "A second 'reputed run' on the same datadir is refused.\n"
+    "\n"
+    "Options:\n"
+    "  --datadir DIR   the node's datadir (required)\n"
+    "  -h, --help      show this help\n"
+    "\n"
+    "Exit status: 0 after a clean shutdown, 1 if the node cannot start (the\n"
+    "message says why), 2 usage error.\n";
 
 static const char usage_verify[] =
     "usage: reputed verify --datadir DIR\n"
@@ -124,6 +156,67 @@ static const char usage_scores[] =
     "  -o, --output FILE    write to FILE (replaced once complete) instead of stdout\n"
     "  -h, --help           show this help\n";
 
+static const char usage_init[] =
+    "usage: reputed init --datadir DIR --dev\n"
+    "       reputed init --datadir DIR --genesis FILE\n"
+    "                    [--validator | --validator-key KEY]\n"
+    "                    [--passphrase-file FILE] [--passphrase-env NAME]\n"
+    "\n"
+    "Create the datadir of a node: DIR is created (mode 0700; its parent must\n"
+    "exist), or an existing empty folder is used and set to 0700. An existing\n"
+    "node is never overwritten: a DIR holding a ledger or a reputed.conf is\n"
+    "refused, and so is any other folder that is not empty. If a step fails,\n"
+    "what init created is removed again.\n"
+    "\n"
+    "Options:\n"
+    "  --datadir DIR           the datadir to create (required)\n"
+    "  --dev                   a single-validator development chain of its own:\n"
+    "                          a fresh genesis (chain devnet-local, starting\n"
+    "                          now, epochs of 10 blocks), a PLAINTEXT validator\n"
+    "                          key, and a pre-trusted identity registered in\n"
+    "                          block 1. Never for a real chain\n"
+    "  --genesis FILE          the chain to join: FILE is checked and copied to\n"
+    "                          DIR/genesis.json (docs/genesis.md)\n"
+    "  --validator             with --genesis: generate a validator key, sealed\n"
+    "                          with a passphrase (below), and print its public key\n"
+    "  --validator-key KEY     with --genesis: copy the existing encrypted key\n"
+    "                          file KEY instead (its passphrase is checked now)\n"
+    "  --passphrase-file FILE  take the passphrase from FILE: a regular file of\n"
+    "                          yours, mode 0600 or stricter, one trailing newline\n"
+    "                          ignored. Recorded in reputed.conf for 'run'\n"
+    "  --passphrase-env NAME   take it from the environment variable NAME instead\n"
+    "                          of REPUTE_PASSPHRASE. Recorded in reputed.conf\n"
+    "  -h, --help              show this help\n"
+    "\n"
+    "Files created in DIR, each mode 0600 and never overwritten:\n"
+    "  reputed.conf     the configuration, every key documented (as in\n"
+    "                   configs/reputed.conf.example)\n"
+    "  genesis.json     the chain's genesis\n"
+    "  node.key         the node's network identity: 32 random bytes in hex,\n"
+    "                   plaintext by design (it signs nothing on chain)\n"
+    "  validator.key    --validator, --validator-key: the encrypted validator\n"
+    "                   key; --dev: a PLAINTEXT dev key\n"
+    "  dev-anchor.key   --dev: the key of the pre-trusted identity \"Repute Dev\n"
+    "                   Anchor\", encrypted with the EMPTY passphrase (use it\n"
+    "                   with REPUTE_PASSPHRASE=\"\")\n"
+    "  ledger/          the ledger (LMDB); --dev: at height 1\n"
+    "\n"
+    "The validator key's passphrase is taken from the first of:\n"
+    "  1. the systemd credential validator-passphrase, that is the file\n"
+    "     $CREDENTIALS_DIRECTORY/validator-passphrase (LoadCredential= in the\n"
+    "     unit; configs/systemd/reputed.service)\n"
+    "  2. --passphrase-file FILE\n"
+    "  3. the environment variable REPUTE_PASSPHRASE (or --passphrase-env NAME)\n"
+    "  4. a prompt without echo, twice, when standard input is a terminal\n"
+    "With none of them init fails. An empty passphrase is refused. 'reputed run'\n"
+    "looks in the same places ([validator] in reputed.conf). New key files use\n"
+    "Argon2id with 256 MiB and 3 passes (about a second to open).\n"
+    "\n"
+    "A validator key only signs if the genesis lists it: init sets [validator]\n"
+    "enabled = true when it does, and otherwise prints the public key to put in\n"
+    "a genesis. The public keys and the chain id go to standard output.\n"
+    "docs/operators.md walks through a dev chain and a real one.\n";
+
 static int usage_error(const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -146,6 +239,10 @@ struct opt {
     char shrt;       /* 0 if none */
     const char **value;
 };
+
+/* A flag takes no value: its variable starts as FLAG_OFF, and parse() sets
+ * it to FLAG_ON when the option is given. */
+static const char FLAG_OFF[] = "off", FLAG_ON[] = "on";
 
 /* Parse argv[first..argc) against opts; positional arguments go to pos
  * (at most npos_max). Returns 0, 1 for --help, or EXIT_USAGE (reported). */
@@ -185,6 +282,14 @@ static int parse(int argc, char **argv, int first, const struct opt *opts, size_
         }
         if (!o)
             return usage_error(usage, "unknown option '%s'", a);
+        if (*o->value == FLAG_OFF || *o->value == FLAG_ON) {
+            if (val)
+                return usage_error(usage, "option '--%s' takes no value", o->lng);
+            if (*o->value == FLAG_ON)
+                return usage_error(usage, "option '--%s' is given twice", o->lng);
+            *o->value = FLAG_ON;
+            continue;
+        }
         if (!val) {
             if (i + 1 >= argc)
                 return usage_error(usage, "option '%s' needs a value", a);
@@ -685,6 +790,23 @@ static int cmd_scores(int argc, char **argv)
 /* ---- import -------------------------------------------------------------------------------------
  */
 
+static int cmd_run(int argc, char **argv)
+{
+    const char *datadir = NULL;
+    size_t npos;
+    const struct opt opts[] = {{"datadir", 0, &datadir}};
+    int rc = parse_command(argc, argv, "run", opts, 1, usage_run, NULL, 0, &npos);
+    if (rc >= 0)
+        return rc;
+    char err[512] = "";
+    rc = rp_daemon_run(datadir, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "reputed run: %s\n", err[0] ? err : rp_strerror(rc));
+        return 1;
+    }
+    return 0;
+}
+
 static int cmd_import(int argc, char **argv)
 {
     const char *datadir = NULL, *pos[1];
@@ -727,6 +849,109 @@ static int cmd_import(int argc, char **argv)
     return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* ---- init ------------------------------------------------------------------------------- */
+
+static void print_dev_warning(const char *datadir)
+{
+    char key[80];
+    if (snprintf(key, sizeof key, "%s/validator.key", datadir) >= (int)sizeof key)
+        snprintf(key, sizeof key, "DATADIR/validator.key");
+    fprintf(stderr,
+            "\n"
+            "  ******************************************************************\n"
+            "  *  WARNING: DEVELOPMENT CHAIN - NOT FOR REAL USE                 *\n"
+            "  *                                                                *\n"
+            "  *  The validator key is stored in PLAINTEXT:                     *\n"
+            "  *    %-60s*\n"
+            "  *  Anyone who can read that file can sign blocks of this chain.  *\n"
+            "  *  dev-anchor.key, the pre-trusted identity, has an EMPTY        *\n"
+            "  *  passphrase. Use this chain for development and demos only.    *\n"
+            "  *  A real chain: reputed init --genesis FILE --validator         *\n"
+            "  ******************************************************************\n"
+            "\n",
+            key);
+}
+
+static int cmd_init(int argc, char **argv)
+{
+    const char *datadir = NULL, *genesis = NULL, *dev = FLAG_OFF, *validator = FLAG_OFF,
+               *validator_key = NULL, *pass_file = NULL, *pass_env = NULL, *pos[1];
+    size_t npos;
+    const struct opt opts[] = {{"datadir", 0, &datadir},
+                               {"genesis", 0, &genesis},
+                               {"dev", 0, &dev},
+                               {"validator", 0, &validator},
+                               {"validator-key", 0, &validator_key},
+                               {"passphrase-file", 0, &pass_file},
+                               {"passphrase-env", 0, &pass_env}};
+    int rc = parse_command(argc, argv, "init", opts, sizeof opts / sizeof opts[0], usage_init, pos,
+                           0, &npos);
+    if (rc >= 0)
+        return rc;
+    int is_dev = dev == FLAG_ON, new_key = validator == FLAG_ON;
+    if (is_dev == (genesis != NULL))
+        return usage_error(usage_init, "init needs exactly one of --dev and --genesis FILE");
+    if (is_dev && (new_key || validator_key || pass_file || pass_env))
+        return usage_error(usage_init, "--dev makes its own (plaintext) validator key; "
+                                       "--validator, --validator-key and the passphrase "
+                                       "options go with --genesis");
+    if (new_key && validator_key)
+        return usage_error(usage_init,
+                           "give --validator (a new key) or --validator-key KEY, not both");
+    if ((pass_file || pass_env) && !new_key && !validator_key)
+        return usage_error(usage_init,
+                           "the passphrase options need --validator or --validator-key");
+
+    rp_init_result res;
+    rp_init_opts o;
+    memset(&o, 0, sizeof o);
+    o.datadir = datadir;
+    o.genesis = genesis;
+    o.dev = is_dev;
+    o.validator = new_key;
+    o.validator_key = validator_key;
+    o.passphrase_file = pass_file;
+    o.passphrase_env = pass_env;
+    o.result = &res;
+    char err[1024];
+    if ((rc = rp_node_init(&o, err, sizeof err)) != 0) {
+        fprintf(stderr, "init: %s\n", err);
+        return 1;
+    }
+
+    char hex[65];
+    hex32(hex, &res.chain_id);
+    printf("init: created %s for chain %s\n", datadir, res.chain_name);
+    printf("init: chain id %s\n", hex);
+    printf("init: ledger at height %llu\n", (unsigned long long)res.height);
+    if (res.has_validator) {
+        rp_hex_encode(hex, sizeof hex, res.validator.bytes, 32);
+        printf("init: validator public key %s\n", hex);
+        if (!is_dev)
+            printf("init: validator key %s/validator.key (encrypted; passphrase from %s)\n",
+                   datadir, res.passphrase_source);
+    }
+    if (res.has_anchor) {
+        rp_hex_encode(hex, sizeof hex, res.anchor.bytes, 32);
+        printf("init: dev anchor identity %s (pre-trusted, registered in block 1)\n", hex);
+        printf("init: dev anchor key %s/%s (EMPTY passphrase)\n", datadir, RP_DEV_ANCHOR_FILE);
+    }
+    printf("init: start the node with: reputed run --datadir %s\n", datadir);
+    if (fflush(stdout) != 0)
+        return 1;
+    if (res.has_validator && !res.validator_in_genesis)
+        fprintf(stderr,
+                "init: note: this validator key is not in the genesis validator set, so\n"
+                "init: [validator] enabled = false and the node follows the chain without\n"
+                "init: signing. To found a chain with it, give the public key above to whoever\n"
+                "init: writes the genesis, then create a datadir from the final genesis with\n"
+                "init: --validator-key and a copy of %s/validator.key (docs/operators.md).\n",
+                datadir);
+    if (is_dev)
+        print_dev_warning(datadir);
+    return 0;
+}
+
 /* ---- main
  * ---------------------------------------------------------------------------------------- */
 
@@ -735,6 +960,8 @@ static const struct command {
     int (*run)(int argc, char **argv);
     const char *usage;
 } commands[] = {
+    {"init", cmd_init, usage_init},
+    {"run", cmd_run, usage_run},
     {"verify", cmd_verify, usage_verify},
     {"export", cmd_export, usage_export},
     {"import", cmd_import, usage_import},

@@ -3,6 +3,7 @@
 # installs whatever is missing, then configures and builds, then does its job.
 #
 #   scripts/dev.sh run                 build, create ./devnet/ if absent, run the node
+#                                      (RP_DEVNET=DIR picks another folder)
 #   scripts/dev.sh test                the whole suite: unit tests, the same tests under
 #                                      ASan+UBSan, fuzz-corpus replays, short fuzz runs
 #   scripts/dev.sh bench               every benchmark
@@ -188,8 +189,20 @@ cmd_fuzz() {
 cmd_run() {
     install_missing
     build_main
-    say "built build/. The node (reputed) does not exist yet: it arrives with the node"
-    say "issue, and then this command will create ./devnet/ and run it in the foreground."
+    local dir=${RP_DEVNET:-devnet}
+    if [ ! -f "$dir/reputed.conf" ]; then
+        say "creating a single-validator dev chain in ./$dir/"
+        build/node/reputed init --dev --datadir "$dir" || die "reputed init failed"
+    fi
+    say "starting the node on ./$dir/ (Ctrl-C stops it)"
+    cat <<MSG
+   RPC socket: $top/$dir/rpc.sock
+   In another terminal, try:
+     build/node/repute-cli --datadir $dir info
+     build/node/repute-cli --datadir $dir head
+     scripts/demo.sh $dir          # a small story, then the score table
+MSG
+    exec build/node/reputed run --datadir "$dir"
 }
 
 usage() {

@@ -1,0 +1,125 @@
+/* `reputed init`: create a datadir, and load the validator key for `run`.
+ *
+ * A datadir holds (docs/operators.md):
+ *
+ *   reputed.conf     the config (node/config.h), documented key by key
+ *   genesis.json     the chain's genesis, copied (--genesis) or written (--dev)
+ *   node.key         the node's network identity: 32 random bytes in hex,
+ *                    plaintext by design (like Tendermint's node_key)
+ *   validator.key    a validator's secret key: encrypted (docs/keys.md), or
+ *                    for --dev a PLAINTEXT dev key
+ *   dev-anchor.key   --dev only: the dev chain's pre-trusted identity,
+ *                    encrypted with the EMPTY passphrase
+ *   ledger/          the LMDB ledger (ledger/store.h)
+ *
+ * The folder is mode 0700 and every file in it 0600, created with O_EXCL
+ * and fsynced: init never overwrites anything. If a step fails, what the
+ * earlier steps created is removed again, so a failed init leaves the
+ * folder as it found it.
+ *
+ * Passphrases. A validator key file's passphrase is looked for in this
+ * order, the first that is present winning:
+ *   1. a systemd credential: $CREDENTIALS_DIRECTORY/NAME (LoadCredential=
+ *      in the unit; NAME is [validator] credential, default
+ *      validator-passphrase);
+ *   2. a passphrase file (--passphrase-file, [validator] passphrase_file):
+ *      a regular file owned by the user, mode 0600 or stricter, one
+ *      trailing newline ignored;
+ *   3. an environment variable ([validator] passphrase_env, default
+ *      REPUTE_PASSPHRASE), taken as is;
+ *   4. a prompt without echo on the terminal, when standard input is one
+ *      (twice when a new key is sealed).
+ * With none of them the call fails with a message listing the four.
+ * Passphrase buffers are wiped with sodium_memzero on every path; nothing
+ * here logs a secret.
+ *
+ * Call rp_crypto_init() first (rp_node_init calls it itself).
+ */
+#ifndef RP_INIT_H
+#define RP_INIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/hash.h"
+#include "crypto/sig.h"
+#include "node/config.h"
+
+#define RP_DEV_CHAIN_NAME  "devnet-local"
+#define RP_DEV_ANCHOR_NAME "Repute Dev Anchor"
+#define RP_DEV_ANCHOR_FILE "dev-anchor.key"
+#define RP_DEV_KEY_HEADER  "# repute PLAINTEXT DEV KEY - never use for a real chain"
+#define RP_PASSPHRASE_MAX  1024 /* bytes, from any source */
+
+/* What init made, for the caller to print. */
+typedef struct rp_init_result {
+    char chain_name[65];
+    rp_hash chain_id;
+    uint64_t height;            /* 0, or 1 for --dev (the anchor's IDENTITY) */
+    int has_validator;          /* a validator key was written */
+    rp_pubkey validator;        /* its public key */
+    int validator_in_genesis;   /* it is in the genesis validator set ([validator] enabled) */
+    int has_anchor;             /* --dev */
+    rp_pubkey anchor;           /* the dev chain's pre-trusted, registered identity */
+    char passphrase_source[96]; /* where the validator passphrase came from, or "" */
+} rp_init_result;
+
+typedef struct rp_init_opts {
+    const char *datadir;         /* required: created with mode 0700, or an
+                                    existing empty folder (set to 0700) */
+    const char *genesis;         /* a genesis file to check and copy; or NULL with dev */
+    int dev;                     /* 1: a fresh single-validator dev chain of our own */
+    int validator;               /* with genesis: generate a validator key, encrypted */
+    const char *validator_key;   /* with genesis: copy this existing encrypted key file
+                                    (its passphrase is checked) instead; implies validator */
+    const char *passphrase_file; /* NULL: none. Written to the conf for `run` */
+    const char *passphrase_env;  /* NULL: REPUTE_PASSPHRASE. Written to the conf */
+    uint64_t kdf_ops, kdf_mem;   /* Argon2id cost of a new validator key file;
+                                    0: RP_KDF_*_MODERATE (tests pass cheaper ones) */
+    rp_init_result *result;      /* if not NULL, filled on success */
+} rp_init_opts;
+
+/* Create a datadir: `reputed init`.
+ * Exactly one of o->genesis and o->dev. With genesis: the file is parsed
+ * (every rule of ledger/genesis.h) and copied byte for byte; with
+ * validator or validator_key a validator key file is written (encrypted)
+ * and [validator] enabled is set if the key is in the genesis validator
+ * set. With dev: a genesis of our own (chain RP_DEV_CHAIN_NAME,
+ * genesis_time now, one validator of power 1, one pre-trusted identity,
+ * low proof-of-work difficulty, epochs of 10 blocks), a plaintext dev
+ * validator key, the pre-trusted identity's key file (dev-anchor.key,
+ * EMPTY passphrase, cheapest KDF), and block 1 registering that identity
+ * as "Repute Dev Anchor" (role agent); the conf enables the validator with
+ * dev_plaintext_key and a 500 ms block interval.
+ * Returns: 0; RP_ERR_INVALID_ARG for contradictory options; -EEXIST if the
+ *          datadir holds a ledger, a reputed.conf or a file init would
+ *          create; -ENOTEMPTY for any other non-empty datadir;
+ *          RP_ERR_GENESIS; errors of the key files, the passphrase sources
+ *          (RP_ERR_KEYFILE_PERMS, -ECANCELED for an interrupted prompt,
+ *          RP_ERR_INVALID_ARG for none at all or an empty one), the store
+ *          and -errno. err says what and where, for an operator.
+ * Out:     o->result if not NULL; err[0..errlen). */
+int rp_node_init(const rp_init_opts *o, char *err, size_t errlen);
+
+/* Load the validator's secret key for `reputed run`: cfg->key_file
+ * (relative to datadir) decrypted with a passphrase from the sources above
+ * (cfg->credential, cfg->passphrase_file, cfg->passphrase_env, a prompt),
+ * or, with cfg->dev_plaintext_key, read as a plaintext dev key (and a
+ * warning logged). Key files that group or others can access are refused.
+ * Returns: 0; RP_ERR_KEYFILE_* (RP_ERR_KEYFILE_DECRYPT: wrong passphrase);
+ *          RP_ERR_KEYFILE_PERMS also for a passphrase file that is too
+ *          open or not the user's; RP_ERR_INVALID_ARG when no passphrase
+ *          source is available; -ECANCELED; -errno. err names the file
+ *          and the passphrase source.
+ * Out:     sk (zeroed on failure; the caller wipes it after use), pk. */
+int rp_validator_key_load(const char *datadir, const rp_config *cfg, rp_seckey *sk, rp_pubkey *pk,
+                          char *err, size_t errlen);
+
+/* Read a node key file (node.key): comment lines starting with '#' and one
+ * line of 64 hex digits; the file must be a regular file that group and
+ * others cannot access.
+ * Returns: 0; RP_ERR_KEYFILE_PERMS; RP_ERR_KEYFILE_FORMAT; -errno.
+ * Out:     key: 32 bytes (zeroed on failure; a secret: wipe after use). */
+int rp_node_key_read(const char *path, unsigned char key[static 32], char *err, size_t errlen);
+
+#endif /* RP_INIT_H */

@@ -1,0 +1,735 @@
+#include "node/mempool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/error.h"
+#include "ledger/record.h"
+
+/* ---- a small map from fixed-size keys to entries ------------------------------ */
+
+#define KEY_MAX 40
+
+struct entry;
+
+struct slot {
+    struct entry *e; /* NULL: empty; TOMB: deleted */
+    unsigned char key[KEY_MAX];
+};
+
+static struct entry tomb_entry_storage_placeholder_; /* only its address is used */
+#define TOMB (&tomb_entry_storage_placeholder_)
+
+struct map {
+    struct slot *s;
+    size_t cap, used, live; /* used counts tombstones too */
+    size_t klen;
+};
+
+static size_t key_hash(const unsigned char *k, size_t n)
+{
+    /* Keys are hashes and public keys: their bytes are already uniform. */
+    uint64_t h = 0;
+    memcpy(&h, k, 8);
+    for (size_t i = 8; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, k + i, 8);
+        h ^= x * 0x9e3779b97f4a7c15ULL;
+    }
+    return (size_t)(h ^ (h >> 31));
+}
+
+static struct slot *map_slot(struct map *m, const unsigned char *key)
+{
+    size_t mask = m->cap - 1, i = key_hash(key, m->klen) & mask;
+    struct slot *tomb = NULL;
+    for (;;) {
+        struct slot *s = &m->s[i];
+        if (!s->e)
+            return tomb ? tomb : s;
+        if (s->e == TOMB) {
+            if (!tomb)
+                tomb = s;
+        } else if (memcmp(s->key, key, m->klen) == 0) {
+            return s;
+        }
+        i = (i + 1) & mask;
+    }
+}
+
+static struct entry *map_get(struct map *m, const unsigned char *key)
+{
+    if (!m->cap)
+        return NULL;
+    struct slot *s = map_slot(m, key);
+    return s->e == TOMB ? NULL : s->e;
+}
+
+static int map_grow(struct map *m)
+{
+    size_t ncap = m->cap ? m->cap : 256;
+    while ((m->live + 1) * 2 > ncap)
+        ncap *= 2;
+    if (ncap == m->cap && (m->used + 1) * 4 <= m->cap * 3)
+        return 0;
+    struct slot *old = m->s;
+    size_t ocap = m->cap;
+    m->s = calloc(ncap, sizeof *m->s);
+    if (!m->s) {
+        m->s = old;
+        return RP_ERR_NOMEM;
+    }
+    m->cap = ncap;
+    m->used = m->live;
+    for (size_t i = 0; i < ocap; i++) {
+        if (old[i].e && old[i].e != TOMB) {
+            struct slot *s = map_slot(m, old[i].key);
+            *s = old[i];
+        }
+    }
+    free(old);
+    return 0;
+}
+
+static int map_put(struct map *m, const unsigned char *key, struct entry *e)
+{
+    if ((m->used + 1) * 4 > m->cap * 3 || (m->live + 1) * 2 > m->cap) {
+        int rc = map_grow(m);
+        if (rc)
+            return rc;
+    }
+    struct slot *s = map_slot(m, key);
+    if (!s->e)
+        m->used++;
+    if (!s->e || s->e == TOMB)
+        m->live++;
+    s->e = e;
+    memcpy(s->key, key, m->klen);
+    return 0;
+}
+
+static void map_del(struct map *m, const unsigned char *key)
+{
+    if (!m->cap)
+        return;
+    struct slot *s = map_slot(m, key);
+    if (s->e && s->e != TOMB) {
+        s->e = TOMB;
+        m->live--;
+    }
+}
+
+/* ---- entries ------------------------------------------------------------------- */
+
+struct entry {
+    rp_hash id;
+    rp_pubkey issuer;
+    uint64_t seq;
+    unsigned char *rec;
+    size_t len;
+    enum rp_mp_status status; /* HELD, VERIFYING or READY */
+    int taken;                /* its signatures are in a batch being verified */
+    rp_sig_item sigs[RP_RECORD_MAX_SIGS];
+    size_t nsigs;
+    void *user;
+    struct entry *prev, *next;
+};
+
+struct list {
+    struct entry *head, *tail;
+};
+
+static void list_push(struct list *l, struct entry *e)
+{
+    e->next = NULL;
+    e->prev = l->tail;
+    if (l->tail)
+        l->tail->next = e;
+    else
+        l->head = e;
+    l->tail = e;
+}
+
+static void list_remove(struct list *l, struct entry *e)
+{
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        l->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        l->tail = e->prev;
+    e->prev = e->next = NULL;
+}
+
+struct rp_mempool {
+    rp_store *store;
+    rp_mempool_limits lim;
+    rp_mp_event_fn ev;
+    void *ctx;
+    rp_pending *pending;
+    struct list live; /* VERIFYING and READY, in admission order */
+    struct list held;
+    struct map by_id;   /* every entry, by record id */
+    struct map by_slot; /* held entries, by issuer | seq */
+    rp_hash *queue;     /* ids whose signatures wait for a batch */
+    size_t qhead, qlen, qcap;
+    uint32_t count, nheld, nready;
+    uint64_t bytes;
+    uint64_t admitted, rejected, dropped;
+    int closed;
+};
+
+static void slot_key(unsigned char out[KEY_MAX], const rp_pubkey *issuer, uint64_t seq)
+{
+    memcpy(out, issuer->bytes, 32);
+    for (int i = 0; i < 8; i++)
+        out[32 + i] = (unsigned char)(seq >> (56 - 8 * i));
+}
+
+int rp_mempool_new(rp_mempool **out, rp_store *store, const rp_mempool_limits *limits,
+                   rp_mp_event_fn ev, void *ctx)
+{
+    *out = NULL;
+    rp_mempool *mp = calloc(1, sizeof *mp);
+    if (!mp)
+        return RP_ERR_NOMEM;
+    mp->store = store;
+    mp->lim = *limits;
+    mp->ev = ev;
+    mp->ctx = ctx;
+    mp->by_id.klen = 32;
+    mp->by_slot.klen = KEY_MAX;
+    int rc = rp_pending_new(store, &mp->pending);
+    if (rc) {
+        free(mp);
+        return rc;
+    }
+    *out = mp;
+    return 0;
+}
+
+static void entry_free(struct entry *e)
+{
+    if (e) {
+        free(e->rec);
+        free(e);
+    }
+}
+
+void rp_mempool_free(rp_mempool *mp)
+{
+    if (!mp)
+        return;
+    struct entry *e, *n;
+    for (e = mp->live.head; e; e = n) {
+        n = e->next;
+        entry_free(e);
+    }
+    for (e = mp->held.head; e; e = n) {
+        n = e->next;
+        entry_free(e);
+    }
+    free(mp->by_id.s);
+    free(mp->by_slot.s);
+    free(mp->queue);
+    rp_pending_free(mp->pending);
+    free(mp);
+}
+
+void rp_mempool_close(rp_mempool *mp) { mp->closed = 1; }
+
+/* Unlink an entry from everything and free it (no event). */
+static void forget(rp_mempool *mp, struct entry *e)
+{
+    map_del(&mp->by_id, e->id.bytes);
+    if (e->status == RP_MP_HELD) {
+        unsigned char k[KEY_MAX];
+        slot_key(k, &e->issuer, e->seq);
+        map_del(&mp->by_slot, k);
+        list_remove(&mp->held, e);
+        mp->nheld--;
+    } else {
+        list_remove(&mp->live, e);
+        if (e->status == RP_MP_READY)
+            mp->nready--;
+    }
+    mp->count--;
+    mp->bytes -= e->len;
+    entry_free(e);
+}
+
+static void drop(rp_mempool *mp, struct entry *e, int code, const char *msg)
+{
+    rp_hash id = e->id;
+    void *user = e->user;
+    forget(mp, e);
+    mp->dropped++;
+    if (mp->ev)
+        mp->ev(mp->ctx, &id, RP_MP_EV_DROPPED, code, msg, 0, 0, user);
+}
+
+static int queue_push(rp_mempool *mp, const rp_hash *id)
+{
+    if (mp->qhead > 0 && mp->qhead == mp->qlen) {
+        mp->qhead = mp->qlen = 0;
+    }
+    if (mp->qlen == mp->qcap) {
+        if (mp->qhead > mp->qcap / 2) {
+            memmove(mp->queue, mp->queue + mp->qhead, (mp->qlen - mp->qhead) * sizeof *mp->queue);
+            mp->qlen -= mp->qhead;
+            mp->qhead = 0;
+        } else {
+            size_t cap = mp->qcap ? mp->qcap * 2 : 256;
+            rp_hash *q = realloc(mp->queue, cap * sizeof *q);
+            if (!q)
+                return RP_ERR_NOMEM;
+            mp->queue = q;
+            mp->qcap = cap;
+        }
+    }
+    mp->queue[mp->qlen++] = *id;
+    return 0;
+}
+
+static int sigs_equal(const struct entry *e, const rp_sig_item *sigs, size_t n)
+{
+    return e->nsigs == n && memcmp(e->sigs, sigs, n * sizeof *sigs) == 0;
+}
+
+/* Check e against the pending state and make it live (VERIFYING, queued),
+ * or return the rule's error with the reason in msg, leaving e as it was
+ * and unlinked. */
+static int admit(rp_mempool *mp, struct entry *e, uint64_t now_s, char *msg, size_t msglen)
+{
+    rp_hash id;
+    rp_sig_item sigs[RP_RECORD_MAX_SIGS];
+    size_t n;
+    int rc = rp_pending_add(mp->pending, e->rec, e->len, now_s, &id, sigs, &n, msg, msglen);
+    if (rc)
+        return rc;
+    if ((rc = queue_push(mp, &e->id)) != 0) {
+        /* The pending state already has it: start it over without. */
+        snprintf(msg, msglen, "out of memory");
+        return rc;
+    }
+    e->status = RP_MP_VERIFYING;
+    e->taken = 0;
+    memcpy(e->sigs, sigs, n * sizeof *sigs);
+    e->nsigs = n;
+    list_push(&mp->live, e);
+    return 0;
+}
+
+static uint64_t next_seq(rp_mempool *mp, const rp_pubkey *issuer)
+{
+    rp_identity_state st;
+    return rp_pending_identity(mp->pending, issuer, &st) == 0 ? st.seq + 1 : 1;
+}
+
+/* After an issuer's record went live, its held successors may follow. */
+static void promote(rp_mempool *mp, const rp_pubkey *issuer, uint64_t now_s)
+{
+    if (!mp->nheld)
+        return;
+    for (;;) {
+        unsigned char k[KEY_MAX];
+        slot_key(k, issuer, next_seq(mp, issuer));
+        struct entry *e = map_get(&mp->by_slot, k);
+        if (!e)
+            return;
+        map_del(&mp->by_slot, k);
+        list_remove(&mp->held, e);
+        mp->nheld--;
+        char msg[256];
+        int rc = admit(mp, e, now_s, msg, sizeof msg);
+        if (rc) {
+            /* Already out of the held list and map: finish the job here. */
+            rp_hash id = e->id;
+            void *user = e->user;
+            map_del(&mp->by_id, e->id.bytes);
+            mp->count--;
+            mp->bytes -= e->len;
+            mp->dropped++;
+            entry_free(e);
+            if (mp->ev)
+                mp->ev(mp->ctx, &id, RP_MP_EV_DROPPED, rc, msg, 0, 0, user);
+            return;
+        }
+        mp->admitted++;
+    }
+}
+
+/* The pending state is gone after rp_mempool_release or a failed rebuild. */
+static int ensure_pending(rp_mempool *mp)
+{
+    return mp->pending ? 0 : rp_pending_new(mp->store, &mp->pending);
+}
+
+int rp_mempool_submit(rp_mempool *mp, const unsigned char *rec, size_t len, uint64_t now_s,
+                      rp_mp_result *res)
+{
+    memset(res, 0, sizeof *res);
+    if (mp->closed)
+        return RP_ERR_SHUTDOWN;
+    int prc = ensure_pending(mp);
+    if (prc)
+        return prc;
+    if (len > RP_RECORD_MAX_SIZE) {
+        snprintf(res->msg, sizeof res->msg, "record of %zu bytes; the limit is %d", len,
+                 RP_RECORD_MAX_SIZE);
+        mp->rejected++;
+        return RP_ERR_TOO_LONG;
+    }
+    rp_record r;
+    const char *field = NULL;
+    int rc = rp_record_decode(&r, rec, len, &field);
+    if (rc) {
+        snprintf(res->msg, sizeof res->msg, "record does not decode: %s (field %s)",
+                 rp_strerror(rc), field ? field : "?");
+        mp->rejected++;
+        return rc;
+    }
+    rp_record_id_from_body(&res->id, rp_store_chain_id(mp->store), rec,
+                           rp_record_body_len(r.type, len));
+    struct entry *known = map_get(&mp->by_id, res->id.bytes);
+    if (known) {
+        res->status = RP_MP_KNOWN;
+        return 0;
+    }
+    rc = rp_store_find_record(mp->store, &res->id, &res->height, &res->index);
+    if (rc == 0) {
+        res->status = RP_MP_INCLUDED;
+        return 0;
+    }
+    if (rc != RP_ERR_NOT_FOUND)
+        return rc;
+    if (mp->count >= mp->lim.max_count || mp->bytes + len > mp->lim.max_bytes) {
+        snprintf(res->msg, sizeof res->msg, "mempool holds %u records, %llu bytes (limits %u, %llu)",
+                 mp->count, (unsigned long long)mp->bytes, mp->lim.max_count,
+                 (unsigned long long)mp->lim.max_bytes);
+        mp->rejected++;
+        return RP_ERR_MEMPOOL_FULL;
+    }
+    struct entry *e = calloc(1, sizeof *e);
+    if (!e || !(e->rec = malloc(len))) {
+        free(e);
+        return RP_ERR_NOMEM;
+    }
+    memcpy(e->rec, rec, len);
+    e->len = len;
+    e->id = res->id;
+    e->issuer = r.issuer;
+    e->seq = r.seq;
+
+    uint64_t expected = next_seq(mp, &r.issuer);
+    if (r.seq > expected) {
+        res->expected_seq = expected;
+        unsigned char k[KEY_MAX];
+        slot_key(k, &r.issuer, r.seq);
+        if (r.seq - expected > mp->lim.max_gap) {
+            snprintf(res->msg, sizeof res->msg,
+                     "sequence %llu, but the issuer's next is %llu (at most %u ahead are held)",
+                     (unsigned long long)r.seq, (unsigned long long)expected, mp->lim.max_gap);
+            rc = RP_ERR_SEQUENCE_GAP;
+        } else if (map_get(&mp->by_slot, k)) {
+            snprintf(res->msg, sizeof res->msg,
+                     "another record of this issuer with sequence %llu is already held",
+                     (unsigned long long)r.seq);
+            rc = RP_ERR_BAD_SEQUENCE;
+        } else if ((rc = map_put(&mp->by_slot, k, e)) == 0 &&
+                   (rc = map_put(&mp->by_id, e->id.bytes, e)) != 0) {
+            map_del(&mp->by_slot, k);
+        }
+        if (rc) {
+            entry_free(e);
+            mp->rejected++;
+            return rc;
+        }
+        e->status = RP_MP_HELD;
+        list_push(&mp->held, e);
+        mp->nheld++;
+        mp->count++;
+        mp->bytes += len;
+        res->status = RP_MP_HELD;
+        return 0;
+    }
+    if ((rc = map_put(&mp->by_id, e->id.bytes, e)) != 0) {
+        entry_free(e);
+        return rc;
+    }
+    rc = admit(mp, e, now_s, res->msg, sizeof res->msg);
+    if (rc) {
+        map_del(&mp->by_id, e->id.bytes);
+        entry_free(e);
+        mp->rejected++;
+        return rc;
+    }
+    mp->count++;
+    mp->bytes += len;
+    mp->admitted++;
+    res->status = RP_MP_VERIFYING;
+    promote(mp, &r.issuer, now_s);
+    return 0;
+}
+
+int rp_mempool_find(rp_mempool *mp, const rp_hash *id, enum rp_mp_status *status,
+                    const unsigned char **bytes, size_t *len)
+{
+    struct entry *e = map_get(&mp->by_id, id->bytes);
+    if (!e)
+        return RP_ERR_NOT_FOUND;
+    *status = e->status;
+    if (bytes)
+        *bytes = e->rec;
+    if (len)
+        *len = e->len;
+    return 0;
+}
+
+int rp_mempool_set_user(rp_mempool *mp, const rp_hash *id, void *user)
+{
+    struct entry *e = map_get(&mp->by_id, id->bytes);
+    if (!e)
+        return RP_ERR_NOT_FOUND;
+    e->user = user;
+    return 0;
+}
+
+void *rp_mempool_get_user(rp_mempool *mp, const rp_hash *id)
+{
+    struct entry *e = map_get(&mp->by_id, id->bytes);
+    return e ? e->user : NULL;
+}
+
+void rp_mempool_release(rp_mempool *mp)
+{
+    rp_pending_free(mp->pending);
+    mp->pending = NULL;
+}
+
+int rp_mempool_identity(rp_mempool *mp, const rp_pubkey *name, uint64_t *next, uint32_t *npending,
+                        rp_identity_state *st)
+{
+    rp_identity_state tmp;
+    int rc = ensure_pending(mp);
+    if (rc == 0)
+        rc = rp_pending_identity(mp->pending, name, st ? st : &tmp);
+    if (rc)
+        return rc;
+    *next = (st ? st : &tmp)->seq + 1;
+    uint32_t n = 0;
+    for (const struct entry *e = mp->live.head; e; e = e->next)
+        n += memcmp(e->issuer.bytes, name->bytes, 32) == 0;
+    for (const struct entry *e = mp->held.head; e; e = e->next)
+        n += memcmp(e->issuer.bytes, name->bytes, 32) == 0;
+    *npending = n;
+    return 0;
+}
+
+/* ---- signature batches --------------------------------------------------------- */
+
+static void batch_free(rp_mp_batch *b)
+{
+    if (b) {
+        free(b->items);
+        free(b->ok);
+        free(b->sigs);
+        free(b->ids);
+        free(b);
+    }
+}
+
+rp_mp_batch *rp_mempool_take_batch(rp_mempool *mp, size_t max_sigs)
+{
+    if (mp->qhead == mp->qlen || max_sigs < RP_RECORD_MAX_SIGS)
+        return NULL;
+    rp_mp_batch *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->items = malloc(max_sigs * sizeof *b->items);
+    b->ok = calloc(max_sigs, 1);
+    b->sigs = malloc(max_sigs * sizeof *b->sigs);
+    b->ids = malloc(max_sigs * sizeof *b->ids);
+    if (!b->items || !b->ok || !b->sigs || !b->ids) {
+        batch_free(b);
+        return NULL;
+    }
+    while (mp->qhead < mp->qlen && b->n + RP_RECORD_MAX_SIGS <= max_sigs) {
+        struct entry *e = map_get(&mp->by_id, mp->queue[mp->qhead].bytes);
+        mp->qhead++;
+        if (!e || e->status != RP_MP_VERIFYING || e->taken)
+            continue;
+        e->taken = 1;
+        for (size_t i = 0; i < e->nsigs; i++) {
+            b->sigs[b->n] = e->sigs[i];
+            b->ids[b->n] = e->id;
+            b->n++;
+        }
+    }
+    if (b->n == 0) {
+        batch_free(b);
+        return NULL;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        b->items[i].msg = b->sigs[i].msg.bytes;
+        b->items[i].msglen = 32;
+        b->items[i].pubkey = &b->sigs[i].key;
+        b->items[i].sig = &b->sigs[i].sig;
+    }
+    return b;
+}
+
+static int rebuild_pending(rp_mempool *mp, uint64_t now_s);
+
+void rp_mempool_batch_done(rp_mempool *mp, rp_mp_batch *b, uint64_t now_s)
+{
+    int bad = 0;
+    for (size_t i = 0; i < b->n;) {
+        /* One record's signatures are adjacent in the batch. */
+        size_t j = i;
+        int ok = 1;
+        while (j < b->n && rp_hash_eq(&b->ids[j], &b->ids[i])) {
+            ok &= b->ok[j];
+            j++;
+        }
+        struct entry *e = map_get(&mp->by_id, b->ids[i].bytes);
+        /* Only if the entry still expects exactly these signatures: a
+         * rebuild in between may have changed which key must sign. */
+        if (e && e->status == RP_MP_VERIFYING && e->taken && sigs_equal(e, b->sigs + i, j - i)) {
+            e->taken = 0;
+            if (ok) {
+                e->status = RP_MP_READY;
+                mp->nready++;
+                if (mp->ev)
+                    mp->ev(mp->ctx, &e->id, RP_MP_EV_READY, 0, NULL, 0, 0, e->user);
+            } else {
+                drop(mp, e, RP_ERR_BAD_SIGNATURE,
+                     "a signature does not verify with the signer's current key");
+                bad = 1;
+            }
+        } else if (e && e->status == RP_MP_VERIFYING && e->taken) {
+            e->taken = 0;
+            queue_push(mp, &e->id);
+        }
+        i = j;
+    }
+    batch_free(b);
+    if (bad) /* records admitted after the bad one may have depended on it */
+        rebuild_pending(mp, now_s);
+}
+
+/* ---- blocks --------------------------------------------------------------------- */
+
+size_t rp_mempool_block(rp_mempool *mp, rp_block_item *items, size_t max_records,
+                        size_t max_bytes)
+{
+    size_t n = 0, bytes = 0;
+    for (struct entry *e = mp->live.head; e && n < max_records; e = e->next) {
+        if (e->status != RP_MP_READY || bytes + 2 + e->len > max_bytes)
+            break;
+        items[n].bytes = e->rec;
+        items[n].len = e->len;
+        bytes += 2 + e->len;
+        n++;
+    }
+    return n;
+}
+
+/* Re-check every live record, in order, against a fresh pending state. */
+static int rebuild_pending(rp_mempool *mp, uint64_t now_s)
+{
+    rp_pending_free(mp->pending);
+    mp->pending = NULL;
+    int rc = rp_pending_new(mp->store, &mp->pending);
+    struct list old = mp->live;
+    mp->live.head = mp->live.tail = NULL;
+    struct entry *e, *n;
+    for (e = old.head; e; e = n) {
+        n = e->next;
+        char msg[256];
+        rp_hash id;
+        rp_sig_item sigs[RP_RECORD_MAX_SIGS];
+        size_t ns = 0;
+        int r = rc ? rc
+                   : rp_pending_add(mp->pending, e->rec, e->len, now_s, &id, sigs, &ns, msg,
+                                    sizeof msg);
+        list_push(&mp->live, e);
+        if (r) {
+            drop(mp, e, r, rc ? "the node could not read its ledger" : msg);
+            continue;
+        }
+        if (!sigs_equal(e, sigs, ns)) {
+            /* A pending rotation changed the key that must sign. */
+            if (e->status == RP_MP_READY)
+                mp->nready--;
+            e->status = RP_MP_VERIFYING;
+            e->taken = 0;
+            memcpy(e->sigs, sigs, ns * sizeof *sigs);
+            e->nsigs = ns;
+            queue_push(mp, &e->id);
+        }
+    }
+    if (rc)
+        return rc;
+    /* Held records whose turn has come. */
+    for (e = mp->held.head; e; e = n) {
+        n = e->next;
+        if (e->seq == next_seq(mp, &e->issuer)) {
+            rp_pubkey issuer = e->issuer;
+            promote(mp, &issuer, now_s);
+            n = mp->held.head; /* promote may have unlinked any of them */
+        }
+    }
+    return 0;
+}
+
+int rp_mempool_rebuild(rp_mempool *mp, uint64_t now_s, const rp_hash *drop_id, int code,
+                       const char *msg)
+{
+    struct entry *e, *n;
+    for (e = mp->live.head; e; e = n) {
+        n = e->next;
+        uint64_t height;
+        uint32_t index;
+        if (rp_store_find_record(mp->store, &e->id, &height, &index) == 0) {
+            rp_hash id = e->id;
+            void *user = e->user;
+            forget(mp, e);
+            if (mp->ev)
+                mp->ev(mp->ctx, &id, RP_MP_EV_INCLUDED, 0, NULL, height, index, user);
+        }
+    }
+    if (drop_id && (e = map_get(&mp->by_id, drop_id->bytes)) != NULL)
+        drop(mp, e, code, msg);
+    return rebuild_pending(mp, now_s);
+}
+
+int rp_mempool_sig_verified(rp_mempool *mp, const rp_sig_check *c)
+{
+    if (c->msglen != 32)
+        return 0;
+    const struct entry *e = map_get(&mp->by_id, c->msg);
+    if (!e || e->status != RP_MP_READY)
+        return 0;
+    for (size_t i = 0; i < e->nsigs; i++)
+        if (memcmp(e->sigs[i].key.bytes, c->pubkey->bytes, 32) == 0 &&
+            memcmp(e->sigs[i].sig.bytes, c->sig->bytes, 64) == 0 &&
+            memcmp(e->sigs[i].msg.bytes, c->msg, 32) == 0)
+            return 1;
+    return 0;
+}
+
+void rp_mempool_stats_get(const rp_mempool *mp, rp_mempool_stats *st)
+{
+    st->count = mp->count;
+    st->held = mp->nheld;
+    st->ready = mp->nready;
+    st->verifying = mp->count - mp->nheld - mp->nready;
+    st->bytes = mp->bytes;
+    st->admitted = mp->admitted;
+    st->rejected = mp->rejected;
+    st->dropped = mp->dropped;
+}

@@ -1,0 +1,165 @@
+/* The mempool: records admitted but not yet in a block.
+ *
+ * Every record enters through rp_mempool_submit, whether it came from RPC
+ * or (later) from a peer. Admission:
+ *   1. size and decoding; duplicates by record id are idempotent (KNOWN, or
+ *      INCLUDED with where it is if it is on chain already);
+ *   2. the issuer's sequence: the next expected one goes on; one at most
+ *      max_gap ahead is HELD until the missing ones arrive; further ahead is
+ *      RP_ERR_SEQUENCE_GAP;
+ *   3. the block rules against the tip plus every pending record
+ *      (ledger/pending.h), so dependent records (a REVIEW of a pending
+ *      ENGAGEMENT, an issuer's next records) are admitted;
+ *   4. the signatures the rules ask for are then VERIFYING: the caller takes
+ *      them in batches (rp_mempool_take_batch), verifies them on its worker
+ *      pool and hands the results back (rp_mempool_batch_done). A record
+ *      becomes READY, or is dropped with its dependents.
+ * The pool is bounded by count and bytes (held records count too); a full
+ * pool answers RP_ERR_MEMPOOL_FULL and does not grow.
+ *
+ * Blocks take a prefix of the READY records in admission order, which is an
+ * order in which they are valid (rp_mempool_block). After a block is applied
+ * rp_mempool_rebuild removes what was included and checks everything left
+ * again against the new tip: that is the "again at block time".
+ *
+ * Outcomes that come later than the submit call (READY, dropped, included)
+ * are reported through the event callback, so the RPC layer can answer
+ * clients who wait. Single-threaded: the loop thread owns the mempool; the
+ * batches are plain memory that a worker may verify.
+ */
+#ifndef RP_MEMPOOL_H
+#define RP_MEMPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/hash.h"
+#include "ledger/block.h"
+#include "ledger/pending.h"
+#include "ledger/store.h"
+
+typedef struct rp_mempool rp_mempool;
+
+typedef struct rp_mempool_limits {
+    uint32_t max_count;
+    uint64_t max_bytes;
+    uint32_t max_gap;
+} rp_mempool_limits;
+
+enum rp_mp_status {
+    RP_MP_KNOWN = 1,     /* already pending or held: nothing changed */
+    RP_MP_HELD = 2,      /* waiting for the issuer's earlier sequence numbers */
+    RP_MP_VERIFYING = 3, /* admitted; its signatures are being verified */
+    RP_MP_READY = 4,     /* admitted and verified: goes into the next block */
+    RP_MP_INCLUDED = 5,  /* on chain */
+};
+
+enum rp_mp_event {
+    RP_MP_EV_READY = 1,    /* signatures verified */
+    RP_MP_EV_DROPPED = 2,  /* removed: bad signature, or no longer valid (code, msg) */
+    RP_MP_EV_INCLUDED = 3, /* in the block at height, index */
+};
+
+/* Called on the loop thread for every later outcome. msg is borrowed; user
+ * is what rp_mempool_set_user attached to the record (DROPPED and INCLUDED
+ * are the last events of a record: the caller frees user then). */
+typedef void (*rp_mp_event_fn)(void *ctx, const rp_hash *id, enum rp_mp_event ev, int code,
+                               const char *msg, uint64_t height, uint32_t index, void *user);
+
+typedef struct rp_mp_result {
+    rp_hash id;
+    enum rp_mp_status status;
+    uint64_t height; /* INCLUDED */
+    uint32_t index;
+    uint64_t expected_seq; /* RP_ERR_SEQUENCE_GAP: the next sequence expected */
+    char msg[256];         /* on error: why, for the submitter */
+} rp_mp_result;
+
+/* Returns: 0, RP_ERR_NOMEM, or an error of rp_pending_new.
+ * Out: *out. In: store (borrowed, must outlive the pool); limits; ev, ctx. */
+int rp_mempool_new(rp_mempool **out, rp_store *store, const rp_mempool_limits *limits,
+                   rp_mp_event_fn ev, void *ctx);
+void rp_mempool_free(rp_mempool *mp);
+
+/* Admit one encoded record (copied) at time now_s (unix seconds).
+ * Returns: 0 with res->status KNOWN, HELD, VERIFYING or INCLUDED; or
+ *          RP_ERR_TOO_LONG, a decode error, a rule error (res->msg),
+ *          RP_ERR_MEMPOOL_FULL, RP_ERR_SEQUENCE_GAP, RP_ERR_NOMEM,
+ *          RP_ERR_STORE. Held records admitted by this one go VERIFYING. */
+int rp_mempool_submit(rp_mempool *mp, const unsigned char *rec, size_t len, uint64_t now_s,
+                      rp_mp_result *res);
+
+/* Where a record is: 0 with status and, when pending, *bytes and *len borrowed
+ * until the next mempool call; RP_ERR_NOT_FOUND. */
+int rp_mempool_find(rp_mempool *mp, const rp_hash *id, enum rp_mp_status *status,
+                    const unsigned char **bytes, size_t *len);
+
+/* Attach a caller pointer to a pending or held record (e.g. the RPC calls
+ * waiting for it). Returns: 0 or RP_ERR_NOT_FOUND. */
+int rp_mempool_set_user(rp_mempool *mp, const rp_hash *id, void *user);
+void *rp_mempool_get_user(rp_mempool *mp, const rp_hash *id);
+
+/* Drop the pending state's read transaction before the caller writes to
+ * the store on this thread; rp_mempool_rebuild opens a new one. */
+void rp_mempool_release(rp_mempool *mp);
+
+/* The next sequence number an issuer's record must carry, counting pending
+ * records (not held ones), and how many of its records are pending or held.
+ * Returns: 0; RP_ERR_NOT_FOUND if the identity is neither on chain nor
+ *          registered by a pending record; store errors.
+ * Out: st: the identity as pending state sees it (may be NULL). */
+int rp_mempool_identity(rp_mempool *mp, const rp_pubkey *name, uint64_t *next_seq,
+                        uint32_t *npending, rp_identity_state *st);
+
+/* A batch of signatures to verify: items[i] checks sig i, the worker sets
+ * ok[i]. Plain memory: safe to verify on another thread while the loop goes
+ * on. Owned by the mempool until rp_mempool_batch_done. */
+typedef struct rp_mp_batch {
+    size_t n;
+    rp_sig_check *items;
+    unsigned char *ok;
+    rp_sig_item *sigs;
+    rp_hash *ids; /* the record each signature belongs to */
+} rp_mp_batch;
+
+/* Take up to max_sigs signatures waiting to be verified.
+ * Returns: a batch, or NULL if none wait (or out of memory). */
+rp_mp_batch *rp_mempool_take_batch(rp_mempool *mp, size_t max_sigs);
+
+/* Apply a verified batch: records whose signatures all held become READY
+ * (event), a record with a bad one is dropped (event, RP_ERR_BAD_SIGNATURE)
+ * and the pending state is rebuilt without it at now_s, which drops its
+ * dependents. Frees the batch. */
+void rp_mempool_batch_done(rp_mempool *mp, rp_mp_batch *b, uint64_t now_s);
+
+/* The next block's records: the longest prefix of READY records within the
+ * limits. Returns: how many; items[i] borrow the records until the next
+ * mempool call. */
+size_t rp_mempool_block(rp_mempool *mp, rp_block_item *items, size_t max_records,
+                        size_t max_bytes);
+
+/* After a block at height was applied (or a block with records the caller
+ * took failed): forget the included records (INCLUDED events, by asking the
+ * store where each one is), drop record drop_id if not NULL (DROPPED event
+ * with code and msg), then re-check every remaining record against the new
+ * tip at now_s, dropping the ones that no longer pass.
+ * Returns: 0, or a store error (the pool is then empty). */
+int rp_mempool_rebuild(rp_mempool *mp, uint64_t now_s, const rp_hash *drop_id, int code,
+                       const char *msg);
+
+/* Is this (msg, key, sig) one the pool verified? For the block's verify
+ * callback: a verified record's signatures are not checked twice. */
+int rp_mempool_sig_verified(rp_mempool *mp, const rp_sig_check *c);
+
+typedef struct rp_mempool_stats {
+    uint32_t count, held, ready, verifying;
+    uint64_t bytes;
+    uint64_t admitted, rejected, dropped;
+} rp_mempool_stats;
+
+void rp_mempool_stats_get(const rp_mempool *mp, rp_mempool_stats *st);
+
+/* Refuse new records from now on (RP_ERR_SHUTDOWN): the node is stopping. */
+void rp_mempool_close(rp_mempool *mp);
+
+#endif /* RP_MEMPOOL_H */

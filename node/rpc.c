@@ -1,0 +1,686 @@
+#include "node/rpc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto/error.h"
+#include "node/log.h"
+
+#define WRITE_HIGH_WATER (4u << 20) /* unsent response bytes before reads pause */
+#define LAT_SAMPLES 1024
+
+struct method_stats {
+    uint64_t calls, errors;
+    uint32_t lat_us[LAT_SAMPLES];
+    size_t nlat; /* samples written, ring position = nlat % LAT_SAMPLES */
+};
+
+struct conn;
+
+/* One request line: one response line (or none) once all its calls are in. */
+struct line {
+    struct conn *c;
+    struct line *next;
+    json_t *out;       /* the response or the batch array; NULL: nothing to send */
+    size_t pending;    /* calls not answered yet */
+    int batch;
+};
+
+struct rp_rpc_call {
+    struct line *line;
+    size_t slot;     /* index in the batch array */
+    json_t *id;      /* NULL: notification */
+    int method;
+    uint64_t start_ns;
+};
+
+struct conn {
+    uv_pipe_t pipe;
+    rp_rpc_server *srv;
+    struct conn *prev, *next;
+    char *buf; /* bytes read and not yet consumed */
+    size_t len, cap;
+    int discarding;   /* inside an over-long line: drop until its newline */
+    int reading;      /* uv_read_start is on */
+    int closing;      /* handle close requested */
+    int eof;          /* the client finished sending */
+    int reject;       /* over the connection limit: answer once, then close */
+    int processing;   /* inside conn_process: answers given synchronously
+                         must not re-enter it */
+    size_t refs;      /* 1 for the handle + one per line still pending */
+    size_t inflight;  /* calls not answered */
+    size_t unsent;    /* bytes queued in uv_write not yet completed */
+    struct line *head, *tail;
+};
+
+struct rp_rpc_server {
+    uv_loop_t *loop;
+    uv_pipe_t listener;
+    int listening;
+    int stopping;
+    char path[RP_RPC_PATH_MAX + 1];
+    rp_rpc_limits lim;
+    const char *const *methods;
+    int nmethods;
+    rp_rpc_dispatch_fn dispatch;
+    void *ctx;
+    struct conn *conns;
+    uint32_t nconns;
+    size_t outstanding; /* calls answered later than their dispatch */
+    uint64_t calls, errors;
+    struct method_stats stats[RP_RPC_MAX_METHODS];
+};
+
+struct write_req {
+    uv_write_t req;
+    struct conn *c;
+    size_t len;
+    char data[];
+};
+
+static void conn_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void conn_process(struct conn *c);
+static void server_maybe_free(rp_rpc_server *s);
+
+/* ---- connection lifetime ------------------------------------------------------- */
+
+static void conn_free(struct conn *c)
+{
+    rp_rpc_server *s = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->nconns--;
+    free(c->buf);
+    free(c);
+    server_maybe_free(s);
+}
+
+static void conn_unref(struct conn *c)
+{
+    if (--c->refs == 0)
+        conn_free(c);
+}
+
+static void conn_closed_cb(uv_handle_t *h) { conn_unref(h->data); }
+
+static void conn_close(struct conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    c->reading = 0;
+    uv_close((uv_handle_t *)&c->pipe, conn_closed_cb);
+}
+
+static void update_reading(struct conn *c)
+{
+    if (c->closing || c->eof || c->srv->stopping)
+        return;
+    int want = c->inflight < c->srv->lim.max_inflight && c->unsent < WRITE_HIGH_WATER;
+    if (want && !c->reading) {
+        if (uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, conn_read_cb) == 0)
+            c->reading = 1;
+    } else if (!want && c->reading) {
+        uv_read_stop((uv_stream_t *)&c->pipe);
+        c->reading = 0;
+    }
+}
+
+/* ---- writing responses in order ------------------------------------------------ */
+
+static void write_cb(uv_write_t *req, int status)
+{
+    struct write_req *w = (struct write_req *)req;
+    struct conn *c = w->c;
+    c->unsent -= w->len;
+    free(w);
+    if (status < 0)
+        conn_close(c);
+    else if (c->reject && c->unsent == 0)
+        conn_close(c);
+    else {
+        update_reading(c);
+        conn_process(c);
+        if (c->eof && !c->head && c->unsent == 0)
+            conn_close(c);
+    }
+    conn_unref(c);
+}
+
+static void conn_send(struct conn *c, const char *text, size_t n)
+{
+    if (c->closing)
+        return;
+    struct write_req *w = malloc(sizeof *w + n + 1);
+    if (!w) {
+        conn_close(c);
+        return;
+    }
+    memcpy(w->data, text, n);
+    w->data[n] = '\n';
+    w->len = n + 1;
+    w->c = c;
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)w->len);
+    c->refs++;
+    c->unsent += w->len;
+    if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, write_cb) != 0) {
+        c->unsent -= w->len;
+        c->refs--;
+        free(w);
+        conn_close(c);
+    }
+}
+
+static void send_json(struct conn *c, json_t *v)
+{
+    char *text = json_dumps(v, JSON_COMPACT);
+    if (text) {
+        conn_send(c, text, strlen(text));
+        free(text);
+    }
+}
+
+/* Send every finished line at the head of the queue. */
+static void conn_flush(struct conn *c)
+{
+    while (c->head && c->head->pending == 0) {
+        struct line *l = c->head;
+        c->head = l->next;
+        if (!c->head)
+            c->tail = NULL;
+        if (l->out) {
+            if (l->batch) {
+                /* Notifications left holes (JSON null) in the array. */
+                json_t *arr = json_array();
+                size_t i;
+                json_t *v;
+                json_array_foreach(l->out, i, v)
+                {
+                    if (!json_is_null(v))
+                        json_array_append(arr, v);
+                }
+                if (json_array_size(arr))
+                    send_json(c, arr);
+                json_decref(arr);
+            } else {
+                send_json(c, l->out);
+            }
+            json_decref(l->out);
+        }
+        free(l);
+        conn_unref(c);
+    }
+}
+
+static struct line *line_new(struct conn *c, int batch, size_t n)
+{
+    struct line *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->c = c;
+    l->batch = batch;
+    if (batch) {
+        l->out = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(l->out, json_null());
+    }
+    if (c->tail)
+        c->tail->next = l;
+    else
+        c->head = l;
+    c->tail = l;
+    c->refs++;
+    return l;
+}
+
+static json_t *error_object(json_t *id, int code, const char *message, json_t *data)
+{
+    json_t *err = json_pack("{s:i,s:s}", "code", code, "message", message);
+    if (data)
+        json_object_set_new(err, "data", data);
+    return json_pack("{s:s,s:O,s:o}", "jsonrpc", "2.0", "id", id ? id : json_null(), "error",
+                     err);
+}
+
+/* An error for a whole line (parse error, oversize...), id null. */
+static void line_error(struct conn *c, int code, const char *message)
+{
+    struct line *l = line_new(c, 0, 0);
+    if (!l) {
+        conn_close(c);
+        return;
+    }
+    l->out = error_object(NULL, code, message, NULL);
+    c->srv->errors++;
+    conn_flush(c);
+}
+
+/* ---- calls --------------------------------------------------------------------- */
+
+static uint64_t now_ns(void) { return uv_hrtime(); }
+
+static void call_finish(rp_rpc_call *call, json_t *resp, int is_error)
+{
+    struct line *l = call->line;
+    struct conn *c = l->c;
+    rp_rpc_server *s = c->srv;
+    if (call->method >= 0) {
+        struct method_stats *m = &s->stats[call->method];
+        uint64_t us = (now_ns() - call->start_ns) / 1000;
+        m->lat_us[m->nlat % LAT_SAMPLES] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+        m->nlat++;
+        m->errors += is_error;
+    }
+    s->errors += is_error;
+    if (call->id && resp) {
+        if (l->batch)
+            json_array_set_new(l->out, call->slot, resp);
+        else
+            l->out = resp;
+    } else if (resp) {
+        json_decref(resp);
+    }
+    if (call->id)
+        json_decref(call->id);
+    free(call);
+    l->pending--;
+    c->inflight--;
+    if (!c->closing) {
+        conn_flush(c);
+        update_reading(c);
+        conn_process(c);
+        if (c->eof && !c->head && c->unsent == 0)
+            conn_close(c);
+    } else {
+        conn_flush(c);
+    }
+}
+
+void rp_rpc_reply(rp_rpc_call *call, json_t *result)
+{
+    json_t *resp = NULL;
+    if (call->id)
+        resp = json_pack("{s:s,s:O,s:o}", "jsonrpc", "2.0", "id", call->id, "result", result);
+    else
+        json_decref(result);
+    call_finish(call, resp, 0);
+}
+
+void rp_rpc_error(rp_rpc_call *call, int code, const char *message, json_t *data)
+{
+    json_t *resp = NULL;
+    if (call->id)
+        resp = error_object(call->id, code, message, data);
+    else if (data)
+        json_decref(data);
+    call_finish(call, resp, 1);
+}
+
+int rp_rpc_call_live(const rp_rpc_call *call) { return !call->line->c->closing; }
+
+/* Validate one request object and dispatch it, or answer its error. */
+static void start_call(struct conn *c, struct line *l, size_t slot, json_t *req)
+{
+    rp_rpc_server *s = c->srv;
+    rp_rpc_call *call = calloc(1, sizeof *call);
+    if (!call) {
+        conn_close(c);
+        return;
+    }
+    call->line = l;
+    call->slot = slot;
+    call->method = -1;
+    call->start_ns = now_ns();
+    l->pending++;
+    c->inflight++;
+    s->calls++;
+
+    json_t *id = json_is_object(req) ? json_object_get(req, "id") : NULL;
+    int id_ok = !id || json_is_string(id) || json_is_integer(id) || json_is_null(id);
+    /* Until the envelope is known to be good, answer with id null. */
+    call->id = json_null();
+    if (!json_is_object(req)) {
+        rp_rpc_error(call, RP_RPC_INVALID_REQUEST, "a request must be a JSON object", NULL);
+        return;
+    }
+    if (!id_ok) {
+        rp_rpc_error(call, RP_RPC_INVALID_REQUEST, "id must be a string, an integer or null",
+                     NULL);
+        return;
+    }
+    json_t *ver = json_object_get(req, "jsonrpc"), *method = json_object_get(req, "method");
+    json_t *params = json_object_get(req, "params");
+    const char *bad = NULL;
+    if (!json_is_string(ver) || strcmp(json_string_value(ver), "2.0") != 0)
+        bad = "\"jsonrpc\" must be \"2.0\"";
+    else if (!json_is_string(method))
+        bad = "\"method\" must be a string";
+    else {
+        const char *k;
+        json_t *v;
+        json_object_foreach(req, k, v)
+        {
+            if (strcmp(k, "jsonrpc") && strcmp(k, "method") && strcmp(k, "params") &&
+                strcmp(k, "id")) {
+                bad = "unknown member in the request object";
+                break;
+            }
+        }
+    }
+    json_decref(call->id);
+    call->id = id ? json_incref(id) : NULL;
+    if (bad) {
+        if (!call->id)
+            call->id = json_null(); /* an invalid request is answered anyway */
+        rp_rpc_error(call, RP_RPC_INVALID_REQUEST, bad, NULL);
+        return;
+    }
+    int m = -1;
+    for (int i = 0; i < s->nmethods; i++) {
+        if (strcmp(s->methods[i], json_string_value(method)) == 0) {
+            m = i;
+            break;
+        }
+    }
+    if (m < 0) {
+        rp_rpc_error(call, RP_RPC_METHOD_NOT_FOUND, "method not found",
+                     json_pack("{s:s}", "method", json_string_value(method)));
+        return;
+    }
+    call->method = m;
+    s->stats[m].calls++;
+    if (params && json_is_null(params))
+        params = NULL;
+    if (params && !json_is_object(params)) {
+        rp_rpc_error(call, RP_RPC_INVALID_PARAMS, "params must be an object (named parameters)",
+                     NULL);
+        return;
+    }
+    s->dispatch(s->ctx, call, m, params);
+}
+
+static void process_line(struct conn *c, const char *text, size_t n)
+{
+    if (n && text[n - 1] == '\r')
+        n--;
+    size_t i = 0;
+    while (i < n && (text[i] == ' ' || text[i] == '\t'))
+        i++;
+    if (i == n)
+        return; /* blank lines are ignored */
+    json_error_t jerr;
+    json_t *v = json_loadb(text, n, JSON_REJECT_DUPLICATES, &jerr);
+    if (!v) {
+        line_error(c, RP_RPC_PARSE_ERROR, "parse error: the line is not valid JSON");
+        return;
+    }
+    if (json_is_array(v)) {
+        size_t k = json_array_size(v);
+        if (k == 0)
+            line_error(c, RP_RPC_INVALID_REQUEST, "empty batch");
+        else if (k > c->srv->lim.max_batch)
+            line_error(c, RP_RPC_INVALID_REQUEST, "batch too large");
+        else {
+            struct line *l = line_new(c, 1, k);
+            if (!l) {
+                conn_close(c);
+            } else {
+                l->pending++; /* hold the line until every call is started */
+                for (size_t j = 0; j < k && !c->closing; j++)
+                    start_call(c, l, j, json_array_get(v, j));
+                l->pending--;
+                conn_flush(c);
+            }
+        }
+    } else {
+        struct line *l = line_new(c, 0, 0);
+        if (!l)
+            conn_close(c);
+        else {
+            l->pending++;
+            start_call(c, l, 0, v);
+            l->pending--;
+            conn_flush(c);
+        }
+    }
+    json_decref(v);
+}
+
+/* Consume complete lines while the connection may take more work. */
+static void conn_process(struct conn *c)
+{
+    rp_rpc_server *s = c->srv;
+    size_t off = 0;
+    if (c->processing)
+        return;
+    c->processing = 1;
+    c->refs++; /* callbacks below may close the connection */
+    while (!c->closing && !s->stopping && c->inflight < s->lim.max_inflight) {
+        char *nl = memchr(c->buf + off, '\n', c->len - off);
+        if (!nl)
+            break;
+        size_t n = (size_t)(nl - (c->buf + off));
+        if (c->discarding)
+            c->discarding = 0;
+        else if (n > s->lim.max_line)
+            line_error(c, RP_RPC_INVALID_REQUEST, "line too long");
+        else
+            process_line(c, c->buf + off, n);
+        off += n + 1;
+    }
+    c->processing = 0;
+    if (off) {
+        memmove(c->buf, c->buf + off, c->len - off);
+        c->len -= off;
+    }
+    if (!c->closing && c->len > s->lim.max_line && !memchr(c->buf, '\n', c->len)) {
+        if (!c->discarding)
+            line_error(c, RP_RPC_INVALID_REQUEST, "line too long");
+        c->discarding = 1;
+        c->len = 0;
+    }
+    conn_unref(c);
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct conn *c = h->data;
+    (void)suggested;
+    size_t want = 65536;
+    if (c->cap - c->len < want) {
+        size_t cap = c->cap ? c->cap : want;
+        while (cap - c->len < want)
+            cap *= 2;
+        char *p = realloc(c->buf, cap);
+        if (!p) {
+            *buf = uv_buf_init(NULL, 0);
+            return;
+        }
+        c->buf = p;
+        c->cap = cap;
+    }
+    *buf = uv_buf_init(c->buf + c->len, (unsigned)(c->cap - c->len));
+}
+
+static void conn_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+    struct conn *c = st->data;
+    (void)buf;
+    if (nread < 0) {
+        if (nread == UV_EOF) {
+            c->eof = 1;
+            uv_read_stop(st);
+            c->reading = 0;
+            /* A last line without its newline still counts. */
+            if (c->len && !c->discarding && c->len <= c->srv->lim.max_line) {
+                if (c->len == c->cap) {
+                    char *p = realloc(c->buf, c->cap + 1);
+                    if (p) {
+                        c->buf = p;
+                        c->cap++;
+                    }
+                }
+                if (c->len < c->cap)
+                    c->buf[c->len++] = '\n';
+            }
+            conn_process(c);
+            if (!c->closing && !c->head && c->unsent == 0)
+                conn_close(c);
+        } else {
+            conn_close(c);
+        }
+        return;
+    }
+    c->len += (size_t)nread;
+    conn_process(c);
+    /* Keep the buffer from growing past a line when reads outpace work. */
+    if (!c->closing && c->len > (size_t)c->srv->lim.max_line * 2 + 65536 && c->reading) {
+        uv_read_stop(st);
+        c->reading = 0;
+    }
+}
+
+/* ---- listening ---------------------------------------------------------------- */
+
+static void on_connection(uv_stream_t *ls, int status)
+{
+    rp_rpc_server *s = ls->data;
+    if (status < 0 || s->stopping)
+        return;
+    struct conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return;
+    c->srv = s;
+    c->refs = 1;
+    uv_pipe_init(s->loop, &c->pipe, 0);
+    c->pipe.data = c;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    if (uv_accept(ls, (uv_stream_t *)&c->pipe) != 0) {
+        conn_close(c);
+        return;
+    }
+    if (s->nconns > s->lim.max_connections) {
+        c->reject = 1;
+        json_t *e = error_object(NULL, RP_RPC_TOO_MANY_CONNECTIONS, "too many connections", NULL);
+        send_json(c, e);
+        json_decref(e);
+        return;
+    }
+    update_reading(c);
+}
+
+int rp_rpc_start(rp_rpc_server **out, uv_loop_t *loop, const char *path, const rp_rpc_limits *lim,
+                 const char *const *methods, int nmethods, rp_rpc_dispatch_fn dispatch, void *ctx,
+                 char *err, size_t errlen)
+{
+    *out = NULL;
+    if (strlen(path) > RP_RPC_PATH_MAX) {
+        snprintf(err, errlen,
+                 "socket path %s is %zu bytes; Unix sockets allow at most %d: use a shorter "
+                 "datadir path",
+                 path, strlen(path), RP_RPC_PATH_MAX);
+        return -ENAMETOOLONG;
+    }
+    if (nmethods > RP_RPC_MAX_METHODS)
+        return RP_ERR_INVALID_ARG;
+    rp_rpc_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return RP_ERR_NOMEM;
+    s->loop = loop;
+    s->lim = *lim;
+    s->methods = methods;
+    s->nmethods = nmethods;
+    s->dispatch = dispatch;
+    s->ctx = ctx;
+    snprintf(s->path, sizeof s->path, "%s", path);
+    uv_pipe_init(loop, &s->listener, 0);
+    s->listener.data = s;
+    /* uv_pipe_chmod can only widen; the socket must never exist wider than
+     * 0600, so it is born under umask 077. */
+    mode_t old = umask(077);
+    int rc = uv_pipe_bind(&s->listener, path);
+    umask(old);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&s->listener, 128, on_connection);
+    if (rc) {
+        snprintf(err, errlen, "cannot listen on %s: %s", path, uv_strerror(rc));
+        uv_close((uv_handle_t *)&s->listener, NULL);
+        uv_run(loop, UV_RUN_NOWAIT); /* let the close finish before freeing */
+        free(s);
+        return rc;
+    }
+    s->listening = 1;
+    *out = s;
+    return 0;
+}
+
+static void server_maybe_free(rp_rpc_server *s)
+{
+    if (s->stopping && !s->listening && s->nconns == 0)
+        free(s);
+}
+
+static void listener_closed_cb(uv_handle_t *h)
+{
+    rp_rpc_server *s = h->data;
+    s->listening = 0;
+    server_maybe_free(s);
+}
+
+void rp_rpc_stop(rp_rpc_server *s)
+{
+    if (!s || s->stopping)
+        return;
+    s->stopping = 1;
+    unlink(s->path);
+    for (struct conn *c = s->conns; c; c = c->next) {
+        if (c->reading) {
+            uv_read_stop((uv_stream_t *)&c->pipe);
+            c->reading = 0;
+        }
+        conn_close(c);
+    }
+    uv_close((uv_handle_t *)&s->listener, listener_closed_cb);
+}
+
+/* ---- metrics -------------------------------------------------------------------- */
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+json_t *rp_rpc_metrics(rp_rpc_server *s)
+{
+    json_t *methods = json_object();
+    static uint32_t tmp[LAT_SAMPLES];
+    for (int i = 0; i < s->nmethods; i++) {
+        struct method_stats *m = &s->stats[i];
+        if (!m->calls)
+            continue;
+        size_t n = m->nlat < LAT_SAMPLES ? m->nlat : LAT_SAMPLES;
+        memcpy(tmp, m->lat_us, n * sizeof *tmp);
+        qsort(tmp, n, sizeof *tmp, cmp_u32);
+        json_object_set_new(
+            methods, s->methods[i],
+            json_pack("{s:I,s:I,s:I,s:I}", "calls", (json_int_t)m->calls, "errors",
+                      (json_int_t)m->errors, "p50_us", (json_int_t)(n ? tmp[n / 2] : 0), "p99_us",
+                      (json_int_t)(n ? tmp[(n * 99) / 100] : 0)));
+    }
+    return json_pack("{s:i,s:I,s:I,s:o}", "connections", (int)s->nconns, "calls",
+                     (json_int_t)s->calls, "errors", (json_int_t)s->errors, "methods", methods);
+}

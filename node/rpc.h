@@ -1,0 +1,90 @@
+/* The JSON-RPC 2.0 server on a Unix socket (docs/rpc.md has the protocol).
+ *
+ * This file owns the transport and the framing: the listening pipe, one
+ * request or batch per line, one response line per request line, in order
+ * per connection, notifications, the limits (line size, batch size,
+ * connections, requests in flight) and backpressure. What a method does is
+ * the dispatcher's business: rpc.c validates the request envelope, looks the
+ * method up in the table given at start and hands (method index, params) to
+ * the dispatch function, which answers now or later with exactly one of
+ * rp_rpc_reply / rp_rpc_error.
+ *
+ * Everything runs on the loop thread. A call outlives its connection: if the
+ * client goes away first, the answer is dropped quietly.
+ */
+#ifndef RP_RPC_H
+#define RP_RPC_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+/* Standard and application error codes (docs/rpc.md, "Errors"). */
+enum {
+    RP_RPC_PARSE_ERROR = -32700,
+    RP_RPC_INVALID_REQUEST = -32600,
+    RP_RPC_METHOD_NOT_FOUND = -32601,
+    RP_RPC_INVALID_PARAMS = -32602,
+    RP_RPC_INTERNAL = -32603,
+    RP_RPC_NOT_FOUND = -32001,
+    RP_RPC_RECORD_REJECTED = -32002,
+    RP_RPC_MEMPOOL_FULL = -32003,
+    RP_RPC_SEQUENCE_GAP = -32004,
+    RP_RPC_TIMEOUT = -32005,
+    RP_RPC_SHUTTING_DOWN = -32006,
+    RP_RPC_TOO_MANY_CONNECTIONS = -32007,
+    RP_RPC_NO_EPOCH = -32008,
+};
+
+#define RP_RPC_MAX_METHODS 32
+#define RP_RPC_PATH_MAX 107 /* sun_path holds 108 bytes with the NUL */
+
+typedef struct rp_rpc_server rp_rpc_server;
+typedef struct rp_rpc_call rp_rpc_call;
+
+typedef struct rp_rpc_limits {
+    uint32_t max_connections;
+    uint32_t max_line;
+    uint32_t max_batch;
+    uint32_t max_inflight;
+} rp_rpc_limits;
+
+/* Called for each valid request. params is borrowed (an object, or NULL when
+ * the request had none) and valid during the call only. */
+typedef void (*rp_rpc_dispatch_fn)(void *ctx, rp_rpc_call *call, int method, json_t *params);
+
+/* Start listening on path (which must not exist any more: the caller removes
+ * a stale socket once it holds the datadir lock). The socket is created
+ * under umask 077, so it is mode 0600 from its first instant.
+ * Returns: 0; -ENAMETOOLONG for a path of 108 bytes or more (libuv would
+ *          silently truncate it); RP_ERR_NOMEM; a negative libuv error.
+ *          err gets a sentence.
+ * In:      methods[0..nmethods): method names (borrowed, must outlive the
+ *          server); lim; dispatch, ctx. */
+int rp_rpc_start(rp_rpc_server **out, uv_loop_t *loop, const char *path, const rp_rpc_limits *lim,
+                 const char *const *methods, int nmethods, rp_rpc_dispatch_fn dispatch, void *ctx,
+                 char *err, size_t errlen);
+
+/* Stop accepting and reading; connections are closed once the answers
+ * already queued are written (or at once). The server is freed when every
+ * handle is closed and every outstanding call answered; the socket file is
+ * removed now. */
+void rp_rpc_stop(rp_rpc_server *s);
+
+/* Answer a call: result is stolen (may not be NULL). The call is freed. */
+void rp_rpc_reply(rp_rpc_call *call, json_t *result);
+
+/* Answer a call with an error; data (an object, or NULL) is stolen. */
+void rp_rpc_error(rp_rpc_call *call, int code, const char *message, json_t *data);
+
+/* Is anyone still waiting for this call's answer? (0 once its connection
+ * closed: long waits may give up early.) */
+int rp_rpc_call_live(const rp_rpc_call *call);
+
+/* Counters and per-method latency for node.metrics: a new object with
+ * "connections", "calls", "errors" and "methods" (name -> {calls, errors,
+ * p50_us, p99_us}). */
+json_t *rp_rpc_metrics(rp_rpc_server *s);
+
+#endif /* RP_RPC_H */

@@ -1,0 +1,952 @@
+/* Check suite for the node's configuration (node/config.h) and `reputed
+ * init` (node/init.h).
+ *
+ * Config: the defaults, the example file (which must be exactly what
+ * rp_config_format writes for the defaults), a full valid file, and every
+ * refusal with its line number, including the line-length limit that inih
+ * would otherwise hide by splitting the line.
+ *
+ * Init: a --dev datadir opens at height 1 with its anchor registered, with
+ * the modes it promises, and cannot be initialised twice; a --genesis
+ * datadir with an encrypted validator key; the validator key loads with a
+ * passphrase from each source, and is refused with a wrong passphrase, a
+ * passphrase file others can read, or no source at all; a failed init
+ * leaves nothing behind.
+ *
+ * Every test gets a fresh temporary folder, runs in its own forked process
+ * (so environment changes stay there) and reads no terminal: standard
+ * input is /dev/null, so the passphrase prompt is never reached.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto/error.h"
+#include "crypto/hex.h"
+#include "crypto/keyfile.h"
+#include "crypto/sig.h"
+#include "ledger/genesis.h"
+#include "ledger/record.h"
+#include "ledger/store.h"
+#include "node/config.h"
+#include "node/init.h"
+
+static char tmp[64];
+
+static void setup(void)
+{
+    strcpy(tmp, "/tmp/rp-test-config-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    ck_assert_ptr_nonnull(freopen("/dev/null", "r", stdin));
+    unsetenv("CREDENTIALS_DIRECTORY");
+    unsetenv("REPUTE_PASSPHRASE");
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* A path inside the test's folder (a static buffer per slot). */
+static const char *path(int slot, const char *name)
+{
+    static char buf[6][256];
+    snprintf(buf[slot], sizeof buf[slot], "%s/%s", tmp, name);
+    return buf[slot];
+}
+
+static void source_path(char *out, size_t cap, const char *rel)
+{
+    const char *root = getenv("RP_SOURCE_ROOT");
+    ck_assert_msg(root != NULL, "set RP_SOURCE_ROOT to the source tree");
+    ck_assert_int_lt(snprintf(out, cap, "%s/%s", root, rel), (int)cap);
+}
+
+static void write_file(const char *p, const char *text, mode_t mode)
+{
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    ck_assert_int_ge(fd, 0);
+    size_t n = strlen(text);
+    ck_assert_int_eq(write(fd, text, n), (ssize_t)n);
+    ck_assert_int_eq(fchmod(fd, mode), 0);
+    close(fd);
+}
+
+static char *read_file(const char *p, size_t *len)
+{
+    FILE *f = fopen(p, "rb");
+    ck_assert_ptr_nonnull(f);
+    char *buf = malloc(1 << 20);
+    ck_assert_ptr_nonnull(buf);
+    *len = fread(buf, 1, (1 << 20) - 1, f);
+    buf[*len] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static unsigned mode_of(const char *p)
+{
+    struct stat st;
+    ck_assert_int_eq(stat(p, &st), 0);
+    return (unsigned)(st.st_mode & 07777);
+}
+
+static int exists(const char *p)
+{
+    struct stat st;
+    return lstat(p, &st) == 0;
+}
+
+/* Parse text; expect failure at `line` with `needle` in the message. */
+static void refused(const char *text, int line, const char *needle)
+{
+    rp_config cfg;
+    char err[600], want[32];
+    int rc = rp_config_parse(&cfg, "test.conf", text, strlen(text), err, sizeof err);
+    ck_assert_msg(rc == RP_ERR_CONFIG, "accepted: %s", text);
+    snprintf(want, sizeof want, "test.conf:%d: ", line);
+    ck_assert_msg(!strncmp(err, want, strlen(want)), "wanted line %d, got '%s'", line, err);
+    ck_assert_msg(strstr(err, needle) != NULL, "'%s' not in '%s'", needle, err);
+    /* A refused file leaves the defaults. */
+    ck_assert_uint_eq(cfg.rpc_max_connections, 256);
+}
+
+static void accepted(const char *text, rp_config *cfg)
+{
+    char err[600];
+    int rc = rp_config_parse(cfg, "test.conf", text, strlen(text), err, sizeof err);
+    ck_assert_msg(rc == 0, "refused: %s", err);
+}
+
+static void assert_defaults(const rp_config *c)
+{
+    ck_assert_int_eq(c->log_level, RP_LOG_INFO);
+    ck_assert_uint_eq(c->map_size, 64ULL << 30);
+    ck_assert_str_eq(c->genesis, "genesis.json");
+    ck_assert_str_eq(c->node_key, "node.key");
+    ck_assert_uint_eq(c->rpc_max_connections, 256);
+    ck_assert_uint_eq(c->rpc_max_line, 1048576);
+    ck_assert_uint_eq(c->rpc_max_batch, 100);
+    ck_assert_uint_eq(c->rpc_max_inflight, 64);
+    ck_assert_uint_eq(c->mempool_max_count, 20000);
+    ck_assert_uint_eq(c->mempool_max_bytes, 16777216);
+    ck_assert_uint_eq(c->mempool_max_gap, 16);
+    ck_assert_int_eq(c->validator, 0);
+    ck_assert_str_eq(c->key_file, "validator.key");
+    ck_assert_int_eq(c->dev_plaintext_key, 0);
+    ck_assert_str_eq(c->passphrase_file, "");
+    ck_assert_str_eq(c->passphrase_env, "REPUTE_PASSPHRASE");
+    ck_assert_str_eq(c->credential, "validator-passphrase");
+    ck_assert_uint_eq(c->block_interval_ms, 1000);
+}
+
+/* ---- config -------------------------------------------------------------------- */
+
+START_TEST(test_defaults)
+{
+    rp_config c;
+    memset(&c, 0xA5, sizeof c);
+    rp_config_defaults(&c);
+    assert_defaults(&c);
+    /* An empty file, and one of comments only, are the defaults. */
+    accepted("", &c);
+    assert_defaults(&c);
+    accepted("# nothing\n; here\n\n   # indented comment\n[node]\n", &c);
+    assert_defaults(&c);
+}
+END_TEST
+
+START_TEST(test_example_file)
+{
+    char p[4096];
+    source_path(p, sizeof p, "configs/reputed.conf.example");
+    rp_config c, d;
+    char err[600];
+    ck_assert_msg(rp_config_load(&c, p, err, sizeof err) == 0, "%s", err);
+    assert_defaults(&c);
+
+    /* The example is exactly the documented defaults rp_config_format writes. */
+    rp_config_defaults(&d);
+    char *text = rp_config_format(&d);
+    ck_assert_ptr_nonnull(text);
+    size_t len;
+    char *file = read_file(p, &len);
+    ck_assert_msg(strcmp(file, text) == 0,
+                  "configs/reputed.conf.example differs from rp_config_format(defaults)");
+    /* Every key is in it, with a comment. */
+    ck_assert_ptr_nonnull(strstr(text, "\nmap_size_gib = 64\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\npassphrase_file =\n"));
+    ck_assert_ptr_nonnull(strstr(text, "# Default: validator-passphrase\n"));
+    free(file);
+    free(text);
+}
+END_TEST
+
+START_TEST(test_format_round_trip)
+{
+    rp_config c, back;
+    rp_config_defaults(&c);
+    c.log_level = RP_LOG_DEBUG;
+    c.map_size = 3ULL << 30;
+    strcpy(c.genesis, "/etc/repute/genesis.json");
+    c.rpc_max_connections = 9;
+    c.mempool_max_bytes = 1ULL << 33;
+    c.mempool_max_gap = 0;
+    c.validator = 1;
+    c.dev_plaintext_key = 1;
+    strcpy(c.passphrase_file, "/etc/repute/pass");
+    strcpy(c.passphrase_env, "");
+    strcpy(c.credential, "");
+    c.block_interval_ms = 500;
+    char *text = rp_config_format(&c);
+    ck_assert_ptr_nonnull(text);
+    accepted(text, &back);
+    ck_assert_int_eq(back.log_level, RP_LOG_DEBUG);
+    ck_assert_uint_eq(back.map_size, 3ULL << 30);
+    ck_assert_str_eq(back.genesis, "/etc/repute/genesis.json");
+    ck_assert_uint_eq(back.rpc_max_connections, 9);
+    ck_assert_uint_eq(back.mempool_max_bytes, 1ULL << 33);
+    ck_assert_uint_eq(back.mempool_max_gap, 0);
+    ck_assert_int_eq(back.validator, 1);
+    ck_assert_int_eq(back.dev_plaintext_key, 1);
+    ck_assert_str_eq(back.passphrase_file, "/etc/repute/pass");
+    ck_assert_str_eq(back.passphrase_env, "");
+    ck_assert_str_eq(back.credential, "");
+    ck_assert_uint_eq(back.block_interval_ms, 500);
+    free(text);
+}
+END_TEST
+
+START_TEST(test_full_file)
+{
+    const char *text = "; a full file, every key set\r\n"
+                       "[node]\n"
+                       "log_level = warn\n"
+                       "map_size_gib=1024\n"
+                       "genesis = /srv/chain/genesis.json ; inline comment\n"
+                       "node_key = keys/node.key\n"
+                       "\n"
+                       "[rpc]\n"
+                       "max_connections = 65536\n"
+                       "max_line = 4096\n"
+                       "max_batch = 1\n"
+                       "max_inflight = 4096\n"
+                       "[mempool]\n"
+                       "max_count = 1\n"
+                       "max_bytes = 17179869184\n"
+                       "max_gap = 1000\n"
+                       "[validator]\r\n"
+                       "enabled = true\r\n"
+                       "key_file = /srv/keys/validator.key\n"
+                       "dev_plaintext_key = false\n"
+                       "passphrase_file = /etc/repute/validator-passphrase\n"
+                       "passphrase_env = MY_PASS_2\n"
+                       "credential = repute.pass\n"
+                       "block_interval_ms = 600000"; /* no final newline */
+    rp_config c;
+    accepted(text, &c);
+    ck_assert_int_eq(c.log_level, RP_LOG_WARN);
+    ck_assert_uint_eq(c.map_size, 1024ULL << 30);
+    ck_assert_str_eq(c.genesis, "/srv/chain/genesis.json");
+    ck_assert_str_eq(c.node_key, "keys/node.key");
+    ck_assert_uint_eq(c.rpc_max_connections, 65536);
+    ck_assert_uint_eq(c.rpc_max_line, 4096);
+    ck_assert_uint_eq(c.rpc_max_batch, 1);
+    ck_assert_uint_eq(c.rpc_max_inflight, 4096);
+    ck_assert_uint_eq(c.mempool_max_count, 1);
+    ck_assert_uint_eq(c.mempool_max_bytes, 17179869184ULL);
+    ck_assert_uint_eq(c.mempool_max_gap, 1000);
+    ck_assert_int_eq(c.validator, 1);
+    ck_assert_str_eq(c.key_file, "/srv/keys/validator.key");
+    ck_assert_int_eq(c.dev_plaintext_key, 0);
+    ck_assert_str_eq(c.passphrase_file, "/etc/repute/validator-passphrase");
+    ck_assert_str_eq(c.passphrase_env, "MY_PASS_2");
+    ck_assert_str_eq(c.credential, "repute.pass");
+    ck_assert_uint_eq(c.block_interval_ms, 600000);
+
+    /* Through a file too, with the path in no message. */
+    write_file(path(0, "full.conf"), text, 0600);
+    char err[600];
+    ck_assert_int_eq(rp_config_load(&c, path(0, "full.conf"), err, sizeof err), 0);
+    ck_assert_str_eq(err, "");
+    ck_assert_int_eq(c.validator, 1);
+}
+END_TEST
+
+START_TEST(test_unknown_key)
+{
+    refused("[node]\nlog_level = info\nloglevel = info\n", 3, "unknown key 'loglevel' in [node]");
+    refused("[node]\nlog_level = info\nloglevel = info\n", 3, "known: log_level, map_size_gib");
+    refused("[rpc]\n\n\n\nmax_line = 4096\nmax_lines = 1\n", 6, "unknown key 'max_lines'");
+    /* A key of another section is unknown in this one. */
+    refused("[validator]\nmax_gap = 3\n", 2, "unknown key 'max_gap' in [validator]");
+    /* Keys are case-sensitive. */
+    refused("[node]\nLog_Level = info\n", 2, "unknown key");
+    refused("log_level = info\n", 1, "before any [section]");
+}
+END_TEST
+
+START_TEST(test_unknown_section)
+{
+    refused("[node]\nlog_level = info\n[nodes]\nmap_size_gib = 2\n", 3, "unknown section [nodes]");
+    /* Even without keys, which inih would never report. */
+    refused("[node]\n\n[mempol]\n", 3, "unknown section [mempol]");
+    refused("[ node ]\n", 1, "unknown section [ node ]");
+    refused("[node\n", 1, "without ']'");
+    refused("[node] extra\n", 1, "after the section header");
+    refused("[node]\n[rpc]\n[node]\n", 3, "appears twice (first on line 1)");
+}
+END_TEST
+
+START_TEST(test_duplicate_key)
+{
+    refused("[node]\nlog_level = info\n# same again\nlog_level = info\n", 4,
+            "duplicate key 'log_level' in [node] (first set on line 2)");
+    refused("[validator]\nenabled = true\nenabled = false\n", 3, "duplicate key 'enabled'");
+}
+END_TEST
+
+START_TEST(test_bad_values)
+{
+    refused("[validator]\nenabled = yes\n", 2, "enabled: must be true or false, not 'yes'");
+    refused("[validator]\n\nenabled = True\n", 3, "must be true or false");
+    refused("[validator]\nenabled = 1\n", 2, "must be true or false");
+    refused("[validator]\nenabled =\n", 2, "must be true or false");
+    refused("[node]\nmap_size_gib = 0\n", 2,
+            "map_size_gib: must be an integer in 1..1024, not '0'");
+    refused("[node]\nmap_size_gib = 1025\n", 2, "must be an integer in 1..1024");
+    refused("[node]\nmap_size_gib = -1\n", 2, "must be an integer in 1..1024");
+    refused("[node]\nmap_size_gib = 12x\n", 2, "not '12x'");
+    refused("[node]\nmap_size_gib = 0x10\n", 2, "must be an integer");
+    refused("[node]\nmap_size_gib = 99999999999999999999999\n", 2, "must be an integer");
+    refused("[node]\nmap_size_gib = 1 000\n", 2, "must be an integer");
+    refused("[rpc]\nmax_line = 4095\n", 2, "max_line: must be an integer in 4096..16777216");
+    refused("[rpc]\nmax_connections = 0\n", 2, "1..65536");
+    refused("[mempool]\nmax_gap = 1001\n", 2, "0..1000");
+    refused("[mempool]\nmax_bytes = 65535\n", 2, "65536..17179869184");
+    refused("[validator]\nblock_interval_ms = 99\n", 2, "100..600000");
+    refused("[node]\nlog_level = verbose\n", 2, "debug, info, warn or error");
+    refused("[node]\ngenesis =\n", 2, "genesis: must not be empty");
+    refused("[validator]\nkey_file =\n", 2, "must not be empty");
+    refused("[validator]\npassphrase_env = MY-PASS\n", 2, "environment variable name");
+    refused("[validator]\npassphrase_env = 1PASS\n", 2, "environment variable name");
+    refused("[validator]\ncredential = ../etc/shadow\n", 2, "credential name");
+    refused("[validator]\ncredential = ..\n", 2, "credential name");
+    refused("[node]\nlog_level info\n", 2, "expected '[section]', 'key = value'");
+}
+END_TEST
+
+START_TEST(test_line_length)
+{
+    char text[1024], line[512];
+    /* 300 bytes: refused on its own line number, not split in two. */
+    memset(line, 'x', 300);
+    line[300] = '\0';
+    snprintf(text, sizeof text, "[node]\nlog_level = info\n# %s\n", line);
+    refused(text, 3, "line is 302 characters long; the limit is 199");
+
+    /* A value line of exactly 199 characters plus its newline is accepted
+     * and read whole. */
+    const char *prefix = "genesis = /";
+    size_t k = 199 - strlen(prefix);
+    memset(line, 'g', k);
+    line[k] = '\0';
+    snprintf(text, sizeof text, "[node]\n%s%s\nlog_level = debug\n", prefix, line);
+    ck_assert_uint_eq(strchr(text + 7, '\n') - (text + 7), 199);
+    rp_config c;
+    accepted(text, &c);
+    ck_assert_uint_eq(strlen(c.genesis), 189);
+    ck_assert_int_eq(c.log_level, RP_LOG_DEBUG);
+    /* Also with CRLF, and as a comment. */
+    snprintf(text, sizeof text, "[node]\r\n%s%s\r\nlog_level = debug\r\n", prefix, line);
+    accepted(text, &c);
+    ck_assert_uint_eq(strlen(c.genesis), 189);
+    memset(line, '#', 199);
+    line[199] = '\0';
+    snprintf(text, sizeof text, "%s\n[node]\n", line);
+    accepted(text, &c);
+
+    /* One more character is refused. */
+    memset(line, 'g', k + 1);
+    line[k + 1] = '\0';
+    snprintf(text, sizeof text, "[node]\n%s%s\n", prefix, line);
+    refused(text, 2, "line is 200 characters long");
+}
+END_TEST
+
+START_TEST(test_strict_syntax)
+{
+    /* inih would take an indented line as the continuation of a value. */
+    refused("[node]\ngenesis = a.json\n  b.json\n", 3, "indented line");
+    refused("[node]\n\tlog_level = info\n", 2, "indented line");
+    char text[64] = "[node]\nlog_level = info\n";
+    size_t n = strlen(text);
+    memcpy(text + n, "x\0y\n", 4);
+    rp_config c;
+    char err[600];
+    ck_assert_int_eq(rp_config_parse(&c, "nul.conf", text, n + 4, err, sizeof err), RP_ERR_CONFIG);
+    ck_assert_str_eq(err, "nul.conf:3: contains a NUL byte");
+}
+END_TEST
+
+START_TEST(test_load_errors)
+{
+    rp_config c;
+    char err[600];
+    ck_assert_int_eq(rp_config_load(&c, path(0, "missing.conf"), err, sizeof err), -ENOENT);
+    ck_assert_ptr_nonnull(strstr(err, "missing.conf"));
+    assert_defaults(&c);
+    ck_assert_int_eq(rp_config_load(&c, tmp, err, sizeof err), -EISDIR);
+    write_file(path(0, "bad.conf"), "[node]\n\nmap_size_gib = 0\n", 0644);
+    ck_assert_int_eq(rp_config_load(&c, path(0, "bad.conf"), err, sizeof err), RP_ERR_CONFIG);
+    char want[400];
+    snprintf(want, sizeof want, "%s:3: map_size_gib: must be an integer in 1..1024, not '0'",
+             path(1, "bad.conf"));
+    ck_assert_str_eq(err, want);
+}
+END_TEST
+
+START_TEST(test_config_path)
+{
+    char out[64];
+    ck_assert_int_eq(rp_config_path(out, sizeof out, "/var/lib/repute", "node.key"), 0);
+    ck_assert_str_eq(out, "/var/lib/repute/node.key");
+    ck_assert_int_eq(rp_config_path(out, sizeof out, "/var/lib/repute", "/etc/k"), 0);
+    ck_assert_str_eq(out, "/etc/k");
+    ck_assert_int_eq(rp_config_path(out, 8, "/var/lib/repute", "node.key"), -ENAMETOOLONG);
+}
+END_TEST
+
+/* ---- init ------------------------------------------------------------------------ */
+
+static rp_init_opts dev_opts(const char *dir, rp_init_result *res)
+{
+    rp_init_opts o;
+    memset(&o, 0, sizeof o);
+    o.datadir = dir;
+    o.dev = 1;
+    o.result = res;
+    return o;
+}
+
+static void load_conf(const char *dir, rp_config *c)
+{
+    char p[300], err[600];
+    snprintf(p, sizeof p, "%s/reputed.conf", dir);
+    ck_assert_msg(rp_config_load(c, p, err, sizeof err) == 0, "%s", err);
+}
+
+START_TEST(test_init_dev)
+{
+    const char *dir = path(0, "dev");
+    rp_init_result res;
+    rp_init_opts o = dev_opts(dir, &res);
+    char err[600];
+    ck_assert_msg(rp_node_init(&o, err, sizeof err) == 0, "%s", err);
+    ck_assert_str_eq(res.chain_name, RP_DEV_CHAIN_NAME);
+    ck_assert_uint_eq(res.height, 1);
+    ck_assert(res.has_validator && res.validator_in_genesis && res.has_anchor);
+
+    /* Modes: the folder 0700, every file 0600. */
+    ck_assert_uint_eq(mode_of(dir), 0700);
+    const char *files[] = {"reputed.conf", "genesis.json", "node.key", "validator.key",
+                           RP_DEV_ANCHOR_FILE};
+    char p[300];
+    for (size_t i = 0; i < 5; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        ck_assert_msg(mode_of(p) == 0600, "%s is %o", files[i], mode_of(p));
+    }
+
+    /* The genesis: ours, one validator (the result's), the anchor pre-trusted. */
+    rp_genesis *g = calloc(1, sizeof *g);
+    snprintf(p, sizeof p, "%s/genesis.json", dir);
+    ck_assert_int_eq(rp_genesis_load(g, p, err, sizeof err), 0);
+    ck_assert_str_eq(g->chain_name, "devnet-local");
+    ck_assert_uint_eq(g->nvalidators, 1);
+    ck_assert_uint_eq(g->validators[0].power, 1);
+    ck_assert_mem_eq(g->validators[0].pubkey.bytes, res.validator.bytes, 32);
+    ck_assert_uint_eq(g->npretrusted, 1);
+    ck_assert_mem_eq(g->pretrusted[0].bytes, res.anchor.bytes, 32);
+    ck_assert_uint_le(g->params.pow_difficulty, 8);
+    ck_assert_uint_eq(g->params.epoch_blocks, 10);
+    ck_assert_uint_eq(g->params.score_delay_blocks, 2);
+
+    /* The ledger opens at height 1, of this chain, with the anchor registered. */
+    rp_hash id;
+    ck_assert_int_eq(rp_genesis_chain_id(&id, g), 0);
+    ck_assert_mem_eq(id.bytes, res.chain_id.bytes, 32);
+    rp_store *s;
+    rp_store_error serr;
+    ck_assert_int_eq(rp_store_open_chain(&s, dir, &id, NULL, &serr), 0);
+    rp_tip tip;
+    ck_assert_int_eq(rp_store_tip(s, &tip), 0);
+    ck_assert_uint_eq(tip.height, 1);
+    rp_identity_state ist;
+    ck_assert_int_eq(rp_store_read_identity(s, &res.anchor, &ist), 0);
+    ck_assert_uint_eq(ist.role, RP_ROLE_AGENT);
+    ck_assert_str_eq(ist.name, RP_DEV_ANCHOR_NAME);
+    ck_assert_uint_eq(ist.seq, 1);
+    ck_assert_int_eq(rp_store_read_identity(s, &res.validator, &ist), RP_ERR_NOT_FOUND);
+    rp_store_close(s);
+
+    /* The conf: a dev validator. */
+    rp_config c;
+    load_conf(dir, &c);
+    ck_assert_int_eq(c.validator, 1);
+    ck_assert_int_eq(c.dev_plaintext_key, 1);
+    ck_assert_uint_eq(c.block_interval_ms, 500);
+
+    /* The plaintext dev key is the genesis validator's. */
+    size_t len;
+    snprintf(p, sizeof p, "%s/validator.key", dir);
+    char *text = read_file(p, &len);
+    ck_assert(!strncmp(text, RP_DEV_KEY_HEADER "\n", strlen(RP_DEV_KEY_HEADER) + 1));
+    free(text);
+    rp_seckey sk;
+    rp_pubkey pk;
+    ck_assert_msg(rp_validator_key_load(dir, &c, &sk, &pk, err, sizeof err) == 0, "%s", err);
+    ck_assert_mem_eq(pk.bytes, res.validator.bytes, 32);
+
+    /* The anchor's key file opens with the empty passphrase. */
+    snprintf(p, sizeof p, "%s/%s", dir, RP_DEV_ANCHOR_FILE);
+    ck_assert_int_eq(rp_keyfile_read(&sk, &pk, p, "", 0), 0);
+    ck_assert_mem_eq(pk.bytes, res.anchor.bytes, 32);
+
+    /* The node key: 32 bytes. */
+    unsigned char nk[32];
+    snprintf(p, sizeof p, "%s/node.key", dir);
+    ck_assert_msg(rp_node_key_read(p, nk, err, sizeof err) == 0, "%s", err);
+    free(g);
+}
+END_TEST
+
+START_TEST(test_init_twice_refused)
+{
+    const char *dir = path(0, "dev");
+    rp_init_opts o = dev_opts(dir, NULL);
+    char err[600];
+    ck_assert_msg(rp_node_init(&o, err, sizeof err) == 0, "%s", err);
+    size_t before_len, after_len;
+    char *before = read_file(path(1, "dev/genesis.json"), &before_len);
+    ck_assert_int_eq(rp_node_init(&o, err, sizeof err), -EEXIST);
+    ck_assert_ptr_nonnull(strstr(err, "already holds a node"));
+    /* Nothing of the first was touched. */
+    char *after = read_file(path(1, "dev/genesis.json"), &after_len);
+    ck_assert_str_eq(before, after);
+    rp_config c;
+    load_conf(dir, &c);
+    ck_assert_int_eq(c.dev_plaintext_key, 1);
+    free(before);
+    free(after);
+
+    /* A stray key file is never overwritten either. */
+    ck_assert_int_eq(mkdir(path(2, "other"), 0700), 0);
+    write_file(path(3, "other/node.key"), "x\n", 0600);
+    o.datadir = path(2, "other");
+    ck_assert_int_eq(rp_node_init(&o, err, sizeof err), -EEXIST);
+    ck_assert_ptr_nonnull(strstr(err, "node.key exists"));
+}
+END_TEST
+
+START_TEST(test_init_existing_folder)
+{
+    /* An existing empty folder is used, and made 0700. */
+    const char *dir = path(0, "empty");
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    ck_assert_int_eq(chmod(dir, 0755), 0);
+    rp_init_opts o = dev_opts(dir, NULL);
+    char err[600];
+    ck_assert_msg(rp_node_init(&o, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(mode_of(dir), 0700);
+
+    /* A folder with something else in it is refused and left alone. */
+    const char *busy = path(1, "busy");
+    ck_assert_int_eq(mkdir(busy, 0755), 0);
+    write_file(path(2, "busy/notes.txt"), "mine\n", 0644);
+    o.datadir = busy;
+    ck_assert_int_eq(rp_node_init(&o, err, sizeof err), -ENOTEMPTY);
+    ck_assert_ptr_nonnull(strstr(err, "not empty"));
+    ck_assert(!exists(path(3, "busy/genesis.json")));
+    ck_assert(!exists(path(3, "busy/ledger")));
+    ck_assert_uint_eq(mode_of(busy), 0755);
+
+    /* A file where the folder should be. */
+    o.datadir = path(2, "busy/notes.txt");
+    ck_assert_int_eq(rp_node_init(&o, err, sizeof err), -ENOTDIR);
+}
+END_TEST
+
+START_TEST(test_init_genesis)
+{
+    char gpath[4096], err[600], p[300];
+    source_path(gpath, sizeof gpath, "configs/devnet/genesis.json");
+    const char *dir = path(0, "follower");
+    rp_init_result res;
+    rp_init_opts o;
+    memset(&o, 0, sizeof o);
+    o.datadir = dir;
+    o.genesis = gpath;
+    o.result = &res;
+    ck_assert_msg(rp_node_init(&o, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(res.height, 0);
+    ck_assert_int_eq(res.has_validator, 0);
+    ck_assert_str_eq(res.chain_name, "repute-devnet");
+
+    /* The genesis is copied byte for byte. */
+    size_t a, b;
+    char *orig = read_file(gpath, &a), *copy = read_file(path(1, "follower/genesis.json"), &b);
+    ck_assert_uint_eq(a, b);
+    ck_assert_str_eq(orig, copy);
+    free(orig);
+    free(copy);
+    ck_assert(!exists(path(1, "follower/validator.key")));
+    rp_config c;
+    load_conf(dir, &c);
+    ck_assert_int_eq(c.validator, 0);
+    ck_assert_int_eq(c.dev_plaintext_key, 0);
+    snprintf(p, sizeof p, "%s/ledger", dir);
+    ck_assert(exists(p));
+
+    /* A bad genesis is refused with its message and leaves nothing. */
+    write_file(path(2, "bad.json"), "{\"chain_name\": \"x\"}", 0644);
+    o.genesis = path(2, "bad.json");
+    o.datadir = path(3, "bad");
+    ck_assert_int_eq(rp_node_init(&o, err, sizeof err), RP_ERR_GENESIS);
+    ck_assert_ptr_nonnull(strstr(err, "bad.json: "));
+    ck_assert(!exists(path(3, "bad")));
+
+    /* Contradictory options. */
+    o.genesis = gpath;
+    o.dev = 1;
+    ck_assert_int_eq(rp_node_init(&o, err, sizeof err), RP_ERR_INVALID_ARG);
+    o.genesis = NULL;
+    o.dev = 0;
+    ck_assert_int_eq(rp_node_init(&o, err, sizeof err), RP_ERR_INVALID_ARG);
+    o.dev = 1;
+    o.validator = 1;
+    ck_assert_int_eq(rp_node_init(&o, err, sizeof err), RP_ERR_INVALID_ARG);
+    ck_assert(!exists(path(3, "bad")));
+}
+END_TEST
+
+START_TEST(test_init_genesis_in_place)
+{
+    /* The genesis already in the (otherwise empty) folder is kept as it is. */
+    char gpath[4096], err[600];
+    source_path(gpath, sizeof gpath, "configs/devnet/genesis.json");
+    ck_assert_int_eq(mkdir(path(0, "d"), 0700), 0);
+    size_t n;
+    char *text = read_file(gpath, &n);
+    write_file(path(1, "d/genesis.json"), text, 0600);
+    rp_init_opts o;
+    memset(&o, 0, sizeof o);
+    o.datadir = path(0, "d");
+    o.genesis = path(1, "d/genesis.json");
+    ck_assert_msg(rp_node_init(&o, err, sizeof err) == 0, "%s", err);
+    size_t m;
+    char *kept = read_file(path(1, "d/genesis.json"), &m);
+    ck_assert_str_eq(kept, text);
+    free(kept);
+    free(text);
+}
+END_TEST
+
+START_TEST(test_init_rollback)
+{
+    /* A failure after the first files are written (here the ledger cannot
+     * grow past the file-size limit) removes everything init created. */
+    char gpath[4096], err[600];
+    source_path(gpath, sizeof gpath, "configs/devnet/genesis.json");
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit rl = {.rlim_cur = 4096, .rlim_max = 4096};
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+    rp_init_opts o;
+    memset(&o, 0, sizeof o);
+    o.datadir = path(0, "new");
+    o.genesis = gpath;
+    ck_assert_int_ne(rp_node_init(&o, err, sizeof err), 0);
+    ck_assert_msg(!exists(path(0, "new")), "left behind after: %s", err);
+    ck_assert_msg(strstr(err, "ledger") != NULL, "failed too early: %s", err);
+
+    /* An existing folder is kept, and emptied of what init made. */
+    ck_assert_int_eq(mkdir(path(1, "old"), 0700), 0);
+    o.datadir = path(1, "old");
+    ck_assert_int_ne(rp_node_init(&o, err, sizeof err), 0);
+    ck_assert(exists(path(1, "old")));
+    ck_assert(!exists(path(2, "old/genesis.json")));
+    ck_assert(!exists(path(2, "old/node.key")));
+    ck_assert(!exists(path(2, "old/ledger")));
+    ck_assert(!exists(path(2, "old/reputed.conf")));
+}
+END_TEST
+
+/* A --genesis datadir with a new encrypted validator key, the passphrase
+ * from the environment. */
+static void make_validator(const char *dir, const char *pass, rp_init_result *res)
+{
+    char gpath[4096], err[600];
+    source_path(gpath, sizeof gpath, "configs/devnet/genesis.json");
+    rp_init_opts o;
+    memset(&o, 0, sizeof o);
+    o.datadir = dir;
+    o.genesis = gpath;
+    o.validator = 1;
+    o.kdf_ops = RP_KDF_OPS_MIN;
+    o.kdf_mem = RP_KDF_MEM_MIN;
+    o.result = res;
+    ck_assert_int_eq(setenv("REPUTE_PASSPHRASE", pass, 1), 0);
+    ck_assert_msg(rp_node_init(&o, err, sizeof err) == 0, "%s", err);
+    unsetenv("REPUTE_PASSPHRASE");
+}
+
+START_TEST(test_validator_key_sources)
+{
+    const char *dir = path(0, "val");
+    rp_init_result res;
+    make_validator(dir, "correct horse", &res);
+    ck_assert(res.has_validator);
+    ck_assert_int_eq(res.validator_in_genesis, 0); /* a new key is in no genesis yet */
+    ck_assert_str_eq(res.passphrase_source, "environment variable REPUTE_PASSPHRASE");
+    ck_assert_uint_eq(mode_of(path(1, "val/validator.key")), 0600);
+
+    rp_config c;
+    load_conf(dir, &c);
+    ck_assert_int_eq(c.validator, 0);
+    ck_assert_int_eq(c.dev_plaintext_key, 0);
+
+    rp_seckey sk;
+    rp_pubkey pk;
+    char err[600];
+
+    /* From the environment. */
+    setenv("REPUTE_PASSPHRASE", "correct horse", 1);
+    ck_assert_msg(rp_validator_key_load(dir, &c, &sk, &pk, err, sizeof err) == 0, "%s", err);
+    ck_assert_mem_eq(pk.bytes, res.validator.bytes, 32);
+
+    /* A wrong one is refused, naming its source. */
+    setenv("REPUTE_PASSPHRASE", "wrong horse", 1);
+    ck_assert_int_eq(rp_validator_key_load(dir, &c, &sk, &pk, err, sizeof err),
+                     RP_ERR_KEYFILE_DECRYPT);
+    ck_assert_ptr_nonnull(strstr(err, "wrong passphrase"));
+    ck_assert_ptr_nonnull(strstr(err, "environment variable REPUTE_PASSPHRASE"));
+    unsigned char zero[32] = {0};
+    ck_assert_mem_eq(sk.bytes, zero, 32);
+
+    /* A configured variable name. */
+    strcpy(c.passphrase_env, "OTHER_PASS");
+    setenv("OTHER_PASS", "correct horse", 1);
+    ck_assert_int_eq(rp_validator_key_load(dir, &c, &sk, &pk, err, sizeof err), 0);
+
+    /* From a 0600 file (which wins over the environment), one trailing
+     * newline ignored; relative paths are relative to the datadir. */
+    write_file(path(2, "val/pass"), "correct horse\n", 0600);
+    strcpy(c.passphrase_file, "pass");
+    setenv("OTHER_PASS", "wrong horse", 1);
+    ck_assert_msg(rp_validator_key_load(dir, &c, &sk, &pk, err, sizeof err) == 0, "%s", err);
+    ck_assert_mem_eq(pk.bytes, res.validator.bytes, 32);
+
+    /* A passphrase file that others can read is refused. */
+    ck_assert_int_eq(chmod(path(2, "val/pass"), 0644), 0);
+    ck_assert_int_eq(rp_validator_key_load(dir, &c, &sk, &pk, err, sizeof err),
+                     RP_ERR_KEYFILE_PERMS);
+    ck_assert_ptr_nonnull(strstr(err, "mode 0644"));
+    ck_assert_int_eq(chmod(path(2, "val/pass"), 0640), 0);
+    ck_assert_int_eq(rp_validator_key_load(dir, &c, &sk, &pk, err, sizeof err),
+                     RP_ERR_KEYFILE_PERMS);
+    /* ... and so is a missing one, rather than falling through. */
+    strcpy(c.passphrase_file, "nothing-here");
+    ck_assert_int_eq(rp_validator_key_load(dir, &c, &sk, &pk, err, sizeof err), -ENOENT);
+
+    /* The systemd credential comes first. */
+    ck_assert_int_eq(mkdir(path(3, "creds"), 0700), 0);
+    write_file(path(4, "creds/validator-passphrase"), "correct horse", 0400);
+    setenv("CREDENTIALS_DIRECTORY", path(3, "creds"), 1);
+    ck_assert_msg(rp_validator_key_load(dir, &c, &sk, &pk, err, sizeof err) == 0, "%s", err);
+    ck_assert_mem_eq(pk.bytes, res.validator.bytes, 32);
+    /* A credential directory without our credential is skipped. */
+    strcpy(c.credential, "someone-else");
+    strcpy(c.passphrase_file, "");
+    setenv("OTHER_PASS", "correct horse", 1);
+    ck_assert_int_eq(rp_validator_key_load(dir, &c, &sk, &pk, err, sizeof err), 0);
+
+    /* No source at all: the message lists the four. */
+    unsetenv("OTHER_PASS");
+    unsetenv("CREDENTIALS_DIRECTORY");
+    ck_assert_int_eq(rp_validator_key_load(dir, &c, &sk, &pk, err, sizeof err), RP_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(err, "no passphrase"));
+    ck_assert_ptr_nonnull(strstr(err, "LoadCredential="));
+    ck_assert_ptr_nonnull(strstr(err, "passphrase file"));
+    ck_assert_ptr_nonnull(strstr(err, "OTHER_PASS"));
+    ck_assert_ptr_nonnull(strstr(err, "terminal"));
+
+    /* The key file itself must be private. */
+    setenv("OTHER_PASS", "correct horse", 1);
+    ck_assert_int_eq(chmod(path(1, "val/validator.key"), 0640), 0);
+    ck_assert_int_eq(rp_validator_key_load(dir, &c, &sk, &pk, err, sizeof err),
+                     RP_ERR_KEYFILE_PERMS);
+    ck_assert_int_eq(chmod(path(1, "val/validator.key"), 0600), 0);
+
+    /* An encrypted key read as a plaintext one, and the other way round. */
+    c.dev_plaintext_key = 1;
+    ck_assert_int_eq(rp_validator_key_load(dir, &c, &sk, &pk, err, sizeof err),
+                     RP_ERR_KEYFILE_FORMAT);
+    rp_init_opts o = dev_opts(path(5, "dev"), NULL);
+    ck_assert_int_eq(rp_node_init(&o, err, sizeof err), 0);
+    c.dev_plaintext_key = 0;
+    ck_assert_int_eq(rp_validator_key_load(path(5, "dev"), &c, &sk, &pk, err, sizeof err),
+                     RP_ERR_KEYFILE_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err, "PLAINTEXT dev key"));
+}
+END_TEST
+
+START_TEST(test_init_passphrase_refusals)
+{
+    char gpath[4096], err[600];
+    source_path(gpath, sizeof gpath, "configs/devnet/genesis.json");
+    rp_init_opts o;
+    memset(&o, 0, sizeof o);
+    o.datadir = path(0, "v");
+    o.genesis = gpath;
+    o.validator = 1;
+    o.kdf_ops = RP_KDF_OPS_MIN;
+    o.kdf_mem = RP_KDF_MEM_MIN;
+
+    /* No source: refused before anything is created. */
+    ck_assert_int_eq(rp_node_init(&o, err, sizeof err), RP_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(err, "--passphrase-file"));
+    ck_assert(!exists(path(0, "v")));
+
+    /* An empty passphrase protects nothing. */
+    setenv("REPUTE_PASSPHRASE", "", 1);
+    ck_assert_int_eq(rp_node_init(&o, err, sizeof err), RP_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(err, "empty"));
+    ck_assert(!exists(path(0, "v")));
+    unsetenv("REPUTE_PASSPHRASE");
+
+    /* A passphrase file others can read. */
+    write_file(path(1, "pass"), "secret\n", 0644);
+    o.passphrase_file = path(1, "pass");
+    ck_assert_int_eq(rp_node_init(&o, err, sizeof err), RP_ERR_KEYFILE_PERMS);
+    ck_assert(!exists(path(0, "v")));
+
+    /* A good one is recorded in the conf, as an absolute path. */
+    ck_assert_int_eq(chmod(path(1, "pass"), 0600), 0);
+    ck_assert_msg(rp_node_init(&o, err, sizeof err) == 0, "%s", err);
+    rp_config c;
+    load_conf(path(0, "v"), &c);
+    ck_assert_str_eq(c.passphrase_file, path(1, "pass"));
+    rp_seckey sk;
+    rp_pubkey pk;
+    ck_assert_msg(rp_validator_key_load(path(0, "v"), &c, &sk, &pk, err, sizeof err) == 0, "%s",
+                  err);
+}
+END_TEST
+
+START_TEST(test_init_import_key)
+{
+    /* An existing key file, in a genesis of our own making. */
+    rp_seckey sk;
+    rp_pubkey pk;
+    ck_assert_int_eq(rp_seckey_generate(&sk), 0);
+    ck_assert_int_eq(rp_pubkey_from_seckey(&pk, &sk), 0);
+    ck_assert_int_eq(
+        rp_keyfile_write(path(0, "mine.key"), &sk, "pw", 2, RP_KDF_OPS_MIN, RP_KDF_MEM_MIN), 0);
+    char gpath[4096], err[600];
+    source_path(gpath, sizeof gpath, "configs/devnet/genesis.json");
+    rp_genesis *g = calloc(1, sizeof *g);
+    ck_assert_int_eq(rp_genesis_load(g, gpath, err, sizeof err), 0);
+    g->validators[0].pubkey = pk;
+    char *json = rp_genesis_to_json(g);
+    write_file(path(1, "genesis.json"), json, 0644);
+    free(json);
+
+    rp_init_result res;
+    rp_init_opts o;
+    memset(&o, 0, sizeof o);
+    o.datadir = path(2, "node");
+    o.genesis = path(1, "genesis.json");
+    o.validator_key = path(0, "mine.key");
+    o.passphrase_env = "MY_PASS";
+    o.result = &res;
+    setenv("MY_PASS", "nope", 1);
+    ck_assert_int_eq(rp_node_init(&o, err, sizeof err), RP_ERR_KEYFILE_DECRYPT);
+    ck_assert(!exists(path(2, "node")));
+    setenv("MY_PASS", "pw", 1);
+    ck_assert_msg(rp_node_init(&o, err, sizeof err) == 0, "%s", err);
+    ck_assert(res.validator_in_genesis);
+    ck_assert_mem_eq(res.validator.bytes, pk.bytes, 32);
+
+    size_t a, b;
+    char *orig = read_file(path(0, "mine.key"), &a);
+    char *copy = read_file(path(3, "node/validator.key"), &b);
+    ck_assert_uint_eq(a, RP_KEYFILE_SIZE);
+    ck_assert_uint_eq(b, RP_KEYFILE_SIZE);
+    ck_assert_mem_eq(orig, copy, a);
+    free(orig);
+    free(copy);
+
+    rp_config c;
+    load_conf(path(2, "node"), &c);
+    ck_assert_int_eq(c.validator, 1);
+    ck_assert_str_eq(c.passphrase_env, "MY_PASS");
+    rp_seckey sk2;
+    rp_pubkey pk2;
+    ck_assert_int_eq(rp_validator_key_load(path(2, "node"), &c, &sk2, &pk2, err, sizeof err), 0);
+    ck_assert_mem_eq(sk2.bytes, sk.bytes, 32);
+    free(g);
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("config");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_defaults);
+    tcase_add_test(tc, test_example_file);
+    tcase_add_test(tc, test_format_round_trip);
+    tcase_add_test(tc, test_full_file);
+    tcase_add_test(tc, test_unknown_key);
+    tcase_add_test(tc, test_unknown_section);
+    tcase_add_test(tc, test_duplicate_key);
+    tcase_add_test(tc, test_bad_values);
+    tcase_add_test(tc, test_line_length);
+    tcase_add_test(tc, test_strict_syntax);
+    tcase_add_test(tc, test_load_errors);
+    tcase_add_test(tc, test_config_path);
+    suite_add_tcase(s, tc);
+
+    TCase *ti = tcase_create("init");
+    tcase_add_checked_fixture(ti, setup, teardown);
+    tcase_add_test(ti, test_init_dev);
+    tcase_add_test(ti, test_init_twice_refused);
+    tcase_add_test(ti, test_init_existing_folder);
+    tcase_add_test(ti, test_init_genesis);
+    tcase_add_test(ti, test_init_genesis_in_place);
+    tcase_add_test(ti, test_init_rollback);
+    tcase_add_test(ti, test_validator_key_sources);
+    tcase_add_test(ti, test_init_passphrase_refusals);
+    tcase_add_test(ti, test_init_import_key);
+    suite_add_tcase(s, ti);
+    return s;
+}
+
+int main(void)
+{
+    if (rp_crypto_init() != 0)
+        return 1;
+    SRunner *sr = srunner_create(config_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,303 @@
+/* The mempool (node/mempool.h) on a real ledger: admission against the tip
+ * plus pending records, idempotence, held gaps, limits, signature batches
+ * and the rebuild after a block. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain_fixture.h"
+#include "crypto/error.h"
+#include "ledger/record.h"
+#include "ledger/store.h"
+#include "node/mempool.h"
+
+static void setup(void)
+{
+    fx_setup(&(fx_config){
+        .chain_name = "repute-test-mempool",
+        .seed0 = 0x50,
+        .dir_prefix = "/tmp/rp-test-mempool-",
+    });
+}
+
+/* Events seen, for the assertions. */
+static struct {
+    size_t ready, dropped, included;
+    int last_code;
+    rp_hash last_id;
+} ev;
+
+static void on_event(void *ctx, const rp_hash *id, enum rp_mp_event e, int code, const char *msg,
+                     uint64_t height, uint32_t index, void *user)
+{
+    (void)ctx, (void)height, (void)index, (void)user;
+    ev.last_id = *id;
+    if (e == RP_MP_EV_READY)
+        ev.ready++;
+    else if (e == RP_MP_EV_DROPPED) {
+        ev.dropped++;
+        ev.last_code = code;
+        ck_assert_msg(msg && msg[0], "a drop says why");
+    } else
+        ev.included++;
+}
+
+static rp_mempool *new_pool(uint32_t max_count, uint64_t max_bytes, uint32_t max_gap)
+{
+    rp_mempool *mp;
+    rp_mempool_limits lim = {max_count, max_bytes, max_gap};
+    memset(&ev, 0, sizeof ev);
+    ck_assert_int_eq(rp_mempool_new(&mp, fx.st, &lim, on_event, NULL), 0);
+    return mp;
+}
+
+static int submit(rp_mempool *mp, const rp_record *r, rp_mp_result *res)
+{
+    unsigned char buf[RP_RECORD_MAX_SIZE];
+    size_t len;
+    ck_assert_int_eq(rp_record_encode(r, buf, sizeof buf, &len), 0);
+    return rp_mempool_submit(mp, buf, len, fx.now_s, res);
+}
+
+/* Verify every waiting signature, as the daemon's pool does. */
+static void verify_all(rp_mempool *mp)
+{
+    rp_mp_batch *b;
+    while ((b = rp_mempool_take_batch(mp, 16)) != NULL) {
+        rp_verify_range(b->items, 0, b->n, b->ok);
+        rp_mempool_batch_done(mp, b, fx.now_s);
+    }
+}
+
+/* Put the ready prefix in a block and rebuild, as the producer does. */
+static size_t produce(rp_mempool *mp)
+{
+    rp_block_item items[64];
+    unsigned char aux[32] = {7};
+    size_t n = rp_mempool_block(mp, items, 64, 1 << 20);
+    rp_store_error err;
+    fx.now_s += 5;
+    rp_mempool_release(mp);
+    int rc = rp_store_produce_block(fx.st, items, n, fx.now_s * 1000, &fx.sk[0], aux, NULL, NULL,
+                                    NULL, &err);
+    ck_assert_msg(rc == 0, "block refused: %s", err.msg);
+    ck_assert_int_eq(rp_mempool_rebuild(mp, fx.now_s, NULL, 0, NULL), 0);
+    return n;
+}
+
+START_TEST(test_dependent_records_flow)
+{
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_result res;
+    rp_record a = fx_identity(1, NULL, RP_ROLE_TALENT, "t"), b = fx_identity(2, NULL, RP_ROLE_BRAND, "b");
+    rp_record e = fx_engagement(1, 2, 2, RP_ENG_GIG);
+    rp_hash eid = fx_id(&e);
+    rp_record rv = fx_review(2, 2, 1, &eid, 5);
+    const rp_record all[4] = {a, b, e, rv};
+    for (size_t i = 0; i < 4; i++) {
+        ck_assert_int_eq(submit(mp, &all[i], &res), 0);
+        ck_assert_int_eq(res.status, RP_MP_VERIFYING);
+    }
+    /* Idempotent: the same record again changes nothing. */
+    ck_assert_int_eq(submit(mp, &rv, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_KNOWN);
+    rp_mempool_stats st;
+    rp_mempool_stats_get(mp, &st);
+    ck_assert_uint_eq(st.count, 4);
+
+    /* The issuer's next sequence counts its pending records. */
+    uint64_t next;
+    uint32_t np;
+    ck_assert_int_eq(rp_mempool_identity(mp, &fx.pk[1], &next, &np, NULL), 0);
+    ck_assert_uint_eq(next, 3);
+    ck_assert_uint_eq(np, 2);
+
+    /* Nothing goes into a block before its signatures are verified. */
+    rp_block_item items[8];
+    ck_assert_uint_eq(rp_mempool_block(mp, items, 8, 1 << 20), 0);
+    verify_all(mp);
+    ck_assert_uint_eq(ev.ready, 4);
+    ck_assert_uint_eq(produce(mp), 4);
+    ck_assert_uint_eq(ev.included, 4);
+    rp_mempool_stats_get(mp, &st);
+    ck_assert_uint_eq(st.count, 0);
+    ck_assert_uint_eq(st.bytes, 0);
+
+    /* On chain now: a resubmission says where. */
+    ck_assert_int_eq(submit(mp, &rv, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_INCLUDED);
+    ck_assert_uint_eq(res.height, 1);
+    ck_assert_uint_eq(res.index, 3);
+    rp_mempool_free(mp);
+}
+END_TEST
+
+START_TEST(test_gap_held_then_released)
+{
+    rp_record reg[2] = {fx_identity(1, NULL, RP_ROLE_TALENT, "t"),
+                        fx_identity(2, NULL, RP_ROLE_AGENT, "a")};
+    fx_ok(reg, 2);
+    rp_mempool *mp = new_pool(100, 1 << 20, 2);
+    rp_mp_result res;
+    rp_record v3 = fx_vouch(1, 3, 2), v4 = fx_engagement(1, 4, 2, RP_ENG_SPONSORSHIP);
+    /* Sequence 4 is two ahead of the next (2): held. 5 is too far. */
+    ck_assert_int_eq(submit(mp, &v4, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_HELD);
+    rp_record e5 = fx_engagement(1, 5, 2, RP_ENG_GIG);
+    ck_assert_int_eq(submit(mp, &e5, &res), RP_ERR_SEQUENCE_GAP);
+    ck_assert_uint_eq(res.expected_seq, 2);
+    ck_assert_str_ne(res.msg, "");
+    /* 3 is held too; 2 fills the gap and releases both, in order. */
+    ck_assert_int_eq(submit(mp, &v3, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_HELD);
+    rp_record e2 = fx_engagement(1, 2, 2, RP_ENG_GIG);
+    ck_assert_int_eq(submit(mp, &e2, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_VERIFYING);
+    rp_mempool_stats st;
+    rp_mempool_stats_get(mp, &st);
+    ck_assert_uint_eq(st.held, 0);
+    ck_assert_uint_eq(st.count, 3);
+    verify_all(mp);
+    ck_assert_uint_eq(produce(mp), 3);
+    uint64_t next;
+    uint32_t np;
+    ck_assert_int_eq(rp_mempool_identity(mp, &fx.pk[1], &next, &np, NULL), 0);
+    ck_assert_uint_eq(next, 5);
+    ck_assert_uint_eq(np, 0);
+    rp_mempool_free(mp);
+}
+END_TEST
+
+START_TEST(test_rules_and_limits)
+{
+    rp_record reg[2] = {fx_identity(1, NULL, RP_ROLE_TALENT, "t"),
+                        fx_identity(2, NULL, RP_ROLE_AGENT, "a")};
+    fx_ok(reg, 2);
+    rp_mempool *mp = new_pool(2, 1 << 20, 4);
+    rp_mp_result res;
+    /* A rule violation: a review without an engagement. */
+    rp_hash none = {{9}};
+    rp_record bad = fx_review(1, 2, 2, &none, 5);
+    ck_assert_int_eq(submit(mp, &bad, &res), RP_ERR_NO_ENGAGEMENT);
+    ck_assert_str_ne(res.msg, "");
+    /* Garbage does not decode. */
+    unsigned char junk[10] = {0xff};
+    ck_assert_int_ne(rp_mempool_submit(mp, junk, sizeof junk, fx.now_s, &res), 0);
+    /* Full by count. */
+    rp_record v2 = fx_vouch(1, 2, 2), e3 = fx_engagement(1, 3, 2, RP_ENG_GIG),
+              e4 = fx_engagement(1, 4, 2, RP_ENG_GIG);
+    ck_assert_int_eq(submit(mp, &v2, &res), 0);
+    ck_assert_int_eq(submit(mp, &e3, &res), 0);
+    ck_assert_int_eq(submit(mp, &e4, &res), RP_ERR_MEMPOOL_FULL);
+    rp_mempool_stats st;
+    rp_mempool_stats_get(mp, &st);
+    ck_assert_uint_eq(st.count, 2);
+    ck_assert_uint_eq(st.rejected, 3);
+    rp_mempool_free(mp);
+
+    /* Full by bytes. */
+    mp = new_pool(100, 150, 4);
+    ck_assert_int_eq(submit(mp, &v2, &res), 0);
+    ck_assert_int_eq(submit(mp, &e3, &res), RP_ERR_MEMPOOL_FULL);
+    /* Closed: nothing more comes in. */
+    rp_mempool_close(mp);
+    ck_assert_int_eq(submit(mp, &e3, &res), RP_ERR_SHUTDOWN);
+    rp_mempool_free(mp);
+}
+END_TEST
+
+START_TEST(test_bad_signature_drops_dependents)
+{
+    rp_record reg[2] = {fx_identity(1, NULL, RP_ROLE_TALENT, "t"),
+                        fx_identity(2, NULL, RP_ROLE_AGENT, "a")};
+    fx_ok(reg, 2);
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_result res;
+    rp_record e = fx_engagement(1, 2, 2, RP_ENG_GIG);
+    e.sigs[1].bytes[5] ^= 1; /* the counterparty's signature is broken */
+    rp_hash eid = fx_id(&e);
+    rp_record rv = fx_review(2, 2, 1, &eid, 5), v = fx_vouch(2, 3, 1);
+    ck_assert_int_eq(submit(mp, &e, &res), 0);
+    ck_assert_int_eq(submit(mp, &rv, &res), 0);
+    ck_assert_int_eq(submit(mp, &v, &res), 0);
+    verify_all(mp);
+    /* The engagement goes, and the review that needed it; the vouch
+     * depended only on the review's sequence, so it goes as well. */
+    ck_assert_uint_ge(ev.dropped, 2);
+    rp_mempool_stats st;
+    rp_mempool_stats_get(mp, &st);
+    ck_assert_uint_eq(st.count + ev.dropped, 3);
+    enum rp_mp_status status;
+    ck_assert_int_eq(rp_mempool_find(mp, &eid, &status, NULL, NULL), RP_ERR_NOT_FOUND);
+    /* Whatever is left is valid: a block of it is accepted. */
+    verify_all(mp);
+    produce(mp);
+    rp_mempool_free(mp);
+}
+END_TEST
+
+START_TEST(test_block_time_recheck)
+{
+    rp_record reg[2] = {fx_identity(1, NULL, RP_ROLE_TALENT, "t"),
+                        fx_identity(2, NULL, RP_ROLE_AGENT, "a")};
+    fx_ok(reg, 2);
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_result res;
+    rp_record e = fx_engagement(1, 2, 2, RP_ENG_GIG); /* expires an hour from now */
+    ck_assert_int_eq(submit(mp, &e, &res), 0);
+    verify_all(mp);
+    /* Two hours pass before the next block: the rebuild drops it (its
+     * time is now outside the tolerance, and it has expired). */
+    fx.now_s += 7200;
+    ck_assert_int_eq(rp_mempool_rebuild(mp, fx.now_s, NULL, 0, NULL), 0);
+    ck_assert_uint_eq(ev.dropped, 1);
+    ck_assert(ev.last_code == RP_ERR_RECORD_TIME || ev.last_code == RP_ERR_EXPIRED);
+    rp_mempool_free(mp);
+}
+END_TEST
+
+START_TEST(test_sig_cache)
+{
+    rp_record reg[1] = {fx_identity(1, NULL, RP_ROLE_TALENT, "t")};
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_result res;
+    ck_assert_int_eq(submit(mp, &reg[0], &res), 0);
+    rp_hash id = fx_id(&reg[0]);
+    rp_sig_check c = {id.bytes, 32, &fx.pk[1], &reg[0].sigs[0]};
+    ck_assert(!rp_mempool_sig_verified(mp, &c)); /* not verified yet */
+    verify_all(mp);
+    ck_assert(rp_mempool_sig_verified(mp, &c));
+    rp_sig other = reg[0].sigs[0];
+    other.bytes[0] ^= 1;
+    c.sig = &other;
+    ck_assert(!rp_mempool_sig_verified(mp, &c));
+    rp_mempool_free(mp);
+}
+END_TEST
+
+static Suite *mempool_suite(void)
+{
+    Suite *s = suite_create("mempool");
+    TCase *tc = tcase_create("mempool");
+    tcase_add_checked_fixture(tc, setup, fx_teardown);
+    tcase_add_test(tc, test_dependent_records_flow);
+    tcase_add_test(tc, test_gap_held_then_released);
+    tcase_add_test(tc, test_rules_and_limits);
+    tcase_add_test(tc, test_bad_signature_drops_dependents);
+    tcase_add_test(tc, test_block_time_recheck);
+    tcase_add_test(tc, test_sig_cache);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    if (rp_crypto_init() != 0)
+        return 1;
+    SRunner *sr = srunner_create(mempool_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
