@@ -63,8 +63,8 @@ static const char *const section_docs[] = {
     "The node itself.",
     "The JSON-RPC server on DATADIR/rpc.sock (docs/rpc.md).",
     "Records waiting for a block.",
-    "Block production. Only a node whose key is in the genesis validator set\n"
-    "signs blocks; every other node follows the chain.",
+    ("Block production. Only a node whose key is in the genesis validator set\n"
+     "signs blocks; every other node follows the chain."),
 };
 
 static const struct key keys[] = {

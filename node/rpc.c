@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "crypto/error.h"
+#include "node/jsonrpc.h"
 #include "node/log.h"
 
 #define WRITE_HIGH_WATER (4u << 20) /* unsent response bytes before reads pause */
@@ -344,67 +345,30 @@ static void start_call(struct conn *c, struct line *l, size_t slot, json_t *req)
     c->inflight++;
     s->calls++;
 
-    json_t *id = json_is_object(req) ? json_object_get(req, "id") : NULL;
-    int id_ok = !id || json_is_string(id) || json_is_integer(id) || json_is_null(id);
-    /* Until the envelope is known to be good, answer with id null. */
-    call->id = json_null();
-    if (!json_is_object(req)) {
-        rp_rpc_error(call, RP_RPC_INVALID_REQUEST, "a request must be a JSON object", NULL);
+    rp_jsonrpc_request r;
+    const char *message = NULL;
+    int code = rp_jsonrpc_check(req, s->methods, s->nmethods, &r, &message);
+    /* As JSON-RPC 2.0 says: a notification is never answered, even with an
+     * unknown method or bad params; an invalid request is answered with id
+     * null (there may be no usable id to answer with). */
+    call->id = json_incref(r.id ? r.id : json_null());
+    if (!r.id && code != RP_RPC_INVALID_REQUEST) {
+        json_decref(call->id);
+        call->id = NULL;
+    }
+    if (r.method >= 0) {
+        call->method = r.method;
+        s->stats[r.method].calls++;
+    }
+    if (code) {
+        json_t *data = NULL;
+        if (code == RP_RPC_METHOD_NOT_FOUND)
+            data = json_pack("{s:s}", "method", json_string_value(json_object_get(req, "method")));
+        rp_rpc_error(call, code, message, data);
         return;
     }
-    if (!id_ok) {
-        rp_rpc_error(call, RP_RPC_INVALID_REQUEST, "id must be a string, an integer or null",
-                     NULL);
-        return;
-    }
-    json_t *ver = json_object_get(req, "jsonrpc"), *method = json_object_get(req, "method");
-    json_t *params = json_object_get(req, "params");
-    const char *bad = NULL;
-    if (!json_is_string(ver) || strcmp(json_string_value(ver), "2.0") != 0)
-        bad = "\"jsonrpc\" must be \"2.0\"";
-    else if (!json_is_string(method))
-        bad = "\"method\" must be a string";
-    else {
-        const char *k;
-        json_t *v;
-        json_object_foreach(req, k, v)
-        {
-            if (strcmp(k, "jsonrpc") && strcmp(k, "method") && strcmp(k, "params") &&
-                strcmp(k, "id")) {
-                bad = "unknown member in the request object";
-                break;
-            }
-        }
-    }
-    json_decref(call->id);
-    call->id = id ? json_incref(id) : NULL;
-    if (bad) {
-        if (!call->id)
-            call->id = json_null(); /* an invalid request is answered anyway */
-        rp_rpc_error(call, RP_RPC_INVALID_REQUEST, bad, NULL);
-        return;
-    }
-    int m = -1;
-    for (int i = 0; i < s->nmethods; i++) {
-        if (strcmp(s->methods[i], json_string_value(method)) == 0) {
-            m = i;
-            break;
-        }
-    }
-    if (m < 0) {
-        rp_rpc_error(call, RP_RPC_METHOD_NOT_FOUND, "method not found",
-                     json_pack("{s:s}", "method", json_string_value(method)));
-        return;
-    }
-    call->method = m;
-    s->stats[m].calls++;
-    if (params && json_is_null(params))
-        params = NULL;
-    if (params && !json_is_object(params)) {
-        rp_rpc_error(call, RP_RPC_INVALID_PARAMS, "params must be an object (named parameters)",
-                     NULL);
-        return;
-    }
+    json_t *params = r.params;
+    int m = r.method;
     s->dispatch(s->ctx, call, m, params);
 }
 
