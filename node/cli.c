@@ -121,7 +121,8 @@ static const char usage_main[] =
     "                        60000)\n"
 
 static const char usage_keygen[] =
-    "usage: repute-cli keygen --out FILE [--passphrase-env VAR] [--kdf moderate|interactive]\n"
+    "usage: repute-cli keygen --out FILE [--passphrase-env VAR]\n"
+    "                         [--kdf moderate|interactive]\n"
     "\n"
     "Create a new secret key and write it to FILE, encrypted with a passphrase\n"
     "(Argon2id + XChaCha20-Poly1305, docs/keys.md), mode 0600. FILE must not\n"
@@ -243,8 +244,9 @@ static const char usage_revoke[] =
 
 static const char usage_rotate[] =
     "usage: repute-cli rotate --key FILE --new-key FILE [--new-recovery-key FILE|HEX]\n"
-    "       repute-cli rotate --by-recovery --recovery-key FILE (--as IDENTITY | --key FILE)\n"
-    "                         --new-key FILE [--new-recovery-key FILE|HEX]\n"
+    "       repute-cli rotate --by-recovery --recovery-key FILE\n"
+    "                         (--as IDENTITY | --key FILE) --new-key FILE\n"
+    "                         [--new-recovery-key FILE|HEX]\n"
     "\n"
     "Move an identity to a new signing key; its name, history and reputation\n"
     "stay. Make the new key with 'repute-cli keygen' first: only its public key\n"
@@ -513,6 +515,16 @@ static size_t text_width(const char *s)
     return w;
 }
 
+/* Text from the node goes to a terminal: replace control characters, so a
+ * name or message can never move the cursor or change colours. (The ledger
+ * refuses them in names already; this also covers a misbehaving node.) */
+static void sanitize(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 static int print_json(json_t *v)
 {
     size_t flags = G.json ? JSON_COMPACT : (JSON_INDENT(2));
@@ -557,6 +569,7 @@ static void table_add(table *t, const char *const *row)
             fail("out of memory");
             exit(EXIT_FAIL);
         }
+        sanitize(s);
         t->cells[t->nrows * t->ncols + i] = s;
     }
     t->nrows++;
@@ -1145,7 +1158,10 @@ static int connect_node(void)
 
 static void print_rpc_error(const rp_rpc_error *err)
 {
-    fprintf(stderr, "error: %s (code %d)\n", err->message, err->code);
+    char msg[sizeof err->message];
+    snprintf(msg, sizeof msg, "%s", err->message);
+    sanitize(msg);
+    fprintf(stderr, "error: %s (code %d)\n", msg, err->code);
     if (!json_is_object(err->data))
         return;
     const char *k;
@@ -1153,6 +1169,7 @@ static void print_rpc_error(const rp_rpc_error *err)
     json_object_foreach(err->data, k, v) {
         char val[1024];
         scalar_text(val, sizeof val, k, v);
+        sanitize(val);
         fprintf(stderr, "  %s: %s\n", k, val);
     }
 }
@@ -1407,13 +1424,13 @@ static int submit_hex(const char *hex, int wait, unsigned timeout_ms, const char
                      wait ? timeout_ms + CALL_TIMEOUT_MS : CALL_TIMEOUT_MS);
     if (rc)
         return rc;
-    if (G.json) {
-        rc = print_json(res);
-    } else {
-        if (identity_line)
-            printf("identity  %s\n", identity_line);
-        print_kv(res);
+    if (identity_line) { /* the identity first: it is what `identity` is about */
+        json_t *o = json_pack("{s:s}", "identity", identity_line);
+        json_object_update(o, res);
+        json_decref(res);
+        res = o;
     }
+    rc = show(res);
     json_decref(res);
     return rc;
 }
@@ -1710,7 +1727,9 @@ static int cmd_engage(int argc, char **argv)
         goto out;
     format_time(when, sizeof when, r.body.engagement.expiry);
     if (G.json && !so.out) {
-        json_t *j = json_pack("{s:s,s:s,s:s}", "id", idh, "record", hex, "expiry_time", when);
+        char exp[24];
+        snprintf(exp, sizeof exp, "%" PRIu64, r.body.engagement.expiry);
+        json_t *j = json_pack("{s:s,s:s,s:s}", "id", idh, "record", hex, "expiry", exp);
         rc = print_json(j);
         json_decref(j);
         goto out;
@@ -2592,7 +2611,10 @@ static int cmd_verify_proof(int argc, char **argv)
         rc = fail("not a score proof: %s", rp_strerror(k));
         goto out;
     }
-    int ok = rp_score_proof_verify(p, g, &chain, &who);
+    /* The snapshot height is not in the signed header; it follows from the
+     * epoch number and the genesis, so a proof that says otherwise is lying. */
+    int ok = rp_score_proof_verify(p, g, &chain, &who) &&
+             p->epoch.snapshot_height == p->epoch.epoch * g->params.epoch_blocks;
     char chainh[65], root[65];
     hex32(chainh, chain.bytes);
     hex32(root, p->epoch.root.bytes);

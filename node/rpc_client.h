@@ -31,7 +31,7 @@
  *
  * Not thread-safe: one client per thread. SIGPIPE is never raised (writes
  * use MSG_NOSIGNAL). Values are jansson json_t; ownership is stated per
- * function.
+ * function. Pointer arguments are never NULL unless a contract says so.
  */
 #ifndef RP_RPC_CLIENT_H
 #define RP_RPC_CLIENT_H

@@ -174,7 +174,8 @@ for k in "${ring[@]}"; do
 done
 ranks=$(printf "%b" "$ranks" | sort -n | paste -sd ' ' -)
 total=$(cli top --limit 1 | awk 'NR == 1 { print $3 }')
-echo "The ring (${NAME[vera]}, ${NAME[tomas]}, ${NAME[bella]}, ${NAME[hana]}, ${NAME[rio]}) gave each other"
-echo "20 five-star reviews, more than anyone else received, yet ranks ${ranks} of ${total}: no trusted"
-echo "identity ever worked with them, so their reviews carry no trust and their ratings stay at"
-echo "the 3-star prior (docs/trust.md). Try: $CLI --datadir $DIR reviews --subject ${ID[vera]}"
+echo "The ring (${NAME[vera]}, ${NAME[tomas]}, ${NAME[bella]}, ${NAME[hana]}, ${NAME[rio]})"
+echo "gave each other 20 five-star reviews, four each and every one perfect, yet holds ranks"
+echo "${ranks} of ${total}: no trusted identity ever worked with them, so their reviews carry"
+echo "no trust and their ratings stay at the 3-star prior (docs/trust.md, \"Ratings\")."
+echo "See for yourself: $CLI --datadir $DIR reviews --subject ${ID[vera]}"
