@@ -797,6 +797,7 @@ static void m_node_info(struct node *n, rp_rpc_call *call, json_t *params)
         (int)p->pow_difficulty, "time_tolerance_s", (int)p->time_tolerance_s, "uptime_s",
         ju64((wall_ms() - n->start_ms) / 1000), "max_block_records", (int)p->max_block_records,
         "pid", (int)getpid(), "max_record_bytes", (json_int_t)RP_RECORD_MAX_SIZE);
+    json_object_set_new(o, "max_engagement_ttl_s", json_integer(p->max_engagement_ttl_s));
     rp_rpc_reply(call, o);
 }
 
@@ -1048,8 +1049,8 @@ static void m_identity_get(struct node *n, rp_rpc_call *call, json_t *params)
         role_name(s->role), "name", s->name, (size_t)s->name_len, "profile",
         jhex(s->profile.bytes, 32), "recovery", jhex(s->recovery.bytes, 32), "seq",
         ju64(registered ? chain.seq : 0), "next_seq", ju64(next), "pending", (int)npending,
-        "registered_height", ju64(s->registered_height), "updated_height",
-        ju64(s->updated_height), "reviews_received", (json_int_t)s->reviews_received,
+        "registered_height", registered ? ju64(s->registered_height) : json_null(),
+        "updated_height", registered ? ju64(s->updated_height) : json_null(), "reviews_received", (json_int_t)s->reviews_received,
         "reviews_given", (json_int_t)s->reviews_given, "vouches_received",
         (json_int_t)s->vouches_received, "engagements", (json_int_t)s->engagements);
     rp_rpc_reply(call, o);

@@ -24,13 +24,15 @@ PACKAGES=(
     libsodium-dev liblmdb-dev libuv1-dev libsecp256k1-dev check libjansson-dev libinih-dev
     clang libclang-rt-14-dev
 )
+# Only `bench` needs these: bench_rpc compares score.get with redis-benchmark GET.
+BENCH_PACKAGES=(redis-server redis-tools)
 
 say() { printf '== %s\n' "$*"; }
 die() { printf 'dev.sh: %s\n' "$*" >&2; exit 1; }
 
-install_missing() {
+install_missing() { # install_missing [EXTRA_PACKAGE...]
     local missing=() p
-    for p in "${PACKAGES[@]}"; do
+    for p in "${PACKAGES[@]}" "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
             missing+=("$p")
     done
@@ -164,7 +166,7 @@ cmd_test() {
 }
 
 cmd_bench() {
-    install_missing
+    install_missing "${BENCH_PACKAGES[@]}"
     build_main
     local b found=0
     for b in build/bench/bench_*; do
@@ -189,14 +191,15 @@ cmd_fuzz() {
 cmd_run() {
     install_missing
     build_main
-    local dir=${RP_DEVNET:-devnet}
+    local dir=${RP_DEVNET:-devnet} abs
+    case "$dir" in /*) abs=$dir ;; *) abs=$top/$dir ;; esac
     if [ ! -f "$dir/reputed.conf" ]; then
-        say "creating a single-validator dev chain in ./$dir/"
+        say "creating a single-validator dev chain in $abs/"
         build/node/reputed init --dev --datadir "$dir" || die "reputed init failed"
     fi
-    say "starting the node on ./$dir/ (Ctrl-C stops it)"
+    say "starting the node on $abs/ (Ctrl-C stops it)"
     cat <<MSG
-   RPC socket: $top/$dir/rpc.sock
+   RPC socket: $abs/rpc.sock
    In another terminal, try:
      build/node/repute-cli --datadir $dir info
      build/node/repute-cli --datadir $dir head
