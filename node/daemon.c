@@ -195,6 +195,15 @@ static int get_hex32(rp_rpc_call *call, json_t *params, const char *name, unsign
     return 1;
 }
 
+/* The same for a parameter that must be there. Returns 0, or -1 answered. */
+static int require_hex32(rp_rpc_call *call, json_t *params, const char *name, unsigned char out[32])
+{
+    int r = get_hex32(call, params, name, out);
+    if (r == 0)
+        bad_param(call, name, "is required");
+    return r == 1 ? 0 : -1;
+}
+
 /* An unsigned integer, as a decimal string or a JSON integer. Same returns. */
 static int get_u64(rp_rpc_call *call, json_t *params, const char *name, uint64_t *out)
 {
@@ -957,12 +966,8 @@ static void m_record_get(struct node *n, rp_rpc_call *call, json_t *params)
     if (check_params(call, params, allowed))
         return;
     rp_hash id;
-    int r = get_hex32(call, params, "id", id.bytes);
-    if (r <= 0) {
-        if (r == 0)
-            bad_param(call, "id", "is required");
+    if (require_hex32(call, params, "id", id.bytes))
         return;
-    }
     uint64_t height;
     uint32_t index;
     int rc = rp_store_find_record(n->st, &id, &height, &index);
@@ -1017,12 +1022,8 @@ static void m_identity_get(struct node *n, rp_rpc_call *call, json_t *params)
     if (check_params(call, params, allowed))
         return;
     rp_pubkey who;
-    int r = get_hex32(call, params, "identity", who.bytes);
-    if (r <= 0) {
-        if (r == 0)
-            bad_param(call, "identity", "is required");
+    if (require_hex32(call, params, "identity", who.bytes))
         return;
-    }
     rp_identity_state chain, pend;
     uint64_t next = 1;
     uint32_t npending = 0;
@@ -1064,12 +1065,8 @@ static void m_score_get(struct node *n, rp_rpc_call *call, json_t *params)
     rp_pubkey who;
     uint64_t epoch = 0;
     int want_proof = 0;
-    int r = get_hex32(call, params, "identity", who.bytes);
-    if (r <= 0) {
-        if (r == 0)
-            bad_param(call, "identity", "is required");
+    if (require_hex32(call, params, "identity", who.bytes))
         return;
-    }
     if (get_u64(call, params, "epoch", &epoch) < 0 || get_bool(call, params, "proof", &want_proof) < 0)
         return;
     rp_epoch_info info;

@@ -1,6 +1,7 @@
 #include "node/rpc.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,8 +44,8 @@ struct conn {
     uv_pipe_t pipe;
     rp_rpc_server *srv;
     struct conn *prev, *next;
-    char *buf; /* bytes read and not yet consumed */
-    size_t len, cap;
+    char *buf; /* buf[off..len): bytes read and not yet consumed */
+    size_t off, len, cap;
     int discarding;   /* inside an over-long line: drop until its newline */
     int reading;      /* uv_read_start is on */
     int closing;      /* handle close requested */
@@ -157,28 +158,54 @@ static void write_cb(uv_write_t *req, int status)
     conn_unref(c);
 }
 
-static void conn_send(struct conn *c, const char *text, size_t n)
+/* Queue bytes behind what is already queued; uv_write keeps the order. */
+static void queue_bytes(struct conn *c, const char *a, size_t na, const char *b, size_t nb)
 {
-    if (c->closing)
-        return;
-    struct write_req *w = malloc(sizeof *w + n + 1);
+    struct write_req *w = malloc(sizeof *w + na + nb);
     if (!w) {
         conn_close(c);
         return;
     }
-    memcpy(w->data, text, n);
-    w->data[n] = '\n';
-    w->len = n + 1;
+    memcpy(w->data, a, na);
+    memcpy(w->data + na, b, nb);
+    w->len = na + nb;
     w->c = c;
-    uv_buf_t b = uv_buf_init(w->data, (unsigned)w->len);
+    uv_buf_t buf = uv_buf_init(w->data, (unsigned)w->len);
     c->refs++;
     c->unsent += w->len;
-    if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, write_cb) != 0) {
+    if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &buf, 1, write_cb) != 0) {
         c->unsent -= w->len;
         c->refs--;
         free(w);
         conn_close(c);
     }
+}
+
+/* Send one response line. With nothing queued, try to write at once: that
+ * usually takes it all and saves a request and a copy; the rest is queued. */
+static void conn_send(struct conn *c, const char *text, size_t n)
+{
+    if (c->closing)
+        return;
+    if (c->unsent == 0) {
+        uv_buf_t b[2] = {uv_buf_init((char *)(uintptr_t)text, (unsigned)n), uv_buf_init("\n", 1)};
+        int w = uv_try_write((uv_stream_t *)&c->pipe, b, 2);
+        if (w == (int)(n + 1))
+            return;
+        if (w < 0 && w != UV_EAGAIN) {
+            conn_close(c);
+            return;
+        }
+        if (w > 0) {
+            size_t done = (size_t)w;
+            if (done < n)
+                queue_bytes(c, text + done, n - done, "\n", 1);
+            else
+                queue_bytes(c, "\n", 1, "", 0);
+            return;
+        }
+    }
+    queue_bytes(c, text, n, "\n", 1);
 }
 
 static void send_json(struct conn *c, json_t *v)
@@ -382,7 +409,7 @@ static void process_line(struct conn *c, const char *text, size_t n)
     if (i == n)
         return; /* blank lines are ignored */
     json_error_t jerr;
-    json_t *v = json_loadb(text, n, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *v = json_loadb(text, n, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!v) {
         line_error(c, RP_RPC_PARSE_ERROR, "parse error: the line is not valid JSON");
         return;
@@ -423,7 +450,7 @@ static void process_line(struct conn *c, const char *text, size_t n)
 static void conn_process(struct conn *c)
 {
     rp_rpc_server *s = c->srv;
-    size_t off = 0;
+    size_t off = c->off;
     if (c->processing)
         return;
     c->processing = 1;
@@ -442,15 +469,17 @@ static void conn_process(struct conn *c)
         off += n + 1;
     }
     c->processing = 0;
-    if (off) {
-        memmove(c->buf, c->buf + off, c->len - off);
-        c->len -= off;
-    }
-    if (!c->closing && c->len > s->lim.max_line && !memchr(c->buf, '\n', c->len)) {
+    /* Consumed bytes are dropped by moving an offset; the buffer is
+     * compacted only when a read needs room (alloc_cb). */
+    c->off = off;
+    if (c->off == c->len)
+        c->off = c->len = 0;
+    if (!c->closing && c->len - c->off > s->lim.max_line &&
+        !memchr(c->buf + c->off, '\n', c->len - c->off)) {
         if (!c->discarding)
             line_error(c, RP_RPC_INVALID_REQUEST, "line too long");
         c->discarding = 1;
-        c->len = 0;
+        c->off = c->len = 0;
     }
     conn_unref(c);
 }
@@ -460,6 +489,11 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     struct conn *c = h->data;
     (void)suggested;
     size_t want = 65536;
+    if (c->cap - c->len < want && c->off) {
+        memmove(c->buf, c->buf + c->off, c->len - c->off);
+        c->len -= c->off;
+        c->off = 0;
+    }
     if (c->cap - c->len < want) {
         size_t cap = c->cap ? c->cap : want;
         while (cap - c->len < want)
@@ -485,7 +519,7 @@ static void conn_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
             uv_read_stop(st);
             c->reading = 0;
             /* A last line without its newline still counts. */
-            if (c->len && !c->discarding && c->len <= c->srv->lim.max_line) {
+            if (c->len > c->off && !c->discarding && c->len - c->off <= c->srv->lim.max_line) {
                 if (c->len == c->cap) {
                     char *p = realloc(c->buf, c->cap + 1);
                     if (p) {
@@ -507,7 +541,7 @@ static void conn_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     c->len += (size_t)nread;
     conn_process(c);
     /* Keep the buffer from growing past a line when reads outpace work. */
-    if (!c->closing && c->len > (size_t)c->srv->lim.max_line * 2 + 65536 && c->reading) {
+    if (!c->closing && c->len - c->off > (size_t)c->srv->lim.max_line * 2 + 65536 && c->reading) {
         uv_read_stop(st);
         c->reading = 0;
     }
@@ -541,6 +575,8 @@ static void on_connection(uv_stream_t *ls, int status)
         json_t *e = error_object(NULL, RP_RPC_TOO_MANY_CONNECTIONS, "too many connections", NULL);
         send_json(c, e);
         json_decref(e);
+        if (c->unsent == 0) /* written at once; otherwise write_cb closes it */
+            conn_close(c);
         return;
     }
     update_reading(c);
@@ -573,8 +609,9 @@ int rp_rpc_start(rp_rpc_server **out, uv_loop_t *loop, const char *path, const r
     uv_pipe_init(loop, &s->listener, 0);
     s->listener.data = s;
     /* uv_pipe_chmod can only widen; the socket must never exist wider than
-     * 0600, so it is born under umask 077. */
-    mode_t old = umask(077);
+     * 0600, so it is born under umask 0177 (a socket is created 0777 minus
+     * the umask). */
+    mode_t old = umask(0177);
     int rc = uv_pipe_bind(&s->listener, path);
     umask(old);
     if (rc == 0)
