@@ -6,10 +6,10 @@
  * offline against a genesis file. docs/cli.md is the user's guide.
  *
  * How it reads:
- *   - Parsing is strict, as in reputed: an unknown option, a missing value,
- *     an option given twice or a stray argument is a usage error (message and
- *     usage on stderr, exit 2). The global options (--datadir, --socket,
- *     --json) are accepted before or after the command.
+ *   - Parsing is strict, as in reputed (node/cmdline.h): an unknown option,
+ *     a missing value, an option given twice or a stray argument is a usage
+ *     error (message and usage on stderr, exit 2). The global options
+ *     (--datadir, --socket, --json) are accepted before or after the command.
  *   - Signing commands ask the node what they need (chain id, the issuer's
  *     next sequence number, current keys, the proof-of-work difficulty),
  *     check what can be checked before anything is signed, and only then
@@ -47,11 +47,16 @@
 #include "ledger/proof.h"
 #include "ledger/record.h"
 #include "ledger/store.h"
+#include "node/cmdline.h"
 #include "node/rpc_client.h"
 
-#define EXIT_FAIL 1
-#define EXIT_USAGE 2
+#define PROG         "repute-cli"
+#define EXIT_FAIL    1
+#define EXIT_USAGE   RP_CMDLINE_USAGE /* 2 */
 #define EXIT_CONNECT 3
+
+/* Every usage error names the program; the usage text follows the message. */
+#define usage_error(...) rp_cmdline_usage_error(PROG, __VA_ARGS__)
 
 #define PASS_MAX 1024                     /* bytes of passphrase */
 #define INPUT_MAX (4u << 20)              /* a record or proof file, hex and all */
@@ -423,21 +428,6 @@ static struct {
     rp_rpc_client *rpc;
 } G;
 
-static int usage_error(const char *usage, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int usage_error(const char *usage, const char *fmt, ...)
-{
-    va_list ap;
-    fputs("repute-cli: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\n\n", stderr);
-    fputs(usage, stderr);
-    return EXIT_USAGE;
-}
-
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static int fail(const char *fmt, ...)
@@ -711,84 +701,30 @@ static void print_kv(json_t *obj)
 
 /* ---- argument parsing --------------------------------------------------------------------- */
 
-struct opt {
-    const char *lng;    /* without the dashes */
-    const char **value; /* an option with a value, or */
-    int *flag;          /* a flag without one */
-};
-
-/* Parse argv[first..argc) against opts (plus the global options); positional
- * arguments go to pos (at most npos_max). Returns 0, 1 for --help, or
- * EXIT_USAGE (reported). */
-static int parse(int argc, char **argv, int first, const struct opt *opts, size_t nopts,
-                 const char *usage, const char **pos, size_t npos_max, size_t *npos)
-{
-    const struct opt globals[] = {
-        {"datadir", &G.datadir, NULL},
-        {"socket", &G.socket, NULL},
-        {"json", NULL, &G.json},
-    };
-    int only_pos = 0;
-    *npos = 0;
-    for (int i = first; i < argc; i++) {
-        const char *a = argv[i];
-        if (!only_pos && strcmp(a, "--") == 0) {
-            only_pos = 1;
-            continue;
-        }
-        if (only_pos || a[0] != '-' || a[1] == '\0') { /* "-" is stdin */
-            if (*npos == npos_max)
-                return usage_error(usage, "unexpected argument '%s'", a);
-            pos[(*npos)++] = a;
-            continue;
-        }
-        if (!strcmp(a, "-h") || !strcmp(a, "--help"))
-            return 1;
-        const struct opt *o = NULL;
-        const char *val = NULL;
-        if (a[1] == '-') {
-            const char *name = a + 2, *eq = strchr(name, '=');
-            size_t n = eq ? (size_t)(eq - name) : strlen(name);
-            for (size_t k = 0; k < nopts + 3 && !o; k++) {
-                const struct opt *c = k < nopts ? &opts[k] : &globals[k - nopts];
-                if (strlen(c->lng) == n && !strncmp(c->lng, name, n))
-                    o = c;
-            }
-            if (o && eq)
-                val = eq + 1;
-        }
-        if (!o)
-            return usage_error(usage, "unknown option '%s'", a);
-        if (o->flag) {
-            if (val)
-                return usage_error(usage, "option '--%s' takes no value", o->lng);
-            if (*o->flag)
-                return usage_error(usage, "option '--%s' is given twice", o->lng);
-            *o->flag = 1;
-            continue;
-        }
-        if (!val) {
-            if (i + 1 >= argc)
-                return usage_error(usage, "option '%s' needs a value", a);
-            val = argv[++i];
-        }
-        if (*val == '\0')
-            return usage_error(usage, "option '--%s' needs a non-empty value", o->lng);
-        if (*o->value)
-            return usage_error(usage, "option '--%s' is given twice", o->lng);
-        *o->value = val;
-    }
-    return 0;
-}
-
-/* Parse a command; returns -1 to go on, or the exit status to return now. */
-static int parse_command(int argc, char **argv, const struct opt *opts, size_t nopts,
+/* Parse a command's arguments, argv[2..] (node/cmdline.h), against opts and
+ * the global options; positional arguments go to pos, at least npos_min
+ * ("missing WHAT" otherwise) and at most npos_max. npos may be NULL. Returns
+ * -1 to go on, or the exit status to return now. */
+static int parse_command(int argc, char **argv, const rp_cmdline_opt *opts, size_t nopts,
                          const char *usage, const char **pos, size_t npos_min, size_t npos_max,
                          size_t *npos, const char *what)
 {
+    static const rp_cmdline_opt globals[] = {
+        {.name = "datadir", .value = &G.datadir},
+        {.name = "socket", .value = &G.socket},
+        {.name = "json", .flag = &G.json},
+    };
+    const rp_cmdline cl = {.prog = PROG,
+                           .usage = usage,
+                           .opts = opts,
+                           .nopts = nopts,
+                           .more = globals,
+                           .nmore = sizeof globals / sizeof globals[0],
+                           .pos = pos,
+                           .npos_max = npos_max};
     size_t n = 0;
-    int rc = parse(argc, argv, 2, opts, nopts, usage, pos, npos_max, npos ? npos : &n);
-    if (rc == 1) {
+    int rc = rp_cmdline_parse(&cl, argc, argv, 2, npos ? npos : &n);
+    if (rc == RP_CMDLINE_HELP) {
         fputs(usage, stdout);
         return 0;
     }
@@ -1257,12 +1193,20 @@ struct sign_opts {
     int no_wait;
 };
 
-#define SIGN_OPT_TABLE(so)                                                                   \
-    {"key", &(so).key, NULL}, {"as", &(so).as, NULL}, {"passphrase-env", &(so).pass_env, NULL}, \
-        {"seq", &(so).seq, NULL}
+/* Option table entries that fill a struct sign_opts so: the signing options,
+ * and those of the commands that submit what they sign. */
+/* clang-format off */
+#define SIGN_OPT_TABLE(so)                                                                         \
+    {.name = "key", .value = &(so).key},                                                           \
+    {.name = "as", .value = &(so).as},                                                             \
+    {.name = "passphrase-env", .value = &(so).pass_env},                                           \
+    {.name = "seq", .value = &(so).seq}
 
-#define SUBMIT_OPT_TABLE(so)                                                                  \
-    {"out", &(so).out, NULL}, {"no-wait", NULL, &(so).no_wait}, {"timeout", &(so).timeout, NULL}
+#define SUBMIT_OPT_TABLE(so)                                                                       \
+    {.name = "out", .value = &(so).out},                                                           \
+    {.name = "no-wait", .flag = &(so).no_wait},                                                    \
+    {.name = "timeout", .value = &(so).timeout}
+/* clang-format on */
 
 /* What a signing command learns before it signs. */
 struct signer {
@@ -1303,6 +1247,18 @@ static int check_sign_opts(const struct sign_opts *so, const char *usage, int ne
         return usage_error(usage, "--out writes the record instead of submitting it; "
                                   "--no-wait and --timeout do not apply");
     return -1;
+}
+
+/* Parse a signing command whose signer is --key: its options (parse_command),
+ * then the signing options it shares with the others (check_sign_opts).
+ * Returns -1 to go on, or the exit status to return now. */
+static int parse_signing(int argc, char **argv, const rp_cmdline_opt *opts, size_t nopts,
+                         const char *usage, const struct sign_opts *so)
+{
+    int rc = parse_command(argc, argv, opts, nopts, usage, NULL, 0, 0, NULL, "");
+    if (rc >= 0)
+        return rc;
+    return check_sign_opts(so, usage, 1);
 }
 
 /* Ask the node for the chain id and the issuer's state; work out the
@@ -1377,6 +1333,12 @@ static int check_record(const rp_record *r)
     if (rc)
         return fail("the record would be invalid: %s: %s", field ? field : "?", rp_strerror(rc));
     return 0;
+}
+
+/* The environment variable that holds the passphrase of --key. */
+static const char *pass_env(const struct sign_opts *so)
+{
+    return so->pass_env && *so->pass_env ? so->pass_env : "REPUTE_PASSPHRASE";
 }
 
 /* Sign slot of r with the key file, wiping the secret afterwards. */
@@ -1464,13 +1426,24 @@ static int finish_record(const rp_record *r, const struct signer *s, const struc
     return rc;
 }
 
+/* The end of a record that its issuer alone signs with --key (review, vouch,
+ * revoke): check it, sign slot 0, then write or submit it. */
+static int sign_and_finish(rp_record *r, const struct signer *s, const struct sign_opts *so)
+{
+    int rc;
+    if ((rc = check_record(r)) != 0 || (rc = sign_slot(r, 0, s, so->key, pass_env(so))) != 0)
+        return rc;
+    return finish_record(r, s, so, NULL);
+}
+
 /* ---- keygen -------------------------------------------------------------------------------- */
 
 static int cmd_keygen(int argc, char **argv)
 {
     const char *out = NULL, *env = NULL, *kdf = NULL;
-    const struct opt opts[] = {
-        {"out", &out, NULL}, {"passphrase-env", &env, NULL}, {"kdf", &kdf, NULL}};
+    const rp_cmdline_opt opts[] = {{.name = "out", .value = &out},
+                                   {.name = "passphrase-env", .value = &env},
+                                   {.name = "kdf", .value = &kdf}};
     int rc = parse_command(argc, argv, opts, 3, usage_keygen, NULL, 0, 0, NULL, "");
     if (rc >= 0)
         return rc;
@@ -1533,20 +1506,17 @@ static int cmd_identity(int argc, char **argv)
 {
     struct sign_opts so = {0};
     const char *role = NULL, *name = NULL, *profile = NULL, *recovery = NULL, *pow = NULL;
-    const struct opt opts[] = {
+    const rp_cmdline_opt opts[] = {
         SIGN_OPT_TABLE(so),
         SUBMIT_OPT_TABLE(so),
-        {"role", &role, NULL},
-        {"name", &name, NULL},
-        {"profile", &profile, NULL},
-        {"recovery-key", &recovery, NULL},
-        {"pow-difficulty", &pow, NULL},
+        {.name = "role", .value = &role},
+        {.name = "name", .value = &name},
+        {.name = "profile", .value = &profile},
+        {.name = "recovery-key", .value = &recovery},
+        {.name = "pow-difficulty", .value = &pow},
     };
-    int rc = parse_command(argc, argv, opts, sizeof opts / sizeof opts[0], usage_identity, NULL,
-                           0, 0, NULL, "");
+    int rc = parse_signing(argc, argv, opts, sizeof opts / sizeof opts[0], usage_identity, &so);
     if (rc >= 0)
-        return rc;
-    if ((rc = check_sign_opts(&so, usage_identity, 1)) >= 0)
         return rc;
     uint8_t role_v = 0;
     if (role && parse_enum(role, role_names, 3, &role_v) != 0)
@@ -1640,8 +1610,7 @@ static int cmd_identity(int argc, char **argv)
             goto out;
         }
     }
-    if ((rc = sign_slot(&r, 0, &s, so.key, so.pass_env ? so.pass_env : "REPUTE_PASSPHRASE")) !=
-        0)
+    if ((rc = sign_slot(&r, 0, &s, so.key, pass_env(&so))) != 0)
         goto out;
     char idh[65];
     hex32(idh, s.identity.bytes);
@@ -1653,24 +1622,20 @@ out:
 
 /* ---- engage and cosign ------------------------------------------------------------------------ */
 
-static const char *pass_env(const struct sign_opts *so)
-{
-    return so->pass_env && *so->pass_env ? so->pass_env : "REPUTE_PASSPHRASE";
-}
-
 static int cmd_engage(int argc, char **argv)
 {
     struct sign_opts so = {0};
     const char *with = NULL, *kind = NULL, *terms = NULL, *expires = NULL;
-    const struct opt opts[] = {
-        SIGN_OPT_TABLE(so),     {"out", &so.out, NULL},         {"with", &with, NULL},
-        {"kind", &kind, NULL},  {"terms", &terms, NULL},        {"expires-in", &expires, NULL},
+    const rp_cmdline_opt opts[] = {
+        SIGN_OPT_TABLE(so),
+        {.name = "out", .value = &so.out},
+        {.name = "with", .value = &with},
+        {.name = "kind", .value = &kind},
+        {.name = "terms", .value = &terms},
+        {.name = "expires-in", .value = &expires},
     };
-    int rc = parse_command(argc, argv, opts, sizeof opts / sizeof opts[0], usage_engage, NULL, 0,
-                           0, NULL, "");
+    int rc = parse_signing(argc, argv, opts, sizeof opts / sizeof opts[0], usage_engage, &so);
     if (rc >= 0)
-        return rc;
-    if ((rc = check_sign_opts(&so, usage_engage, 1)) >= 0)
         return rc;
     rp_pubkey cp;
     if (!with || parse_hex32(with, cp.bytes) != 0)
@@ -1754,8 +1719,8 @@ static int cmd_cosign(int argc, char **argv)
     int submit = 0;
     const char *pos[1];
     size_t npos;
-    const struct opt opts[] = {SIGN_OPT_TABLE(so), SUBMIT_OPT_TABLE(so),
-                               {"submit", NULL, &submit}};
+    const rp_cmdline_opt opts[] = {
+        SIGN_OPT_TABLE(so), SUBMIT_OPT_TABLE(so), {.name = "submit", .flag = &submit}};
     int rc = parse_command(argc, argv, opts, sizeof opts / sizeof opts[0], usage_cosign, pos, 1,
                            1, &npos, "the RECORD to co-sign (hex or a file)");
     if (rc >= 0)
@@ -1900,24 +1865,21 @@ static int cmd_review(int argc, char **argv)
 {
     struct sign_opts so = {0};
     const char *eng = NULL, *rating = NULL, *dims[RP_REVIEW_DIMS] = {NULL}, *comment = NULL;
-    const struct opt opts[] = {
+    const rp_cmdline_opt opts[] = {
         SIGN_OPT_TABLE(so),
         SUBMIT_OPT_TABLE(so),
-        {"engagement", &eng, NULL},
-        {"rating", &rating, NULL},
-        {"quality", &dims[RP_DIM_QUALITY], NULL},
-        {"reliability", &dims[RP_DIM_RELIABILITY], NULL},
-        {"communication", &dims[RP_DIM_COMMUNICATION], NULL},
-        {"payment", &dims[RP_DIM_PAYMENT], NULL},
-        {"comment-hash", &comment, NULL},
+        {.name = "engagement", .value = &eng},
+        {.name = "rating", .value = &rating},
+        {.name = "quality", .value = &dims[RP_DIM_QUALITY]},
+        {.name = "reliability", .value = &dims[RP_DIM_RELIABILITY]},
+        {.name = "communication", .value = &dims[RP_DIM_COMMUNICATION]},
+        {.name = "payment", .value = &dims[RP_DIM_PAYMENT]},
+        {.name = "comment-hash", .value = &comment},
     };
     static const char *const dim_opts[RP_REVIEW_DIMS] = {"--quality", "--reliability",
                                                           "--communication", "--payment"};
-    int rc = parse_command(argc, argv, opts, sizeof opts / sizeof opts[0], usage_review, NULL, 0,
-                           0, NULL, "");
+    int rc = parse_signing(argc, argv, opts, sizeof opts / sizeof opts[0], usage_review, &so);
     if (rc >= 0)
-        return rc;
-    if ((rc = check_sign_opts(&so, usage_review, 1)) >= 0)
         return rc;
     rp_hash eng_id;
     if (!eng || parse_hex32(eng, eng_id.bytes) != 0)
@@ -1981,9 +1943,7 @@ static int cmd_review(int argc, char **argv)
     r.body.review.overall = overall;
     memcpy(r.body.review.dims, dim_v, sizeof dim_v);
     r.body.review.comment = comment_v;
-    if ((rc = check_record(&r)) != 0 || (rc = sign_slot(&r, 0, &s, so.key, pass_env(&so))) != 0)
-        goto out;
-    rc = finish_record(&r, &s, &so, NULL);
+    rc = sign_and_finish(&r, &s, &so);
 out:
     signer_free(&s);
     return rc;
@@ -1993,13 +1953,12 @@ static int cmd_vouch(int argc, char **argv)
 {
     struct sign_opts so = {0};
     const char *who = NULL, *relation = NULL;
-    const struct opt opts[] = {SIGN_OPT_TABLE(so), SUBMIT_OPT_TABLE(so), {"for", &who, NULL},
-                               {"relation", &relation, NULL}};
-    int rc = parse_command(argc, argv, opts, sizeof opts / sizeof opts[0], usage_vouch, NULL, 0,
-                           0, NULL, "");
+    const rp_cmdline_opt opts[] = {SIGN_OPT_TABLE(so),
+                                   SUBMIT_OPT_TABLE(so),
+                                   {.name = "for", .value = &who},
+                                   {.name = "relation", .value = &relation}};
+    int rc = parse_signing(argc, argv, opts, sizeof opts / sizeof opts[0], usage_vouch, &so);
     if (rc >= 0)
-        return rc;
-    if ((rc = check_sign_opts(&so, usage_vouch, 1)) >= 0)
         return rc;
     rp_pubkey subject;
     if (!who || parse_hex32(who, subject.bytes) != 0)
@@ -2008,16 +1967,13 @@ static int cmd_vouch(int argc, char **argv)
     if (relation && parse_enum(relation, relation_names, 3, &rel) != 0)
         return usage_error(usage_vouch, "--relation is knows, represents or worked-with");
     struct signer s;
-    if ((rc = signer_open(&s, &so, so.key, 1)) != 0)
-        goto out;
-    rp_record r;
-    record_base(&r, &s, RP_REC_VOUCH);
-    r.body.vouch.subject = subject;
-    r.body.vouch.relation = rel;
-    if ((rc = check_record(&r)) != 0 || (rc = sign_slot(&r, 0, &s, so.key, pass_env(&so))) != 0)
-        goto out;
-    rc = finish_record(&r, &s, &so, NULL);
-out:
+    if ((rc = signer_open(&s, &so, so.key, 1)) == 0) {
+        rp_record r;
+        record_base(&r, &s, RP_REC_VOUCH);
+        r.body.vouch.subject = subject;
+        r.body.vouch.relation = rel;
+        rc = sign_and_finish(&r, &s, &so);
+    }
     signer_free(&s);
     return rc;
 }
@@ -2026,13 +1982,12 @@ static int cmd_revoke(int argc, char **argv)
 {
     struct sign_opts so = {0};
     const char *target = NULL, *reason = NULL;
-    const struct opt opts[] = {SIGN_OPT_TABLE(so), SUBMIT_OPT_TABLE(so),
-                               {"target", &target, NULL}, {"reason", &reason, NULL}};
-    int rc = parse_command(argc, argv, opts, sizeof opts / sizeof opts[0], usage_revoke, NULL, 0,
-                           0, NULL, "");
+    const rp_cmdline_opt opts[] = {SIGN_OPT_TABLE(so),
+                                   SUBMIT_OPT_TABLE(so),
+                                   {.name = "target", .value = &target},
+                                   {.name = "reason", .value = &reason}};
+    int rc = parse_signing(argc, argv, opts, sizeof opts / sizeof opts[0], usage_revoke, &so);
     if (rc >= 0)
-        return rc;
-    if ((rc = check_sign_opts(&so, usage_revoke, 1)) >= 0)
         return rc;
     rp_hash t;
     if (!target || parse_hex32(target, t.bytes) != 0)
@@ -2041,16 +1996,13 @@ static int cmd_revoke(int argc, char **argv)
     if (reason && parse_enum(reason, reason_names, 4, &why) != 0)
         return usage_error(usage_revoke, "--reason is mistake, resolved, disputed or other");
     struct signer s;
-    if ((rc = signer_open(&s, &so, so.key, 1)) != 0)
-        goto out;
-    rp_record r;
-    record_base(&r, &s, RP_REC_REVOKE);
-    r.body.revoke.target = t;
-    r.body.revoke.reason = why;
-    if ((rc = check_record(&r)) != 0 || (rc = sign_slot(&r, 0, &s, so.key, pass_env(&so))) != 0)
-        goto out;
-    rc = finish_record(&r, &s, &so, NULL);
-out:
+    if ((rc = signer_open(&s, &so, so.key, 1)) == 0) {
+        rp_record r;
+        record_base(&r, &s, RP_REC_REVOKE);
+        r.body.revoke.target = t;
+        r.body.revoke.reason = why;
+        rc = sign_and_finish(&r, &s, &so);
+    }
     signer_free(&s);
     return rc;
 }
@@ -2062,13 +2014,13 @@ static int cmd_rotate(int argc, char **argv)
     struct sign_opts so = {0};
     const char *new_key = NULL, *recovery_key = NULL, *new_recovery = NULL;
     int by_recovery = 0;
-    const struct opt opts[] = {
+    const rp_cmdline_opt opts[] = {
         SIGN_OPT_TABLE(so),
         SUBMIT_OPT_TABLE(so),
-        {"new-key", &new_key, NULL},
-        {"by-recovery", NULL, &by_recovery},
-        {"recovery-key", &recovery_key, NULL},
-        {"new-recovery-key", &new_recovery, NULL},
+        {.name = "new-key", .value = &new_key},
+        {.name = "by-recovery", .flag = &by_recovery},
+        {.name = "recovery-key", .value = &recovery_key},
+        {.name = "new-recovery-key", .value = &new_recovery},
     };
     int rc = parse_command(argc, argv, opts, sizeof opts / sizeof opts[0], usage_rotate, NULL, 0,
                            0, NULL, "");
@@ -2168,7 +2120,8 @@ static int cmd_submit(int argc, char **argv)
     int wait = 0;
     const char *timeout = NULL, *pos[1];
     size_t npos;
-    const struct opt opts[] = {{"wait", NULL, &wait}, {"timeout", &timeout, NULL}};
+    const rp_cmdline_opt opts[] = {{.name = "wait", .flag = &wait},
+                                   {.name = "timeout", .value = &timeout}};
     int rc = parse_command(argc, argv, opts, 2, usage_submit, pos, 1, 1, &npos,
                            "the RECORD to submit (hex or a file)");
     if (rc >= 0)
@@ -2207,7 +2160,8 @@ static int cmd_score(int argc, char **argv)
 {
     const char *epoch = NULL, *proof = NULL, *pos[1];
     size_t npos;
-    const struct opt opts[] = {{"epoch", &epoch, NULL}, {"proof", &proof, NULL}};
+    const rp_cmdline_opt opts[] = {{.name = "epoch", .value = &epoch},
+                                   {.name = "proof", .value = &proof}};
     int rc = parse_command(argc, argv, opts, 2, usage_score, pos, 1, 1, &npos, "the IDENTITY");
     if (rc >= 0)
         return rc;
@@ -2256,8 +2210,9 @@ static int cmd_score(int argc, char **argv)
 static int cmd_top(int argc, char **argv)
 {
     const char *role = NULL, *limit = NULL, *offset = NULL;
-    const struct opt opts[] = {
-        {"role", &role, NULL}, {"limit", &limit, NULL}, {"offset", &offset, NULL}};
+    const rp_cmdline_opt opts[] = {{.name = "role", .value = &role},
+                                   {.name = "limit", .value = &limit},
+                                   {.name = "offset", .value = &offset}};
     int rc = parse_command(argc, argv, opts, 3, usage_top, NULL, 0, 0, NULL, "");
     if (rc >= 0)
         return rc;
@@ -2330,10 +2285,10 @@ static int cmd_top(int argc, char **argv)
 static int cmd_reviews(int argc, char **argv)
 {
     const char *subject = NULL, *issuer = NULL, *limit = NULL, *after = NULL;
-    const struct opt opts[] = {{"subject", &subject, NULL},
-                               {"issuer", &issuer, NULL},
-                               {"limit", &limit, NULL},
-                               {"after", &after, NULL}};
+    const rp_cmdline_opt opts[] = {{.name = "subject", .value = &subject},
+                                   {.name = "issuer", .value = &issuer},
+                                   {.name = "limit", .value = &limit},
+                                   {.name = "after", .value = &after}};
     int rc = parse_command(argc, argv, opts, 4, usage_reviews, NULL, 0, 0, NULL, "");
     if (rc >= 0)
         return rc;
@@ -2572,7 +2527,8 @@ static int cmd_verify_proof(int argc, char **argv)
 {
     const char *genesis = NULL, *identity = NULL, *pos[1];
     size_t npos;
-    const struct opt opts[] = {{"genesis", &genesis, NULL}, {"identity", &identity, NULL}};
+    const rp_cmdline_opt opts[] = {{.name = "genesis", .value = &genesis},
+                                   {.name = "identity", .value = &identity}};
     int rc = parse_command(argc, argv, opts, 2, usage_verify_proof, pos, 1, 1, &npos,
                            "the PROOF (hex or a file)");
     if (rc >= 0)
@@ -2707,11 +2663,7 @@ static int cmd_call(int argc, char **argv)
 
 /* ---- main ----------------------------------------------------------------------------------- */
 
-static const struct command {
-    const char *name;
-    int (*run)(int argc, char **argv);
-    const char *usage;
-} commands[] = {
+static const rp_cmdline_command commands[] = {
     {"keygen", cmd_keygen, usage_keygen},
     {"identity", cmd_identity, usage_identity},
     {"engage", cmd_engage, usage_engage},
@@ -2735,12 +2687,9 @@ static const struct command {
     {"call", cmd_call, usage_call},
 };
 
-static const struct command *find_command(const char *name)
+static const rp_cmdline_command *find_command(const char *name)
 {
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(commands[i].name, name))
-            return &commands[i];
-    return NULL;
+    return rp_cmdline_find_command(commands, sizeof commands / sizeof commands[0], name);
 }
 
 int main(int argc, char **argv)
@@ -2785,13 +2734,13 @@ int main(int argc, char **argv)
             fputs(usage_main, stdout);
             return 0;
         }
-        const struct command *c = find_command(argv[i + 1]);
+        const rp_cmdline_command *c = find_command(argv[i + 1]);
         if (!c || i + 2 < argc)
             return usage_error(usage_main, "help takes one known command");
         fputs(c->usage, stdout);
         return 0;
     }
-    const struct command *c = find_command(cmd);
+    const rp_cmdline_command *c = find_command(cmd);
     if (!c)
         return usage_error(usage_main, "unknown command '%s'", cmd);
     if (rp_crypto_init() != 0) {

@@ -142,6 +142,11 @@ static const char *const opt_names[O_COUNT] = {
     "--beneficiaries",     "--whitewash",
 };
 
+/* Not node/cmdline.h, which reputed and repute-cli share: repute-gen has no
+ * positional arguments or flags, answers a usage error with one line and a
+ * pointer to --help instead of the whole usage, and takes an argument that
+ * starts with "--" for a forgotten value. Moving it over would change what
+ * its users and scripts see. */
 static int parse_args(int argc, char **argv, rp_gen_opts *o)
 {
     const char *val[O_COUNT] = {0};

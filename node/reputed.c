@@ -7,16 +7,16 @@
  *   reputed import --datadir NEW FILE     ledger/replay.h rp_replay_import
  *   reputed scores --datadir DIR [...]    ledger/store.h rp_store_read_scores
  *
- * Parsing is strict (an unknown option, a missing value or a stray argument
- * is a usage error: message and usage on stderr, exit status 2), so that a
- * typo in a script never silently does something else. Failures exit 1 with
- * one line that names the height and the reason. Progress goes to stderr: a
- * redrawn bar on a terminal, a plain line every few seconds otherwise (logs,
- * CI). Results that a script may want go to stdout.
+ * Parsing is strict (node/cmdline.h: an unknown option, a missing value or a
+ * stray argument is a usage error: message and usage on stderr, exit status
+ * 2), so that a typo in a script never silently does something else.
+ * Failures exit 1 with one line that names the height and the reason.
+ * Progress goes to stderr: a redrawn bar on a terminal, a plain line every
+ * few seconds otherwise (logs, CI). Results that a script may want go to
+ * stdout.
  */
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,11 +31,15 @@
 #include "ledger/export.h"
 #include "ledger/replay.h"
 #include "ledger/store.h"
+#include "node/cmdline.h"
 #include "node/daemon.h"
 #include "node/init.h"
 #include "node/pool.h"
 
-#define EXIT_USAGE 2
+#define PROG "reputed"
+
+/* Every usage error names the program; the usage text follows the message. */
+#define usage_error(...) rp_cmdline_usage_error(PROG, __VA_ARGS__)
 
 /* ---- usage ------------------------------------------------------------------- */
 
@@ -216,93 +220,6 @@ static const char usage_init[] =
     "enabled = true when it does, and otherwise prints the public key to put in\n"
     "a genesis. The public keys and the chain id go to standard output.\n"
     "docs/operators.md walks through a dev chain and a real one.\n";
-
-static int usage_error(const char *usage, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int usage_error(const char *usage, const char *fmt, ...)
-{
-    va_list ap;
-    fputs("reputed: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\n\n", stderr);
-    fputs(usage, stderr);
-    return EXIT_USAGE;
-}
-
-/* ---- argument parsing ------------------------------------------------------------ */
-
-struct opt {
-    const char *lng; /* without the dashes */
-    char shrt;       /* 0 if none */
-    const char **value;
-};
-
-/* A flag takes no value: its variable starts as FLAG_OFF, and parse() sets
- * it to FLAG_ON when the option is given. */
-static const char FLAG_OFF[] = "off", FLAG_ON[] = "on";
-
-/* Parse argv[first..argc) against opts; positional arguments go to pos
- * (at most npos_max). Returns 0, 1 for --help, or EXIT_USAGE (reported). */
-static int parse(int argc, char **argv, int first, const struct opt *opts, size_t nopts,
-                 const char *usage, const char **pos, size_t npos_max, size_t *npos)
-{
-    int only_pos = 0;
-    *npos = 0;
-    for (int i = first; i < argc; i++) {
-        const char *a = argv[i];
-        if (!only_pos && strcmp(a, "--") == 0) {
-            only_pos = 1;
-            continue;
-        }
-        if (only_pos || a[0] != '-' || a[1] == '\0') { /* "-" is a file name */
-            if (*npos == npos_max)
-                return usage_error(usage, "unexpected argument '%s'", a);
-            pos[(*npos)++] = a;
-            continue;
-        }
-        if (!strcmp(a, "-h") || !strcmp(a, "--help"))
-            return 1;
-        const struct opt *o = NULL;
-        const char *val = NULL;
-        if (a[1] == '-') {
-            const char *name = a + 2, *eq = strchr(name, '=');
-            size_t n = eq ? (size_t)(eq - name) : strlen(name);
-            for (size_t k = 0; k < nopts && !o; k++)
-                if (strlen(opts[k].lng) == n && !strncmp(opts[k].lng, name, n))
-                    o = &opts[k];
-            if (o && eq)
-                val = eq + 1;
-        } else if (a[2] == '\0') {
-            for (size_t k = 0; k < nopts && !o; k++)
-                if (opts[k].shrt == a[1])
-                    o = &opts[k];
-        }
-        if (!o)
-            return usage_error(usage, "unknown option '%s'", a);
-        if (*o->value == FLAG_OFF || *o->value == FLAG_ON) {
-            if (val)
-                return usage_error(usage, "option '--%s' takes no value", o->lng);
-            if (*o->value == FLAG_ON)
-                return usage_error(usage, "option '--%s' is given twice", o->lng);
-            *o->value = FLAG_ON;
-            continue;
-        }
-        if (!val) {
-            if (i + 1 >= argc)
-                return usage_error(usage, "option '%s' needs a value", a);
-            val = argv[++i];
-        }
-        if (*val == '\0')
-            return usage_error(usage, "option '--%s' needs a non-empty value", o->lng);
-        if (*o->value)
-            return usage_error(usage, "option '--%s' is given twice", o->lng);
-        *o->value = val;
-    }
-    return 0;
-}
 
 /* ---- progress ------------------------------------------------------------------------- */
 
@@ -486,15 +403,22 @@ static int start_crypto(const char *cmd, rp_pool **pool)
     return 0;
 }
 
-/* Parse a command's options; opts[0] must be "datadir", which every command
- * requires. Returns -1 to go on, or the exit status to return at once (0
- * after --help, EXIT_USAGE after a reported usage error). */
-static int parse_command(int argc, char **argv, const char *cmd, const struct opt *opts,
+/* Parse a command's options (argv[2..]; node/cmdline.h); opts[0] must be
+ * "datadir", which every command requires. Returns -1 to go on, or the exit
+ * status to return at once (0 after --help, RP_CMDLINE_USAGE after a
+ * reported usage error). */
+static int parse_command(int argc, char **argv, const char *cmd, const rp_cmdline_opt *opts,
                          size_t nopts, const char *usage, const char **pos, size_t npos_max,
                          size_t *npos)
 {
-    int rc = parse(argc, argv, 2, opts, nopts, usage, pos, npos_max, npos);
-    if (rc == 1) {
+    const rp_cmdline cl = {.prog = PROG,
+                           .usage = usage,
+                           .opts = opts,
+                           .nopts = nopts,
+                           .pos = pos,
+                           .npos_max = npos_max};
+    int rc = rp_cmdline_parse(&cl, argc, argv, 2, npos);
+    if (rc == RP_CMDLINE_HELP) {
         fputs(usage, stdout);
         return 0;
     }
@@ -509,7 +433,7 @@ static int cmd_verify(int argc, char **argv)
 {
     const char *datadir = NULL, *pos[1];
     size_t npos;
-    const struct opt opts[] = {{"datadir", 0, &datadir}};
+    const rp_cmdline_opt opts[] = {{.name = "datadir", .value = &datadir}};
     int rc = parse_command(argc, argv, "verify", opts, 1, usage_verify, pos, 0, &npos);
     if (rc >= 0)
         return rc;
@@ -620,8 +544,9 @@ static int cmd_export(int argc, char **argv)
 {
     const char *datadir = NULL, *format = NULL, *output = NULL, *pos[1];
     size_t npos;
-    const struct opt opts[] = {
-        {"datadir", 0, &datadir}, {"format", 0, &format}, {"output", 'o', &output}};
+    const rp_cmdline_opt opts[] = {{.name = "datadir", .value = &datadir},
+                                   {.name = "format", .value = &format},
+                                   {.name = "output", .letter = 'o', .value = &output}};
     int rc = parse_command(argc, argv, "export", opts, 3, usage_export, pos, 0, &npos);
     if (rc >= 0)
         return rc;
@@ -713,10 +638,10 @@ static int cmd_scores(int argc, char **argv)
 {
     const char *datadir = NULL, *format = NULL, *output = NULL, *epoch_s = NULL, *pos[1];
     size_t npos;
-    const struct opt opts[] = {{"datadir", 0, &datadir},
-                               {"format", 0, &format},
-                               {"output", 'o', &output},
-                               {"epoch", 0, &epoch_s}};
+    const rp_cmdline_opt opts[] = {{.name = "datadir", .value = &datadir},
+                                   {.name = "format", .value = &format},
+                                   {.name = "output", .letter = 'o', .value = &output},
+                                   {.name = "epoch", .value = &epoch_s}};
     int rc = parse_command(argc, argv, "scores", opts, 4, usage_scores, pos, 0, &npos);
     if (rc >= 0)
         return rc;
@@ -794,7 +719,7 @@ static int cmd_run(int argc, char **argv)
 {
     const char *datadir = NULL;
     size_t npos;
-    const struct opt opts[] = {{"datadir", 0, &datadir}};
+    const rp_cmdline_opt opts[] = {{.name = "datadir", .value = &datadir}};
     int rc = parse_command(argc, argv, "run", opts, 1, usage_run, NULL, 0, &npos);
     if (rc >= 0)
         return rc;
@@ -811,7 +736,7 @@ static int cmd_import(int argc, char **argv)
 {
     const char *datadir = NULL, *pos[1];
     size_t npos;
-    const struct opt opts[] = {{"datadir", 0, &datadir}};
+    const rp_cmdline_opt opts[] = {{.name = "datadir", .value = &datadir}};
     int rc = parse_command(argc, argv, "import", opts, 1, usage_import, pos, 1, &npos);
     if (rc >= 0)
         return rc;
@@ -874,21 +799,21 @@ static void print_dev_warning(const char *datadir)
 
 static int cmd_init(int argc, char **argv)
 {
-    const char *datadir = NULL, *genesis = NULL, *dev = FLAG_OFF, *validator = FLAG_OFF,
-               *validator_key = NULL, *pass_file = NULL, *pass_env = NULL, *pos[1];
+    const char *datadir = NULL, *genesis = NULL, *validator_key = NULL, *pass_file = NULL,
+               *pass_env = NULL, *pos[1];
+    int is_dev = 0, new_key = 0;
     size_t npos;
-    const struct opt opts[] = {{"datadir", 0, &datadir},
-                               {"genesis", 0, &genesis},
-                               {"dev", 0, &dev},
-                               {"validator", 0, &validator},
-                               {"validator-key", 0, &validator_key},
-                               {"passphrase-file", 0, &pass_file},
-                               {"passphrase-env", 0, &pass_env}};
+    const rp_cmdline_opt opts[] = {{.name = "datadir", .value = &datadir},
+                                   {.name = "genesis", .value = &genesis},
+                                   {.name = "dev", .flag = &is_dev},
+                                   {.name = "validator", .flag = &new_key},
+                                   {.name = "validator-key", .value = &validator_key},
+                                   {.name = "passphrase-file", .value = &pass_file},
+                                   {.name = "passphrase-env", .value = &pass_env}};
     int rc = parse_command(argc, argv, "init", opts, sizeof opts / sizeof opts[0], usage_init, pos,
                            0, &npos);
     if (rc >= 0)
         return rc;
-    int is_dev = dev == FLAG_ON, new_key = validator == FLAG_ON;
     if (is_dev == (genesis != NULL))
         return usage_error(usage_init, "init needs exactly one of --dev and --genesis FILE");
     if (is_dev && (new_key || validator_key || pass_file || pass_env))
@@ -955,25 +880,18 @@ static int cmd_init(int argc, char **argv)
 /* ---- main
  * ---------------------------------------------------------------------------------------- */
 
-static const struct command {
-    const char *name;
-    int (*run)(int argc, char **argv);
-    const char *usage;
-} commands[] = {
-    {"init", cmd_init, usage_init},
-    {"run", cmd_run, usage_run},
-    {"verify", cmd_verify, usage_verify},
-    {"export", cmd_export, usage_export},
-    {"import", cmd_import, usage_import},
-    {"scores", cmd_scores, usage_scores},
+static const rp_cmdline_command commands[] = {
+    {.name = "init", .run = cmd_init, .usage = usage_init},
+    {.name = "run", .run = cmd_run, .usage = usage_run},
+    {.name = "verify", .run = cmd_verify, .usage = usage_verify},
+    {.name = "export", .run = cmd_export, .usage = usage_export},
+    {.name = "import", .run = cmd_import, .usage = usage_import},
+    {.name = "scores", .run = cmd_scores, .usage = usage_scores},
 };
 
-static const struct command *find_command(const char *name)
+static const rp_cmdline_command *find_command(const char *name)
 {
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(commands[i].name, name))
-            return &commands[i];
-    return NULL;
+    return rp_cmdline_find_command(commands, sizeof commands / sizeof commands[0], name);
 }
 
 int main(int argc, char **argv)
@@ -986,14 +904,14 @@ int main(int argc, char **argv)
             fputs(usage_main, stdout);
             return 0;
         }
-        const struct command *c = find_command(argv[2]);
+        const rp_cmdline_command *c = find_command(argv[2]);
         if (strcmp(cmd, "help") != 0 || argc > 3 || !c)
             return usage_error(usage_main, argc > 3 || !c ? "help takes one known command"
                                                           : "unexpected argument");
         fputs(c->usage, stdout);
         return 0;
     }
-    const struct command *c = find_command(cmd);
+    const rp_cmdline_command *c = find_command(cmd);
     if (!c)
         return usage_error(usage_main, "unknown command '%s'", cmd);
     return c->run(argc, argv);
