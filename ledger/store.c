@@ -966,6 +966,64 @@ out:
     return rc;
 }
 
+/* Write a block's chain tables (header, body, commit, hash index) and the new
+ * tip inside a's transaction, and commit it; the transaction is gone after
+ * (a->txn is NULL), whatever the result. state is the state hash after the
+ * block. Returns: 0 or an error (err says which). */
+static int write_chain(rp_store *s, rp_apply *a, rp_tip *tip, const rp_header *h,
+                       const rp_hash *hh, const rp_hash *state, const unsigned char *body,
+                       size_t bodylen, const unsigned char *commit, size_t clen,
+                       const rp_commit *c, rp_store_error *err)
+{
+    unsigned char hk[8], hbuf[RP_HEADER_SIZE], tbuf[TIP_SIZE];
+    MDB_val k, v;
+    int rc, m;
+    be64(hk, h->height);
+    if ((rc = rp_header_encode(h, hbuf)) != 0 || (rc = rp_commit_hash(&tip->commit_hash, c)) != 0) {
+        seterr(err, rc, h->height, -1, "%s", rp_strerror(rc));
+        mdb_txn_abort(a->txn);
+        a->txn = NULL;
+        return rc;
+    }
+    k = mv(hk, 8);
+    v = mv(hbuf, sizeof hbuf);
+    if ((m = mdb_put(a->txn, s->dbi[RP_DB_HEADERS], &k, &v, MDB_APPEND)) != 0)
+        goto fail;
+    v = mv(body, bodylen);
+    if ((m = mdb_put(a->txn, s->dbi[RP_DB_BODIES], &k, &v, MDB_APPEND)) != 0)
+        goto fail;
+    v = mv(commit, clen);
+    if ((m = mdb_put(a->txn, s->dbi[RP_DB_COMMITS], &k, &v, MDB_APPEND)) != 0)
+        goto fail;
+    k = mv(hh->bytes, 32);
+    v = mv(hk, 8);
+    if ((m = mdb_put(a->txn, s->dbi[RP_DB_HASH_HEIGHT], &k, &v, MDB_NOOVERWRITE)) != 0)
+        goto fail;
+    tip->height = h->height;
+    tip->head_hash = *hh;
+    tip->state_hash = *state;
+    tip->time_ms = h->time_ms;
+    tip_encode(tip, tbuf);
+    k = mv("tip", 3);
+    v = mv(tbuf, sizeof tbuf);
+    if ((m = mdb_put(a->txn, s->dbi[RP_DB_META], &k, &v, 0)) != 0)
+        goto fail;
+    m = mdb_txn_commit(a->txn);
+    a->txn = NULL;
+    if (m == 0)
+        return 0;
+fail:
+    if (a->txn)
+        mdb_txn_abort(a->txn);
+    a->txn = NULL;
+    rc = from_mdb(m);
+    seterr(err, rc, h->height, -1, "%s: %s",
+           rc == RP_ERR_MAP_FULL ? "LMDB map is full; raise map_size (the block was not applied)"
+                                 : "writing the block",
+           mdb_strerror(m));
+    return rc;
+}
+
 int rp_store_apply_block(rp_store *s, const unsigned char *block, size_t blen,
                          const unsigned char *commit, size_t clen, rp_verify_batch_fn verify,
                          void *vctx, rp_store_error *err)
@@ -1040,50 +1098,12 @@ int rp_store_apply_block(rp_store *s, const unsigned char *block, size_t blen,
     }
 
     /* The chain tables and the tip, in the same transaction. */
-    unsigned char hk[8], hbuf[RP_HEADER_SIZE], tbuf[TIP_SIZE];
-    MDB_val k, v;
-    be64(hk, h.height);
-    if ((rc = rp_header_encode(&h, hbuf)) != 0)
+    if ((rc = write_chain(s, &a, &tip, &h, &hh, &computed, block + RP_HEADER_SIZE,
+                          blen - RP_HEADER_SIZE, commit, clen, c, err)) != 0)
         goto abort;
-    k = mv(hk, 8);
-    v = mv(hbuf, sizeof hbuf);
-    int m;
-    if ((m = mdb_put(a.txn, s->dbi[RP_DB_HEADERS], &k, &v, MDB_APPEND)) != 0)
-        goto mdb_abort;
-    v = mv(block + RP_HEADER_SIZE, blen - RP_HEADER_SIZE);
-    if ((m = mdb_put(a.txn, s->dbi[RP_DB_BODIES], &k, &v, MDB_APPEND)) != 0)
-        goto mdb_abort;
-    v = mv(commit, clen);
-    if ((m = mdb_put(a.txn, s->dbi[RP_DB_COMMITS], &k, &v, MDB_APPEND)) != 0)
-        goto mdb_abort;
-    k = mv(hh.bytes, 32);
-    v = mv(hk, 8);
-    if ((m = mdb_put(a.txn, s->dbi[RP_DB_HASH_HEIGHT], &k, &v, MDB_NOOVERWRITE)) != 0)
-        goto mdb_abort;
-    tip.height = h.height;
-    tip.head_hash = hh;
-    tip.state_hash = computed;
-    tip.time_ms = h.time_ms;
-    if ((rc = rp_commit_hash(&tip.commit_hash, c)) != 0)
-        goto abort;
-    tip_encode(&tip, tbuf);
-    k = mv("tip", 3);
-    v = mv(tbuf, sizeof tbuf);
-    if ((m = mdb_put(a.txn, s->dbi[RP_DB_META], &k, &v, 0)) != 0)
-        goto mdb_abort;
-    m = mdb_txn_commit(a.txn);
-    a.txn = NULL;
-    if (m)
-        goto mdb_abort;
     rc = 0;
     goto done;
 
-mdb_abort:
-    rc = from_mdb(m);
-    seterr(err, rc, h.height, -1, "%s: %s",
-           rc == RP_ERR_MAP_FULL ? "LMDB map is full; raise map_size (the block was not applied)"
-                                 : "writing the block",
-           mdb_strerror(m));
 abort:
     if (err && err->code == 0)
         seterr(err, rc, h.height, -1, "%s", rp_strerror(rc));
@@ -1096,13 +1116,6 @@ done:
     return rc;
 }
 
-static size_t skip_signatures(void *ctx, const rp_sig_check *items, size_t n, unsigned char *ok)
-{
-    (void)ctx;
-    (void)items;
-    memset(ok, 1, n);
-    return 0;
-}
 
 int rp_store_produce_block(rp_store *s, const rp_block_item *records, size_t n, uint64_t time_ms,
                            const rp_seckey *key, const unsigned char aux[static 32],
@@ -1111,14 +1124,17 @@ int rp_store_produce_block(rp_store *s, const rp_block_item *records, size_t n, 
 {
     rp_pubkey pk;
     rp_header h;
-    rp_hash hh, vote;
+    rp_hash hh, vote, state;
     rp_commit *c = NULL;
+    rp_apply a;
+    rp_tip tip;
     unsigned char *block = NULL, cbuf[RP_COMMIT_MAX_SIZE];
-    size_t blen, clen;
+    size_t blen, clen, body = 0;
     int rc;
 
     if (err)
         memset(err, 0, sizeof *err);
+    memset(&a, 0, sizeof a);
     if ((rc = rp_pubkey_from_seckey(&pk, key)) != 0) {
         seterr(err, rc, 0, -1, "invalid validator key");
         return rc;
@@ -1129,20 +1145,59 @@ int rp_store_produce_block(rp_store *s, const rp_block_item *records, size_t n, 
                "this key is not a validator holding more than 2/3 of the power alone");
         return RP_ERR_COMMIT;
     }
-    /* Signatures do not change the state hash, so preparing skips them and
-     * applying, below, checks every one: each is verified once. */
-    if ((rc = rp_store_prepare_block(s, records, n, time_ms, (uint16_t)idx, skip_signatures,
-                                     NULL, &h, err)) != 0)
+    /* One pass in one transaction: the header is built from the tip, then
+     * the block goes through exactly the checks rp_store_apply_block makes
+     * (header links and limits, every rule, every signature through verify,
+     * the epoch), its state hash is taken from the changes it made, and the
+     * commit is signed and written with it. A producer never writes a block
+     * it would refuse from a peer; it only skips decoding its own encoding
+     * and comparing the state hash with itself. */
+    if ((rc = begin_apply(s, &a, &tip, err)) != 0)
         return rc;
-    size_t cap = RP_HEADER_SIZE + h.body_bytes;
-    block = malloc(cap);
+    for (size_t i = 0; i < n; i++)
+        body += 2 + records[i].len;
+    memset(&h, 0, sizeof h);
+    h.version = RP_BLOCK_VERSION;
+    h.chain_id = s->chain_id;
+    h.height = tip.height + 1;
+    h.time_ms = time_ms;
+    h.prev_hash = tip.head_hash;
+    h.record_count = (uint32_t)n;
+    h.proposer = (uint16_t)idx;
+    h.validators_hash = s->validators_hash;
+    h.prev_commit_hash = tip.commit_hash;
+    h.body_bytes = (uint32_t)body;
+    a.height = h.height;
+    a.time_s = time_ms / 1000;
+    if (n > s->genesis->params.max_block_records || body > s->genesis->params.max_block_bytes) {
+        rc = RP_ERR_BLOCK_LIMITS;
+        seterr(err, rc, h.height, -1, "%zu records in %zu bytes exceed the block limits", n, body);
+        goto out;
+    }
+    {
+        char msg[200];
+        if ((rc = rp_epoch_advance(&a, &tip, msg, sizeof msg)) != 0) {
+            seterr(err, rc, h.height, -1, "score epoch: %s", msg);
+            goto out;
+        }
+    }
+    h.epoch = tip.epoch;
+    h.score_root = tip.score_root;
+    if ((rc = rp_block_records_root(&h.records_root, records, n)) != 0 ||
+        (rc = check_header(s, &tip, &h, records, err)) != 0 ||
+        (rc = apply_records(&a, records, n, verify, vctx, err)) != 0)
+        goto out;
+    state_hash(&a, &tip.state_hash, &state);
+    h.state_hash = state;
+
+    block = malloc(RP_HEADER_SIZE + body);
     c = calloc(1, sizeof *c);
     if (!block || !c) {
         rc = RP_ERR_NOMEM;
         seterr(err, rc, h.height, -1, "out of memory");
         goto out;
     }
-    if ((rc = rp_block_encode(&h, records, n, block, cap, &blen)) != 0) {
+    if ((rc = rp_block_encode(&h, records, n, block, RP_HEADER_SIZE + body, &blen)) != 0) {
         seterr(err, rc, h.height, -1, "cannot encode the block: %s", rp_strerror(rc));
         goto out;
     }
@@ -1155,16 +1210,19 @@ int rp_store_produce_block(rp_store *s, const rp_block_item *records, size_t n, 
     c->count = 1;
     c->sigs[0].validator = (uint16_t)idx;
     if ((rc = rp_sign(&c->sigs[0].sig, vote.bytes, 32, key, aux)) != 0 ||
-        (rc = rp_commit_encode(c, cbuf, sizeof cbuf, &clen)) != 0) {
+        (rc = rp_commit_encode(c, cbuf, sizeof cbuf, &clen)) != 0 ||
+        (rc = rp_commit_verify(c, s->genesis, &s->chain_id, h.height, &hh)) != 0) {
         seterr(err, rc, h.height, -1, "cannot sign the commit: %s", rp_strerror(rc));
         goto out;
     }
-    /* Applying checks everything again, signatures included: a producer
-     * never writes a block it would refuse from a peer. */
-    rc = rp_store_apply_block(s, block, blen, cbuf, clen, verify, vctx, err);
+    rc = write_chain(s, &a, &tip, &h, &hh, &state, block + RP_HEADER_SIZE, blen - RP_HEADER_SIZE,
+                     cbuf, clen, c, err);
     if (rc == 0 && hash)
         *hash = hh;
 out:
+    if (a.txn)
+        mdb_txn_abort(a.txn);
+    apply_free(&a);
     free(block);
     free(c);
     return rc;

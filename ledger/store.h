@@ -135,15 +135,19 @@ int rp_store_prepare_block(rp_store *s, const rp_block_item *records, size_t n, 
                            rp_store_error *err);
 
 /* Produce the next block as a validator whose power alone is a quorum (the
- * single-validator dev chain, and generators): prepare the header (rules
- * only: signatures cannot change the state hash), sign the precommit vote
- * for it, and apply block and commit in one transaction, which checks every
- * signature once.
+ * single-validator dev chain, and generators), in one write transaction:
+ * build the header from the tip, run every check rp_store_apply_block makes
+ * (header links and limits, the epoch, every rule, every signature through
+ * verify), take the state hash from the changes, sign the precommit vote,
+ * and write block, commit and tip together. Nothing is written on failure.
  * Returns: 0; RP_ERR_COMMIT if key is not a validator with a quorum of its
- *          own; any error of rp_store_prepare_block or rp_store_apply_block.
+ *          own; any error rp_store_apply_block would give (err.index names
+ *          the record that broke a rule).
  * Out:     hash: if not NULL, the new block's header hash.
- * In:      records[0..n); time_ms; key: the validator's secret key; aux: 32
- *          bytes of signing randomness; verify, vctx as above. */
+ * In:      records[0..n); time_ms (after the tip's); key: the validator's
+ *          secret key; aux: 32 bytes of signing randomness; verify, vctx as
+ *          above (a caller that verified the records' signatures already may
+ *          answer from its cache). */
 int rp_store_produce_block(rp_store *s, const rp_block_item *records, size_t n, uint64_t time_ms,
                            const rp_seckey *key, const unsigned char aux[static 32],
                            rp_verify_batch_fn verify, void *vctx, rp_hash *hash,

@@ -55,7 +55,11 @@ struct conn {
                          must not re-enter it */
     size_t refs;      /* 1 for the handle + one per line still pending */
     size_t inflight;  /* calls not answered */
-    size_t unsent;    /* bytes queued in uv_write not yet completed */
+    size_t unsent;    /* response bytes not yet written: out[] plus uv_writes */
+    char *out;        /* responses of this loop iteration, written together */
+    size_t outlen, outcap;
+    int dirty;        /* on the server's list of connections to flush */
+    struct conn *next_dirty;
     struct line *head, *tail;
 };
 
@@ -73,6 +77,9 @@ struct rp_rpc_server {
     struct conn *conns;
     uint32_t nconns;
     size_t outstanding; /* calls answered later than their dispatch */
+    uv_check_t flusher; /* after each loop iteration: write what was answered */
+    int flusher_open;
+    struct conn *dirty;
     uint64_t calls, errors;
     struct method_stats stats[RP_RPC_MAX_METHODS];
 };
@@ -102,6 +109,7 @@ static void conn_free(struct conn *c)
         c->next->prev = c->prev;
     s->nconns--;
     free(c->buf);
+    free(c->out);
     free(c);
     server_maybe_free(s);
 }
@@ -158,21 +166,40 @@ static void write_cb(uv_write_t *req, int status)
     conn_unref(c);
 }
 
-/* Queue bytes behind what is already queued; uv_write keeps the order. */
-static void queue_bytes(struct conn *c, const char *a, size_t na, const char *b, size_t nb)
+/* Write out[] now: at once if nothing is in flight (usually all of it, and
+ * no request or copy), the rest through uv_write, which keeps the order. */
+static void conn_write_out(struct conn *c)
 {
-    struct write_req *w = malloc(sizeof *w + na + nb);
+    size_t n = c->outlen, done = 0;
+    c->outlen = 0;
+    if (c->closing || n == 0) {
+        c->unsent -= n;
+        return;
+    }
+    if (c->unsent == n) { /* no uv_write in flight */
+        uv_buf_t b = uv_buf_init(c->out, (unsigned)n);
+        int w = uv_try_write((uv_stream_t *)&c->pipe, &b, 1);
+        if (w < 0 && w != UV_EAGAIN) {
+            c->unsent -= n;
+            conn_close(c);
+            return;
+        }
+        done = w > 0 ? (size_t)w : 0;
+        c->unsent -= done;
+    }
+    if (done == n)
+        return;
+    struct write_req *w = malloc(sizeof *w + (n - done));
     if (!w) {
+        c->unsent -= n - done;
         conn_close(c);
         return;
     }
-    memcpy(w->data, a, na);
-    memcpy(w->data + na, b, nb);
-    w->len = na + nb;
+    memcpy(w->data, c->out + done, n - done);
+    w->len = n - done;
     w->c = c;
     uv_buf_t buf = uv_buf_init(w->data, (unsigned)w->len);
     c->refs++;
-    c->unsent += w->len;
     if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &buf, 1, write_cb) != 0) {
         c->unsent -= w->len;
         c->refs--;
@@ -181,31 +208,54 @@ static void queue_bytes(struct conn *c, const char *a, size_t na, const char *b,
     }
 }
 
-/* Send one response line. With nothing queued, try to write at once: that
- * usually takes it all and saves a request and a copy; the rest is queued. */
+/* Send one response line: it joins out[], which the flusher writes after
+ * this loop iteration together with the other answers of the iteration. */
 static void conn_send(struct conn *c, const char *text, size_t n)
 {
+    rp_rpc_server *s = c->srv;
     if (c->closing)
         return;
-    if (c->unsent == 0) {
-        uv_buf_t b[2] = {uv_buf_init((char *)(uintptr_t)text, (unsigned)n), uv_buf_init("\n", 1)};
-        int w = uv_try_write((uv_stream_t *)&c->pipe, b, 2);
-        if (w == (int)(n + 1))
-            return;
-        if (w < 0 && w != UV_EAGAIN) {
+    if (c->outcap - c->outlen < n + 1) {
+        size_t cap = c->outcap ? c->outcap : 4096;
+        while (cap - c->outlen < n + 1)
+            cap *= 2;
+        char *p = realloc(c->out, cap);
+        if (!p) {
             conn_close(c);
             return;
         }
-        if (w > 0) {
-            size_t done = (size_t)w;
-            if (done < n)
-                queue_bytes(c, text + done, n - done, "\n", 1);
-            else
-                queue_bytes(c, "\n", 1, "", 0);
-            return;
-        }
+        c->out = p;
+        c->outcap = cap;
     }
-    queue_bytes(c, text, n, "\n", 1);
+    memcpy(c->out + c->outlen, text, n);
+    c->out[c->outlen + n] = '\n';
+    c->outlen += n + 1;
+    c->unsent += n + 1;
+    if (c->outlen >= 65536) {
+        conn_write_out(c); /* a big answer need not wait */
+        return;
+    }
+    if (!c->dirty) {
+        c->dirty = 1;
+        c->refs++;
+        c->next_dirty = s->dirty;
+        s->dirty = c;
+    }
+}
+
+static void flusher_cb(uv_check_t *h)
+{
+    rp_rpc_server *s = h->data;
+    struct conn *c = s->dirty, *next;
+    s->dirty = NULL;
+    for (; c; c = next) {
+        next = c->next_dirty;
+        c->dirty = 0;
+        conn_write_out(c);
+        if (!c->closing && ((c->eof && !c->head && c->unsent == 0) || (c->reject && c->unsent == 0)))
+            conn_close(c);
+        conn_unref(c);
+    }
 }
 
 static void send_json(struct conn *c, json_t *v)
@@ -575,9 +625,7 @@ static void on_connection(uv_stream_t *ls, int status)
         json_t *e = error_object(NULL, RP_RPC_TOO_MANY_CONNECTIONS, "too many connections", NULL);
         send_json(c, e);
         json_decref(e);
-        if (c->unsent == 0) /* written at once; otherwise write_cb closes it */
-            conn_close(c);
-        return;
+        return; /* the flusher writes the line, then closes */
     }
     update_reading(c);
 }
@@ -624,14 +672,25 @@ int rp_rpc_start(rp_rpc_server **out, uv_loop_t *loop, const char *path, const r
         return rc;
     }
     s->listening = 1;
+    uv_check_init(loop, &s->flusher);
+    s->flusher.data = s;
+    uv_check_start(&s->flusher, flusher_cb);
+    s->flusher_open = 1;
     *out = s;
     return 0;
 }
 
 static void server_maybe_free(rp_rpc_server *s)
 {
-    if (s->stopping && !s->listening && s->nconns == 0)
+    if (s->stopping && !s->listening && !s->flusher_open && s->nconns == 0)
         free(s);
+}
+
+static void flusher_closed_cb(uv_handle_t *h)
+{
+    rp_rpc_server *s = h->data;
+    s->flusher_open = 0;
+    server_maybe_free(s);
 }
 
 static void listener_closed_cb(uv_handle_t *h)
@@ -647,6 +706,16 @@ void rp_rpc_stop(rp_rpc_server *s)
         return;
     s->stopping = 1;
     unlink(s->path);
+    /* Last answers (e.g. "shutting down" to waiting clients) go out first;
+     * the dirty list's references are dropped with it. */
+    struct conn *d = s->dirty, *dnext;
+    s->dirty = NULL;
+    for (; d; d = dnext) {
+        dnext = d->next_dirty;
+        d->dirty = 0;
+        conn_write_out(d);
+        conn_unref(d);
+    }
     for (struct conn *c = s->conns; c; c = c->next) {
         if (c->reading) {
             uv_read_stop((uv_stream_t *)&c->pipe);
@@ -654,6 +723,8 @@ void rp_rpc_stop(rp_rpc_server *s)
         }
         conn_close(c);
     }
+    uv_check_stop(&s->flusher);
+    uv_close((uv_handle_t *)&s->flusher, flusher_closed_cb);
     uv_close((uv_handle_t *)&s->listener, listener_closed_cb);
 }
 
