@@ -309,6 +309,7 @@ static void make_datadir(void)
     cfg.mempool_max_count = 1000000;
     cfg.mempool_max_bytes = 1ULL << 30;
     cfg.block_interval_ms = 100;
+    cfg.rpc_max_inflight = 512;
     cfg.log_level = RP_LOG_WARN;
     char *text = rp_config_format(&cfg);
     FILE *f = text ? fopen(path, "w") : NULL;

@@ -65,4 +65,10 @@ int rp_pending_add(rp_pending *p, const unsigned char *rec, size_t len, uint64_t
  * records). Returns: 0, RP_ERR_NOT_FOUND, RP_ERR_CORRUPT or RP_ERR_STORE. */
 int rp_pending_identity(rp_pending *p, const rp_pubkey *name, rp_identity_state *out);
 
+/* Where a record is, as the pending state sees it: on chain at or below
+ * rp_pending_height, or (height above it) added to the pending state.
+ * Reads through the pending state's own transaction: no new one per call.
+ * Returns: 0; RP_ERR_NOT_FOUND; RP_ERR_CORRUPT; RP_ERR_STORE. */
+int rp_pending_find_record(rp_pending *p, const rp_hash *id, uint64_t *height, uint32_t *index);
+
 #endif /* RP_PENDING_H */

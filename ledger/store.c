@@ -1804,6 +1804,23 @@ int rp_pending_add(rp_pending *p, const unsigned char *rec, size_t len, uint64_t
     return 0;
 }
 
+int rp_pending_find_record(rp_pending *p, const rp_hash *id, uint64_t *height, uint32_t *index)
+{
+    MDB_val v;
+    int rc = rp_st_get(&p->a, RP_DB_RECORDS, id->bytes, 32, &v);
+    if (rc)
+        return rc;
+    if (v.mv_size != 12)
+        return RP_ERR_CORRUPT;
+    const unsigned char *b = v.mv_data;
+    uint64_t h = 0;
+    for (int i = 0; i < 8; i++)
+        h = h << 8 | b[i];
+    *height = h;
+    *index = (uint32_t)b[8] << 24 | (uint32_t)b[9] << 16 | (uint32_t)b[10] << 8 | b[11];
+    return 0;
+}
+
 int rp_pending_identity(rp_pending *p, const rp_pubkey *name, rp_identity_state *out)
 {
     MDB_val v;

@@ -99,6 +99,7 @@ struct node {
     rp_mempool *mp;
     rp_rpc_server *rpc;
     uv_timer_t block_timer;
+    uv_check_t verify_check;
     uv_signal_t sig_int, sig_term;
     int stopping;
 
@@ -113,6 +114,8 @@ struct node {
     int epoch_job;    /* an epoch computation is running */
     uint64_t epoch_job_epoch;
     uint64_t epoch_offered; /* the last epoch handed to the store */
+    rp_epoch_result *epoch_res; /* computed, to offer once no block is being made */
+    int producing;    /* a block is being made on the pool */
 
     struct top_cache *top;
     int top_job;
@@ -420,13 +423,16 @@ static void verify_done(uv_work_t *req, int status)
     n->batches--;
     rp_mempool_batch_done(n->mp, j->b, wall_ms() / 1000);
     free(j);
-    pump_verify(n);
 }
 
-/* Keep up to two batches per thread in flight. */
+/* Hand the signatures waiting in the mempool to the pool, in batches of up
+ * to VERIFY_BATCH, at most eight batches per thread in flight. Called once
+ * per loop iteration (verify_check), after every read and answer of the
+ * iteration, so records that arrived together are verified together rather
+ * than one job, one thread wake-up and one loop wake-up each. */
 static void pump_verify(struct node *n)
 {
-    while (!n->stopping && n->batches < 2 * n->threads) {
+    while (!n->stopping && n->batches < 8 * n->threads) {
         rp_mp_batch *b = rp_mempool_take_batch(n->mp, VERIFY_BATCH);
         if (!b)
             return;
@@ -449,24 +455,6 @@ static void pump_verify(struct node *n)
     }
 }
 
-/* The store's batch verifier while producing: signatures the mempool
- * already verified are not verified twice. */
-static size_t block_verify(void *ctx, const rp_sig_check *items, size_t nitems, unsigned char *ok)
-{
-    struct node *n = ctx;
-    size_t bad = 0;
-    for (size_t i = 0; i < nitems; i++) {
-        ok[i] = rp_mempool_sig_verified(n->mp, &items[i]) ? 1 : 0;
-        if (!ok[i]) {
-            n->inline_verifies++;
-            ok[i] = (unsigned char)rp_verify(items[i].sig, items[i].msg, items[i].msglen,
-                                             items[i].pubkey);
-            bad += !ok[i];
-        }
-    }
-    return bad;
-}
-
 /* ---- score epochs ahead of time ------------------------------------------------------ */
 
 struct epoch_job {
@@ -484,6 +472,16 @@ static void epoch_work(uv_work_t *req)
     j->rc = rp_store_epoch_compute(j->n->st, j->epoch, &j->res, &j->err);
 }
 
+/* The store's offer slot belongs to the writing thread: hand a computed
+ * epoch over only while no block is being made. */
+static void offer_epoch(struct node *n)
+{
+    if (n->epoch_res && !n->producing) {
+        rp_store_epoch_offer(n->st, n->epoch_res);
+        n->epoch_res = NULL;
+    }
+}
+
 static void epoch_done(uv_work_t *req, int status)
 {
     struct epoch_job *j = req->data;
@@ -497,8 +495,10 @@ static void epoch_done(uv_work_t *req, int status)
         rp_epoch_result_info(j->res, &info, &snap, &comp, &edges);
         rp_log(RP_LOG_INFO, "epoch_computed", "epoch=%llu identities=%u edges=%zu snapshot_ms=%.1f engine_ms=%.1f",
                (unsigned long long)j->epoch, info.identities, edges, snap * 1e3, comp * 1e3);
-        rp_store_epoch_offer(n->st, j->res);
+        rp_epoch_result_free(n->epoch_res);
+        n->epoch_res = j->res;
         n->epoch_offered = j->epoch;
+        offer_epoch(n);
     } else {
         char q[300];
         rp_log(RP_LOG_WARN, "epoch_compute_failed", "epoch=%llu code=%d msg=%s",
@@ -556,77 +556,162 @@ static double records_per_s(struct node *n)
     return (double)sum / RATE_WINDOW_S;
 }
 
+/* A block being made on the pool: the loop goes on reading, admitting and
+ * answering while the block's transaction is applied and fsynced. */
+struct produce_job {
+    uv_work_t req;
+    struct node *n;
+    rp_block_item *items;
+    size_t cnt;
+    rp_sig_item *sigs; /* the records' verified signatures, sorted */
+    size_t nsigs;
+    uint64_t time_ms, height, inline_verifies;
+    unsigned char aux[32];
+    rp_hash hash;
+    int rc;
+    rp_store_error err;
+    double ms;
+};
+
+static int cmp_sig_item(const void *a, const void *b) { return memcmp(a, b, sizeof(rp_sig_item)); }
+
+/* The store's batch verifier for a block being made: the mempool verified
+ * these signatures already (the copies in job->sigs); anything else is
+ * verified here. Runs on the worker; touches only the job. */
+static size_t job_verify(void *ctx, const rp_sig_check *items, size_t nitems, unsigned char *ok)
+{
+    struct produce_job *j = ctx;
+    size_t bad = 0;
+    for (size_t i = 0; i < nitems; i++) {
+        rp_sig_item key;
+        memset(&key, 0, sizeof key);
+        if (items[i].msglen == 32) {
+            memcpy(key.msg.bytes, items[i].msg, 32);
+            key.key = *items[i].pubkey;
+            key.sig = *items[i].sig;
+        }
+        ok[i] = items[i].msglen == 32 &&
+                bsearch(&key, j->sigs, j->nsigs, sizeof key, cmp_sig_item) != NULL;
+        if (!ok[i]) {
+            j->inline_verifies++;
+            ok[i] = (unsigned char)rp_verify(items[i].sig, items[i].msg, items[i].msglen,
+                                             items[i].pubkey);
+            bad += !ok[i];
+        }
+    }
+    return bad;
+}
+
+static void produce_work(uv_work_t *req)
+{
+    struct produce_job *j = req->data;
+    uint64_t t0 = uv_hrtime();
+    j->rc = rp_store_produce_block(j->n->st, j->items, j->cnt, j->time_ms, &j->n->key, j->aux,
+                                   job_verify, j, &j->hash, &j->err);
+    j->ms = (double)(uv_hrtime() - t0) / 1e6;
+}
+
+static void produce_done(uv_work_t *req, int status)
+{
+    struct produce_job *j = req->data;
+    struct node *n = j->n;
+    const rp_params *p = &n->g->params;
+    uint64_t now = wall_ms();
+    (void)status;
+    n->producing = 0;
+    n->inline_verifies += j->inline_verifies;
+    if (j->rc) {
+        char q[300];
+        rp_log(RP_LOG_WARN, "block_failed", "height=%llu records=%zu code=%d msg=%s",
+               (unsigned long long)j->height, j->cnt, j->rc, rp_log_str(q, sizeof q, j->err.msg));
+        rp_hash drop_id;
+        int has_drop = 0;
+        if (j->err.index >= 0 && (size_t)j->err.index < j->cnt) {
+            const rp_block_item *it = &j->items[j->err.index];
+            rp_record r;
+            if (rp_record_decode(&r, it->bytes, it->len, NULL) == 0) {
+                rp_record_id_from_body(&drop_id, rp_store_chain_id(n->st), it->bytes,
+                                       rp_record_body_len(r.type, it->len));
+                has_drop = 1;
+            }
+        }
+        rp_mempool_rebuild(n->mp, now / 1000, has_drop ? &drop_id : NULL, j->rc, j->err.msg);
+    } else {
+        n->blocks_produced++;
+        n->records_included += j->cnt;
+        note_rate(n, j->cnt);
+        if (j->cnt) {
+            uint64_t target = round_up(j->height, p->epoch_blocks) + p->score_delay_blocks;
+            if (target > n->settle)
+                n->settle = target;
+        }
+        char hh[17];
+        rp_hex_encode(hh, sizeof hh, j->hash.bytes, 8);
+        rp_log(RP_LOG_INFO, "block_produced", "height=%llu records=%zu hash=%s ms=%.1f",
+               (unsigned long long)j->height, j->cnt, hh, j->ms);
+        rp_mempool_rebuild(n->mp, now / 1000, NULL, 0, NULL);
+        maybe_start_epoch(n, j->height);
+    }
+    offer_epoch(n);
+    free(j->items);
+    free(j->sigs);
+    free(j);
+}
+
 /* One turn of the producer: what a consensus engine will drive later. */
 static void producer_tick(struct node *n)
 {
-    if (n->stopping || !n->producer)
+    if (n->stopping || !n->producer || n->producing)
         return;
     rp_tip tip;
     if (rp_store_tip(n->st, &tip) != 0)
         return;
     const rp_params *p = &n->g->params;
+    offer_epoch(n);
     /* A block that commits an epoch waits for its computation. */
     if (n->epoch_job &&
         tip.height + 1 == n->epoch_job_epoch * p->epoch_blocks + p->score_delay_blocks)
         return;
-    rp_block_item *items = malloc(p->max_block_records * sizeof *items);
-    if (!items)
-        return;
-    size_t cnt = rp_mempool_block(n->mp, items, p->max_block_records, p->max_block_bytes);
-    if (cnt == 0 && tip.height >= n->settle) {
-        free(items);
+    struct produce_job *j = calloc(1, sizeof *j);
+    if (!j || !(j->items = malloc(p->max_block_records * sizeof *j->items))) {
+        free(j);
         return;
     }
-    uint64_t now = wall_ms(), time_ms = now > tip.time_ms ? now : tip.time_ms + 1;
-    unsigned char aux[32];
-    rp_aux_fresh(aux);
-    rp_hash hash;
-    rp_store_error err;
-    uint64_t t0 = uv_hrtime();
-    rp_mempool_release(n->mp); /* no read transaction of ours across the write */
-    int rc = rp_store_produce_block(n->st, items, cnt, time_ms, &n->key, aux, block_verify, n,
-                                    &hash, &err);
-    double ms = (double)(uv_hrtime() - t0) / 1e6;
-    if (rc) {
-        char q[300];
-        rp_log(RP_LOG_WARN, "block_failed", "height=%llu records=%zu code=%d msg=%s",
-               (unsigned long long)tip.height + 1, cnt, rc, rp_log_str(q, sizeof q, err.msg));
-        rp_hash drop_id;
-        int has_drop = 0;
-        if (err.index >= 0 && (size_t)err.index < cnt) {
-            rp_record r;
-            if (rp_record_decode(&r, items[err.index].bytes, items[err.index].len, NULL) == 0) {
-                rp_record_id_from_body(&drop_id, rp_store_chain_id(n->st), items[err.index].bytes,
-                                       rp_record_body_len(r.type, items[err.index].len));
-                has_drop = 1;
-            }
-        }
-        free(items);
-        rp_mempool_rebuild(n->mp, now / 1000, has_drop ? &drop_id : NULL, rc, err.msg);
-        pump_verify(n);
+    j->cnt = rp_mempool_block(n->mp, j->items, p->max_block_records, p->max_block_bytes);
+    if (j->cnt == 0 && tip.height >= n->settle) {
+        free(j->items);
+        free(j);
         return;
     }
-    free(items);
-    uint64_t height = tip.height + 1;
-    n->blocks_produced++;
-    n->records_included += cnt;
-    note_rate(n, cnt);
-    if (cnt) {
-        uint64_t every = p->epoch_blocks;
-        uint64_t target = round_up(height, every) + p->score_delay_blocks;
-        if (target > n->settle)
-            n->settle = target;
+    size_t cap = j->cnt * RP_RECORD_MAX_SIGS;
+    j->sigs = malloc((cap ? cap : 1) * sizeof *j->sigs);
+    if (!j->sigs) {
+        free(j->items);
+        free(j);
+        return;
     }
-    char hh[17];
-    rp_hex_encode(hh, sizeof hh, hash.bytes, 8);
-    rp_log(RP_LOG_INFO, "block_produced", "height=%llu records=%zu hash=%s ms=%.1f",
-           (unsigned long long)height, cnt, hh, ms);
-    rp_mempool_rebuild(n->mp, now / 1000, NULL, 0, NULL);
-    maybe_start_epoch(n, height);
-    pump_verify(n);
+    j->nsigs = rp_mempool_block_sigs(n->mp, j->cnt, j->sigs, cap);
+    qsort(j->sigs, j->nsigs, sizeof *j->sigs, cmp_sig_item);
+    uint64_t now = wall_ms();
+    j->time_ms = now > tip.time_ms ? now : tip.time_ms + 1;
+    j->height = tip.height + 1;
+    j->n = n;
+    j->req.data = j;
+    rp_aux_fresh(j->aux);
+    rp_mempool_freeze(n->mp);
+    n->producing = 1;
+    if (uv_queue_work(n->loop, &j->req, produce_work, produce_done) != 0) {
+        n->producing = 0;
+        rp_mempool_rebuild(n->mp, now / 1000, NULL, 0, NULL);
+        free(j->items);
+        free(j->sigs);
+        free(j);
+    }
 }
 
 static void block_timer_cb(uv_timer_t *t) { producer_tick(t->data); }
+
+static void verify_check_cb(uv_check_t *h) { pump_verify(h->data); }
 
 /* After a restart: records included after the latest committed epoch's
  * snapshot still need their epoch committed, so keep producing until it is. */
@@ -922,7 +1007,6 @@ static void m_record_submit(struct node *n, rp_rpc_call *call, json_t *params)
     }
     rp_mp_result res;
     int rc = rp_mempool_submit(n->mp, bytes, len, wall_ms() / 1000, &res);
-    pump_verify(n);
     if (rc == RP_ERR_MEMPOOL_FULL) {
         rp_rpc_error(call, RP_RPC_MEMPOOL_FULL, "mempool full; retry later", NULL);
         return;
@@ -1305,6 +1389,7 @@ static void on_signal(uv_signal_t *h, int signum)
     n->rpc = NULL;
     uv_timer_stop(&n->block_timer);
     uv_close((uv_handle_t *)&n->block_timer, NULL);
+    uv_close((uv_handle_t *)&n->verify_check, NULL);
     uv_close((uv_handle_t *)&n->sig_int, NULL);
     uv_close((uv_handle_t *)&n->sig_term, NULL);
 }
@@ -1373,8 +1458,10 @@ int rp_daemon_run(const char *datadir, char *err, size_t errlen)
     /* Size libuv's pool to the cores before anything uses it. */
     n->threads = cpu_count();
     if (!getenv("UV_THREADPOOL_SIZE")) {
+        /* One thread per core for signatures, and one more for the block
+         * and epoch jobs, which spend much of their time waiting on fsync. */
         char v[8];
-        snprintf(v, sizeof v, "%u", n->threads);
+        snprintf(v, sizeof v, "%u", n->threads + 1);
         setenv("UV_THREADPOOL_SIZE", v, 1);
     } else {
         long t = strtol(getenv("UV_THREADPOOL_SIZE"), NULL, 10);
@@ -1441,6 +1528,9 @@ int rp_daemon_run(const char *datadir, char *err, size_t errlen)
 
     uv_timer_init(n->loop, &n->block_timer);
     n->block_timer.data = n;
+    uv_check_init(n->loop, &n->verify_check);
+    n->verify_check.data = n;
+    uv_check_start(&n->verify_check, verify_check_cb);
     uv_signal_init(n->loop, &n->sig_int);
     uv_signal_init(n->loop, &n->sig_term);
     n->sig_int.data = n->sig_term.data = n;
@@ -1467,6 +1557,7 @@ int rp_daemon_run(const char *datadir, char *err, size_t errlen)
 
     /* Every handle is closed and every job back: nothing uses the store. */
     top_free(n->top);
+    rp_epoch_result_free(n->epoch_res);
     rp_mempool_free(n->mp);
     rp_tip end;
     rp_store_tip(n->st, &end);

@@ -180,6 +180,7 @@ struct rp_mempool {
     uint64_t bytes;
     uint64_t admitted, rejected, dropped;
     int closed;
+    int frozen; /* a block of the ready prefix is being made elsewhere */
 };
 
 static void slot_key(unsigned char out[KEY_MAX], const rp_pubkey *issuer, uint64_t seq)
@@ -399,7 +400,9 @@ int rp_mempool_submit(rp_mempool *mp, const unsigned char *rec, size_t len, uint
         res->status = RP_MP_KNOWN;
         return 0;
     }
-    rc = rp_store_find_record(mp->store, &res->id, &res->height, &res->index);
+    /* Every pending and held record is in by_id, so what the pending state
+     * finds now is on chain. */
+    rc = rp_pending_find_record(mp->pending, &res->id, &res->height, &res->index);
     if (rc == 0) {
         res->status = RP_MP_INCLUDED;
         return 0;
@@ -582,7 +585,8 @@ rp_mp_batch *rp_mempool_take_batch(rp_mempool *mp, size_t max_sigs)
     return b;
 }
 
-static int rebuild_pending(rp_mempool *mp, uint64_t now_s);
+static int reopen_pending(rp_mempool *mp);
+static int recheck_all(rp_mempool *mp, uint64_t now_s, int rc);
 
 void rp_mempool_batch_done(rp_mempool *mp, rp_mp_batch *b, uint64_t now_s)
 {
@@ -617,8 +621,10 @@ void rp_mempool_batch_done(rp_mempool *mp, rp_mp_batch *b, uint64_t now_s)
         i = j;
     }
     batch_free(b);
-    if (bad) /* records admitted after the bad one may have depended on it */
-        rebuild_pending(mp, now_s);
+    /* Records admitted after the bad one may have depended on it: check
+     * them all again, now, or after the block being made. */
+    if (bad && !mp->frozen)
+        recheck_all(mp, now_s, reopen_pending(mp));
 }
 
 /* ---- blocks --------------------------------------------------------------------- */
@@ -638,12 +644,18 @@ size_t rp_mempool_block(rp_mempool *mp, rp_block_item *items, size_t max_records
     return n;
 }
 
-/* Re-check every live record, in order, against a fresh pending state. */
-static int rebuild_pending(rp_mempool *mp, uint64_t now_s)
+/* A fresh pending state on the current tip. */
+static int reopen_pending(rp_mempool *mp)
 {
     rp_pending_free(mp->pending);
     mp->pending = NULL;
-    int rc = rp_pending_new(mp->store, &mp->pending);
+    return rp_pending_new(mp->store, &mp->pending);
+}
+
+/* Re-check every live record, in order, against a fresh pending state
+ * (rc: the result of reopening it). */
+static int recheck_all(rp_mempool *mp, uint64_t now_s, int rc)
+{
     struct list old = mp->live;
     mp->live.head = mp->live.tail = NULL;
     struct entry *e, *n;
@@ -686,15 +698,28 @@ static int rebuild_pending(rp_mempool *mp, uint64_t now_s)
     return 0;
 }
 
+void rp_mempool_freeze(rp_mempool *mp) { mp->frozen = 1; }
+
+size_t rp_mempool_block_sigs(rp_mempool *mp, size_t n, rp_sig_item *out, size_t cap)
+{
+    size_t k = 0;
+    for (struct entry *e = mp->live.head; e && n; e = e->next, n--)
+        for (size_t i = 0; i < e->nsigs && k < cap; i++)
+            out[k++] = e->sigs[i];
+    return k;
+}
+
 int rp_mempool_rebuild(rp_mempool *mp, uint64_t now_s, const rp_hash *drop_id, int code,
                        const char *msg)
 {
+    mp->frozen = 0;
+    int rc = reopen_pending(mp);
     struct entry *e, *n;
-    for (e = mp->live.head; e; e = n) {
+    for (e = mp->live.head; e && rc == 0; e = n) {
         n = e->next;
         uint64_t height;
         uint32_t index;
-        if (rp_store_find_record(mp->store, &e->id, &height, &index) == 0) {
+        if (rp_pending_find_record(mp->pending, &e->id, &height, &index) == 0) {
             rp_hash id = e->id;
             void *user = e->user;
             forget(mp, e);
@@ -704,23 +729,9 @@ int rp_mempool_rebuild(rp_mempool *mp, uint64_t now_s, const rp_hash *drop_id, i
     }
     if (drop_id && (e = map_get(&mp->by_id, drop_id->bytes)) != NULL)
         drop(mp, e, code, msg);
-    return rebuild_pending(mp, now_s);
+    return recheck_all(mp, now_s, rc);
 }
 
-int rp_mempool_sig_verified(rp_mempool *mp, const rp_sig_check *c)
-{
-    if (c->msglen != 32)
-        return 0;
-    const struct entry *e = map_get(&mp->by_id, c->msg);
-    if (!e || e->status != RP_MP_READY)
-        return 0;
-    for (size_t i = 0; i < e->nsigs; i++)
-        if (memcmp(e->sigs[i].key.bytes, c->pubkey->bytes, 32) == 0 &&
-            memcmp(e->sigs[i].sig.bytes, c->sig->bytes, 64) == 0 &&
-            memcmp(e->sigs[i].msg.bytes, c->msg, 32) == 0)
-            return 1;
-    return 0;
-}
 
 void rp_mempool_stats_get(const rp_mempool *mp, rp_mempool_stats *st)
 {

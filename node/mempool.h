@@ -142,14 +142,23 @@ size_t rp_mempool_block(rp_mempool *mp, rp_block_item *items, size_t max_records
  * took failed): forget the included records (INCLUDED events, by asking the
  * store where each one is), drop record drop_id if not NULL (DROPPED event
  * with code and msg), then re-check every remaining record against the new
- * tip at now_s, dropping the ones that no longer pass.
+ * tip at now_s, dropping the ones that no longer pass. Ends a freeze.
  * Returns: 0, or a store error (the pool is then empty). */
 int rp_mempool_rebuild(rp_mempool *mp, uint64_t now_s, const rp_hash *drop_id, int code,
                        const char *msg);
 
-/* Is this (msg, key, sig) one the pool verified? For the block's verify
- * callback: a verified record's signatures are not checked twice. */
-int rp_mempool_sig_verified(rp_mempool *mp, const rp_sig_check *c);
+/* The verified signatures of the first n records rp_mempool_block returned
+ * (copies, at most cap; each record has at most RP_RECORD_MAX_SIGS), so the
+ * block's verify callback, on another thread, need not verify them again nor
+ * touch the pool. Returns: how many were written. */
+size_t rp_mempool_block_sigs(rp_mempool *mp, size_t n, rp_sig_item *out, size_t cap);
+
+/* A block of the records rp_mempool_block returned is being made on another
+ * thread: until rp_mempool_rebuild, those records stay exactly where they
+ * are (their bytes, borrowed by the block, stay valid). A bad signature
+ * found meanwhile drops its record at once, but the re-check of the others
+ * waits for the rebuild. */
+void rp_mempool_freeze(rp_mempool *mp);
 
 typedef struct rp_mempool_stats {
     uint32_t count, held, ready, verifying;

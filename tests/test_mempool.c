@@ -257,21 +257,65 @@ START_TEST(test_block_time_recheck)
 }
 END_TEST
 
-START_TEST(test_sig_cache)
+START_TEST(test_block_sigs)
 {
-    rp_record reg[1] = {fx_identity(1, NULL, RP_ROLE_TALENT, "t")};
     rp_mempool *mp = new_pool(100, 1 << 20, 4);
     rp_mp_result res;
+    rp_record reg[2] = {fx_identity(1, NULL, RP_ROLE_TALENT, "t"),
+                        fx_identity(2, NULL, RP_ROLE_AGENT, "a")};
     ck_assert_int_eq(submit(mp, &reg[0], &res), 0);
-    rp_hash id = fx_id(&reg[0]);
-    rp_sig_check c = {id.bytes, 32, &fx.pk[1], &reg[0].sigs[0]};
-    ck_assert(!rp_mempool_sig_verified(mp, &c)); /* not verified yet */
+    ck_assert_int_eq(submit(mp, &reg[1], &res), 0);
+    rp_record e = fx_engagement(1, 2, 2, RP_ENG_GIG);
+    ck_assert_int_eq(submit(mp, &e, &res), 0);
+    rp_block_item items[8];
+    ck_assert_uint_eq(rp_mempool_block(mp, items, 8, 1 << 20), 0); /* nothing verified yet */
     verify_all(mp);
-    ck_assert(rp_mempool_sig_verified(mp, &c));
-    rp_sig other = reg[0].sigs[0];
-    other.bytes[0] ^= 1;
-    c.sig = &other;
-    ck_assert(!rp_mempool_sig_verified(mp, &c));
+    ck_assert_uint_eq(rp_mempool_block(mp, items, 8, 1 << 20), 3);
+    /* Four signatures (one each, two for the engagement), each checkable. */
+    rp_sig_item sigs[8];
+    ck_assert_uint_eq(rp_mempool_block_sigs(mp, 3, sigs, 8), 4);
+    for (size_t i = 0; i < 4; i++)
+        ck_assert(rp_verify(&sigs[i].sig, sigs[i].msg.bytes, 32, &sigs[i].key));
+    ck_assert_uint_eq(rp_mempool_block_sigs(mp, 2, sigs, 8), 2);
+    ck_assert_uint_eq(rp_mempool_block_sigs(mp, 3, sigs, 3), 3); /* bounded by cap */
+    rp_mempool_free(mp);
+}
+END_TEST
+
+START_TEST(test_freeze_defers_recheck)
+{
+    rp_record reg[2] = {fx_identity(1, NULL, RP_ROLE_TALENT, "t"),
+                        fx_identity(2, NULL, RP_ROLE_AGENT, "a")};
+    fx_ok(reg, 2);
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_result res;
+    rp_record v = fx_vouch(1, 2, 2);
+    ck_assert_int_eq(submit(mp, &v, &res), 0);
+    verify_all(mp);
+    rp_block_item items[4];
+    ck_assert_uint_eq(rp_mempool_block(mp, items, 4, 1 << 20), 1);
+    rp_mempool_freeze(mp);
+    /* While the block is made, a bad engagement and a review needing it
+     * come in; the bad one goes at once, its dependent at the rebuild. */
+    rp_record e = fx_engagement(1, 3, 2, RP_ENG_GIG);
+    e.sigs[0].bytes[9] ^= 1;
+    rp_hash eid = fx_id(&e);
+    rp_record rv = fx_review(2, 2, 1, &eid, 5);
+    ck_assert_int_eq(submit(mp, &e, &res), 0);
+    ck_assert_int_eq(submit(mp, &rv, &res), 0);
+    verify_all(mp);
+    ck_assert_uint_eq(ev.dropped, 1);
+    /* The block's record is untouched, its bytes still valid: the block
+     * taken before the freeze is applied as it was. */
+    unsigned char aux[32] = {3};
+    rp_store_error err;
+    fx.now_s += 5;
+    ck_assert_int_eq(rp_store_produce_block(fx.st, items, 1, fx.now_s * 1000, &fx.sk[0], aux,
+                                            NULL, NULL, NULL, &err),
+                     0);
+    ck_assert_int_eq(rp_mempool_rebuild(mp, fx.now_s, NULL, 0, NULL), 0);
+    ck_assert_uint_eq(ev.dropped, 2);
+    ck_assert_uint_eq(ev.included, 1);
     rp_mempool_free(mp);
 }
 END_TEST
@@ -286,7 +330,8 @@ static Suite *mempool_suite(void)
     tcase_add_test(tc, test_rules_and_limits);
     tcase_add_test(tc, test_bad_signature_drops_dependents);
     tcase_add_test(tc, test_block_time_recheck);
-    tcase_add_test(tc, test_sig_cache);
+    tcase_add_test(tc, test_block_sigs);
+    tcase_add_test(tc, test_freeze_defers_recheck);
     suite_add_tcase(s, tc);
     return s;
 }
