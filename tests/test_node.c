@@ -2105,6 +2105,31 @@ START_TEST(test_second_instance_refused)
 }
 END_TEST
 
+
+/* A socket path of 108 bytes or more would be silently truncated by libuv:
+ * the node refuses to start and says why, and touches nothing. */
+START_TEST(test_socket_path_too_long)
+{
+    char longdir[512];
+    int n = snprintf(longdir, sizeof longdir, "%s/", T.work);
+    while (n < 120) {
+        longdir[n++] = 'x';
+        longdir[n] = 0;
+    }
+    ck_assert_int_eq(rename(T.dir, longdir), 0);
+    char out[4096];
+    char *argv[] = {reputed_bin, "run", "--datadir", longdir, NULL};
+    int st = run_cmd(argv, out, sizeof out, 30000);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "reputed run exited %d: %s", st, out);
+    ck_assert_msg(strstr(out, "socket path") != NULL, "no clear message: %s", out);
+    char sock[600];
+    struct stat sb;
+    snprintf(sock, sizeof sock, "%s/rpc.sock", longdir);
+    ck_assert_int_ne(lstat(sock, &sb), 0);
+    ck_assert_int_eq(rename(longdir, T.dir), 0);
+}
+END_TEST
+
 /* ---- kill -9 under load
  * ---------------------------------------------------------------------------- */
 
@@ -2509,6 +2534,7 @@ int main(void)
     add(s, "restart_keeps_data", test_restart_keeps_data, 240);
     add(s, "socket_mode", test_socket_mode, 120);
     add(s, "second_instance_refused", test_second_instance_refused, 120);
+    add(s, "socket_path_too_long", test_socket_path_too_long, 60);
     add(s, "kill9_keeps_acknowledged", test_kill9_keeps_acknowledged, 300);
     add(s, "cli_end_to_end", test_cli_end_to_end, 300);
 
