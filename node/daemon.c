@@ -99,6 +99,7 @@ struct node {
     rp_mempool *mp;
     rp_rpc_server *rpc;
     uv_timer_t block_timer;
+    uv_timer_t housekeeping; /* every 10 s: expire held records */
     uv_check_t verify_check;
     uv_signal_t sig_int, sig_term;
     int stopping;
@@ -712,6 +713,13 @@ static void producer_tick(struct node *n)
 static void block_timer_cb(uv_timer_t *t) { producer_tick(t->data); }
 
 static void verify_check_cb(uv_check_t *h) { pump_verify(h->data); }
+
+static void housekeeping_cb(uv_timer_t *t)
+{
+    struct node *n = t->data;
+    if (!n->producing)
+        rp_mempool_expire(n->mp, wall_ms() / 1000);
+}
 
 /* After a restart: records included after the latest committed epoch's
  * snapshot still need their epoch committed, so keep producing until it is. */
@@ -1390,6 +1398,7 @@ static void on_signal(uv_signal_t *h, int signum)
     uv_timer_stop(&n->block_timer);
     uv_close((uv_handle_t *)&n->block_timer, NULL);
     uv_close((uv_handle_t *)&n->verify_check, NULL);
+    uv_close((uv_handle_t *)&n->housekeeping, NULL);
     uv_close((uv_handle_t *)&n->sig_int, NULL);
     uv_close((uv_handle_t *)&n->sig_term, NULL);
 }
@@ -1528,6 +1537,9 @@ int rp_daemon_run(const char *datadir, char *err, size_t errlen)
 
     uv_timer_init(n->loop, &n->block_timer);
     n->block_timer.data = n;
+    uv_timer_init(n->loop, &n->housekeeping);
+    n->housekeeping.data = n;
+    uv_timer_start(&n->housekeeping, housekeeping_cb, 10000, 10000);
     uv_check_init(n->loop, &n->verify_check);
     n->verify_check.data = n;
     uv_check_start(&n->verify_check, verify_check_cb);

@@ -130,6 +130,7 @@ struct entry {
     size_t len;
     enum rp_mp_status status; /* HELD, VERIFYING or READY */
     int taken;                /* its signatures are in a batch being verified */
+    uint64_t since;           /* HELD: when it was held (unix seconds) */
     rp_sig_item sigs[RP_RECORD_MAX_SIGS];
     size_t nsigs;
     void *user;
@@ -363,6 +364,13 @@ static void promote(rp_mempool *mp, const rp_pubkey *issuer, uint64_t now_s)
     }
 }
 
+/* Held records may take at most a quarter of the pool, so records that
+ * can go into a block always find room. */
+static uint32_t held_cap(const rp_mempool *mp)
+{
+    return mp->lim.max_count / 4 ? mp->lim.max_count / 4 : 1;
+}
+
 /* The pending state is gone after rp_mempool_release or a failed rebuild. */
 static int ensure_pending(rp_mempool *mp)
 {
@@ -437,6 +445,12 @@ int rp_mempool_submit(rp_mempool *mp, const unsigned char *rec, size_t len, uint
                      "sequence %llu, but the issuer's next is %llu (at most %u ahead are held)",
                      (unsigned long long)r.seq, (unsigned long long)expected, mp->lim.max_gap);
             rc = RP_ERR_SEQUENCE_GAP;
+        } else if (mp->nheld >= held_cap(mp)) {
+            snprintf(res->msg, sizeof res->msg,
+                     "%u records are already held waiting for earlier sequence numbers "
+                     "(the limit is a quarter of the pool); submit the missing ones first",
+                     mp->nheld);
+            rc = RP_ERR_MEMPOOL_FULL;
         } else if (map_get(&mp->by_slot, k)) {
             snprintf(res->msg, sizeof res->msg,
                      "another record of this issuer with sequence %llu is already held",
@@ -452,6 +466,7 @@ int rp_mempool_submit(rp_mempool *mp, const unsigned char *rec, size_t len, uint
             return rc;
         }
         e->status = RP_MP_HELD;
+        e->since = now_s;
         list_push(&mp->held, e);
         mp->nheld++;
         mp->count++;
@@ -700,6 +715,18 @@ static int recheck_all(rp_mempool *mp, uint64_t now_s, int rc)
 
 void rp_mempool_freeze(rp_mempool *mp) { mp->frozen = 1; }
 
+void rp_mempool_expire(rp_mempool *mp, uint64_t now_s)
+{
+    /* A gap that nobody fills does not hold its records for ever. */
+    struct entry *e, *n;
+    for (e = mp->held.head; e; e = n) {
+        n = e->next;
+        if (now_s >= e->since + RP_MEMPOOL_HELD_TTL_S)
+            drop(mp, e, RP_ERR_SEQUENCE_GAP,
+                 "held too long: the issuer's earlier sequence numbers never arrived");
+    }
+}
+
 size_t rp_mempool_block_sigs(rp_mempool *mp, size_t n, rp_sig_item *out, size_t cap)
 {
     size_t k = 0;
@@ -729,6 +756,7 @@ int rp_mempool_rebuild(rp_mempool *mp, uint64_t now_s, const rp_hash *drop_id, i
     }
     if (drop_id && (e = map_get(&mp->by_id, drop_id->bytes)) != NULL)
         drop(mp, e, code, msg);
+    rp_mempool_expire(mp, now_s);
     return recheck_all(mp, now_s, rc);
 }
 

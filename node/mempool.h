@@ -14,8 +14,10 @@
  *      them in batches (rp_mempool_take_batch), verifies them on its worker
  *      pool and hands the results back (rp_mempool_batch_done). A record
  *      becomes READY, or is dropped with its dependents.
- * The pool is bounded by count and bytes (held records count too); a full
- * pool answers RP_ERR_MEMPOOL_FULL and does not grow.
+ * The pool is bounded by count and bytes (held records count too, and may
+ * take at most a quarter of the count; a held record is dropped after
+ * RP_MEMPOOL_HELD_TTL_S at the next rebuild); a full pool answers
+ * RP_ERR_MEMPOOL_FULL and does not grow.
  *
  * Blocks take a prefix of the READY records in admission order, which is an
  * order in which they are valid (rp_mempool_block). After a block is applied
@@ -39,6 +41,8 @@
 #include "ledger/store.h"
 
 typedef struct rp_mempool rp_mempool;
+
+#define RP_MEMPOOL_HELD_TTL_S 300
 
 typedef struct rp_mempool_limits {
     uint32_t max_count;
@@ -152,6 +156,11 @@ int rp_mempool_rebuild(rp_mempool *mp, uint64_t now_s, const rp_hash *drop_id, i
  * block's verify callback, on another thread, need not verify them again nor
  * touch the pool. Returns: how many were written. */
 size_t rp_mempool_block_sigs(rp_mempool *mp, size_t n, rp_sig_item *out, size_t cap);
+
+/* Drop held records older than RP_MEMPOOL_HELD_TTL_S (DROPPED events,
+ * RP_ERR_SEQUENCE_GAP). rp_mempool_rebuild does it too; call it from time to
+ * time on a node that makes no blocks. */
+void rp_mempool_expire(rp_mempool *mp, uint64_t now_s);
 
 /* A block of the records rp_mempool_block returned is being made on another
  * thread: until rp_mempool_rebuild, those records stay exactly where they

@@ -320,6 +320,34 @@ START_TEST(test_freeze_defers_recheck)
 }
 END_TEST
 
+START_TEST(test_held_cap_and_ttl)
+{
+    rp_record reg[2] = {fx_identity(1, NULL, RP_ROLE_TALENT, "t"),
+                        fx_identity(2, NULL, RP_ROLE_AGENT, "a")};
+    fx_ok(reg, 2);
+    rp_mempool *mp = new_pool(8, 1 << 20, 4); /* held records: at most 2 */
+    rp_mp_result res;
+    rp_record e3 = fx_engagement(1, 3, 2, RP_ENG_GIG), e4 = fx_engagement(1, 4, 2, RP_ENG_GIG),
+              e5 = fx_engagement(1, 5, 2, RP_ENG_GIG);
+    ck_assert_int_eq(submit(mp, &e3, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_HELD);
+    ck_assert_int_eq(submit(mp, &e4, &res), 0);
+    ck_assert_int_eq(submit(mp, &e5, &res), RP_ERR_MEMPOOL_FULL);
+    ck_assert_str_ne(res.msg, "");
+    /* Nobody sends sequence 2: after the TTL the next rebuild drops them. */
+    ck_assert_int_eq(rp_mempool_rebuild(mp, fx.now_s + 10, NULL, 0, NULL), 0);
+    ck_assert_uint_eq(ev.dropped, 0);
+    ck_assert_int_eq(rp_mempool_rebuild(mp, fx.now_s + RP_MEMPOOL_HELD_TTL_S, NULL, 0, NULL), 0);
+    ck_assert_uint_eq(ev.dropped, 2);
+    ck_assert_int_eq(ev.last_code, RP_ERR_SEQUENCE_GAP);
+    rp_mempool_stats st;
+    rp_mempool_stats_get(mp, &st);
+    ck_assert_uint_eq(st.count, 0);
+    ck_assert_uint_eq(st.held, 0);
+    rp_mempool_free(mp);
+}
+END_TEST
+
 static Suite *mempool_suite(void)
 {
     Suite *s = suite_create("mempool");
@@ -331,6 +359,7 @@ static Suite *mempool_suite(void)
     tcase_add_test(tc, test_bad_signature_drops_dependents);
     tcase_add_test(tc, test_block_time_recheck);
     tcase_add_test(tc, test_block_sigs);
+    tcase_add_test(tc, test_held_cap_and_ttl);
     tcase_add_test(tc, test_freeze_defers_recheck);
     suite_add_tcase(s, tc);
     return s;
