@@ -6,10 +6,12 @@
  * mempool (node/mempool.h) takes every record, from RPC today and from
  * peers later; signatures are verified in batches on libuv's pool, sized to
  * the cores; a validator whose power alone is a quorum (the dev chain)
- * produces a block every block interval while records wait (the producer,
- * producer_tick, is what a consensus engine will drive); score epochs are
- * computed ahead on the pool and offered to the store; reads answer from
- * LMDB read transactions.
+ * makes a block every block interval while records wait, on the pool, so
+ * the loop keeps answering while the block is written and fsynced (the
+ * producer, producer_tick, is what a consensus engine will drive); score
+ * epochs are computed ahead on the pool and offered to the store between
+ * blocks; reads answer from LMDB read transactions on the loop, score.top's
+ * ranking is built on the pool.
  *
  * SIGINT or SIGTERM: stop taking requests and records, answer waiting
  * clients, let in-flight work finish (a block is applied in one synchronous
