@@ -18,8 +18,8 @@ struct slot {
     unsigned char key[KEY_MAX];
 };
 
-static struct entry tomb_entry_storage_placeholder_; /* only its address is used */
-#define TOMB (&tomb_entry_storage_placeholder_)
+static struct entry tombstone_; /* a deleted slot: only its address is used */
+#define TOMB (&tombstone_)
 
 struct map {
     struct slot *s;
