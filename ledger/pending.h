@@ -65,6 +65,19 @@ int rp_pending_add(rp_pending *p, const unsigned char *rec, size_t len, uint64_t
  * records). Returns: 0, RP_ERR_NOT_FOUND, RP_ERR_CORRUPT or RP_ERR_STORE. */
 int rp_pending_identity(rp_pending *p, const rp_pubkey *name, rp_identity_state *out);
 
+/* The block just applied holds the k oldest records added (and nothing
+ * else the pending state knows of): move to the new tip without checking
+ * the others again. Their changes stay layered on top; those of the k
+ * records are dropped so reads see the chain's own values. The caller
+ * vouches for the premise (the mempool checks each of the k is on chain);
+ * the next block's rules check everything again anyway. Changes of
+ * advanced records keep their memory until the pending state is rebuilt:
+ * rp_pending_dead says how many.
+ * Returns: 0; RP_ERR_INVALID_ARG if fewer than k records are pending;
+ *          RP_ERR_STORE (the pending state is then unusable: free it). */
+int rp_pending_advance(rp_pending *p, size_t k);
+size_t rp_pending_dead(const rp_pending *p);
+
 /* Where a record is, as the pending state sees it: on chain at or below
  * rp_pending_height, or (height above it) added to the pending state.
  * Reads through the pending state's own transaction: no new one per call.

@@ -515,20 +515,30 @@ int rp_store_tip(rp_store *s, rp_tip *tip)
 /* ---- the apply transaction's state access (state.h) ------------------------- */
 
 /* Pending mode's index: open addressing over the change log, from (table,
- * key) to the newest accepted change of that key. Entries are only ever
- * added or pointed at a newer change, never removed. */
-struct rp_overlay {
-    uint32_t *slot; /* change index + 1; 0 = empty */
-    size_t cap, used;
+ * key) to the newest accepted change of that key. A slot keeps the key's
+ * hash beside the change index, so a probe rarely touches the log. Slots
+ * are pointed at newer changes, or turned into tombstones when the changes
+ * they point at reach the chain (rp_pending_advance). */
+#define OV_EMPTY 0u
+#define OV_DEAD UINT32_MAX
+
+struct ov_slot {
+    uint32_t idx; /* change index + 1, OV_EMPTY or OV_DEAD */
+    uint32_t h;
 };
 
-static uint64_t ov_hash(int db, const void *key, size_t klen)
+struct rp_overlay {
+    struct ov_slot *slot;
+    size_t cap, used; /* used counts tombstones too */
+};
+
+static uint32_t ov_hash(int db, const void *key, size_t klen)
 {
     const unsigned char *p = key;
     uint64_t h = 1469598103934665603ULL ^ (uint64_t)db;
     for (size_t i = 0; i < klen; i++)
         h = (h ^ p[i]) * 1099511628211ULL;
-    return h ^ (h >> 29);
+    return (uint32_t)(h ^ (h >> 32));
 }
 
 static int change_is(const struct rp_change *c, int db, const void *key, size_t klen)
@@ -536,42 +546,70 @@ static int change_is(const struct rp_change *c, int db, const void *key, size_t 
     return c->db == db && c->klen == klen && memcmp(c->key, key, klen) == 0;
 }
 
-static uint32_t *ov_find(rp_apply *a, int db, const void *key, size_t klen)
+/* The slot holding (db, key), or NULL. */
+static struct ov_slot *ov_lookup(rp_apply *a, int db, const void *key, size_t klen, uint32_t h)
 {
     struct rp_overlay *ov = a->ov;
-    size_t mask = ov->cap - 1, i = (size_t)ov_hash(db, key, klen) & mask;
-    while (ov->slot[i] && !change_is(&a->changes[ov->slot[i] - 1], db, key, klen))
-        i = (i + 1) & mask;
-    return &ov->slot[i];
+    if (!ov->cap)
+        return NULL;
+    size_t mask = ov->cap - 1, i = h & mask;
+    for (;; i = (i + 1) & mask) {
+        struct ov_slot *sl = &ov->slot[i];
+        if (sl->idx == OV_EMPTY)
+            return NULL;
+        if (sl->idx != OV_DEAD && sl->h == h && change_is(&a->changes[sl->idx - 1], db, key, klen))
+            return sl;
+    }
 }
 
-static int ov_insert(rp_apply *a, size_t change)
+/* Room for n more keys without failing later: grow (dropping tombstones)
+ * while the table would pass half full. */
+static int ov_reserve(rp_apply *a, size_t n)
 {
     struct rp_overlay *ov = a->ov;
-    if (change >= UINT32_MAX)
+    if ((ov->used + n) * 2 <= ov->cap)
+        return 0;
+    size_t live = 0;
+    for (size_t i = 0; i < ov->cap; i++)
+        live += ov->slot[i].idx != OV_EMPTY && ov->slot[i].idx != OV_DEAD;
+    size_t ncap = 1024;
+    while ((live + n) * 2 > ncap)
+        ncap *= 2;
+    struct ov_slot *old = ov->slot, *nslot = calloc(ncap, sizeof *nslot);
+    size_t ocap = ov->cap;
+    if (!nslot)
         return RP_ERR_NOMEM;
-    if ((ov->used + 1) * 2 > ov->cap) {
-        size_t ncap = ov->cap ? ov->cap * 2 : 1024;
-        uint32_t *old = ov->slot, *nslot = calloc(ncap, sizeof *nslot);
-        size_t ocap = ov->cap;
-        if (!nslot)
-            return RP_ERR_NOMEM;
-        ov->slot = nslot;
-        ov->cap = ncap;
-        for (size_t i = 0; i < ocap; i++) {
-            if (old[i]) {
-                const struct rp_change *c = &a->changes[old[i] - 1];
-                *ov_find(a, c->db, c->key, c->klen) = old[i];
-            }
-        }
-        free(old);
+    for (size_t i = 0; i < ocap; i++) {
+        if (old[i].idx == OV_EMPTY || old[i].idx == OV_DEAD)
+            continue;
+        size_t j = old[i].h & (ncap - 1);
+        while (nslot[j].idx != OV_EMPTY)
+            j = (j + 1) & (ncap - 1);
+        nslot[j] = old[i];
     }
-    const struct rp_change *c = &a->changes[change];
-    uint32_t *sl = ov_find(a, c->db, c->key, c->klen);
-    if (!*sl)
-        ov->used++;
-    *sl = (uint32_t)change + 1;
+    free(old);
+    ov->slot = nslot;
+    ov->cap = ncap;
+    ov->used = live;
     return 0;
+}
+
+/* Point (the key of) change at it. Cannot fail after ov_reserve. */
+static void ov_insert(rp_apply *a, size_t change)
+{
+    struct rp_overlay *ov = a->ov;
+    const struct rp_change *c = &a->changes[change];
+    uint32_t h = ov_hash(c->db, c->key, c->klen);
+    struct ov_slot *sl = ov_lookup(a, c->db, c->key, c->klen, h);
+    if (!sl) {
+        size_t i = h & (ov->cap - 1);
+        while (ov->slot[i].idx != OV_EMPTY)
+            i = (i + 1) & (ov->cap - 1);
+        sl = &ov->slot[i];
+        ov->used++;
+    }
+    sl->idx = (uint32_t)change + 1;
+    sl->h = h;
 }
 
 static int change_value(rp_apply *a, const struct rp_change *c, MDB_val *val)
@@ -589,11 +627,9 @@ int rp_st_get(rp_apply *a, int db, const void *key, size_t klen, MDB_val *val)
         for (size_t i = a->nchanges; i-- > a->ov_from;)
             if (change_is(&a->changes[i], db, key, klen))
                 return change_value(a, &a->changes[i], val);
-        if (a->ov->cap) {
-            uint32_t sl = *ov_find(a, db, key, klen);
-            if (sl)
-                return change_value(a, &a->changes[sl - 1], val);
-        }
+        struct ov_slot *sl = ov_lookup(a, db, key, klen, ov_hash(db, key, klen));
+        if (sl)
+            return change_value(a, &a->changes[sl->idx - 1], val);
     }
     return from_mdb(mdb_get(a->txn, a->store->dbi[db], &k, val));
 }
@@ -1721,6 +1757,10 @@ struct rp_pending {
     rp_apply a;
     struct rp_overlay ov;
     uint64_t tip_height;
+    size_t *starts;   /* first change of each record added, oldest first */
+    size_t first;     /* starts[first..nrec): records not yet on chain */
+    size_t nrec, caprec;
+    size_t dead;      /* changes [0, dead) belong to records now on chain */
 };
 
 int rp_pending_new(rp_store *s, rp_pending **out)
@@ -1753,6 +1793,7 @@ void rp_pending_free(rp_pending *p)
         mdb_txn_abort(p->a.txn);
     apply_free(&p->a);
     free(p->ov.slot);
+    free(p->starts);
     free(p);
 }
 
@@ -1783,8 +1824,23 @@ int rp_pending_add(rp_pending *p, const unsigned char *rec, size_t len, uint64_t
     rc = rp_rules_apply(a, &r, id, msg, msglen);
     if (rc == 0 && a->nsigs > RP_RECORD_MAX_SIGS)
         rc = RP_ERR_INVALID_ARG; /* the rules never ask for more */
-    for (size_t i = nchanges; rc == 0 && i < a->nchanges; i++)
-        rc = ov_insert(a, i);
+    if (rc == 0 && p->nrec == p->caprec) {
+        size_t cap = p->caprec ? p->caprec * 2 : 256;
+        size_t *ns = realloc(p->starts, cap * sizeof *ns);
+        if (!ns)
+            rc = RP_ERR_NOMEM;
+        else {
+            p->starts = ns;
+            p->caprec = cap;
+        }
+    }
+    if (rc == 0)
+        rc = ov_reserve(a, a->nchanges - nchanges);
+    if (rc == 0) {
+        for (size_t i = nchanges; i < a->nchanges; i++)
+            ov_insert(a, i);
+        p->starts[p->nrec++] = nchanges;
+    }
     if (rc) {
         /* Nothing of the record stays; ov holds only earlier changes. */
         a->nchanges = nchanges;
@@ -1803,6 +1859,34 @@ int rp_pending_add(rp_pending *p, const unsigned char *rec, size_t len, uint64_t
     a->nsigs = 0;
     return 0;
 }
+
+int rp_pending_advance(rp_pending *p, size_t k)
+{
+    rp_apply *a = &p->a;
+    if (k > p->nrec - p->first)
+        return RP_ERR_INVALID_ARG;
+    size_t end = p->first + k < p->nrec ? p->starts[p->first + k] : a->nchanges;
+    /* Keys whose newest change belongs to those records read from the
+     * chain again; later records' changes stay on top. */
+    for (size_t i = p->dead; i < end; i++) {
+        const struct rp_change *c = &a->changes[i];
+        struct ov_slot *sl = ov_lookup(a, c->db, c->key, c->klen, ov_hash(c->db, c->key, c->klen));
+        if (sl && sl->idx == i + 1)
+            sl->idx = OV_DEAD;
+    }
+    p->dead = end;
+    p->first += k;
+    mdb_txn_reset(a->txn);
+    int rc = from_mdb(mdb_txn_renew(a->txn));
+    rp_tip tip;
+    if (rc == 0 && (rc = read_tip(a->store, a->txn, &tip)) == 0) {
+        p->tip_height = tip.height;
+        a->height = tip.height + 1;
+    }
+    return rc;
+}
+
+size_t rp_pending_dead(const rp_pending *p) { return p->dead; }
 
 int rp_pending_find_record(rp_pending *p, const rp_hash *id, uint64_t *height, uint32_t *index)
 {

@@ -650,7 +650,7 @@ static void produce_done(uv_work_t *req, int status)
         rp_hex_encode(hh, sizeof hh, j->hash.bytes, 8);
         rp_log(RP_LOG_INFO, "block_produced", "height=%llu records=%zu hash=%s ms=%.1f",
                (unsigned long long)j->height, j->cnt, hh, j->ms);
-        rp_mempool_rebuild(n->mp, now / 1000, NULL, 0, NULL);
+        rp_mempool_included(n->mp, j->cnt, now / 1000);
         maybe_start_epoch(n, j->height);
     }
     offer_epoch(n);

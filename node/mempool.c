@@ -182,6 +182,7 @@ struct rp_mempool {
     uint64_t admitted, rejected, dropped;
     int closed;
     int frozen; /* a block of the ready prefix is being made elsewhere */
+    int recheck; /* a record was dropped while frozen: check all again after */
 };
 
 static void slot_key(unsigned char out[KEY_MAX], const rp_pubkey *issuer, uint64_t seq)
@@ -602,6 +603,7 @@ rp_mp_batch *rp_mempool_take_batch(rp_mempool *mp, size_t max_sigs)
 
 static int reopen_pending(rp_mempool *mp);
 static int recheck_all(rp_mempool *mp, uint64_t now_s, int rc);
+static void promote_all(rp_mempool *mp, uint64_t now_s);
 
 void rp_mempool_batch_done(rp_mempool *mp, rp_mp_batch *b, uint64_t now_s)
 {
@@ -640,6 +642,8 @@ void rp_mempool_batch_done(rp_mempool *mp, rp_mp_batch *b, uint64_t now_s)
      * them all again, now, or after the block being made. */
     if (bad && !mp->frozen)
         recheck_all(mp, now_s, reopen_pending(mp));
+    else if (bad)
+        mp->recheck = 1;
 }
 
 /* ---- blocks --------------------------------------------------------------------- */
@@ -701,15 +705,7 @@ static int recheck_all(rp_mempool *mp, uint64_t now_s, int rc)
     }
     if (rc)
         return rc;
-    /* Held records whose turn has come. */
-    for (e = mp->held.head; e; e = n) {
-        n = e->next;
-        if (e->seq == next_seq(mp, &e->issuer)) {
-            rp_pubkey issuer = e->issuer;
-            promote(mp, &issuer, now_s);
-            n = mp->held.head; /* promote may have unlinked any of them */
-        }
-    }
+    promote_all(mp, now_s);
     return 0;
 }
 
@@ -736,10 +732,66 @@ size_t rp_mempool_block_sigs(rp_mempool *mp, size_t n, rp_sig_item *out, size_t 
     return k;
 }
 
+/* Records whose turn came while their predecessors went into a block. */
+static void promote_all(rp_mempool *mp, uint64_t now_s)
+{
+    struct entry *e, *n;
+    for (e = mp->held.head; e; e = n) {
+        n = e->next;
+        if (e->seq == next_seq(mp, &e->issuer)) {
+            rp_pubkey issuer = e->issuer;
+            promote(mp, &issuer, now_s);
+            n = mp->held.head; /* promote may have unlinked any of them */
+        }
+    }
+}
+
+/* Changes of included records kept by the pending state before it is
+ * rebuilt from scratch, which also frees them. */
+#define DEAD_CHANGES_MAX 65536
+
+int rp_mempool_included(rp_mempool *mp, size_t k, uint64_t now_s)
+{
+    struct entry *e = mp->live.head;
+    size_t i;
+    int fast = mp->pending && !mp->recheck && rp_pending_dead(mp->pending) < DEAD_CHANGES_MAX;
+    for (i = 0; fast && i < k; i++) {
+        fast = e && e->status == RP_MP_READY;
+        e = e ? e->next : NULL;
+    }
+    if (!fast || rp_pending_advance(mp->pending, k) != 0)
+        return rp_mempool_rebuild(mp, now_s, NULL, 0, NULL);
+    mp->frozen = 0;
+    /* Each of the k must now be on chain, where the pending state reads it
+     * from the chain itself; otherwise take the long way. */
+    for (i = 0, e = mp->live.head; i < k; i++, e = e->next) {
+        uint64_t height;
+        uint32_t index;
+        if (rp_pending_find_record(mp->pending, &e->id, &height, &index) != 0 ||
+            height > rp_pending_height(mp->pending))
+            return rp_mempool_rebuild(mp, now_s, NULL, 0, NULL);
+    }
+    for (i = 0; i < k; i++) {
+        e = mp->live.head;
+        uint64_t height = 0;
+        uint32_t index = 0;
+        rp_pending_find_record(mp->pending, &e->id, &height, &index);
+        rp_hash id = e->id;
+        void *user = e->user;
+        forget(mp, e);
+        if (mp->ev)
+            mp->ev(mp->ctx, &id, RP_MP_EV_INCLUDED, 0, NULL, height, index, user);
+    }
+    rp_mempool_expire(mp, now_s);
+    promote_all(mp, now_s);
+    return 0;
+}
+
 int rp_mempool_rebuild(rp_mempool *mp, uint64_t now_s, const rp_hash *drop_id, int code,
                        const char *msg)
 {
     mp->frozen = 0;
+    mp->recheck = 0;
     int rc = reopen_pending(mp);
     struct entry *e, *n;
     for (e = mp->live.head; e && rc == 0; e = n) {

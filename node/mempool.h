@@ -151,6 +151,16 @@ size_t rp_mempool_block(rp_mempool *mp, rp_block_item *items, size_t max_records
 int rp_mempool_rebuild(rp_mempool *mp, uint64_t now_s, const rp_hash *drop_id, int code,
                        const char *msg);
 
+/* The block just applied holds the first k records rp_mempool_block returned
+ * (a freeze ends): they leave with INCLUDED events, and the pending state
+ * moves to the new tip without checking the other records again
+ * (rp_pending_advance), which keeps a busy node's cost per block
+ * proportional to the block, not to the backlog. Whenever that premise
+ * cannot be confirmed (a record missing from the chain, a record dropped
+ * during the freeze, too much memory held by included records' changes) it
+ * falls back to rp_mempool_rebuild. Returns: 0, or an error of the rebuild. */
+int rp_mempool_included(rp_mempool *mp, size_t k, uint64_t now_s);
+
 /* The verified signatures of the first n records rp_mempool_block returned
  * (copies, at most cap; each record has at most RP_RECORD_MAX_SIGS), so the
  * block's verify callback, on another thread, need not verify them again nor

@@ -82,7 +82,7 @@ static size_t produce(rp_mempool *mp)
     int rc = rp_store_produce_block(fx.st, items, n, fx.now_s * 1000, &fx.sk[0], aux, NULL, NULL,
                                     NULL, &err);
     ck_assert_msg(rc == 0, "block refused: %s", err.msg);
-    ck_assert_int_eq(rp_mempool_rebuild(mp, fx.now_s, NULL, 0, NULL), 0);
+    ck_assert_int_eq(rp_mempool_included(mp, n, fx.now_s), 0);
     return n;
 }
 
@@ -348,6 +348,57 @@ START_TEST(test_held_cap_and_ttl)
 }
 END_TEST
 
+START_TEST(test_partial_blocks_advance)
+{
+    rp_record reg[2] = {fx_identity(1, NULL, RP_ROLE_TALENT, "t"),
+                        fx_identity(2, NULL, RP_ROLE_AGENT, "a")};
+    fx_ok(reg, 2);
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_result res;
+    /* Six records of issuer 1, then a review that needs the last one. */
+    rp_record recs[7];
+    for (uint64_t q = 2; q < 8; q++)
+        recs[q - 2] = fx_engagement(1, q, 2, RP_ENG_GIG);
+    rp_hash last = fx_id(&recs[5]);
+    recs[6] = fx_review(2, 2, 1, &last, 4);
+    for (size_t i = 0; i < 7; i++)
+        ck_assert_int_eq(submit(mp, &recs[i], &res), 0);
+    verify_all(mp);
+    /* Blocks of two: each time the pool moves to the new tip without
+     * checking the rest again, and the rest stays valid on top. */
+    for (size_t round = 0; round < 3; round++) {
+        rp_block_item items[2];
+        unsigned char aux[32] = {(unsigned char)round};
+        rp_store_error err;
+        size_t n = rp_mempool_block(mp, items, 2, 1 << 20);
+        ck_assert_uint_eq(n, 2);
+        rp_mempool_freeze(mp);
+        fx.now_s += 5;
+        ck_assert_int_eq(rp_store_produce_block(fx.st, items, n, fx.now_s * 1000, &fx.sk[0], aux,
+                                                NULL, NULL, NULL, &err),
+                         0);
+        ck_assert_int_eq(rp_mempool_included(mp, n, fx.now_s), 0);
+        ck_assert_uint_eq(ev.included, 2 * (round + 1));
+        uint64_t next;
+        uint32_t np;
+        ck_assert_int_eq(rp_mempool_identity(mp, &fx.pk[1], &next, &np, NULL), 0);
+        ck_assert_uint_eq(next, 8);
+        ck_assert_uint_eq(np, 4 - 2 * round);
+        /* An included record resubmitted says where it is, from the chain. */
+        rp_record again = recs[2 * round];
+        ck_assert_int_eq(submit(mp, &again, &res), 0);
+        ck_assert_int_eq(res.status, RP_MP_INCLUDED);
+        ck_assert_uint_eq(res.height, 2 + round);
+        ck_assert_uint_eq(res.index, 0);
+    }
+    /* The review, admitted on top of a pending engagement, goes last. */
+    ck_assert_uint_eq(produce(mp), 1);
+    ck_assert_uint_eq(ev.included, 7);
+    ck_assert_uint_eq(ev.dropped, 0);
+    rp_mempool_free(mp);
+}
+END_TEST
+
 static Suite *mempool_suite(void)
 {
     Suite *s = suite_create("mempool");
@@ -359,6 +410,7 @@ static Suite *mempool_suite(void)
     tcase_add_test(tc, test_bad_signature_drops_dependents);
     tcase_add_test(tc, test_block_time_recheck);
     tcase_add_test(tc, test_block_sigs);
+    tcase_add_test(tc, test_partial_blocks_advance);
     tcase_add_test(tc, test_held_cap_and_ttl);
     tcase_add_test(tc, test_freeze_defers_recheck);
     suite_add_tcase(s, tc);
