@@ -372,6 +372,19 @@ static uint32_t held_cap(const rp_mempool *mp)
     return mp->lim.max_count / 4 ? mp->lim.max_count / 4 : 1;
 }
 
+/* Is the record of res->id on chain? Every pending and held record is in
+ * by_id, so the pending state's answer for one that is not comes from the
+ * chain. Sets res (INCLUDED, height, index) if so. */
+static int on_chain(rp_mempool *mp, rp_mp_result *res)
+{
+    if (rp_pending_find_record(mp->pending, &res->id, &res->height, &res->index) != 0 ||
+        res->height > rp_pending_height(mp->pending))
+        return 0;
+    res->status = RP_MP_INCLUDED;
+    res->msg[0] = 0;
+    return 1;
+}
+
 /* The pending state is gone after rp_mempool_release or a failed rebuild. */
 static int ensure_pending(rp_mempool *mp)
 {
@@ -409,16 +422,11 @@ int rp_mempool_submit(rp_mempool *mp, const unsigned char *rec, size_t len, uint
         res->status = RP_MP_KNOWN;
         return 0;
     }
-    /* Every pending and held record is in by_id, so what the pending state
-     * finds now is on chain. */
-    rc = rp_pending_find_record(mp->pending, &res->id, &res->height, &res->index);
-    if (rc == 0) {
-        res->status = RP_MP_INCLUDED;
-        return 0;
-    }
-    if (rc != RP_ERR_NOT_FOUND)
-        return rc;
+    /* A record on chain already is no news either; the rules find it (as a
+     * duplicate) without a lookup of every new record here. */
     if (mp->count >= mp->lim.max_count || mp->bytes + len > mp->lim.max_bytes) {
+        if (on_chain(mp, res))
+            return 0;
         snprintf(res->msg, sizeof res->msg, "mempool holds %u records, %llu bytes (limits %u, %llu)",
                  mp->count, (unsigned long long)mp->bytes, mp->lim.max_count,
                  (unsigned long long)mp->lim.max_bytes);
@@ -483,6 +491,8 @@ int rp_mempool_submit(rp_mempool *mp, const unsigned char *rec, size_t len, uint
     if (rc) {
         map_del(&mp->by_id, e->id.bytes);
         entry_free(e);
+        if (rc == RP_ERR_DUPLICATE_RECORD && on_chain(mp, res))
+            return 0;
         mp->rejected++;
         return rc;
     }
