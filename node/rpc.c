@@ -260,7 +260,7 @@ static void flusher_cb(uv_check_t *h)
 
 static void send_json(struct conn *c, json_t *v)
 {
-    char *text = json_dumps(v, JSON_COMPACT);
+    char *text = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(6));
     if (text) {
         conn_send(c, text, strlen(text));
         free(text);
