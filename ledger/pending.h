@@ -78,9 +78,8 @@ int rp_pending_identity(rp_pending *p, const rp_pubkey *name, rp_identity_state 
 int rp_pending_advance(rp_pending *p, size_t k);
 size_t rp_pending_dead(const rp_pending *p);
 
-/* Where a record is, as the pending state sees it: on chain at or below
- * rp_pending_height, or (height above it) added to the pending state.
- * Reads through the pending state's own transaction: no new one per call.
+/* Where a record is on chain, read through the pending state's own read
+ * transaction (no new one per call) and ignoring the pending layer.
  * Returns: 0; RP_ERR_NOT_FOUND; RP_ERR_CORRUPT; RP_ERR_STORE. */
 int rp_pending_find_record(rp_pending *p, const rp_hash *id, uint64_t *height, uint32_t *index);
 

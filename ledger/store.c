@@ -1890,8 +1890,10 @@ size_t rp_pending_dead(const rp_pending *p) { return p->dead; }
 
 int rp_pending_find_record(rp_pending *p, const rp_hash *id, uint64_t *height, uint32_t *index)
 {
-    MDB_val v;
-    int rc = rp_st_get(&p->a, RP_DB_RECORDS, id->bytes, 32, &v);
+    /* The chain only: the layer's locations of pending records are guesses
+     * (the next height, index 0). */
+    MDB_val k = mv(id->bytes, 32), v;
+    int rc = from_mdb(mdb_get(p->a.txn, p->a.store->dbi[RP_DB_RECORDS], &k, &v));
     if (rc)
         return rc;
     if (v.mv_size != 12)

@@ -159,8 +159,13 @@ static json_t *ju64(uint64_t v)
 
 static void bad_param(rp_rpc_call *call, const char *param, const char *why)
 {
+    /* The name may be the client's (an unknown parameter): quote it only if
+     * it is short, printable ASCII, so the message is always valid UTF-8. */
     char msg[160];
-    snprintf(msg, sizeof msg, "invalid params: %s %s", param, why);
+    int plain = strlen(param) <= 40;
+    for (const char *q = param; plain && *q; q++)
+        plain = *q >= 0x20 && *q < 0x7f;
+    snprintf(msg, sizeof msg, "invalid params: %s %s", plain ? param : "a parameter", why);
     rp_rpc_error(call, RP_RPC_INVALID_PARAMS, msg, json_pack("{s:s}", "param", param));
 }
 

@@ -274,6 +274,31 @@ static void drop(rp_mempool *mp, struct entry *e, int code, const char *msg)
         mp->ev(mp->ctx, &id, RP_MP_EV_DROPPED, code, msg, 0, 0, user);
 }
 
+/* Make room for n more ids without failing later. */
+static int queue_reserve(rp_mempool *mp, size_t n)
+{
+    if (mp->qhead > 0 && mp->qhead == mp->qlen)
+        mp->qhead = mp->qlen = 0;
+    if (mp->qcap - mp->qlen >= n)
+        return 0;
+    if (mp->qhead > 0) {
+        memmove(mp->queue, mp->queue + mp->qhead, (mp->qlen - mp->qhead) * sizeof *mp->queue);
+        mp->qlen -= mp->qhead;
+        mp->qhead = 0;
+        if (mp->qcap - mp->qlen >= n)
+            return 0;
+    }
+    size_t cap = mp->qcap ? mp->qcap : 256;
+    while (cap - mp->qlen < n)
+        cap *= 2;
+    rp_hash *q = realloc(mp->queue, cap * sizeof *q);
+    if (!q)
+        return RP_ERR_NOMEM;
+    mp->queue = q;
+    mp->qcap = cap;
+    return 0;
+}
+
 static int queue_push(rp_mempool *mp, const rp_hash *id)
 {
     if (mp->qhead > 0 && mp->qhead == mp->qlen) {
@@ -310,14 +335,17 @@ static int admit(rp_mempool *mp, struct entry *e, uint64_t now_s, char *msg, siz
     rp_hash id;
     rp_sig_item sigs[RP_RECORD_MAX_SIGS];
     size_t n;
-    int rc = rp_pending_add(mp->pending, e->rec, e->len, now_s, &id, sigs, &n, msg, msglen);
-    if (rc)
-        return rc;
-    if ((rc = queue_push(mp, &e->id)) != 0) {
-        /* The pending state already has it: start it over without. */
+    /* Room in the queue first: once the pending state has the record,
+     * nothing may fail. */
+    int rc = queue_reserve(mp, 1);
+    if (rc) {
         snprintf(msg, msglen, "out of memory");
         return rc;
     }
+    rc = rp_pending_add(mp->pending, e->rec, e->len, now_s, &id, sigs, &n, msg, msglen);
+    if (rc)
+        return rc;
+    queue_push(mp, &e->id);
     e->status = RP_MP_VERIFYING;
     e->taken = 0;
     memcpy(e->sigs, sigs, n * sizeof *sigs);
@@ -377,8 +405,7 @@ static uint32_t held_cap(const rp_mempool *mp)
  * chain. Sets res (INCLUDED, height, index) if so. */
 static int on_chain(rp_mempool *mp, rp_mp_result *res)
 {
-    if (rp_pending_find_record(mp->pending, &res->id, &res->height, &res->index) != 0 ||
-        res->height > rp_pending_height(mp->pending))
+    if (rp_pending_find_record(mp->pending, &res->id, &res->height, &res->index) != 0)
         return 0;
     res->status = RP_MP_INCLUDED;
     res->msg[0] = 0;
@@ -643,7 +670,8 @@ void rp_mempool_batch_done(rp_mempool *mp, rp_mp_batch *b, uint64_t now_s)
             }
         } else if (e && e->status == RP_MP_VERIFYING && e->taken) {
             e->taken = 0;
-            queue_push(mp, &e->id);
+            if (queue_push(mp, &e->id) != 0) /* never verified: it must go */
+                drop(mp, e, RP_ERR_NOMEM, "out of memory");
         }
         i = j;
     }
@@ -710,7 +738,8 @@ static int recheck_all(rp_mempool *mp, uint64_t now_s, int rc)
             e->taken = 0;
             memcpy(e->sigs, sigs, ns * sizeof *sigs);
             e->nsigs = ns;
-            queue_push(mp, &e->id);
+            if (queue_push(mp, &e->id) != 0) /* never verified: it must go */
+                drop(mp, e, RP_ERR_NOMEM, "out of memory");
         }
     }
     if (rc)
@@ -724,12 +753,15 @@ void rp_mempool_freeze(rp_mempool *mp) { mp->frozen = 1; }
 void rp_mempool_expire(rp_mempool *mp, uint64_t now_s)
 {
     /* A gap that nobody fills does not hold its records for ever. */
-    struct entry *e, *n;
-    for (e = mp->held.head; e; e = n) {
-        n = e->next;
-        if (now_s >= e->since + RP_MEMPOOL_HELD_TTL_S)
+    struct entry *e = mp->held.head;
+    while (e) {
+        if (now_s >= e->since + RP_MEMPOOL_HELD_TTL_S) {
             drop(mp, e, RP_ERR_SEQUENCE_GAP,
                  "held too long: the issuer's earlier sequence numbers never arrived");
+            e = mp->held.head; /* the event's receiver may change the list */
+        } else {
+            e = e->next;
+        }
     }
 }
 
@@ -777,8 +809,7 @@ int rp_mempool_included(rp_mempool *mp, size_t k, uint64_t now_s)
     for (i = 0, e = mp->live.head; i < k; i++, e = e->next) {
         uint64_t height;
         uint32_t index;
-        if (rp_pending_find_record(mp->pending, &e->id, &height, &index) != 0 ||
-            height > rp_pending_height(mp->pending))
+        if (rp_pending_find_record(mp->pending, &e->id, &height, &index) != 0)
             return rp_mempool_rebuild(mp, now_s, NULL, 0, NULL);
     }
     for (i = 0; i < k; i++) {

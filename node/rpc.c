@@ -14,6 +14,8 @@
 
 #define WRITE_HIGH_WATER (4u << 20) /* unsent response bytes before reads pause */
 #define LAT_SAMPLES 1024
+#define LINES_PER_TURN 256        /* lines one connection may run per loop turn */
+#define DRAIN_MS 2000             /* at stop, how long last answers may take */
 
 struct method_stats {
     uint64_t calls, errors;
@@ -51,8 +53,9 @@ struct conn {
     int closing;      /* handle close requested */
     int eof;          /* the client finished sending */
     int reject;       /* over the connection limit: answer once, then close */
-    int processing;   /* inside conn_process: answers given synchronously
-                         must not re-enter it */
+    int processing;   /* inside conn_process */
+    int want_process; /* complete lines may wait: the flusher runs them */
+    int draining;     /* stopping: close once the last answers are written */
     size_t refs;      /* 1 for the handle + one per line still pending */
     size_t inflight;  /* calls not answered */
     size_t unsent;    /* response bytes not yet written: out[] plus uv_writes */
@@ -75,11 +78,15 @@ struct rp_rpc_server {
     rp_rpc_dispatch_fn dispatch;
     void *ctx;
     struct conn *conns;
-    uint32_t nconns;
+    uint32_t nconns; /* allocated: freed when their last call is answered */
+    uint32_t open;   /* open handles: what the connection limit counts */
     size_t outstanding; /* calls answered later than their dispatch */
-    uv_check_t flusher; /* after each loop iteration: write what was answered */
-    int flusher_open;
-    struct conn *dirty;
+    uv_check_t flusher; /* after each loop iteration: run and write */
+    uv_idle_t spin;     /* keeps the loop from sleeping while work is queued */
+    uv_timer_t drain;   /* at stop: the last answers' deadline */
+    int handles;        /* server handles not yet closed */
+    int drained;        /* drain_cb ran: the server's handles are closing */
+    struct conn *dirty; /* connections with output or lines to run */
     uint64_t calls, errors;
     struct method_stats stats[RP_RPC_MAX_METHODS];
 };
@@ -95,6 +102,7 @@ static void conn_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void conn_process(struct conn *c);
 static void server_maybe_free(rp_rpc_server *s);
+static void drain_cb(uv_timer_t *t);
 
 /* ---- connection lifetime ------------------------------------------------------- */
 
@@ -111,6 +119,8 @@ static void conn_free(struct conn *c)
     free(c->buf);
     free(c->out);
     free(c);
+    if (s->stopping && s->nconns == 0 && !s->drained)
+        drain_cb(&s->drain); /* everyone is gone: no need to wait */
     server_maybe_free(s);
 }
 
@@ -128,7 +138,29 @@ static void conn_close(struct conn *c)
         return;
     c->closing = 1;
     c->reading = 0;
+    c->srv->open--;
     uv_close((uv_handle_t *)&c->pipe, conn_closed_cb);
+}
+
+/* Put a connection on the flusher's list (once; the list holds a ref). */
+static void conn_schedule(struct conn *c)
+{
+    rp_rpc_server *s = c->srv;
+    if (c->dirty || c->closing)
+        return;
+    c->dirty = 1;
+    c->refs++;
+    c->next_dirty = s->dirty;
+    s->dirty = c;
+}
+
+/* Nothing more will come from or go to this connection: close it. */
+static void conn_maybe_close(struct conn *c)
+{
+    if (c->closing || c->unsent != 0)
+        return;
+    if (c->reject || c->draining || (c->eof && !c->head))
+        conn_close(c);
 }
 
 static void update_reading(struct conn *c)
@@ -153,15 +185,15 @@ static void write_cb(uv_write_t *req, int status)
     struct conn *c = w->c;
     c->unsent -= w->len;
     free(w);
-    if (status < 0)
+    if (status < 0) {
         conn_close(c);
-    else if (c->reject && c->unsent == 0)
-        conn_close(c);
-    else {
+    } else {
         update_reading(c);
-        conn_process(c);
-        if (c->eof && !c->head && c->unsent == 0)
-            conn_close(c);
+        if (c->len > c->off) { /* lines held back by backpressure */
+            c->want_process = 1;
+            conn_schedule(c);
+        }
+        conn_maybe_close(c);
     }
     conn_unref(c);
 }
@@ -212,7 +244,6 @@ static void conn_write_out(struct conn *c)
  * this loop iteration together with the other answers of the iteration. */
 static void conn_send(struct conn *c, const char *text, size_t n)
 {
-    rp_rpc_server *s = c->srv;
     if (c->closing)
         return;
     if (c->outcap - c->outlen < n + 1) {
@@ -235,14 +266,16 @@ static void conn_send(struct conn *c, const char *text, size_t n)
         conn_write_out(c); /* a big answer need not wait */
         return;
     }
-    if (!c->dirty) {
-        c->dirty = 1;
-        c->refs++;
-        c->next_dirty = s->dirty;
-        s->dirty = c;
-    }
+    conn_schedule(c);
 }
 
+static void spin_cb(uv_idle_t *h) { (void)h; }
+
+/* After each loop iteration: every connection on the list runs its waiting
+ * lines (at most LINES_PER_TURN, so one busy client cannot hold the loop)
+ * and writes what it has. Answers given from inside other work (a mempool
+ * event, a finished job) only schedule this, so a request never starts in
+ * the middle of someone else's operation. */
 static void flusher_cb(uv_check_t *h)
 {
     rp_rpc_server *s = h->data;
@@ -251,11 +284,18 @@ static void flusher_cb(uv_check_t *h)
     for (; c; c = next) {
         next = c->next_dirty;
         c->dirty = 0;
+        if (c->want_process && !c->closing) {
+            c->want_process = 0;
+            conn_process(c);
+        }
         conn_write_out(c);
-        if (!c->closing && ((c->eof && !c->head && c->unsent == 0) || (c->reject && c->unsent == 0)))
-            conn_close(c);
+        conn_maybe_close(c);
         conn_unref(c);
     }
+    if (s->dirty)
+        uv_idle_start(&s->spin, spin_cb);
+    else
+        uv_idle_stop(&s->spin);
 }
 
 static void send_json(struct conn *c, json_t *v)
@@ -270,6 +310,7 @@ static void send_json(struct conn *c, json_t *v)
 /* Send every finished line at the head of the queue. */
 static void conn_flush(struct conn *c)
 {
+    c->refs++; /* each line's unref below may be the last but this */
     while (c->head && c->head->pending == 0) {
         struct line *l = c->head;
         c->head = l->next;
@@ -297,6 +338,7 @@ static void conn_flush(struct conn *c)
         free(l);
         conn_unref(c);
     }
+    conn_unref(c);
 }
 
 static struct line *line_new(struct conn *c, int batch, size_t n)
@@ -320,13 +362,26 @@ static struct line *line_new(struct conn *c, int batch, size_t n)
     return l;
 }
 
+/* An error response. A message that is not valid UTF-8 (it may quote
+ * client input) is replaced rather than losing the answer. */
 static json_t *error_object(json_t *id, int code, const char *message, json_t *data)
 {
     json_t *err = json_pack("{s:i,s:s}", "code", code, "message", message);
-    if (data)
+    if (!err)
+        err = json_pack("{s:i,s:s}", "code", code, "message", "error");
+    if (err && data)
         json_object_set_new(err, "data", data);
+    else if (data)
+        json_decref(data);
     return json_pack("{s:s,s:O,s:o}", "jsonrpc", "2.0", "id", id ? id : json_null(), "error",
                      err);
+}
+
+/* The answer of last resort when building the real one failed. */
+static json_t *internal_error(json_t *id)
+{
+    return json_pack("{s:s,s:O,s:{s:i,s:s}}", "jsonrpc", "2.0", "id", id, "error", "code",
+                     RP_RPC_INTERNAL, "message", "internal error: the answer could not be built");
 }
 
 /* An error for a whole line (parse error, oversize...), id null. */
@@ -359,6 +414,8 @@ static void call_finish(rp_rpc_call *call, json_t *resp, int is_error)
         m->errors += is_error;
     }
     s->errors += is_error;
+    if (call->id && !resp)
+        resp = internal_error(call->id); /* exactly one answer per request */
     if (call->id && resp) {
         if (l->batch)
             json_array_set_new(l->out, call->slot, resp);
@@ -372,21 +429,23 @@ static void call_finish(rp_rpc_call *call, json_t *resp, int is_error)
     free(call);
     l->pending--;
     c->inflight--;
+    c->refs++;
+    conn_flush(c);
     if (!c->closing) {
-        conn_flush(c);
         update_reading(c);
-        conn_process(c);
-        if (c->eof && !c->head && c->unsent == 0)
-            conn_close(c);
-    } else {
-        conn_flush(c);
+        /* More lines may now run, but not from here: the caller may be in
+         * the middle of its own work (a mempool event, say). */
+        if (c->len > c->off)
+            c->want_process = 1;
+        conn_schedule(c);
     }
+    conn_unref(c);
 }
 
 void rp_rpc_reply(rp_rpc_call *call, json_t *result)
 {
     json_t *resp = NULL;
-    if (call->id)
+    if (call->id && result)
         resp = json_pack("{s:s,s:O,s:o}", "jsonrpc", "2.0", "id", call->id, "result", result);
     else
         json_decref(result);
@@ -505,10 +564,17 @@ static void conn_process(struct conn *c)
         return;
     c->processing = 1;
     c->refs++; /* callbacks below may close the connection */
-    while (!c->closing && !s->stopping && c->inflight < s->lim.max_inflight) {
+    size_t lines = 0;
+    while (!c->closing && !s->stopping && c->inflight < s->lim.max_inflight &&
+           c->unsent < WRITE_HIGH_WATER) {
         char *nl = memchr(c->buf + off, '\n', c->len - off);
         if (!nl)
             break;
+        if (lines++ == LINES_PER_TURN) {
+            c->want_process = 1; /* the rest on the next turn */
+            conn_schedule(c);
+            break;
+        }
         size_t n = (size_t)(nl - (c->buf + off));
         if (c->discarding)
             c->discarding = 0;
@@ -568,8 +634,13 @@ static void conn_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
             c->eof = 1;
             uv_read_stop(st);
             c->reading = 0;
-            /* A last line without its newline still counts. */
-            if (c->len > c->off && !c->discarding && c->len - c->off <= c->srv->lim.max_line) {
+            /* A last line without its newline still counts (its length is
+             * from the last newline, not from the first unread byte). */
+            size_t start = c->len;
+            while (start > c->off && c->buf[start - 1] != '\n')
+                start--;
+            if (c->len > start && !(c->discarding && start == c->off) &&
+                c->len - start <= c->srv->lim.max_line) {
                 if (c->len == c->cap) {
                     char *p = realloc(c->buf, c->cap + 1);
                     if (p) {
@@ -581,8 +652,7 @@ static void conn_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
                     c->buf[c->len++] = '\n';
             }
             conn_process(c);
-            if (!c->closing && !c->head && c->unsent == 0)
-                conn_close(c);
+            conn_maybe_close(c);
         } else {
             conn_close(c);
         }
@@ -616,11 +686,12 @@ static void on_connection(uv_stream_t *ls, int status)
         s->conns->prev = c;
     s->conns = c;
     s->nconns++;
+    s->open++;
     if (uv_accept(ls, (uv_stream_t *)&c->pipe) != 0) {
         conn_close(c);
         return;
     }
-    if (s->nconns > s->lim.max_connections) {
+    if (s->open > s->lim.max_connections) {
         c->reject = 1;
         json_t *e = error_object(NULL, RP_RPC_TOO_MANY_CONNECTIONS, "too many connections", NULL);
         send_json(c, e);
@@ -675,29 +746,43 @@ int rp_rpc_start(rp_rpc_server **out, uv_loop_t *loop, const char *path, const r
     uv_check_init(loop, &s->flusher);
     s->flusher.data = s;
     uv_check_start(&s->flusher, flusher_cb);
-    s->flusher_open = 1;
+    uv_idle_init(loop, &s->spin);
+    s->spin.data = s;
+    uv_timer_init(loop, &s->drain);
+    s->drain.data = s;
+    s->handles = 4; /* listener, flusher, spin, drain */
     *out = s;
     return 0;
 }
 
 static void server_maybe_free(rp_rpc_server *s)
 {
-    if (s->stopping && !s->listening && !s->flusher_open && s->nconns == 0)
+    if (s->stopping && s->handles == 0 && s->nconns == 0)
         free(s);
 }
 
-static void flusher_closed_cb(uv_handle_t *h)
+static void server_handle_closed(uv_handle_t *h)
 {
     rp_rpc_server *s = h->data;
-    s->flusher_open = 0;
+    s->handles--;
     server_maybe_free(s);
 }
 
-static void listener_closed_cb(uv_handle_t *h)
+/* The last answers had their chance: close whatever is left. */
+static void drain_cb(uv_timer_t *t)
 {
-    rp_rpc_server *s = h->data;
-    s->listening = 0;
-    server_maybe_free(s);
+    rp_rpc_server *s = t->data;
+    if (s->drained)
+        return;
+    s->drained = 1;
+    uv_timer_stop(&s->drain);
+    for (struct conn *c = s->conns; c; c = c->next)
+        conn_close(c);
+    uv_check_stop(&s->flusher);
+    uv_idle_stop(&s->spin);
+    uv_close((uv_handle_t *)&s->flusher, server_handle_closed);
+    uv_close((uv_handle_t *)&s->spin, server_handle_closed);
+    uv_close((uv_handle_t *)&s->drain, server_handle_closed);
 }
 
 void rp_rpc_stop(rp_rpc_server *s)
@@ -706,26 +791,24 @@ void rp_rpc_stop(rp_rpc_server *s)
         return;
     s->stopping = 1;
     unlink(s->path);
-    /* Last answers (e.g. "shutting down" to waiting clients) go out first;
-     * the dirty list's references are dropped with it. */
-    struct conn *d = s->dirty, *dnext;
-    s->dirty = NULL;
-    for (; d; d = dnext) {
-        dnext = d->next_dirty;
-        d->dirty = 0;
-        conn_write_out(d);
-        conn_unref(d);
-    }
+    s->listening = 0;
+    uv_close((uv_handle_t *)&s->listener, server_handle_closed);
+    /* No more requests are read or run; answers already given (e.g.
+     * "shutting down" to waiting clients) are written, then each
+     * connection closes, or all of them at the drain deadline. */
     for (struct conn *c = s->conns; c; c = c->next) {
         if (c->reading) {
             uv_read_stop((uv_stream_t *)&c->pipe);
             c->reading = 0;
         }
-        conn_close(c);
+        c->draining = 1;
+        c->want_process = 0;
+        conn_schedule(c);
     }
-    uv_check_stop(&s->flusher);
-    uv_close((uv_handle_t *)&s->flusher, flusher_closed_cb);
-    uv_close((uv_handle_t *)&s->listener, listener_closed_cb);
+    if (s->nconns == 0)
+        drain_cb(&s->drain);
+    else
+        uv_timer_start(&s->drain, drain_cb, DRAIN_MS, 0);
 }
 
 /* ---- metrics -------------------------------------------------------------------- */
