@@ -400,8 +400,8 @@ static char *dump(const json_t *root)
     return out;
 }
 
-int rp_export_block_json(char **line, const rp_hash *chain_id, const unsigned char *block,
-                         size_t blen, const unsigned char *commit, size_t clen, rp_store_error *err)
+int rp_export_block_obj(json_t **out, const rp_hash *chain_id, const unsigned char *block,
+                        size_t blen, const unsigned char *commit, size_t clen, rp_store_error *err)
 {
     rp_header h;
     rp_hash hh;
@@ -410,7 +410,7 @@ int rp_export_block_json(char **line, const rp_hash *chain_id, const unsigned ch
     json_t *root = NULL;
     int rc, ok = 1;
 
-    *line = NULL;
+    *out = NULL;
     if (blen < RP_HEADER_SIZE || rp_header_decode(&h, block, RP_HEADER_SIZE) != 0) {
         seterr(err, RP_ERR_CORRUPT, 0, "the header does not decode");
         return RP_ERR_CORRUPT;
@@ -448,16 +448,34 @@ int rp_export_block_json(char **line, const rp_hash *chain_id, const unsigned ch
         push(recs, r, &ok);
     }
     set(root, "commit", commit_json(c, &ok), &ok);
-    if (!ok || (*line = dump(root)) == NULL) {
+    if (!ok) {
         rc = RP_ERR_NOMEM;
         seterr(err, rc, h.height, "out of memory");
         goto out;
     }
+    *out = root;
+    root = NULL;
     rc = 0;
 out:
     json_decref(root);
     free(items);
     free(c);
+    return rc;
+}
+
+int rp_export_block_json(char **line, const rp_hash *chain_id, const unsigned char *block,
+                         size_t blen, const unsigned char *commit, size_t clen, rp_store_error *err)
+{
+    json_t *root;
+    *line = NULL;
+    int rc = rp_export_block_obj(&root, chain_id, block, blen, commit, clen, err);
+    if (rc)
+        return rc;
+    if ((*line = dump(root)) == NULL) {
+        rc = RP_ERR_NOMEM;
+        seterr(err, rc, 0, "out of memory");
+    }
+    json_decref(root);
     return rc;
 }
 

@@ -108,6 +108,12 @@ int rp_export_block_json(char **line, const rp_hash *chain_id, const unsigned ch
                          size_t blen, const unsigned char *commit, size_t clen,
                          rp_store_error *err);
 
+/* The same block as a JSON object (the RPC server's chain.block answer).
+ * Returns: as rp_export_block_json. Out: *out (the caller decrefs; NULL on
+ * failure). */
+int rp_export_block_obj(json_t **out, const rp_hash *chain_id, const unsigned char *block,
+                        size_t blen, const unsigned char *commit, size_t clen, rp_store_error *err);
+
 /* One record or one header as a JSON object, exactly as the JSON Lines
  * export writes it (the RPC server answers with the same objects).
  * Returns: a new object (the caller decrefs), or NULL if the record does

@@ -61,6 +61,10 @@ int rp_pending_add(rp_pending *p, const unsigned char *rec, size_t len, uint64_t
                    rp_hash *id, rp_sig_item sigs[static RP_RECORD_MAX_SIGS], size_t *nsigs,
                    char *msg, size_t msglen);
 
+/* An identity as the chain has it, ignoring the pending layer (through the
+ * pending state's read transaction). Same returns as below. */
+int rp_pending_chain_identity(rp_pending *p, const rp_pubkey *name, rp_identity_state *out);
+
 /* An identity as the pending state sees it (its sequence counts the added
  * records). Returns: 0, RP_ERR_NOT_FOUND, RP_ERR_CORRUPT or RP_ERR_STORE. */
 int rp_pending_identity(rp_pending *p, const rp_pubkey *name, rp_identity_state *out);

@@ -1330,6 +1330,41 @@ int rp_store_read_block(rp_store *s, uint64_t height, unsigned char **out, size_
     return rc;
 }
 
+int rp_store_read_record(rp_store *s, uint64_t height, uint32_t index,
+                         unsigned char out[static RP_RECORD_MAX_SIZE], size_t *len)
+{
+    MDB_txn *txn;
+    MDB_val bv;
+    unsigned char k[8];
+    be64(k, height);
+    MDB_val key = mv(k, 8);
+    *len = 0;
+    int rc = from_mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
+    if (rc)
+        return rc;
+    if ((rc = from_mdb(mdb_get(txn, s->dbi[RP_DB_BODIES], &key, &bv))) == 0) {
+        /* Walk the (u16 length | record) list to the index'th record. */
+        const unsigned char *p = bv.mv_data, *end = p + bv.mv_size;
+        rc = RP_ERR_CORRUPT;
+        for (uint32_t i = 0; end - p >= 2; i++) {
+            size_t n = (size_t)p[0] << 8 | p[1];
+            if (n > (size_t)(end - p - 2))
+                break;
+            if (i == index) {
+                if (n <= RP_RECORD_MAX_SIZE) {
+                    memcpy(out, p + 2, n);
+                    *len = n;
+                    rc = 0;
+                }
+                break;
+            }
+            p += 2 + n;
+        }
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}
+
 int rp_store_read_commit(rp_store *s, uint64_t height, unsigned char **out, size_t *len)
 {
     unsigned char k[8];
@@ -1905,6 +1940,13 @@ int rp_pending_find_record(rp_pending *p, const rp_hash *id, uint64_t *height, u
     *height = h;
     *index = (uint32_t)b[8] << 24 | (uint32_t)b[9] << 16 | (uint32_t)b[10] << 8 | b[11];
     return 0;
+}
+
+int rp_pending_chain_identity(rp_pending *p, const rp_pubkey *name, rp_identity_state *out)
+{
+    MDB_val k = mv(name->bytes, 32), v;
+    int rc = from_mdb(mdb_get(p->a.txn, p->a.store->dbi[RP_DB_IDENTITIES], &k, &v));
+    return rc ? rc : rp_identity_state_decode(out, v.mv_data, v.mv_size);
 }
 
 int rp_pending_identity(rp_pending *p, const rp_pubkey *name, rp_identity_state *out)

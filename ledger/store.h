@@ -36,6 +36,7 @@
 #include "ledger/block.h"
 #include "ledger/genesis.h"
 #include "ledger/merkle.h"
+#include "ledger/record.h"
 
 #define RP_STORE_DEFAULT_MAP_SIZE (64ULL << 30)
 
@@ -159,6 +160,12 @@ int rp_store_produce_block(rp_store *s, const rp_block_item *records, size_t n, 
 int rp_store_read_block(rp_store *s, uint64_t height, unsigned char **out, size_t *len);
 int rp_store_read_commit(rp_store *s, uint64_t height, unsigned char **out, size_t *len);
 int rp_store_read_header(rp_store *s, uint64_t height, rp_header *h);
+
+/* One record of a stored block, without copying the block: the hot path of
+ * record.get. Returns: 0; RP_ERR_NOT_FOUND (no such block); RP_ERR_CORRUPT
+ * (no such index, or a body that does not walk). Out: out[0..*len). */
+int rp_store_read_record(rp_store *s, uint64_t height, uint32_t index,
+                         unsigned char out[static RP_RECORD_MAX_SIZE], size_t *len);
 
 /* A registered identity's state (the identities table). */
 typedef struct rp_identity_state {

@@ -960,21 +960,10 @@ static void m_chain_block(struct node *n, rp_rpc_call *call, json_t *params)
         rc = rp_store_read_block(n->st, height, &block, &blen);
     if (rc == 0)
         rc = rp_store_read_commit(n->st, height, &commit, &clen);
-    char *line = NULL;
-    if (rc == 0)
-        rc = rp_export_block_json(&line, rp_store_chain_id(n->st), block, blen, commit, clen,
-                                  NULL);
     json_t *o = NULL;
-    if (rc == 0 && !(o = json_loads(line, 0, NULL)))
-        rc = RP_ERR_NOMEM;
-    free(line);
+    if (rc == 0)
+        rc = rp_export_block_obj(&o, rp_store_chain_id(n->st), block, blen, commit, clen, NULL);
     if (rc == 0) {
-        rp_header h;
-        rp_hash hash;
-        if (rp_header_decode(&h, block, RP_HEADER_SIZE) == 0) {
-            rp_header_hash(&hash, &h);
-            json_object_set_new(o, "hash", jhex(hash.bytes, 32));
-        }
         json_object_set_new(o, "commit_hex", jhex(commit, clen));
         rp_rpc_reply(call, o);
     } else {
@@ -1069,20 +1058,11 @@ static void m_record_get(struct node *n, rp_rpc_call *call, json_t *params)
     uint32_t index;
     int rc = rp_store_find_record(n->st, &id, &height, &index);
     if (rc == 0) {
-        unsigned char *block = NULL;
-        size_t blen;
-        rp_header h;
-        rp_block_item *items = NULL;
+        unsigned char rec[RP_RECORD_MAX_SIZE];
+        size_t len;
         json_t *o = NULL;
-        if ((rc = rp_store_read_block(n->st, height, &block, &blen)) == 0 &&
-            (rc = rp_header_decode(&h, block, RP_HEADER_SIZE)) == 0 &&
-            (items = malloc((h.record_count ? h.record_count : 1) * sizeof *items)) != NULL &&
-            (rc = rp_block_decode(&h, items, h.record_count, block, blen)) == 0 &&
-            index < h.record_count)
-            o = rp_export_record_obj(index, rp_store_chain_id(n->st), items[index].bytes,
-                                     items[index].len);
-        free(items);
-        free(block);
+        if ((rc = rp_store_read_record(n->st, height, index, rec, &len)) == 0)
+            o = rp_export_record_obj(index, rp_store_chain_id(n->st), rec, len);
         if (!o) {
             store_error(call, rc ? rc : RP_ERR_CORRUPT);
             return;

@@ -576,11 +576,17 @@ int rp_mempool_identity(rp_mempool *mp, const rp_pubkey *name, uint64_t *next, u
     if (rc)
         return rc;
     *next = (st ? st : &tmp)->seq + 1;
-    uint32_t n = 0;
-    for (const struct entry *e = mp->live.head; e; e = e->next)
-        n += memcmp(e->issuer.bytes, name->bytes, 32) == 0;
-    for (const struct entry *e = mp->held.head; e; e = e->next)
-        n += memcmp(e->issuer.bytes, name->bytes, 32) == 0;
+    /* Derived, not counted: every pending record of the issuer took one
+     * sequence number past the chain's, and held ones sit in the max_gap
+     * numbers after the next. */
+    rp_identity_state chain;
+    uint64_t chain_seq = rp_pending_chain_identity(mp->pending, name, &chain) == 0 ? chain.seq : 0;
+    uint32_t n = (uint32_t)(*next - 1 - chain_seq);
+    for (uint64_t q = *next + 1; mp->nheld && q <= *next + mp->lim.max_gap; q++) {
+        unsigned char k[KEY_MAX];
+        slot_key(k, name, q);
+        n += map_get(&mp->by_slot, k) != NULL;
+    }
     *npending = n;
     return 0;
 }

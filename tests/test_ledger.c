@@ -928,6 +928,32 @@ START_TEST(test_pending_many_keys)
 }
 END_TEST
 
+START_TEST(test_read_record)
+{
+    rp_record r[2] = {fx_identity(1, NULL, RP_ROLE_TALENT, "t"),
+                      fx_identity(2, NULL, RP_ROLE_BRAND, "b")};
+    fx_ok(r, 2);
+    for (uint32_t i = 0; i < 2; i++) {
+        unsigned char want[RP_RECORD_MAX_SIZE], got[RP_RECORD_MAX_SIZE];
+        size_t wlen, glen;
+        ck_assert_int_eq(rp_record_encode(&r[i], want, sizeof want, &wlen), 0);
+        ck_assert_int_eq(rp_store_read_record(fx.st, 1, i, got, &glen), 0);
+        ck_assert_uint_eq(glen, wlen);
+        ck_assert_int_eq(memcmp(got, want, wlen), 0);
+        rp_hash id = fx_id(&r[i]);
+        uint64_t h;
+        uint32_t idx;
+        ck_assert_int_eq(rp_store_find_record(fx.st, &id, &h, &idx), 0);
+        ck_assert_uint_eq(h, 1);
+        ck_assert_uint_eq(idx, i);
+    }
+    unsigned char buf[RP_RECORD_MAX_SIZE];
+    size_t len;
+    ck_assert_int_eq(rp_store_read_record(fx.st, 1, 2, buf, &len), RP_ERR_CORRUPT);
+    ck_assert_int_eq(rp_store_read_record(fx.st, 9, 0, buf, &len), RP_ERR_NOT_FOUND);
+}
+END_TEST
+
 static Suite *ledger_suite(void)
 {
     Suite *s = suite_create("ledger");
@@ -976,6 +1002,7 @@ static Suite *ledger_suite(void)
     tcase_add_test(tc, test_reopen_and_lock);
     tcase_add_test(tc, test_foreign_schema);
     tcase_add_test(tc, test_compare_state);
+    tcase_add_test(tc, test_read_record);
     tcase_add_test(tc, test_map_full);
     tcase_add_test(tc, test_epochs);
     suite_add_tcase(s, tc);
