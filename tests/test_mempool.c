@@ -43,6 +43,14 @@ static void on_event(void *ctx, const rp_hash *id, enum rp_mp_event e, int code,
         ev.included++;
 }
 
+/* Identities 1 (talent) and 2 (agent) on chain, in block 1. */
+static void register_two(void)
+{
+    rp_record reg[2] = {fx_identity(1, NULL, RP_ROLE_TALENT, "t"),
+                        fx_identity(2, NULL, RP_ROLE_AGENT, "a")};
+    fx_ok(reg, 2);
+}
+
 static rp_mempool *new_pool(uint32_t max_count, uint64_t max_bytes, uint32_t max_gap)
 {
     rp_mempool *mp;
@@ -135,9 +143,7 @@ END_TEST
 
 START_TEST(test_gap_held_then_released)
 {
-    rp_record reg[2] = {fx_identity(1, NULL, RP_ROLE_TALENT, "t"),
-                        fx_identity(2, NULL, RP_ROLE_AGENT, "a")};
-    fx_ok(reg, 2);
+    register_two();
     rp_mempool *mp = new_pool(100, 1 << 20, 2);
     rp_mp_result res;
     rp_record v3 = fx_vouch(1, 3, 2), v4 = fx_engagement(1, 4, 2, RP_ENG_SPONSORSHIP);
@@ -171,9 +177,7 @@ END_TEST
 
 START_TEST(test_rules_and_limits)
 {
-    rp_record reg[2] = {fx_identity(1, NULL, RP_ROLE_TALENT, "t"),
-                        fx_identity(2, NULL, RP_ROLE_AGENT, "a")};
-    fx_ok(reg, 2);
+    register_two();
     rp_mempool *mp = new_pool(2, 1 << 20, 4);
     rp_mp_result res;
     /* A rule violation: a review without an engagement. */
@@ -209,9 +213,7 @@ END_TEST
 
 START_TEST(test_bad_signature_drops_dependents)
 {
-    rp_record reg[2] = {fx_identity(1, NULL, RP_ROLE_TALENT, "t"),
-                        fx_identity(2, NULL, RP_ROLE_AGENT, "a")};
-    fx_ok(reg, 2);
+    register_two();
     rp_mempool *mp = new_pool(100, 1 << 20, 4);
     rp_mp_result res;
     rp_record e = fx_engagement(1, 2, 2, RP_ENG_GIG);
@@ -239,9 +241,7 @@ END_TEST
 
 START_TEST(test_block_time_recheck)
 {
-    rp_record reg[2] = {fx_identity(1, NULL, RP_ROLE_TALENT, "t"),
-                        fx_identity(2, NULL, RP_ROLE_AGENT, "a")};
-    fx_ok(reg, 2);
+    register_two();
     rp_mempool *mp = new_pool(100, 1 << 20, 4);
     rp_mp_result res;
     rp_record e = fx_engagement(1, 2, 2, RP_ENG_GIG); /* expires an hour from now */
@@ -284,9 +284,7 @@ END_TEST
 
 START_TEST(test_freeze_defers_recheck)
 {
-    rp_record reg[2] = {fx_identity(1, NULL, RP_ROLE_TALENT, "t"),
-                        fx_identity(2, NULL, RP_ROLE_AGENT, "a")};
-    fx_ok(reg, 2);
+    register_two();
     rp_mempool *mp = new_pool(100, 1 << 20, 4);
     rp_mp_result res;
     rp_record v = fx_vouch(1, 2, 2);
@@ -322,9 +320,7 @@ END_TEST
 
 START_TEST(test_held_cap_and_ttl)
 {
-    rp_record reg[2] = {fx_identity(1, NULL, RP_ROLE_TALENT, "t"),
-                        fx_identity(2, NULL, RP_ROLE_AGENT, "a")};
-    fx_ok(reg, 2);
+    register_two();
     rp_mempool *mp = new_pool(8, 1 << 20, 4); /* held records: at most 2 */
     rp_mp_result res;
     rp_record e3 = fx_engagement(1, 3, 2, RP_ENG_GIG), e4 = fx_engagement(1, 4, 2, RP_ENG_GIG),
@@ -350,9 +346,7 @@ END_TEST
 
 START_TEST(test_partial_blocks_advance)
 {
-    rp_record reg[2] = {fx_identity(1, NULL, RP_ROLE_TALENT, "t"),
-                        fx_identity(2, NULL, RP_ROLE_AGENT, "a")};
-    fx_ok(reg, 2);
+    register_two();
     rp_mempool *mp = new_pool(100, 1 << 20, 4);
     rp_mp_result res;
     /* Six records of issuer 1, then a review that needs the last one. */
