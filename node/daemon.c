@@ -880,6 +880,76 @@ static void start_top_job(struct node *n)
     n->top_job = 1;
 }
 
+/* ---- score proofs, built on the pool ------------------------------------------------ */
+
+/* A proof needs the Merkle path over the whole epoch table: O(identities)
+ * reads and hashes, too much for the loop on a large chain. */
+struct proof_job {
+    uv_work_t req;
+    struct node *n;
+    rp_rpc_call *call;
+    json_t *answer; /* score.get's answer, waiting for "proof" */
+    rp_pubkey who;
+    uint64_t epoch;
+    char *hex;
+    int rc;
+};
+
+static void proof_work(uv_work_t *req)
+{
+    struct proof_job *j = req->data;
+    rp_score_proof *pf = malloc(sizeof *pf);
+    unsigned char *buf = malloc(RP_PROOF_MAX_SIZE);
+    size_t plen = 0;
+    j->rc = !pf || !buf ? RP_ERR_NOMEM : rp_store_score_proof(j->n->st, &j->who, j->epoch, pf);
+    if (j->rc == 0)
+        j->rc = rp_score_proof_encode(pf, buf, RP_PROOF_MAX_SIZE, &plen);
+    if (j->rc == 0) {
+        j->hex = malloc(2 * plen + 1);
+        if (!j->hex || rp_hex_encode(j->hex, 2 * plen + 1, buf, plen) != 0)
+            j->rc = RP_ERR_NOMEM;
+    }
+    free(pf);
+    free(buf);
+}
+
+static void proof_done(uv_work_t *req, int status)
+{
+    struct proof_job *j = req->data;
+    (void)status;
+    if (j->rc == 0) {
+        json_object_set_new(j->answer, "proof", json_string(j->hex));
+        rp_rpc_reply(j->call, j->answer);
+    } else {
+        json_decref(j->answer);
+        store_error(j->call, j->rc);
+    }
+    free(j->hex);
+    free(j);
+}
+
+static void start_proof_job(struct node *n, rp_rpc_call *call, json_t *answer, const rp_pubkey *who,
+                            uint64_t epoch)
+{
+    struct proof_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        json_decref(answer);
+        store_error(call, RP_ERR_NOMEM);
+        return;
+    }
+    j->n = n;
+    j->call = call;
+    j->answer = answer;
+    j->who = *who;
+    j->epoch = epoch;
+    j->req.data = j;
+    if (uv_queue_work(n->loop, &j->req, proof_work, proof_done) != 0) {
+        json_decref(answer);
+        store_error(call, RP_ERR_NOMEM);
+        free(j);
+    }
+}
+
 /* ---- methods ------------------------------------------------------------------------------- */
 
 static void m_node_info(struct node *n, rp_rpc_call *call, json_t *params)
@@ -1170,27 +1240,8 @@ static void m_score_get(struct node *n, rp_rpc_call *call, json_t *params)
                           "trust", ju64(row.trust), "rating", (json_int_t)row.rating, "reviews",
                           (json_int_t)row.reviews);
     if (want_proof) {
-        rp_score_proof *pf = malloc(sizeof *pf);
-        unsigned char *buf = malloc(RP_PROOF_MAX_SIZE);
-        size_t plen = 0;
-        rc = !pf || !buf ? RP_ERR_NOMEM : rp_store_score_proof(n->st, &who, info.epoch, pf);
-        if (rc == 0)
-            rc = rp_score_proof_encode(pf, buf, RP_PROOF_MAX_SIZE, &plen);
-        if (rc == 0) {
-            char *hex = malloc(2 * plen + 1);
-            if (hex && rp_hex_encode(hex, 2 * plen + 1, buf, plen) == 0)
-                json_object_set_new(o, "proof", json_stringn(hex, 2 * plen));
-            else
-                rc = RP_ERR_NOMEM;
-            free(hex);
-        }
-        free(pf);
-        free(buf);
-        if (rc) {
-            json_decref(o);
-            store_error(call, rc);
-            return;
-        }
+        start_proof_job(n, call, o, &who, info.epoch);
+        return;
     }
     rp_rpc_reply(call, o);
 }
