@@ -880,58 +880,46 @@ static void start_top_job(struct node *n)
     n->top_job = 1;
 }
 
-/* ---- score proofs, built on the pool ------------------------------------------------ */
+/* ---- reads too large for the loop, made on the pool ------------------------------- */
 
-/* A proof needs the Merkle path over the whole epoch table: O(identities)
- * reads and hashes, too much for the loop on a large chain. */
-struct proof_job {
+/* A read whose answer takes O(chain data) to build (a proof's Merkle path
+ * spans the epoch table; a block may hold 10,000 records) runs on the pool:
+ * fn builds the answer from read transactions and touches nothing else. */
+struct read_job {
     uv_work_t req;
     struct node *n;
     rp_rpc_call *call;
-    json_t *answer; /* score.get's answer, waiting for "proof" */
+    int (*fn)(struct read_job *j);
+    json_t *answer; /* fn's result (or, for a proof, the answer to extend) */
     rp_pubkey who;
-    uint64_t epoch;
-    char *hex;
+    uint64_t num; /* the epoch or height */
     int rc;
 };
 
-static void proof_work(uv_work_t *req)
+static void read_work(uv_work_t *req)
 {
-    struct proof_job *j = req->data;
-    rp_score_proof *pf = malloc(sizeof *pf);
-    unsigned char *buf = malloc(RP_PROOF_MAX_SIZE);
-    size_t plen = 0;
-    j->rc = !pf || !buf ? RP_ERR_NOMEM : rp_store_score_proof(j->n->st, &j->who, j->epoch, pf);
-    if (j->rc == 0)
-        j->rc = rp_score_proof_encode(pf, buf, RP_PROOF_MAX_SIZE, &plen);
-    if (j->rc == 0) {
-        j->hex = malloc(2 * plen + 1);
-        if (!j->hex || rp_hex_encode(j->hex, 2 * plen + 1, buf, plen) != 0)
-            j->rc = RP_ERR_NOMEM;
-    }
-    free(pf);
-    free(buf);
+    struct read_job *j = req->data;
+    j->rc = j->fn(j);
 }
 
-static void proof_done(uv_work_t *req, int status)
+static void read_done(uv_work_t *req, int status)
 {
-    struct proof_job *j = req->data;
+    struct read_job *j = req->data;
     (void)status;
-    if (j->rc == 0) {
-        json_object_set_new(j->answer, "proof", json_string(j->hex));
+    if (j->rc == 0 && j->answer) {
         rp_rpc_reply(j->call, j->answer);
     } else {
         json_decref(j->answer);
-        store_error(j->call, j->rc);
+        store_error(j->call, j->rc ? j->rc : RP_ERR_NOMEM);
     }
-    free(j->hex);
     free(j);
 }
 
-static void start_proof_job(struct node *n, rp_rpc_call *call, json_t *answer, const rp_pubkey *who,
-                            uint64_t epoch)
+/* Queue fn; answer (may be NULL) is the job's to keep or free. */
+static void start_read_job(struct node *n, rp_rpc_call *call, int (*fn)(struct read_job *j),
+                           json_t *answer, const rp_pubkey *who, uint64_t num)
 {
-    struct proof_job *j = calloc(1, sizeof *j);
+    struct read_job *j = calloc(1, sizeof *j);
     if (!j) {
         json_decref(answer);
         store_error(call, RP_ERR_NOMEM);
@@ -939,15 +927,55 @@ static void start_proof_job(struct node *n, rp_rpc_call *call, json_t *answer, c
     }
     j->n = n;
     j->call = call;
+    j->fn = fn;
     j->answer = answer;
-    j->who = *who;
-    j->epoch = epoch;
+    if (who)
+        j->who = *who;
+    j->num = num;
     j->req.data = j;
-    if (uv_queue_work(n->loop, &j->req, proof_work, proof_done) != 0) {
+    if (uv_queue_work(n->loop, &j->req, read_work, read_done) != 0) {
         json_decref(answer);
         store_error(call, RP_ERR_NOMEM);
         free(j);
     }
+}
+
+/* score.get with proof: the binary proof, in hex, added to the answer. */
+static int proof_fn(struct read_job *j)
+{
+    rp_score_proof *pf = malloc(sizeof *pf);
+    unsigned char *buf = malloc(RP_PROOF_MAX_SIZE);
+    char *hex = NULL;
+    size_t plen = 0;
+    int rc = !pf || !buf ? RP_ERR_NOMEM : rp_store_score_proof(j->n->st, &j->who, j->num, pf);
+    if (rc == 0)
+        rc = rp_score_proof_encode(pf, buf, RP_PROOF_MAX_SIZE, &plen);
+    if (rc == 0 && (!(hex = malloc(2 * plen + 1)) || rp_hex_encode(hex, 2 * plen + 1, buf, plen)))
+        rc = RP_ERR_NOMEM;
+    if (rc == 0 && json_object_set_new(j->answer, "proof", json_stringn(hex, 2 * plen)) != 0)
+        rc = RP_ERR_NOMEM;
+    free(hex);
+    free(pf);
+    free(buf);
+    return rc;
+}
+
+/* chain.block: the export's object of the block, plus the commit's bytes. */
+static int block_fn(struct read_job *j)
+{
+    unsigned char *block = NULL, *commit = NULL;
+    size_t blen = 0, clen = 0;
+    int rc = rp_store_read_block(j->n->st, j->num, &block, &blen);
+    if (rc == 0)
+        rc = rp_store_read_commit(j->n->st, j->num, &commit, &clen);
+    if (rc == 0)
+        rc = rp_export_block_obj(&j->answer, rp_store_chain_id(j->n->st), block, blen, commit,
+                                 clen, NULL);
+    if (rc == 0)
+        json_object_set_new(j->answer, "commit_hex", jhex(commit, clen));
+    free(block);
+    free(commit);
+    return rc;
 }
 
 /* ---- methods ------------------------------------------------------------------------------- */
@@ -1022,25 +1050,12 @@ static void m_chain_block(struct node *n, rp_rpc_call *call, json_t *params)
         memcpy(h.bytes, hb, 32);
         rc = rp_store_find_block(n->st, &h, &height);
     }
-    unsigned char *block = NULL, *commit = NULL;
-    size_t blen = 0, clen = 0;
     if (rc == 0 && height == 0)
         rc = RP_ERR_NOT_FOUND;
-    if (rc == 0)
-        rc = rp_store_read_block(n->st, height, &block, &blen);
-    if (rc == 0)
-        rc = rp_store_read_commit(n->st, height, &commit, &clen);
-    json_t *o = NULL;
-    if (rc == 0)
-        rc = rp_export_block_obj(&o, rp_store_chain_id(n->st), block, blen, commit, clen, NULL);
-    if (rc == 0) {
-        json_object_set_new(o, "commit_hex", jhex(commit, clen));
-        rp_rpc_reply(call, o);
-    } else {
+    if (rc)
         store_error(call, rc);
-    }
-    free(block);
-    free(commit);
+    else
+        start_read_job(n, call, block_fn, NULL, NULL, height);
 }
 
 static void m_record_submit(struct node *n, rp_rpc_call *call, json_t *params)
@@ -1240,7 +1255,7 @@ static void m_score_get(struct node *n, rp_rpc_call *call, json_t *params)
                           "trust", ju64(row.trust), "rating", (json_int_t)row.rating, "reviews",
                           (json_int_t)row.reviews);
     if (want_proof) {
-        start_proof_job(n, call, o, &who, info.epoch);
+        start_read_job(n, call, proof_fn, o, &who, info.epoch);
         return;
     }
     rp_rpc_reply(call, o);
