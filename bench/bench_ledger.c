@@ -31,6 +31,10 @@
 #include <unistd.h>
 
 #include "crypto/error.h"
+#include "ledger/block.h"
+#include "ledger/epoch.h"
+#include "ledger/exec.h"
+#include "ledger/query.h"
 #include "ledger/replay.h"
 #include "ledger/store.h"
 #include "node/gen.h"
@@ -194,7 +198,7 @@ static double apply_all(const char *src, const char *dst, rp_pool *pool, uint64_
             rp_store_read_header(from, h, &hdr))
             die("read", "block or commit missing");
         double t0 = now();
-        if (rp_store_apply_block(to, b, bl, c, cl, rp_pool_verify, pool, &err))
+        if (rp_exec_commit(to, b, bl, c, cl, NULL, rp_pool_verify, pool, &err))
             die("apply", err.msg);
         busy += now() - t0;
         *records += hdr.record_count;
@@ -298,7 +302,8 @@ int main(int argc, char **argv)
     if (mkdir(scratch, 0700))
         die("mkdir", strerror(errno));
     rp_replay_report rep;
-    if (rp_replay_verify(src, scratch, rp_pool_verify, pool, NULL, NULL, &rep))
+    if (rp_replay_verify(src, scratch, &(rp_replay_opts){.verify = rp_pool_verify, .vctx = pool},
+                         &rep))
         die("verify", rep.reason);
     printf("%-44s %12.0f   (%llu signatures, %.1f s)\n", "verify replay (sig/s)",
            rep.signatures_per_s, (unsigned long long)rep.signatures, rep.elapsed);

@@ -55,6 +55,7 @@
 #include "crypto/error.h"
 #include "crypto/hex.h"
 #include "crypto/sig.h"
+#include "ledger/query.h"
 #include "ledger/store.h"
 #include "node/gen.h"
 #include "node/pool.h"

@@ -15,51 +15,42 @@
  * (rp_store_epoch_compute), and its result be offered to the store
  * (rp_store_epoch_offer), so that block b + delay only writes the table.
  * Without an offer the block computes it inline: the reference path that
- * replays and audits take.
+ * replays and audits take. Results are reference-counted, so that a new
+ * offer never frees one that a check on another thread is still writing.
  *
- * Table leaves, in identity order: identity 32 | trust u64 | rating u32 |
- * reviews u32 | score u16 | confidence u16.
+ * Table rows and leaves: ledger/schema.h.
  */
+#include "ledger/epoch.h"
+
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "crypto/error.h"
+#include "ledger/block.h"
 #include "ledger/codec.h"
 #include "ledger/merkle.h"
+#include "ledger/proof.h"
 #include "ledger/schema.h"
 #include "ledger/state.h"
 #include "trust/trust.h"
 
-#define LEAF_SIZE 52
-#define VALUE_SIZE 20
-
 struct snapshot {
     rp_apply *a;
-    uint64_t b;      /* snapshot height */
-    uint64_t time_s; /* block b's time */
+    uint64_t b;           /* snapshot height */
+    uint64_t time_s;      /* block b's time */
     unsigned char *names; /* n x 32, sorted */
     size_t n, cap;
     rp_trust_edge *edges;
     size_t nedges, capedges;
 };
 
-static uint64_t be64_get(const unsigned char *p)
+static int cmp_name(const void *x, const void *y)
 {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
+    return memcmp(x, y, 32);
 }
-
-static void be64_put(unsigned char *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (unsigned char)v;
-}
-
-static int cmp_name(const void *x, const void *y) { return memcmp(x, y, 32); }
 
 /* Index of an identity in the snapshot, or -1. */
 static long find(const struct snapshot *s, const unsigned char *name)
@@ -123,18 +114,19 @@ static int revoked_by(struct snapshot *s, const unsigned char *id, int *revoked)
         return 0;
     if (rc)
         return rc;
-    if (v.mv_size != 40)
+    rp_revocation rv;
+    if (rp_revocation_decode(&rv, v.mv_data, v.mv_size) != 0)
         return RP_ERR_CORRUPT;
-    *revoked = be64_get((const unsigned char *)v.mv_data + 32) <= s->b;
+    *revoked = rv.height <= s->b;
     return 0;
 }
 
 static int add_review(void *ctx, const MDB_val *k, const MDB_val *v)
 {
     struct snapshot *s = ctx;
-    struct rp_review_state rv;
+    rp_review_state rv;
     int revoked, rc;
-    if (k->mv_size != 32 || rp_review_state_decode(&rv, v) != 0)
+    if (k->mv_size != 32 || rp_review_state_decode(&rv, v->mv_data, v->mv_size) != 0)
         return RP_ERR_CORRUPT;
     if (rv.height > s->b)
         return 0;
@@ -146,24 +138,25 @@ static int add_review(void *ctx, const MDB_val *k, const MDB_val *v)
 static int add_vouch(void *ctx, const MDB_val *k, const MDB_val *v)
 {
     struct snapshot *s = ctx;
-    const unsigned char *p = v->mv_data;
-    MDB_val loc;
+    rp_vouch_id_state vs;
+    rp_location loc;
+    MDB_val lv;
     int revoked, rc;
-    if (k->mv_size != 32 || v->mv_size != 65)
+    if (k->mv_size != 32 || rp_vouch_id_state_decode(&vs, v->mv_data, v->mv_size) != 0)
         return RP_ERR_CORRUPT;
-    if ((rc = rp_st_get(s->a, RP_DB_RECORDS, k->mv_data, 32, &loc)) != 0)
+    if ((rc = rp_st_get(s->a, RP_DB_RECORDS, k->mv_data, 32, &lv)) != 0)
         return rc == RP_ERR_NOT_FOUND ? RP_ERR_CORRUPT : rc;
-    if (loc.mv_size != 12)
+    if (rp_location_decode(&loc, lv.mv_data, lv.mv_size) != 0)
         return RP_ERR_CORRUPT;
-    if (be64_get(loc.mv_data) > s->b)
+    if (loc.height > s->b)
         return 0;
-    if (!p[64] && ((rc = revoked_by(s, k->mv_data, &revoked)) != 0 || revoked))
+    if (!vs.live && ((rc = revoked_by(s, k->mv_data, &revoked)) != 0 || revoked))
         return rc;
-    return add_edge(s, p, p + 32, RP_TRUST_VOUCH, 0, s->time_s);
+    return add_edge(s, vs.issuer.bytes, vs.subject.bytes, RP_TRUST_VOUCH, 0, s->time_s);
 }
 
 struct keylist {
-    unsigned char *keys; /* n x 40 */
+    unsigned char *keys; /* n x RP_SCORE_KEY_SIZE */
     size_t n, cap;
 };
 
@@ -171,17 +164,17 @@ static int collect_key(void *ctx, const MDB_val *k, const MDB_val *v)
 {
     struct keylist *l = ctx;
     (void)v;
-    if (k->mv_size != 40)
+    if (k->mv_size != RP_SCORE_KEY_SIZE)
         return RP_ERR_CORRUPT;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 1024;
-        void *p = realloc(l->keys, cap * 40);
+        void *p = realloc(l->keys, cap * RP_SCORE_KEY_SIZE);
         if (!p)
             return RP_ERR_NOMEM;
         l->keys = p;
         l->cap = cap;
     }
-    memcpy(l->keys + 40 * l->n++, k->mv_data, 40);
+    memcpy(l->keys + RP_SCORE_KEY_SIZE * l->n++, k->mv_data, RP_SCORE_KEY_SIZE);
     return 0;
 }
 
@@ -190,10 +183,10 @@ static int drop_epoch(rp_apply *a, uint64_t epoch)
 {
     unsigned char prefix[8];
     struct keylist l = {0};
-    be64_put(prefix, epoch);
+    rp_be64_put(prefix, epoch);
     int rc = rp_st_walk_prefix(a, RP_DB_SCORES, prefix, 8, collect_key, &l);
     for (size_t i = 0; rc == 0 && i < l.n; i++)
-        rc = rp_st_del(a, RP_DB_SCORES, l.keys + 40 * i, 40);
+        rc = rp_st_del(a, RP_DB_SCORES, l.keys + RP_SCORE_KEY_SIZE * i, RP_SCORE_KEY_SIZE);
     free(l.keys);
     if (rc == 0) {
         MDB_val v;
@@ -207,6 +200,7 @@ static int drop_epoch(rp_apply *a, uint64_t epoch)
 }
 
 struct rp_epoch_result {
+    atomic_uint refs;
     uint64_t epoch, b;
     size_t n, edges;
     rp_score_row *rows; /* n, identity order */
@@ -223,10 +217,33 @@ static double seconds(void)
 
 void rp_epoch_result_free(rp_epoch_result *r)
 {
-    if (!r)
+    if (!r || atomic_fetch_sub(&r->refs, 1) != 1)
         return;
     free(r->rows);
     free(r);
+}
+
+/* ---- offers (the slot lives in the store) ------------------------------------ */
+
+void rp_store_epoch_offer(rp_store *s, rp_epoch_result *r)
+{
+    pthread_mutex_lock(&s->offer_mu);
+    rp_epoch_result *old = s->offer;
+    s->offer = r;
+    pthread_mutex_unlock(&s->offer_mu);
+    rp_epoch_result_free(old);
+}
+
+rp_epoch_result *rp_store_offered(rp_store *s, uint64_t epoch)
+{
+    rp_epoch_result *r = NULL;
+    pthread_mutex_lock(&s->offer_mu);
+    if (s->offer && s->offer->epoch == epoch) {
+        r = s->offer;
+        atomic_fetch_add(&r->refs, 1);
+    }
+    pthread_mutex_unlock(&s->offer_mu);
+    return r;
 }
 
 void rp_epoch_result_info(const rp_epoch_result *r, rp_epoch_info *info, double *snapshot_s,
@@ -245,8 +262,7 @@ void rp_epoch_result_info(const rp_epoch_result *r, rp_epoch_info *info, double 
         *edges = r->edges;
 }
 
-int rp_epoch_compute(rp_apply *a, uint64_t epoch, rp_epoch_result **out, char *msg,
-                     size_t msglen)
+int rp_epoch_compute(rp_apply *a, uint64_t epoch, rp_epoch_result **out, char *msg, size_t msglen)
 {
     const rp_params *p = &a->g->params;
     struct snapshot s;
@@ -266,7 +282,7 @@ int rp_epoch_compute(rp_apply *a, uint64_t epoch, rp_epoch_result **out, char *m
     unsigned char key[8];
     MDB_val hv;
     rp_header hb;
-    be64_put(key, s.b);
+    rp_be64_put(key, s.b);
     int rc = rp_st_get(a, RP_DB_HEADERS, key, 8, &hv);
     if (rc || rp_header_decode(&hb, hv.mv_data, hv.mv_size) != 0) {
         snprintf(msg, msglen, "the header of snapshot height %llu is missing or corrupt",
@@ -288,8 +304,10 @@ int rp_epoch_compute(rp_apply *a, uint64_t epoch, rp_epoch_result **out, char *m
     scores = malloc((s.n ? s.n : 1) * sizeof *scores);
     leaves = malloc((s.n ? s.n : 1) * sizeof *leaves);
     res = calloc(1, sizeof *res);
-    if (res)
+    if (res) {
+        atomic_init(&res->refs, 1);
         res->rows = malloc((s.n ? s.n : 1) * sizeof *res->rows);
+    }
     if (!pre || !scores || !leaves || !res || !res->rows) {
         rc = RP_ERR_NOMEM;
         snprintf(msg, msglen, "out of memory");
@@ -351,119 +369,78 @@ int rp_epoch_advance(rp_apply *a, rp_tip *tip, char *msg, size_t msglen)
         return 0;
     uint64_t epoch = (h - delay) / every;
 
-    /* A result computed ahead on the worker pool, or compute it here. */
-    const rp_epoch_result *r = rp_store_offered(a->store, epoch);
-    rp_epoch_result *own = NULL;
+    /* A result computed ahead on the worker pool, or compute it here, while
+     * the log is still empty (the snapshot walks the base transaction). */
+    rp_epoch_result *r = rp_store_offered(a->store, epoch);
     int rc = 0;
-    if (!r) {
-        if ((rc = rp_epoch_compute(a, epoch, &own, msg, msglen)) != 0)
-            return rc;
-        r = own;
+    if (!r && (rc = rp_epoch_compute(a, epoch, &r, msg, msglen)) != 0)
+        return rc;
+    /* The epoch that falls out of the history goes first: its rows are
+     * found by a walk, which also needs the log empty. */
+    if (epoch > RP_SCORE_HISTORY && (rc = drop_epoch(a, epoch - RP_SCORE_HISTORY)) != 0) {
+        snprintf(msg, msglen, "cannot drop epoch %llu: %s",
+                 (unsigned long long)(epoch - RP_SCORE_HISTORY), rp_strerror(rc));
+        goto out;
     }
-
-    unsigned char row[40], val[VALUE_SIZE];
-    be64_put(row, epoch);
+    unsigned char key[RP_SCORE_KEY_SIZE], val[RP_SCORE_VALUE_SIZE];
     for (size_t i = 0; i < r->n; i++) {
-        const rp_score_row *sr = &r->rows[i];
-        /* The row's value is its leaf without the identity. */
-        rp_writer w;
-        rp_writer_init(&w, val, sizeof val);
-        rp_put_u64(&w, sr->trust);
-        rp_put_u32(&w, sr->rating);
-        rp_put_u32(&w, sr->reviews);
-        rp_put_u16(&w, sr->score);
-        rp_put_u16(&w, sr->confidence);
-        memcpy(row + 8, sr->identity.bytes, 32);
-        if ((rc = rp_st_put(a, RP_DB_SCORES, row, sizeof row, val, sizeof val)) != 0) {
+        rp_score_key(key, epoch, &r->rows[i].identity);
+        rp_score_value_encode(val, &r->rows[i]);
+        if ((rc = rp_st_put(a, RP_DB_SCORES, key, sizeof key, val, sizeof val)) != 0) {
             snprintf(msg, msglen, "cannot store the score table: %s", rp_strerror(rc));
             goto out;
         }
     }
-    unsigned char ev[52];
-    be64_put(ev, r->b);
-    be64_put(ev + 8, h);
-    memcpy(ev + 16, r->root.bytes, 32);
-    ev[48] = (unsigned char)(r->n >> 24);
-    ev[49] = (unsigned char)(r->n >> 16);
-    ev[50] = (unsigned char)(r->n >> 8);
-    ev[51] = (unsigned char)r->n;
-    if ((rc = rp_st_put(a, RP_DB_EPOCHS, row, 8, ev, sizeof ev)) != 0 ||
-        (epoch > RP_SCORE_HISTORY && (rc = drop_epoch(a, epoch - RP_SCORE_HISTORY)) != 0)) {
+    rp_epoch_info info = {
+        .epoch = epoch,
+        .snapshot_height = r->b,
+        .commit_height = h,
+        .root = r->root,
+        .identities = (uint32_t)r->n,
+    };
+    unsigned char ek[8], ev[RP_EPOCH_VALUE_SIZE];
+    rp_be64_put(ek, epoch);
+    rp_epoch_value_encode(ev, &info);
+    if ((rc = rp_st_put(a, RP_DB_EPOCHS, ek, sizeof ek, ev, sizeof ev)) != 0) {
         snprintf(msg, msglen, "cannot store the epoch: %s", rp_strerror(rc));
         goto out;
     }
     tip->epoch = epoch;
     tip->score_root = r->root;
 out:
-    rp_epoch_result_free(own);
+    rp_epoch_result_free(r);
     return rc;
 }
 
-void rp_score_leaf(rp_hash *out, const rp_score_row *row)
-{
-    unsigned char leaf[LEAF_SIZE];
-    rp_writer w;
-    memcpy(leaf, row->identity.bytes, 32);
-    rp_writer_init(&w, leaf + 32, VALUE_SIZE);
-    rp_put_u64(&w, row->trust);
-    rp_put_u32(&w, row->rating);
-    rp_put_u32(&w, row->reviews);
-    rp_put_u16(&w, row->score);
-    rp_put_u16(&w, row->confidence);
-    rp_merkle_leaf(out, leaf, sizeof leaf);
-}
+/* ---- computing ahead ------------------------------------------------------------ */
 
-int rp_score_proof_verify(const rp_score_proof *p, const rp_genesis *g, const rp_hash *chain_id,
-                          const rp_pubkey *identity)
+int rp_store_epoch_compute(rp_store *s, uint64_t epoch, rp_epoch_result **out, rp_store_error *err)
 {
-    rp_commit *c = malloc(sizeof *c);
-    rp_hash hh, leaf;
-    int ok = 0;
-    if (!c)
-        return 0;
-    /* The header is final: its commit carries more than 2/3 of the power. */
-    rp_header_hash(&hh, &p->header);
-    if (p->commit_len > sizeof p->commit || rp_commit_decode(c, p->commit, p->commit_len) != 0 ||
-        rp_commit_verify(c, g, chain_id, p->header.height, &hh) != 0)
-        goto out;
-    if (!rp_hash_eq(&p->header.chain_id, chain_id) ||
-        p->header.height != p->epoch.commit_height || p->header.epoch != p->epoch.epoch ||
-        !rp_hash_eq(&p->header.score_root, &p->epoch.root))
-        goto out;
-    uint64_t n = p->epoch.identities;
-    if (p->present) {
-        rp_score_leaf(&leaf, &p->row);
-        ok = !memcmp(p->row.identity.bytes, identity->bytes, 32) && p->index < n &&
-             rp_merkle_verify(&p->epoch.root, &leaf, (size_t)p->index, (size_t)n, p->path,
-                              p->depth);
-        goto out;
+    rp_apply a;
+    rp_tip tip;
+    MDB_txn *txn;
+    char msg[200];
+    *out = NULL;
+    if (err)
+        memset(err, 0, sizeof *err);
+    int rc = rp_read_begin(s, &txn);
+    if (rc) {
+        rp_store_error_set(err, rc, 0, -1, "cannot begin a read transaction: %s", rp_strerror(rc));
+        return rc;
     }
-    /* Absent: the neighbours are adjacent leaves that sort around it, and
-     * the ends of the table stand in for a missing neighbour. */
-    if (p->index > n || (p->index > 0) != !!p->has_left || (p->index < n) != !!p->has_right)
-        goto out;
-    if (n == 0) {
-        rp_hash empty;
-        rp_merkle_empty(&empty);
-        ok = rp_hash_eq(&empty, &p->epoch.root);
-        goto out;
+    rp_apply_init(&a, s, txn);
+    uint64_t b = epoch * s->genesis->params.epoch_blocks;
+    if ((rc = rp_read_tip(s, txn, &tip)) == 0 && (epoch == 0 || tip.height < b)) {
+        rc = RP_ERR_NOT_FOUND;
+        rp_store_error_set(err, rc, b, -1, "epoch %llu snapshots height %llu; the tip is at %llu",
+                           (unsigned long long)epoch, (unsigned long long)b,
+                           (unsigned long long)tip.height);
+    } else if (rc == 0 && (rc = rp_epoch_compute(&a, epoch, out, msg, sizeof msg)) != 0) {
+        rp_store_error_set(err, rc, b, -1, "score epoch %llu: %s", (unsigned long long)epoch, msg);
+    } else if (rc) {
+        rp_store_error_set(err, rc, 0, -1, "cannot read the tip: %s", rp_strerror(rc));
     }
-    if (p->has_left) {
-        rp_score_leaf(&leaf, &p->left);
-        if (memcmp(p->left.identity.bytes, identity->bytes, 32) >= 0 ||
-            !rp_merkle_verify(&p->epoch.root, &leaf, (size_t)p->index - 1, (size_t)n, p->lpath,
-                              p->ldepth))
-            goto out;
-    }
-    if (p->has_right) {
-        rp_score_leaf(&leaf, &p->right);
-        if (memcmp(p->right.identity.bytes, identity->bytes, 32) <= 0 ||
-            !rp_merkle_verify(&p->epoch.root, &leaf, (size_t)p->index, (size_t)n, p->rpath,
-                              p->rdepth))
-            goto out;
-    }
-    ok = 1;
-out:
-    free(c);
-    return ok;
+    rp_apply_free(&a);
+    mdb_txn_abort(txn);
+    return rc;
 }

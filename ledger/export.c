@@ -24,6 +24,7 @@
 #include "crypto/error.h"
 #include "crypto/hex.h"
 #include "ledger/block.h"
+#include "ledger/query.h"
 #include "ledger/record.h"
 
 static void seterr(rp_store_error *e, int code, uint64_t height, const char *fmt, ...)

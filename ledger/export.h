@@ -51,12 +51,13 @@
 #ifndef RP_EXPORT_H
 #define RP_EXPORT_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <jansson.h>
 #include <stdio.h>
 
 #include "crypto/hash.h"
+#include "ledger/block.h"
 #include "ledger/genesis.h"
 #include "ledger/store.h"
 

@@ -1,4 +1,6 @@
-/* The binary encoding of score proofs (layout in proof.h and docs/trust.md).
+/* Score proofs: checking one, and their binary encoding (layout in proof.h
+ * and docs/trust.md). Pure: no LMDB, so `repute-cli verify-proof` checks a
+ * proof with nothing but the proof and a genesis file.
  *
  * Built on the one codec (ledger/codec.h): the encoder writes straight down
  * and checks once at the end, the decoder reads straight down and checks
@@ -28,8 +30,8 @@ static int all_zero(const void *p, size_t n)
 
 static int row_is_zero(const rp_score_row *r)
 {
-    return all_zero(r->identity.bytes, 32) && r->trust == 0 && r->rating == 0 &&
-           r->reviews == 0 && r->score == 0 && r->confidence == 0;
+    return all_zero(r->identity.bytes, 32) && r->trust == 0 && r->rating == 0 && r->reviews == 0 &&
+           r->score == 0 && r->confidence == 0;
 }
 
 /* An entry that is not in the encoding: row, depth and path all zero. */
@@ -100,12 +102,9 @@ static int check_struct(const rp_score_proof *p)
 
 static void put_entry(rp_writer *w, const rp_score_row *row, const rp_hash *path, size_t depth)
 {
-    rp_put_bytes(w, row->identity.bytes, 32);
-    rp_put_u64(w, row->trust);
-    rp_put_u32(w, row->rating);
-    rp_put_u32(w, row->reviews);
-    rp_put_u16(w, row->score);
-    rp_put_u16(w, row->confidence);
+    unsigned char leaf[RP_SCORE_LEAF_SIZE];
+    rp_score_leaf_bytes(leaf, row);
+    rp_put_bytes(w, leaf, sizeof leaf);
     rp_put_u8(w, (uint8_t)depth);
     for (size_t i = 0; i < depth; i++)
         rp_put_bytes(w, path[i].bytes, 32);
@@ -204,4 +203,67 @@ int rp_score_proof_decode(rp_score_proof *p, const unsigned char *in, size_t len
     if (rc)
         memset(p, 0, sizeof *p);
     return rc;
+}
+
+/* ---- checking a proof ------------------------------------------------------- */
+
+void rp_score_leaf(rp_hash *out, const rp_score_row *row)
+{
+    unsigned char leaf[RP_SCORE_LEAF_SIZE];
+    rp_score_leaf_bytes(leaf, row);
+    rp_merkle_leaf(out, leaf, sizeof leaf);
+}
+
+int rp_score_proof_verify(const rp_score_proof *p, const rp_genesis *g, const rp_hash *chain_id,
+                          const rp_pubkey *identity)
+{
+    rp_commit *c = malloc(sizeof *c);
+    rp_hash hh, leaf;
+    int ok = 0;
+    if (!c)
+        return 0;
+    /* The header is final: its commit carries more than 2/3 of the power. */
+    rp_header_hash(&hh, &p->header);
+    if (p->commit_len > sizeof p->commit || rp_commit_decode(c, p->commit, p->commit_len) != 0 ||
+        rp_commit_verify(c, g, chain_id, p->header.height, &hh) != 0)
+        goto out;
+    if (!rp_hash_eq(&p->header.chain_id, chain_id) || p->header.height != p->epoch.commit_height ||
+        p->header.epoch != p->epoch.epoch || !rp_hash_eq(&p->header.score_root, &p->epoch.root))
+        goto out;
+    uint64_t n = p->epoch.identities;
+    if (p->present) {
+        rp_score_leaf(&leaf, &p->row);
+        ok =
+            !memcmp(p->row.identity.bytes, identity->bytes, 32) && p->index < n &&
+            rp_merkle_verify(&p->epoch.root, &leaf, (size_t)p->index, (size_t)n, p->path, p->depth);
+        goto out;
+    }
+    /* Absent: the neighbours are adjacent leaves that sort around it, and
+     * the ends of the table stand in for a missing neighbour. */
+    if (p->index > n || (p->index > 0) != !!p->has_left || (p->index < n) != !!p->has_right)
+        goto out;
+    if (n == 0) {
+        rp_hash empty;
+        rp_merkle_empty(&empty);
+        ok = rp_hash_eq(&empty, &p->epoch.root);
+        goto out;
+    }
+    if (p->has_left) {
+        rp_score_leaf(&leaf, &p->left);
+        if (memcmp(p->left.identity.bytes, identity->bytes, 32) >= 0 ||
+            !rp_merkle_verify(&p->epoch.root, &leaf, (size_t)p->index - 1, (size_t)n, p->lpath,
+                              p->ldepth))
+            goto out;
+    }
+    if (p->has_right) {
+        rp_score_leaf(&leaf, &p->right);
+        if (memcmp(p->right.identity.bytes, identity->bytes, 32) <= 0 ||
+            !rp_merkle_verify(&p->epoch.root, &leaf, (size_t)p->index, (size_t)n, p->rpath,
+                              p->rdepth))
+            goto out;
+    }
+    ok = 1;
+out:
+    free(c);
+    return ok;
 }

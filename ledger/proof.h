@@ -1,4 +1,5 @@
-/* The binary encoding of a score proof (rp_score_proof, ledger/store.h): what
+/* Score proofs: what they hold, how they are checked, and their binary
+ * encoding. The encoding is what
  * `score.get` with "proof": true returns as hex, what `repute-cli score
  * --proof FILE` writes, and what `repute-cli verify-proof` checks offline
  * against a genesis file with nothing else.
@@ -40,20 +41,59 @@
 
 #include <stddef.h>
 
-#include "ledger/store.h"
+#include "crypto/hash.h"
+#include "crypto/sig.h"
+#include "ledger/block.h"
+#include "ledger/genesis.h"
+#include "ledger/merkle.h"
+#include "ledger/schema.h"
 
 #define RP_PROOF_VERSION 1
 
+/* A proof that an identity has a given row in an epoch's table, or has none,
+ * checkable with nothing but the proof, the genesis and the chain id
+ * (rp_store_score_proof in ledger/query.h builds one from a datadir). */
+typedef struct rp_score_proof {
+    rp_epoch_info epoch;
+    int present;      /* 1: row is the identity's; 0: the identity has no row */
+    rp_score_row row; /* present: the row at index; */
+    uint64_t index;
+    rp_hash path[RP_MERKLE_MAX_DEPTH];
+    size_t depth;
+    /* absent: the rows just below and above where it would sort (either may
+     * be missing at the ends of the table), with their paths. */
+    int has_left, has_right;
+    rp_score_row left, right;
+    rp_hash lpath[RP_MERKLE_MAX_DEPTH], rpath[RP_MERKLE_MAX_DEPTH];
+    size_t ldepth, rdepth;
+    rp_header header;                         /* the header at epoch.commit_height */
+    unsigned char commit[RP_COMMIT_MAX_SIZE]; /* its commit */
+    size_t commit_len;
+} rp_score_proof;
+
+/* The Merkle leaf of a row: its RP_SCORE_LEAF_SIZE bytes (identity 32 |
+ * trust u64 | rating u32 | reviews u32 | score u16 | confidence u16)
+ * through rp_merkle_leaf. */
+void rp_score_leaf(rp_hash *out, const rp_score_row *row);
+
+/* Check a proof against the validator set: the commit finalizes the header
+ * (more than 2/3 of the genesis voting power), the header carries the
+ * epoch and root, and the row (or the two neighbours, for an absence) sits
+ * at its index under that root.
+ * Returns: 1 if the proof holds for this identity, 0 otherwise. */
+int rp_score_proof_verify(const rp_score_proof *p, const rp_genesis *g, const rp_hash *chain_id,
+                          const rp_pubkey *identity);
+
 #define RP_PROOF_FLAG_PRESENT 0x01
-#define RP_PROOF_FLAG_LEFT 0x02
-#define RP_PROOF_FLAG_RIGHT 0x04
+#define RP_PROOF_FLAG_LEFT    0x02
+#define RP_PROOF_FLAG_RIGHT   0x04
 
 /* One row as it is encoded (the score leaf's bytes). */
-#define RP_PROOF_ROW_SIZE 52
+#define RP_PROOF_ROW_SIZE RP_SCORE_LEAF_SIZE
 /* The largest encoding: an absence proof with two neighbours of full depth
  * and a commit of RP_COMMIT_MAX_SIGS signatures (13028 bytes). */
-#define RP_PROOF_MAX_SIZE                                                                      \
-    (2 + 3 * 8 + 32 + 4 + 8 + 2 * (RP_PROOF_ROW_SIZE + 1 + RP_MERKLE_MAX_DEPTH * 32) +          \
+#define RP_PROOF_MAX_SIZE                                                                          \
+    (2 + 3 * 8 + 32 + 4 + 8 + 2 * (RP_PROOF_ROW_SIZE + 1 + RP_MERKLE_MAX_DEPTH * 32) +             \
      RP_HEADER_SIZE + 2 + RP_COMMIT_MAX_SIZE)
 
 /* Encode a proof.

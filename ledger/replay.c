@@ -1,8 +1,8 @@
 /* Replay for `reputed verify` and `reputed import` (contracts in replay.h).
  *
  * Both are one loop: take the next (block, commit) from a source (a stored
- * datadir, or an export stream), apply it to a destination store with
- * rp_store_apply_block, stop at the first failure and say where. What
+ * datadir, or an export stream), commit it to a destination store with
+ * rp_exec_commit, in write batches, stop at the first failure and say where. What
  * differs is the source and what happens after the loop: verify compares
  * the rebuilt store with the one it read, import keeps what it built.
  *
@@ -40,9 +40,12 @@
 #include "crypto/error.h"
 #include "crypto/hex.h"
 #include "ledger/block.h"
+#include "ledger/exec.h"
 #include "ledger/export.h"
+#include "ledger/query.h"
 #include "ledger/record.h"
 #include "ledger/schema.h"
+#include "ledger/state.h"
 
 #define QUEUE_BLOCKS    8           /* blocks read ahead at most */
 #define QUEUE_BYTES     (32u << 20) /* and about this much memory */
@@ -129,6 +132,10 @@ struct pipe {
 
     rp_block_item *items; /* the decoder's scratch */
     rp_commit commit;
+    int in_batch; /* the caller's stage has a write batch open */
+    rp_replay_progress_fn progress;
+    void *pctx;
+    uint32_t batch_blocks;
 };
 
 static void pblock_free(struct pipe *p, struct pblock *pb)
@@ -462,13 +469,42 @@ struct run_stats {
     double t0;
 };
 
-/* Apply every block of a source to dst. Returns 0 at the source's clean end,
- * else the first error (reported in out). */
-static int run_pipeline(struct pipe *p, rp_store *dst, struct run_stats *st, uint64_t total,
-                        rp_replay_progress_fn progress, void *pctx, rp_replay_report *out)
+/* How many blocks go into one write transaction (ledger/store.h batches):
+ * enough that a transaction's fixed costs (page copies of the B-trees'
+ * upper levels, the commit, the fsync of a durable store) are spread over
+ * many blocks, few enough that a transaction stays far below LMDB's limit
+ * of dirty pages and a crash during import loses little. */
+#define BATCH_BLOCKS  512
+#define BATCH_RECORDS 16384
+#define BATCH_SECONDS 2.0
+
+/* Commit the open batch, if any. */
+static int flush_batch(rp_store *dst, rp_replay_report *out, uint64_t height)
 {
+    rp_store_error err;
+    if (rp_store_batch_blocks(dst) == 0) {
+        rp_store_batch_abort(dst); /* an empty batch, if one is open */
+        return 0;
+    }
+    int rc = rp_store_batch_commit(dst, &err);
+    if (rc)
+        report_fail(out, rc, height, "%s", err.msg);
+    return rc;
+}
+
+/* Apply every block of a source to dst, in batches. Returns 0 at the
+ * source's clean end, else the first error (reported in out); either way
+ * every block before the failing one is committed. */
+static int run_pipeline(struct pipe *p, rp_store *dst, struct run_stats *st, uint64_t total,
+                        rp_replay_report *out)
+{
+    rp_replay_progress_fn progress = p->progress;
+    void *pctx = p->pctx;
+    uint32_t batch_blocks = p->batch_blocks ? p->batch_blocks : BATCH_BLOCKS;
     int rc = 0;
     struct vcache vc = {p, NULL, 0};
+    uint64_t batch_records = 0;
+    double batch_t0 = 0;
 
     p->items = malloc((p->max_records ? p->max_records : 1) * sizeof *p->items);
     if (!p->items) {
@@ -492,9 +528,19 @@ static int run_pipeline(struct pipe *p, rp_store *dst, struct run_stats *st, uin
             break;
         }
         rp_store_error err;
+        if (!p->in_batch) {
+            if ((rc = rp_store_batch_begin(dst, &err)) != 0) {
+                report_fail(out, rc, pb->height, "%s", err.msg);
+                pblock_free(p, pb);
+                break;
+            }
+            p->in_batch = 1;
+            batch_records = 0;
+            batch_t0 = now();
+        }
         vc.pb = pb;
-        rc = rp_store_apply_block(dst, pb->block, pb->blen, pb->commit, pb->clen, cached_verify,
-                                  &vc, &err);
+        rc = rp_exec_commit(dst, pb->block, pb->blen, pb->commit, pb->clen, NULL, cached_verify,
+                            &vc, &err);
         if (rc) {
             char why[sizeof out->reason];
             describe_failure(why, sizeof why, pb, &err);
@@ -512,6 +558,15 @@ static int run_pipeline(struct pipe *p, rp_store *dst, struct run_stats *st, uin
         st->blocks++;
         st->records += pb->nrecords;
         st->signatures += pb->ncommit_sigs;
+        batch_records += pb->nrecords;
+        if (rp_store_batch_blocks(dst) >= batch_blocks || batch_records >= BATCH_RECORDS ||
+            now() - batch_t0 >= BATCH_SECONDS) {
+            p->in_batch = 0;
+            if ((rc = flush_batch(dst, out, pb->height)) != 0) {
+                pblock_free(p, pb);
+                break;
+            }
+        }
         if (progress) {
             rp_replay_progress pr = {
                 .stage = RP_REPLAY_APPLY,
@@ -534,6 +589,11 @@ static int run_pipeline(struct pipe *p, rp_store *dst, struct run_stats *st, uin
         }
         pblock_free(p, pb);
     }
+    /* Whatever happened, the blocks applied so far are kept. */
+    p->in_batch = 0;
+    int frc = flush_batch(dst, out, st->last_height);
+    if (rc == 0)
+        rc = frc;
     st->signatures += vc.checked;
     stop_threads(p);
     pthread_mutex_destroy(&p->vmu);
@@ -619,18 +679,45 @@ static int store_next(void *self, struct pblock *pb, rp_store_error *err)
     return 1;
 }
 
-/* An export stream. */
+/* An export stream. Blocks at or below resume_height are already in the
+ * datadir (an import that stopped or was killed): each must be the stored
+ * block of its height, byte for byte in its header, and is skipped. */
 struct reader_src {
     rp_export_reader *r;
+    rp_store *dst;
+    uint64_t resume_height;
+    uint64_t skipped;
 };
 
 static int reader_next(void *self, struct pblock *pb, rp_store_error *err)
 {
     struct reader_src *rs = self;
     rp_export_block b;
-    int rc = rp_export_reader_next(rs->r, &b, err);
-    if (rc != 1)
-        return rc;
+    int rc;
+    for (;;) {
+        rc = rp_export_reader_next(rs->r, &b, err);
+        if (rc != 1)
+            return rc;
+        if (b.height > rs->resume_height)
+            break;
+        rp_header stored;
+        if ((rc = rp_store_read_header(rs->dst, b.height, &stored)) != 0 ||
+            b.blen < RP_HEADER_SIZE) {
+            rp_store_error_set(err, rc ? rc : RP_ERR_CORRUPT, b.height, -1,
+                               "cannot read the datadir's block %llu to resume: %s",
+                               (unsigned long long)b.height, rp_strerror(rc ? rc : RP_ERR_CORRUPT));
+            return rc ? rc : RP_ERR_CORRUPT;
+        }
+        unsigned char enc[RP_HEADER_SIZE];
+        if (rp_header_encode(&stored, enc) != 0 || memcmp(enc, b.block, RP_HEADER_SIZE) != 0) {
+            rp_store_error_set(err, RP_ERR_CHAIN_MISMATCH, b.height, -1,
+                               "the datadir's block %llu differs from the export's: it holds "
+                               "another chain's blocks; import into a new datadir",
+                               (unsigned long long)b.height);
+            return RP_ERR_CHAIN_MISMATCH;
+        }
+        rs->skipped++;
+    }
     pb->block = malloc(b.blen);
     pb->commit = malloc(b.clen);
     if (!pb->block || !pb->commit) {
@@ -648,13 +735,16 @@ static int reader_next(void *self, struct pblock *pb, rp_store_error *err)
     return 1;
 }
 
-static void pipe_init(struct pipe *p, rp_store *dst, rp_verify_batch_fn verify, void *vctx)
+static void pipe_init(struct pipe *p, rp_store *dst, const rp_replay_opts *o)
 {
     memset(p, 0, sizeof *p);
     p->chain_id = rp_store_chain_id(dst);
     p->max_records = rp_store_genesis(dst)->params.max_block_records;
-    p->verify = verify;
-    p->vctx = vctx;
+    p->verify = o->verify;
+    p->vctx = o->vctx;
+    p->progress = o->progress;
+    p->pctx = o->pctx;
+    p->batch_blocks = o->batch_blocks;
 }
 
 /* ---- verify ------------------------------------------------------------------------- */
@@ -777,9 +867,11 @@ static void finish_report(rp_replay_report *out, const struct run_stats *st, rp_
     }
 }
 
-int rp_replay_verify(const char *dir, const char *scratch_dir, rp_verify_batch_fn verify,
-                     void *vctx, rp_replay_progress_fn progress, void *pctx, rp_replay_report *out)
+int rp_replay_verify(const char *dir, const char *scratch_dir, const rp_replay_opts *opts,
+                     rp_replay_report *out)
 {
+    static const rp_replay_opts defaults;
+    const rp_replay_opts *o = opts ? opts : &defaults;
     rp_store *src = NULL, *dst = NULL;
     rp_store_error err;
     rp_store_opts ro = {.map_size = 0, .read_only = 1};
@@ -793,7 +885,9 @@ int rp_replay_verify(const char *dir, const char *scratch_dir, rp_verify_batch_f
         report_fail(out, rc, 0, "cannot open the datadir: %s", err.msg);
         return rc;
     }
-    if ((rc = rp_store_create(&dst, scratch_dir, rp_store_genesis(src), NULL, &err)) != 0) {
+    /* The replay's store is thrown away at the end: no fsync per commit. */
+    rp_store_opts scratch = {.map_size = 0, .read_only = 0, .scratch = 1};
+    if ((rc = rp_store_create(&dst, scratch_dir, rp_store_genesis(src), &scratch, &err)) != 0) {
         report_fail(out, rc, 0, "cannot create the scratch ledger in %s: %s", scratch_dir, err.msg);
         rp_store_close(src);
         return rc;
@@ -823,14 +917,14 @@ int rp_replay_verify(const char *dir, const char *scratch_dir, rp_verify_batch_f
                 report_fail(out, rc, 0, "out of memory");
                 break;
             }
-            pipe_init(p, dst, verify, vctx);
+            pipe_init(p, dst, o);
             p->src.next = store_next;
             p->src.self = &ss;
-            rc = run_pipeline(p, dst, &st, before.height, progress, pctx, out);
+            rc = run_pipeline(p, dst, &st, before.height, out);
             free(p);
             continue; /* read the tip again */
         }
-        if (progress) {
+        if (o->progress) {
             rp_replay_progress pr = {
                 .stage = RP_REPLAY_COMPARE,
                 .height = st.last_height,
@@ -839,7 +933,7 @@ int rp_replay_verify(const char *dir, const char *scratch_dir, rp_verify_batch_f
                 .signatures = st.signatures,
                 .elapsed = now() - st.t0,
             };
-            int prc = progress(pctx, &pr);
+            int prc = o->progress(o->pctx, &pr);
             if (prc) {
                 rc = prc < 0 ? prc : -ECANCELED;
                 report_fail(out, rc, 0, "stopped before comparing: %s", rp_strerror(rc));
@@ -875,14 +969,16 @@ int rp_replay_verify(const char *dir, const char *scratch_dir, rp_verify_batch_f
 
 /* ---- import ----------------------------------------------------------------------------- */
 
-int rp_replay_import(const char *export_path, const char *dir, rp_verify_batch_fn verify,
-                     void *vctx, rp_replay_progress_fn progress, void *pctx, rp_replay_report *out)
+int rp_replay_import(const char *export_path, const char *dir, const rp_replay_opts *opts,
+                     rp_replay_report *out)
 {
+    static const rp_replay_opts defaults;
+    const rp_replay_opts *o = opts ? opts : &defaults;
     rp_export_reader *reader = NULL;
     rp_store *dst = NULL;
     rp_store_error err;
     struct run_stats st;
-    struct reader_src rs;
+    struct reader_src rs = {0};
     struct pipe *p = NULL;
     struct stat sb;
     FILE *f;
@@ -905,7 +1001,10 @@ int rp_replay_import(const char *export_path, const char *dir, rp_verify_batch_f
         goto done;
     }
 
-    /* The datadir: created if absent, refused if it already holds a ledger. */
+    /* The datadir: created if absent. A ledger already there must be of the
+     * same chain: the import resumes after its tip (an import that stopped,
+     * failed or was killed), skipping the blocks it holds once each is
+     * found to be the export's own. */
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         rc = -errno;
         report_fail(out, rc, 0, "cannot create %s: %s", dir, rp_strerror(rc));
@@ -923,28 +1022,42 @@ int rp_replay_import(const char *export_path, const char *dir, rp_verify_batch_f
             report_fail(out, rc, 0, "datadir path too long");
             goto done;
         }
+        const rp_genesis *g = rp_export_reader_genesis(reader);
         if (stat(path, &sb) == 0) {
-            rc = -EEXIST;
-            report_fail(out, rc, 0, "%s already holds a ledger; import needs a new datadir", dir);
+            rp_hash chain;
+            rp_tip tip;
+            if ((rc = rp_genesis_chain_id(&chain, g)) != 0 ||
+                (rc = rp_store_open_chain(&dst, dir, &chain, NULL, &err)) != 0) {
+                report_fail(out, rc, 0, "cannot resume the import into %s: %s", dir,
+                            rc == RP_ERR_CHAIN_MISMATCH
+                                ? "it holds another chain; import into a new datadir"
+                                : err.msg);
+                goto done;
+            }
+            if ((rc = rp_store_tip(dst, &tip)) != 0) {
+                report_fail(out, rc, 0, "cannot read the tip of %s: %s", dir, rp_strerror(rc));
+                goto done;
+            }
+            rs.resume_height = tip.height;
+            out->resumed_from = tip.height;
+        } else if ((rc = rp_store_create(&dst, dir, g, NULL, &err)) != 0) {
+            report_fail(out, rc, 0, "cannot create the ledger in %s: %s", dir, err.msg);
             goto done;
         }
-    }
-    if ((rc = rp_store_create(&dst, dir, rp_export_reader_genesis(reader), NULL, &err)) != 0) {
-        report_fail(out, rc, 0, "cannot create the ledger in %s: %s", dir, err.msg);
-        goto done;
     }
 
     p = malloc(sizeof *p);
     rs.r = reader;
+    rs.dst = dst;
     if (!p) {
         rc = RP_ERR_NOMEM;
         report_fail(out, rc, 0, "out of memory");
         goto done;
     }
-    pipe_init(p, dst, verify, vctx);
+    pipe_init(p, dst, o);
     p->src.next = reader_next;
     p->src.self = &rs;
-    rc = run_pipeline(p, dst, &st, 0, progress, pctx, out);
+    rc = run_pipeline(p, dst, &st, 0, out);
     free(p);
 
 done:

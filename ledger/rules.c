@@ -18,10 +18,10 @@
 #include "ledger/schema.h"
 #include "ledger/state.h"
 
-#define FAIL(code, ...)                                                                       \
-    do {                                                                                      \
-        snprintf(msg, msglen, __VA_ARGS__);                                                   \
-        return (code);                                                                        \
+#define FAIL(code, ...)                                                                            \
+    do {                                                                                           \
+        snprintf(msg, msglen, __VA_ARGS__);                                                        \
+        return (code);                                                                             \
     } while (0)
 
 static int is_zero(const unsigned char *p, size_t n)
@@ -30,60 +30,6 @@ static int is_zero(const unsigned char *p, size_t n)
     for (size_t i = 0; i < n; i++)
         acc |= p[i];
     return acc == 0;
-}
-
-static void be64(unsigned char *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (unsigned char)v;
-}
-
-/* ---- identity state codec ---------------------------------------------- */
-
-int rp_identity_state_encode(const rp_identity_state *st, unsigned char *out, size_t cap,
-                             size_t *len)
-{
-    rp_writer w;
-    rp_writer_init(&w, out, cap);
-    rp_put_bytes(&w, st->key.bytes, 32);
-    rp_put_bytes(&w, st->recovery.bytes, 32);
-    rp_put_u8(&w, st->role);
-    rp_put_var(&w, (const unsigned char *)st->name, st->name_len, RP_NAME_MAX);
-    rp_put_bytes(&w, st->profile.bytes, 32);
-    rp_put_u64(&w, st->seq);
-    rp_put_u64(&w, st->registered_height);
-    rp_put_u64(&w, st->updated_height);
-    rp_put_u32(&w, st->reviews_received);
-    rp_put_u32(&w, st->reviews_given);
-    rp_put_u32(&w, st->vouches_received);
-    rp_put_u32(&w, st->engagements);
-    return rp_writer_finish(&w, len);
-}
-
-int rp_identity_state_decode(rp_identity_state *st, const unsigned char *in, size_t len)
-{
-    rp_reader r;
-    memset(st, 0, sizeof *st);
-    rp_reader_init(&r, in, len);
-    rp_get_bytes(&r, st->key.bytes, 32, "key");
-    rp_get_bytes(&r, st->recovery.bytes, 32, "recovery");
-    st->role = rp_get_u8(&r, "role");
-    st->name_len = (uint8_t)rp_get_var(&r, (unsigned char *)st->name, RP_NAME_MAX, "name");
-    st->name[st->name_len] = '\0';
-    rp_get_bytes(&r, st->profile.bytes, 32, "profile");
-    st->seq = rp_get_u64(&r, "sequence");
-    st->registered_height = rp_get_u64(&r, "registered");
-    st->updated_height = rp_get_u64(&r, "updated");
-    st->reviews_received = rp_get_u32(&r, "reviews_received");
-    st->reviews_given = rp_get_u32(&r, "reviews_given");
-    st->vouches_received = rp_get_u32(&r, "vouches_received");
-    st->engagements = rp_get_u32(&r, "engagements");
-    int err = rp_reader_finish(&r, NULL);
-    if (err) {
-        memset(st, 0, sizeof *st);
-        return RP_ERR_CORRUPT;
-    }
-    return 0;
 }
 
 /* ---- helpers over the apply transaction -------------------------------- */
@@ -101,7 +47,7 @@ static int put_identity(rp_apply *a, const rp_pubkey *name, const rp_identity_st
 {
     unsigned char buf[RP_IDENTITY_STATE_MAX];
     size_t n;
-    int err = rp_identity_state_encode(st, buf, sizeof buf, &n);
+    int err = rp_identity_state_encode(st, buf, &n);
     return err ? err : rp_st_put(a, RP_DB_IDENTITIES, name->bytes, 32, buf, n);
 }
 
@@ -115,75 +61,32 @@ static int key_used(rp_apply *a, const rp_pubkey *key)
     return err ? err : 1;
 }
 
-struct engagement {
-    rp_pubkey initiator, counterparty;
-    uint8_t kind;
-    uint64_t height;
-    rp_hash review_by_initiator, review_by_counterparty;
-};
-#define ENGAGEMENT_SIZE (32 + 32 + 1 + 8 + 32 + 32)
-
-static void engagement_encode(const struct engagement *e, unsigned char out[ENGAGEMENT_SIZE])
+static int get_engagement(rp_apply *a, const rp_hash *id, rp_engagement_state *e)
 {
-    rp_writer w;
-    rp_writer_init(&w, out, ENGAGEMENT_SIZE);
-    rp_put_bytes(&w, e->initiator.bytes, 32);
-    rp_put_bytes(&w, e->counterparty.bytes, 32);
-    rp_put_u8(&w, e->kind);
-    rp_put_u64(&w, e->height);
-    rp_put_bytes(&w, e->review_by_initiator.bytes, 32);
-    rp_put_bytes(&w, e->review_by_counterparty.bytes, 32);
+    MDB_val v;
+    int err = rp_st_get(a, RP_DB_ENGAGEMENTS, id->bytes, 32, &v);
+    return err ? err : rp_engagement_state_decode(e, v.mv_data, v.mv_size);
 }
 
-static int engagement_decode(struct engagement *e, const MDB_val *v)
+static int put_engagement(rp_apply *a, const rp_hash *id, const rp_engagement_state *e)
 {
-    rp_reader r;
-    rp_reader_init(&r, v->mv_data, v->mv_size);
-    rp_get_bytes(&r, e->initiator.bytes, 32, "initiator");
-    rp_get_bytes(&r, e->counterparty.bytes, 32, "counterparty");
-    e->kind = rp_get_u8(&r, "kind");
-    e->height = rp_get_u64(&r, "height");
-    rp_get_bytes(&r, e->review_by_initiator.bytes, 32, "review_by_initiator");
-    rp_get_bytes(&r, e->review_by_counterparty.bytes, 32, "review_by_counterparty");
-    return rp_reader_finish(&r, NULL) ? RP_ERR_CORRUPT : 0;
+    unsigned char buf[RP_ENGAGEMENT_STATE_SIZE];
+    rp_engagement_state_encode(buf, e);
+    return rp_st_put(a, RP_DB_ENGAGEMENTS, id->bytes, 32, buf, sizeof buf);
 }
 
-#define REVIEW_SIZE RP_REVIEW_STATE_SIZE
-
-static void review_encode(const struct rp_review_state *rv, unsigned char out[REVIEW_SIZE])
+static int put_review(rp_apply *a, const rp_hash *id, const rp_review_state *rv)
 {
-    rp_writer w;
-    rp_writer_init(&w, out, REVIEW_SIZE);
-    rp_put_bytes(&w, rv->issuer.bytes, 32);
-    rp_put_bytes(&w, rv->subject.bytes, 32);
-    rp_put_bytes(&w, rv->engagement.bytes, 32);
-    rp_put_u8(&w, rv->overall);
-    rp_put_bytes(&w, rv->dims, RP_REVIEW_DIMS);
-    rp_put_u64(&w, rv->time);
-    rp_put_u64(&w, rv->height);
-    rp_put_u8(&w, rv->live);
+    unsigned char buf[RP_REVIEW_STATE_SIZE];
+    rp_review_state_encode(buf, rv);
+    return rp_st_put(a, RP_DB_REVIEWS, id->bytes, 32, buf, sizeof buf);
 }
 
-int rp_review_state_decode(struct rp_review_state *rv, const MDB_val *v)
+static int put_vouch_id(rp_apply *a, const rp_hash *id, const rp_vouch_id_state *vs)
 {
-    rp_reader r;
-    rp_reader_init(&r, v->mv_data, v->mv_size);
-    rp_get_bytes(&r, rv->issuer.bytes, 32, "issuer");
-    rp_get_bytes(&r, rv->subject.bytes, 32, "subject");
-    rp_get_bytes(&r, rv->engagement.bytes, 32, "engagement");
-    rv->overall = rp_get_u8(&r, "overall");
-    rp_get_bytes(&r, rv->dims, RP_REVIEW_DIMS, "dims");
-    rv->time = rp_get_u64(&r, "time");
-    rv->height = rp_get_u64(&r, "height");
-    rv->live = rp_get_u8(&r, "live");
-    return rp_reader_finish(&r, NULL) ? RP_ERR_CORRUPT : 0;
-}
-
-/* Index keys: a 32-byte identity followed by a 32-byte id or identity. */
-static void pair_key(unsigned char out[64], const unsigned char a[32], const unsigned char b[32])
-{
-    memcpy(out, a, 32);
-    memcpy(out + 32, b, 32);
+    unsigned char buf[RP_VOUCH_ID_STATE_SIZE];
+    rp_vouch_id_state_encode(buf, vs);
+    return rp_st_put(a, RP_DB_VOUCH_IDS, id->bytes, 32, buf, sizeof buf);
 }
 
 /* ---- the rules ----------------------------------------------------------- */
@@ -243,31 +146,28 @@ static int apply_engagement(rp_apply *a, const rp_record *r, const rp_hash *id,
     if (err)
         return err;
 
-    struct engagement e;
-    unsigned char buf[ENGAGEMENT_SIZE];
+    rp_engagement_state e;
     memset(&e, 0, sizeof e);
     e.initiator = r->issuer;
     e.counterparty = b->counterparty;
     e.kind = b->kind;
     e.height = a->height;
-    engagement_encode(&e, buf);
-    if ((err = rp_st_put(a, RP_DB_ENGAGEMENTS, id->bytes, 32, buf, sizeof buf)) != 0)
+    if ((err = put_engagement(a, id, &e)) != 0)
         return err;
     st->engagements++;
     cp.engagements++;
     return put_identity(a, &b->counterparty, &cp);
 }
 
-static int apply_review(rp_apply *a, const rp_record *r, const rp_hash *id,
-                        rp_identity_state *st, char *msg, size_t msglen)
+static int apply_review(rp_apply *a, const rp_record *r, const rp_hash *id, rp_identity_state *st,
+                        char *msg, size_t msglen)
 {
     const rp_review_body *b = &r->body.review;
-    MDB_val v;
-    struct engagement e;
-    int err = rp_st_get(a, RP_DB_ENGAGEMENTS, b->engagement.bytes, 32, &v);
+    rp_engagement_state e;
+    int err = get_engagement(a, &b->engagement, &e);
     if (err == RP_ERR_NOT_FOUND)
         FAIL(RP_ERR_NO_ENGAGEMENT, "the reviewed engagement is not on chain");
-    if (err || (err = engagement_decode(&e, &v)) != 0)
+    if (err)
         return err;
     rp_hash *slot;
     if (!memcmp(r->issuer.bytes, e.initiator.bytes, 32) &&
@@ -283,8 +183,8 @@ static int apply_review(rp_apply *a, const rp_record *r, const rp_hash *id,
              "a live review in this direction exists for this engagement (revoke it first)");
     *slot = *id;
 
-    unsigned char ebuf[ENGAGEMENT_SIZE], rbuf[REVIEW_SIZE], k[64];
-    struct rp_review_state rv;
+    unsigned char k[RP_PAIR_KEY_SIZE];
+    rp_review_state rv;
     memset(&rv, 0, sizeof rv);
     rv.issuer = r->issuer;
     rv.subject = b->subject;
@@ -294,16 +194,13 @@ static int apply_review(rp_apply *a, const rp_record *r, const rp_hash *id,
     rv.time = r->time;
     rv.height = a->height;
     rv.live = 1;
-    engagement_encode(&e, ebuf);
-    review_encode(&rv, rbuf);
-    if ((err = rp_st_put(a, RP_DB_ENGAGEMENTS, b->engagement.bytes, 32, ebuf, sizeof ebuf)) ||
-        (err = rp_st_put(a, RP_DB_REVIEWS, id->bytes, 32, rbuf, sizeof rbuf)))
+    if ((err = put_engagement(a, &b->engagement, &e)) || (err = put_review(a, id, &rv)))
         return err;
-    pair_key(k, b->subject.bytes, id->bytes);
-    if ((err = rp_st_put(a, RP_DB_BY_SUBJECT, k, 64, "", 0)) != 0)
+    rp_pair_key(k, b->subject.bytes, id->bytes);
+    if ((err = rp_st_put(a, RP_DB_BY_SUBJECT, k, sizeof k, "", 0)) != 0)
         return err;
-    pair_key(k, r->issuer.bytes, id->bytes);
-    if ((err = rp_st_put(a, RP_DB_BY_ISSUER, k, 64, "", 0)) != 0)
+    rp_pair_key(k, r->issuer.bytes, id->bytes);
+    if ((err = rp_st_put(a, RP_DB_BY_ISSUER, k, sizeof k, "", 0)) != 0)
         return err;
 
     rp_identity_state subj;
@@ -314,13 +211,12 @@ static int apply_review(rp_apply *a, const rp_record *r, const rp_hash *id,
     return put_identity(a, &b->subject, &subj);
 }
 
-static int apply_vouch(rp_apply *a, const rp_record *r, const rp_hash *id, char *msg,
-                       size_t msglen)
+static int apply_vouch(rp_apply *a, const rp_record *r, const rp_hash *id, char *msg, size_t msglen)
 {
     const rp_vouch_body *b = &r->body.vouch;
     rp_identity_state subj;
     MDB_val v;
-    unsigned char k[64];
+    unsigned char k[RP_PAIR_KEY_SIZE];
     if (!memcmp(b->subject.bytes, r->issuer.bytes, 32))
         FAIL(RP_ERR_SELF_VOUCH, "an identity cannot vouch for itself");
     int err = get_identity(a, &b->subject, &subj);
@@ -328,21 +224,19 @@ static int apply_vouch(rp_apply *a, const rp_record *r, const rp_hash *id, char 
         FAIL(RP_ERR_UNKNOWN_PARTY, "the subject is not registered");
     if (err)
         return err;
-    pair_key(k, r->issuer.bytes, b->subject.bytes);
-    err = rp_st_get(a, RP_DB_VOUCHES, k, 64, &v);
+    rp_pair_key(k, r->issuer.bytes, b->subject.bytes);
+    err = rp_st_get(a, RP_DB_VOUCHES, k, sizeof k, &v);
     if (err == 0)
         FAIL(RP_ERR_DUPLICATE_VOUCH, "a live vouch for this subject exists (revoke it first)");
     if (err != RP_ERR_NOT_FOUND)
         return err;
 
-    unsigned char val[32 + 1 + 8], ids[65];
-    memcpy(val, id->bytes, 32);
-    val[32] = b->relation;
-    be64(val + 33, a->height);
-    memcpy(ids, k, 64);
-    ids[64] = 1;
-    if ((err = rp_st_put(a, RP_DB_VOUCHES, k, 64, val, sizeof val)) ||
-        (err = rp_st_put(a, RP_DB_VOUCH_IDS, id->bytes, 32, ids, sizeof ids)))
+    unsigned char val[RP_VOUCH_STATE_SIZE];
+    rp_vouch_state vs = {.id = *id, .relation = b->relation, .height = a->height};
+    rp_vouch_id_state vi = {.issuer = r->issuer, .subject = b->subject, .live = 1};
+    rp_vouch_state_encode(val, &vs);
+    if ((err = rp_st_put(a, RP_DB_VOUCHES, k, sizeof k, val, sizeof val)) ||
+        (err = put_vouch_id(a, id, &vi)))
         return err;
     subj.vouches_received++;
     return put_identity(a, &b->subject, &subj);
@@ -353,56 +247,50 @@ static int apply_revoke(rp_apply *a, const rp_record *r, const rp_hash *id, char
 {
     const rp_hash *target = &r->body.revoke.target;
     MDB_val v;
-    unsigned char k[64], rec[40];
+    unsigned char k[RP_PAIR_KEY_SIZE], rec[RP_REVOCATION_SIZE];
     int err;
 
-    memcpy(rec, id->bytes, 32);
-    be64(rec + 32, a->height);
+    rp_revocation_encode(rec, &(rp_revocation){.by = *id, .height = a->height});
     if ((err = rp_st_get(a, RP_DB_REVIEWS, target->bytes, 32, &v)) == 0) {
-        struct rp_review_state rv;
-        struct engagement e;
-        unsigned char buf[REVIEW_SIZE], ebuf[ENGAGEMENT_SIZE];
-        if ((err = rp_review_state_decode(&rv, &v)) != 0)
+        rp_review_state rv;
+        rp_engagement_state e;
+        if ((err = rp_review_state_decode(&rv, v.mv_data, v.mv_size)) != 0)
             return err;
         if (memcmp(rv.issuer.bytes, r->issuer.bytes, 32))
             FAIL(RP_ERR_NOT_ISSUER, "only the review's issuer may revoke it");
         if (!rv.live)
             FAIL(RP_ERR_ALREADY_REVOKED, "the review is already revoked");
         rv.live = 0;
-        review_encode(&rv, buf);
-        if ((err = rp_st_put(a, RP_DB_REVIEWS, target->bytes, 32, buf, sizeof buf)) != 0)
+        if ((err = put_review(a, target, &rv)) != 0)
             return err;
-        pair_key(k, rv.subject.bytes, target->bytes);
-        if ((err = rp_st_del(a, RP_DB_BY_SUBJECT, k, 64)) != 0)
+        rp_pair_key(k, rv.subject.bytes, target->bytes);
+        if ((err = rp_st_del(a, RP_DB_BY_SUBJECT, k, sizeof k)) != 0)
             return err;
-        pair_key(k, rv.issuer.bytes, target->bytes);
-        if ((err = rp_st_del(a, RP_DB_BY_ISSUER, k, 64)) != 0)
+        rp_pair_key(k, rv.issuer.bytes, target->bytes);
+        if ((err = rp_st_del(a, RP_DB_BY_ISSUER, k, sizeof k)) != 0)
             return err;
         /* Free the direction, so that a corrected review can follow. */
-        if ((err = rp_st_get(a, RP_DB_ENGAGEMENTS, rv.engagement.bytes, 32, &v)) != 0 ||
-            (err = engagement_decode(&e, &v)) != 0)
+        if ((err = get_engagement(a, &rv.engagement, &e)) != 0)
             return err == RP_ERR_NOT_FOUND ? RP_ERR_CORRUPT : err;
         if (!memcmp(e.review_by_initiator.bytes, target->bytes, 32))
             memset(e.review_by_initiator.bytes, 0, 32);
         if (!memcmp(e.review_by_counterparty.bytes, target->bytes, 32))
             memset(e.review_by_counterparty.bytes, 0, 32);
-        engagement_encode(&e, ebuf);
-        if ((err = rp_st_put(a, RP_DB_ENGAGEMENTS, rv.engagement.bytes, 32, ebuf,
-                             sizeof ebuf)) != 0)
+        if ((err = put_engagement(a, &rv.engagement, &e)) != 0)
             return err;
     } else if (err == RP_ERR_NOT_FOUND &&
                (err = rp_st_get(a, RP_DB_VOUCH_IDS, target->bytes, 32, &v)) == 0) {
-        unsigned char ids[65];
-        if (v.mv_size != sizeof ids)
-            return RP_ERR_CORRUPT;
-        memcpy(ids, v.mv_data, sizeof ids);
-        if (memcmp(ids, r->issuer.bytes, 32))
+        rp_vouch_id_state vi;
+        if ((err = rp_vouch_id_state_decode(&vi, v.mv_data, v.mv_size)) != 0)
+            return err;
+        if (memcmp(vi.issuer.bytes, r->issuer.bytes, 32))
             FAIL(RP_ERR_NOT_ISSUER, "only the vouch's issuer may revoke it");
-        if (!ids[64])
+        if (!vi.live)
             FAIL(RP_ERR_ALREADY_REVOKED, "the vouch is already revoked");
-        ids[64] = 0;
-        if ((err = rp_st_put(a, RP_DB_VOUCH_IDS, target->bytes, 32, ids, sizeof ids)) ||
-            (err = rp_st_del(a, RP_DB_VOUCHES, ids, 64)))
+        vi.live = 0;
+        rp_pair_key(k, vi.issuer.bytes, vi.subject.bytes);
+        if ((err = put_vouch_id(a, target, &vi)) ||
+            (err = rp_st_del(a, RP_DB_VOUCHES, k, sizeof k)))
             return err;
     } else if (err == RP_ERR_NOT_FOUND) {
         FAIL(RP_ERR_NO_TARGET, "the target is not a REVIEW or VOUCH on chain");
@@ -448,8 +336,7 @@ int rp_rules_apply(rp_apply *a, const rp_record *r, const rp_hash *id, char *msg
     uint64_t tol = a->g->params.time_tolerance_s;
     if (r->time + tol < a->time_s || r->time > a->time_s + tol)
         FAIL(RP_ERR_RECORD_TIME, "record time %llu is more than %llu s from block time %llu",
-             (unsigned long long)r->time, (unsigned long long)tol,
-             (unsigned long long)a->time_s);
+             (unsigned long long)r->time, (unsigned long long)tol, (unsigned long long)a->time_s);
 
     /* The issuer and its sequence. */
     err = get_identity(a, &r->issuer, &st);
@@ -510,11 +397,7 @@ int rp_rules_apply(rp_apply *a, const rp_record *r, const rp_hash *id, char *msg
     st.updated_height = a->height;
     if ((err = put_identity(a, &r->issuer, &st)) != 0)
         return err;
-    unsigned char loc[12];
-    be64(loc, a->height);
-    loc[8] = (unsigned char)(a->record >> 24);
-    loc[9] = (unsigned char)(a->record >> 16);
-    loc[10] = (unsigned char)(a->record >> 8);
-    loc[11] = (unsigned char)a->record;
+    unsigned char loc[RP_LOCATION_SIZE];
+    rp_location_encode(loc, &(rp_location){.height = a->height, .index = (uint32_t)a->record});
     return rp_st_put(a, RP_DB_RECORDS, id->bytes, 32, loc, sizeof loc);
 }

@@ -16,8 +16,10 @@
 #include "crypto/error.h"
 #include "crypto/hex.h"
 #include "crypto/sig.h"
+#include "ledger/epoch.h"
 #include "ledger/export.h"
 #include "ledger/proof.h"
+#include "ledger/query.h"
 #include "ledger/record.h"
 #include "ledger/store.h"
 #include "node/config.h"
@@ -25,6 +27,7 @@
 #include "node/log.h"
 #include "node/mempool.h"
 #include "node/rpc.h"
+#include "node/solo.h"
 
 #define REPUTE_VERSION "0.1.0"
 #define VERIFY_BATCH 128     /* signatures per pool job */
@@ -612,8 +615,8 @@ static void produce_work(uv_work_t *req)
 {
     struct produce_job *j = req->data;
     uint64_t t0 = uv_hrtime();
-    j->rc = rp_store_produce_block(j->n->st, j->items, j->cnt, j->time_ms, &j->n->key, j->aux,
-                                   job_verify, j, &j->hash, &j->err);
+    j->rc = rp_solo_produce(j->n->st, j->items, j->cnt, j->time_ms, &j->n->key, j->aux, job_verify,
+                            j, &j->hash, &j->err);
     j->ms = (double)(uv_hrtime() - t0) / 1e6;
 }
 

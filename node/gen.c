@@ -45,9 +45,12 @@
 #include "crypto/hex.h"
 #include "crypto/sig.h"
 #include "ledger/block.h"
+#include "ledger/epoch.h"
 #include "ledger/genesis.h"
+#include "ledger/query.h"
 #include "ledger/record.h"
 #include "ledger/store.h"
+#include "node/solo.h"
 
 /* The master seed's tag. Not consensus data (nothing on chain is hashed with
  * it), so it is kept here rather than in crypto/hash.h's registry. */
@@ -754,8 +757,8 @@ static int produce(struct gen *G, struct block *b)
     derive_key(G, &vk, 0);
     rp_aux_derive(aux, G->master, COMMIT_AUX_BASE + h);
     epoch_offer(G, h);
-    int rc = rp_store_produce_block(G->st, b->items, b->njobs, block_time_s(h) * 1000, &vk, aux,
-                                    rp_pool_verify, G->pool, &hash, &serr);
+    int rc = rp_solo_produce(G->st, b->items, b->njobs, block_time_s(h) * 1000, &vk, aux,
+                             rp_pool_verify, G->pool, &hash, &serr);
     sodium_memzero(&vk, sizeof vk);
     if (rc) {
         seterr(G, "the store refused generated block %llu (a generator bug): %s",

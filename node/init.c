@@ -40,10 +40,12 @@
 #include "crypto/error.h"
 #include "crypto/hex.h"
 #include "crypto/keyfile.h"
+#include "ledger/block.h"
 #include "ledger/genesis.h"
 #include "ledger/record.h"
 #include "ledger/store.h"
 #include "node/log.h"
+#include "node/solo.h"
 
 #define DEV_POW_DIFFICULTY 8
 #define MAX_KEY_TEXT       4096 /* a plaintext dev key or node key file is a few lines */
@@ -766,7 +768,7 @@ static int register_anchor(struct init *I, rp_store *st, const rp_hash *chain_id
     rp_block_item item = {buf, len};
     rp_store_error serr;
     rp_aux_fresh(aux);
-    rc = rp_store_produce_block(st, &item, 1, time_ms, validator, aux, NULL, NULL, NULL, &serr);
+    rc = rp_solo_produce(st, &item, 1, time_ms, validator, aux, NULL, NULL, NULL, &serr);
     sodium_memzero(aux, sizeof aux);
     if (rc)
         seterr(I->err, I->errlen, "cannot produce block 1 (the dev anchor): %s",

@@ -29,6 +29,7 @@
 #include "crypto/hex.h"
 #include "crypto/sig.h"
 #include "ledger/export.h"
+#include "ledger/query.h"
 #include "ledger/replay.h"
 #include "ledger/store.h"
 #include "node/cmdline.h"
@@ -459,7 +460,11 @@ static int cmd_verify(int argc, char **argv)
     catch_interrupts();
     fprintf(stderr, "verify: replaying %s (scratch ledger in %s, %u worker threads)\n", datadir,
             scratch, rp_pool_threads(pool));
-    rc = rp_replay_verify(datadir, scratch, rp_pool_verify, pool, replay_progress, &pr, &rep);
+    rc = rp_replay_verify(
+        datadir, scratch,
+        &(rp_replay_opts){
+            .verify = rp_pool_verify, .vctx = pool, .progress = replay_progress, .pctx = &pr},
+        &rep);
     progress_end(&pr);
     if (rmdir(scratch) != 0)
         fprintf(stderr, "verify: warning: cannot remove %s: %s\n", scratch, strerror(errno));
@@ -754,7 +759,11 @@ static int cmd_import(int argc, char **argv)
     rp_replay_report rep;
     progress_init(&pr, "import");
     catch_interrupts();
-    rc = rp_replay_import(pos[0], datadir, rp_pool_verify, pool, replay_progress, &pr, &rep);
+    rc = rp_replay_import(
+        pos[0], datadir,
+        &(rp_replay_opts){
+            .verify = rp_pool_verify, .vctx = pool, .progress = replay_progress, .pctx = &pr},
+        &rep);
     progress_end(&pr);
     rp_pool_free(pool);
     if (rc) {

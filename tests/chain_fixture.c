@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "ledger/block.h"
+#include "node/solo.h"
 
 fx_state fx;
 
@@ -172,8 +173,7 @@ int fx_produce(const rp_record *recs, size_t n, rp_store_error *err)
     }
     rp_aux_derive(aux, fx.seed, fx.counter++);
     fx.now_s += 5;
-    return rp_store_produce_block(fx.st, items, n, fx.now_s * 1000, &fx.sk[0], aux, NULL, NULL,
-                                  NULL, err);
+    return rp_solo_produce(fx.st, items, n, fx.now_s * 1000, &fx.sk[0], aux, NULL, NULL, NULL, err);
 }
 
 void fx_ok(const rp_record *recs, size_t n)

@@ -26,7 +26,10 @@
 
 #include "crypto/hash.h"
 #include "crypto/sig.h"
+#include "ledger/epoch.h"
+#include "ledger/exec.h"
 #include "ledger/genesis.h"
+#include "ledger/query.h"
 #include "ledger/record.h"
 #include "ledger/store.h"
 

@@ -33,6 +33,7 @@
 #include "crypto/keyfile.h"
 #include "crypto/sig.h"
 #include "ledger/genesis.h"
+#include "ledger/query.h"
 #include "ledger/record.h"
 #include "ledger/store.h"
 #include "node/config.h"

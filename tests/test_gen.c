@@ -19,7 +19,10 @@
 #include "crypto/error.h"
 #include "crypto/hex.h"
 #include "crypto/sig.h"
+#include "ledger/block.h"
+#include "ledger/exec.h"
 #include "ledger/genesis.h"
+#include "ledger/query.h"
 #include "ledger/record.h"
 #include "ledger/replay.h"
 #include "ledger/schema.h"
@@ -194,7 +197,7 @@ START_TEST(test_small_chain)
         size_t bl, cl;
         ck_assert_int_eq(rp_store_read_block(s, h, &blk, &bl), 0);
         ck_assert_int_eq(rp_store_read_commit(s, h, &cm, &cl), 0);
-        int rc = rp_store_apply_block(b, blk, bl, cm, cl, rp_pool_verify, pool, &err);
+        int rc = rp_exec_commit(b, blk, bl, cm, cl, NULL, rp_pool_verify, pool, &err);
         ck_assert_msg(rc == 0, "replay of block %llu: %s", (unsigned long long)h, err.msg);
         free(blk);
         free(cm);
@@ -412,7 +415,8 @@ START_TEST(test_epochs_ahead)
     snprintf(scratch, sizeof scratch, "%s", path(1, "scratch"));
     ck_assert_int_eq(mkdir(scratch, 0700), 0);
     rp_replay_report rep;
-    int rc = rp_replay_verify(o.datadir, scratch, rp_pool_verify, pool, NULL, NULL, &rep);
+    int rc = rp_replay_verify(o.datadir, scratch,
+                              &(rp_replay_opts){.verify = rp_pool_verify, .vctx = pool}, &rep);
     ck_assert_msg(rc == 0, "verify: %s", rep.reason);
 }
 END_TEST

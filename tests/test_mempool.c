@@ -8,9 +8,11 @@
 
 #include "chain_fixture.h"
 #include "crypto/error.h"
+#include "ledger/block.h"
 #include "ledger/record.h"
 #include "ledger/store.h"
 #include "node/mempool.h"
+#include "node/solo.h"
 
 static void setup(void)
 {
@@ -87,8 +89,8 @@ static size_t produce(rp_mempool *mp)
     rp_store_error err;
     fx.now_s += 5;
     rp_mempool_release(mp);
-    int rc = rp_store_produce_block(fx.st, items, n, fx.now_s * 1000, &fx.sk[0], aux, NULL, NULL,
-                                    NULL, &err);
+    int rc =
+        rp_solo_produce(fx.st, items, n, fx.now_s * 1000, &fx.sk[0], aux, NULL, NULL, NULL, &err);
     ck_assert_msg(rc == 0, "block refused: %s", err.msg);
     ck_assert_int_eq(rp_mempool_included(mp, n, fx.now_s), 0);
     return n;
@@ -308,9 +310,9 @@ START_TEST(test_freeze_defers_recheck)
     unsigned char aux[32] = {3};
     rp_store_error err;
     fx.now_s += 5;
-    ck_assert_int_eq(rp_store_produce_block(fx.st, items, 1, fx.now_s * 1000, &fx.sk[0], aux,
-                                            NULL, NULL, NULL, &err),
-                     0);
+    ck_assert_int_eq(
+        rp_solo_produce(fx.st, items, 1, fx.now_s * 1000, &fx.sk[0], aux, NULL, NULL, NULL, &err),
+        0);
     ck_assert_int_eq(rp_mempool_rebuild(mp, fx.now_s, NULL, 0, NULL), 0);
     ck_assert_uint_eq(ev.dropped, 2);
     ck_assert_uint_eq(ev.included, 1);
@@ -368,8 +370,8 @@ START_TEST(test_partial_blocks_advance)
         ck_assert_uint_eq(n, 2);
         rp_mempool_freeze(mp);
         fx.now_s += 5;
-        ck_assert_int_eq(rp_store_produce_block(fx.st, items, n, fx.now_s * 1000, &fx.sk[0], aux,
-                                                NULL, NULL, NULL, &err),
+        ck_assert_int_eq(rp_solo_produce(fx.st, items, n, fx.now_s * 1000, &fx.sk[0], aux, NULL,
+                                         NULL, NULL, &err),
                          0);
         ck_assert_int_eq(rp_mempool_included(mp, n, fx.now_s), 0);
         ck_assert_uint_eq(ev.included, 2 * (round + 1));

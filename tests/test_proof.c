@@ -23,6 +23,7 @@
 #include "ledger/block.h"
 #include "ledger/genesis.h"
 #include "ledger/proof.h"
+#include "ledger/query.h"
 #include "ledger/store.h"
 
 /* Offsets in the encoding (proof.h): the fixed part, then the first entry. */

@@ -32,6 +32,7 @@
 #include "ledger/block.h"
 #include "ledger/export.h"
 #include "ledger/genesis.h"
+#include "ledger/query.h"
 #include "ledger/record.h"
 #include "ledger/replay.h"
 #include "ledger/schema.h"
@@ -158,7 +159,7 @@ static int run_verify(const char *datadir, rp_verify_batch_fn fn, void *ctx, rp_
 {
     const char *scratch = path("scratch");
     ck_assert_int_eq(mkdir(scratch, 0700), 0);
-    int rc = rp_replay_verify(datadir, scratch, fn, ctx, NULL, NULL, rep);
+    int rc = rp_replay_verify(datadir, scratch, &(rp_replay_opts){.verify = fn, .vctx = ctx}, rep);
     /* The scratch ledger is gone; the (empty) folder is the caller's. */
     struct stat sb;
     char led[160];
@@ -265,8 +266,10 @@ START_TEST(test_verify_pool)
     ck_assert_int_eq(mkdir(scratch, 0700), 0);
     progress_calls = compare_calls = 0;
     progress_last = 0;
-    int rc =
-        rp_replay_verify(fx.datadir, scratch, rp_pool_verify, pool, count_progress, NULL, &rep);
+    int rc = rp_replay_verify(
+        fx.datadir, scratch,
+        &(rp_replay_opts){.verify = rp_pool_verify, .vctx = pool, .progress = count_progress},
+        &rep);
     ck_assert_msg(rc == 0, "verify: %s", rep.reason);
     ck_assert_int_eq(progress_calls, 7);
     ck_assert_int_eq(compare_calls, 1);
@@ -286,8 +289,9 @@ START_TEST(test_verify_cancel)
     rp_replay_report rep;
     const char *scratch = path("scratch");
     ck_assert_int_eq(mkdir(scratch, 0700), 0);
-    ck_assert_int_eq(rp_replay_verify(fx.datadir, scratch, NULL, NULL, cancel_at_3, NULL, &rep),
-                     -ECANCELED);
+    ck_assert_int_eq(
+        rp_replay_verify(fx.datadir, scratch, &(rp_replay_opts){.progress = cancel_at_3}, &rep),
+        -ECANCELED);
     ck_assert_uint_eq(rep.blocks, 3);
     ck_assert_int_eq(rmdir(scratch), 0); /* empty again */
 }
@@ -313,7 +317,8 @@ START_TEST(test_roundtrip)
     rp_replay_report rep;
     ck_assert_int_eq(rp_pool_new(&pool), 0);
     const char *copy = path("copy");
-    int rc = rp_replay_import(path("chain.bin"), copy, rp_pool_verify, pool, NULL, NULL, &rep);
+    int rc = rp_replay_import(path("chain.bin"), copy,
+                              &(rp_replay_opts){.verify = rp_pool_verify, .vctx = pool}, &rep);
     ck_assert_msg(rc == 0, "import: %s", rep.reason);
     ck_assert_uint_eq(rep.blocks, 7);
     ck_assert_uint_eq(rep.identities, NIDS);
@@ -331,11 +336,16 @@ START_TEST(test_roundtrip)
     ck_assert_uint_eq(len, len2);
     ck_assert_int_eq(memcmp(bin, bin2, len), 0);
 
-    /* Importing again over it is refused, and changes nothing. */
-    ck_assert_int_eq(rp_replay_import(path("chain.bin"), copy, NULL, NULL, NULL, NULL, &rep),
-                     -EEXIST);
-    ck_assert_ptr_nonnull(strstr(rep.reason, "already holds a ledger"));
+    /* Importing again over it resumes after its tip: every block is found to
+     * be the export's own and skipped, and nothing changes. */
+    ck_assert_int_eq(rp_replay_import(path("chain.bin"), copy, NULL, &rep), 0);
+    ck_assert_uint_eq(rep.resumed_from, 7);
+    ck_assert_uint_eq(rep.blocks, 0);
     ck_assert_uint_eq(tip_height(copy), 7);
+    unsigned char *bin3 = export_bin(copy, &len2);
+    ck_assert_uint_eq(len, len2);
+    ck_assert_int_eq(memcmp(bin, bin3, len), 0);
+    free(bin3);
     free(bin);
     free(bin2);
     rp_pool_free(pool);
@@ -348,6 +358,57 @@ static int count_blocks(void *ctx, const rp_export_block *b)
     ck_assert_uint_eq(b->height, ++*n);
     return 0;
 }
+
+/* An import into a datadir of another chain is refused and changes
+ * nothing there. */
+START_TEST(test_import_other_chain)
+{
+    size_t len;
+    unsigned char *bin = export_bin(fx.datadir, &len);
+    write_file(path("chain.bin"), bin, len);
+    free(bin);
+    char vec[512];
+    snprintf(vec, sizeof vec, "%s/chain-v1.bin", getenv("RP_VECTORS"));
+    rp_replay_report rep;
+    ck_assert_int_eq(rp_replay_import(vec, path("other"), NULL, &rep), 0);
+    uint64_t before = tip_height(path("other"));
+    int rc = rp_replay_import(path("chain.bin"), path("other"), NULL, &rep);
+    ck_assert_int_eq(rc, RP_ERR_CHAIN_MISMATCH);
+    ck_assert_ptr_nonnull(strstr(rep.reason, "another chain"));
+    ck_assert_uint_eq(tip_height(path("other")), before);
+}
+END_TEST
+
+/* A chain written by the code before the one execution path existed
+ * (tests/vectors/chain-v1.bin: repute-gen --identities 60 --reviews 300
+ * --sybil 10 --attack-edges 3 --records-per-block 3 --seed 7, 214 blocks,
+ * two score epochs) imports with every state hash in its headers
+ * recomputed and equal, and exports back to the same bytes. */
+START_TEST(test_import_golden_chain)
+{
+    char vec[512];
+    snprintf(vec, sizeof vec, "%s/chain-v1.bin", getenv("RP_VECTORS"));
+    FILE *f = fopen(vec, "rb");
+    ck_assert_ptr_nonnull(f);
+    static unsigned char want[1 << 20];
+    size_t wlen = fread(want, 1, sizeof want, f);
+    fclose(f);
+    ck_assert_uint_gt(wlen, 0);
+    rp_replay_report rep;
+    int rc = rp_replay_import(vec, path("golden"), NULL, &rep);
+    ck_assert_msg(rc == 0, "import: %s", rep.reason);
+    ck_assert_uint_eq(rep.tip.height, 214);
+    ck_assert_uint_eq(rep.tip.epoch, 2);
+    char head[65];
+    rp_hex_encode(head, sizeof head, rep.tip.head_hash.bytes, 32);
+    ck_assert_str_eq(head, "c9fdbc9f80c40ca1d9edc3d7ab6af1f3ede44d3457690cf47aa491c27e17ca4e");
+    size_t len;
+    unsigned char *bin = export_bin(path("golden"), &len);
+    ck_assert_uint_eq(len, wlen);
+    ck_assert_int_eq(memcmp(bin, want, len), 0);
+    free(bin);
+}
+END_TEST
 
 START_TEST(test_decode_memory)
 {
@@ -541,7 +602,7 @@ START_TEST(test_truncated)
         snprintf(name, sizeof name, "cut%zu.bin", i);
         snprintf(into, sizeof into, "cut%zu", i);
         write_file(path(name), bin, cases[i].cut);
-        int rc = rp_replay_import(path(name), path(into), NULL, NULL, NULL, NULL, &rep);
+        int rc = rp_replay_import(path(name), path(into), NULL, &rep);
         ck_assert_msg(rc == cases[i].code, "cut at %zu: got %d (%s)", cases[i].cut, rc, rep.reason);
         ck_assert_msg(strstr(rep.reason, cases[i].says) != NULL, "cut at %zu: \"%s\"", cases[i].cut,
                       rep.reason);
@@ -575,9 +636,8 @@ START_TEST(test_bad_streams)
     memcpy(b, bin, len);
     b[len] = 0;
     write_file(path("trailing.bin"), b, len + 1);
-    ck_assert_int_eq(
-        rp_replay_import(path("trailing.bin"), path("t"), NULL, NULL, NULL, NULL, &rep),
-        RP_ERR_TRAILING);
+    ck_assert_int_eq(rp_replay_import(path("trailing.bin"), path("t"), NULL, &rep),
+                     RP_ERR_TRAILING);
     ck_assert_ptr_nonnull(strstr(rep.reason, "follow the end marker"));
     ck_assert_uint_eq(rep.tip.height, 7); /* every block was good */
 
@@ -585,13 +645,12 @@ START_TEST(test_bad_streams)
     memcpy(b, bin, len);
     b[0] = 'X';
     write_file(path("magic.bin"), b, len);
-    ck_assert_int_eq(rp_replay_import(path("magic.bin"), path("m"), NULL, NULL, NULL, NULL, &rep),
-                     RP_ERR_BAD_TYPE);
+    ck_assert_int_eq(rp_replay_import(path("magic.bin"), path("m"), NULL, &rep), RP_ERR_BAD_TYPE);
     ck_assert_ptr_nonnull(strstr(rep.reason, "not a repute export"));
     b[0] = 'R';
     b[8] = 2;
     write_file(path("version.bin"), b, len);
-    ck_assert_int_eq(rp_replay_import(path("version.bin"), path("v"), NULL, NULL, NULL, NULL, &rep),
+    ck_assert_int_eq(rp_replay_import(path("version.bin"), path("v"), NULL, &rep),
                      RP_ERR_BAD_VERSION);
     ck_assert_ptr_nonnull(strstr(rep.reason, "version 2"));
     struct stat sb;
@@ -604,8 +663,7 @@ START_TEST(test_bad_streams)
     memcpy(b, bin, len);
     b[offs[0]] = 0x7f;
     write_file(path("huge.bin"), b, len);
-    ck_assert_int_eq(rp_replay_import(path("huge.bin"), path("h"), NULL, NULL, NULL, NULL, &rep),
-                     RP_ERR_TOO_LONG);
+    ck_assert_int_eq(rp_replay_import(path("huge.bin"), path("h"), NULL, &rep), RP_ERR_TOO_LONG);
 
     /* A damaged block 5 (its last byte, in a signature): the import keeps
      * blocks 1-4 and names block 5. */
@@ -617,15 +675,14 @@ START_TEST(test_bad_streams)
         b[at + 4 + blen - 1] ^= 0x01; /* last byte of the block: a signature */
     }
     write_file(path("badsig.bin"), b, len);
-    int rc = rp_replay_import(path("badsig.bin"), path("s"), NULL, NULL, NULL, NULL, &rep);
+    int rc = rp_replay_import(path("badsig.bin"), path("s"), NULL, &rep);
     ck_assert_int_ne(rc, 0);
     ck_assert_uint_eq(rep.failed_height, 5);
     ck_assert_uint_eq(rep.tip.height, 4);
     ck_assert_uint_eq(tip_height(path("s")), 4);
 
     /* A missing file. */
-    ck_assert_int_eq(rp_replay_import(path("nope.bin"), path("n"), NULL, NULL, NULL, NULL, &rep),
-                     -ENOENT);
+    ck_assert_int_eq(rp_replay_import(path("nope.bin"), path("n"), NULL, &rep), -ENOENT);
     free(b);
     free(bin);
 }
@@ -685,7 +742,7 @@ START_TEST(test_bad_signature_named)
      * counterparty's signature. */
     bad_signature_block(bin, offs, 5, 3);
     write_file(path("sig3.bin"), bin, len);
-    int rc = rp_replay_import(path("sig3.bin"), path("s3"), NULL, NULL, NULL, NULL, &rep);
+    int rc = rp_replay_import(path("sig3.bin"), path("s3"), NULL, &rep);
     ck_assert_int_eq(rc, RP_ERR_BAD_SIGNATURE);
     ck_assert_uint_eq(rep.failed_height, 5);
     ck_assert_msg(strstr(rep.reason, "record 3 (engagement, seq 6): a signature does not verify "
@@ -697,7 +754,7 @@ START_TEST(test_bad_signature_named)
      * against the record's own issuer key misses it). */
     bad_signature_block(copy, offs, 5, 0);
     write_file(path("sig0.bin"), copy, len);
-    rc = rp_replay_import(path("sig0.bin"), path("s0"), NULL, NULL, NULL, NULL, &rep);
+    rc = rp_replay_import(path("sig0.bin"), path("s0"), NULL, &rep);
     ck_assert_int_eq(rc, RP_ERR_BAD_SIGNATURE);
     ck_assert_ptr_nonnull(strstr(rep.reason, "record 0 (vouch, seq 5)"));
     ck_assert_uint_eq(rep.tip.height, 4);
@@ -929,6 +986,8 @@ static Suite *replay_suite(void)
     tcase_add_checked_fixture(tc, setup, fx_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_roundtrip);
+    tcase_add_test(tc, test_import_other_chain);
+    tcase_add_test(tc, test_import_golden_chain);
     tcase_add_test(tc, test_decode_memory);
     tcase_add_test(tc, test_jsonl);
     tcase_add_test(tc, test_truncated);

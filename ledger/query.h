@@ -1,0 +1,98 @@
+/* Reading the chain and its state: blocks, records, identities, reviews,
+ * score tables and score proofs, for the RPC server, the auditor's tools and
+ * the tests.
+ *
+ * Every call runs in its own short read transaction (several calls are not
+ * one snapshot: a block may be committed between them) and copies what it
+ * returns, so nothing returned points into LMDB. Safe on any thread; never
+ * blocks the writer.
+ *
+ * Errors: RP_ERR_NOT_FOUND for what is not there, RP_ERR_CORRUPT for stored
+ * bytes that do not decode, RP_ERR_STORE (or -errno) for LMDB failures,
+ * RP_ERR_NOMEM.
+ */
+#ifndef RP_QUERY_H
+#define RP_QUERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/hash.h"
+#include "crypto/sig.h"
+#include "ledger/block.h"
+#include "ledger/proof.h"
+#include "ledger/record.h"
+#include "ledger/schema.h"
+#include "ledger/store.h"
+
+/* A stored block (header and body), commit or header by height.
+ * Returns: 0; RP_ERR_NOT_FOUND; RP_ERR_STORE; RP_ERR_NOMEM.
+ * Out: *out is a malloc'd copy (caller frees) and *len its size. */
+int rp_store_read_block(rp_store *s, uint64_t height, unsigned char **out, size_t *len);
+int rp_store_read_commit(rp_store *s, uint64_t height, unsigned char **out, size_t *len);
+/* Returns: 0; RP_ERR_NOT_FOUND; RP_ERR_CORRUPT; RP_ERR_STORE. */
+int rp_store_read_header(rp_store *s, uint64_t height, rp_header *h);
+
+/* One record of a stored block, without copying the block: the hot path of
+ * record.get. Returns: 0; RP_ERR_NOT_FOUND (no such block); RP_ERR_CORRUPT
+ * (no such index, or a body that does not walk). Out: out[0..*len). */
+int rp_store_read_record(rp_store *s, uint64_t height, uint32_t index,
+                         unsigned char out[static RP_RECORD_MAX_SIZE], size_t *len);
+
+/* A registered identity's state. Returns: 0, RP_ERR_NOT_FOUND,
+ * RP_ERR_CORRUPT or RP_ERR_STORE. */
+int rp_store_read_identity(rp_store *s, const rp_pubkey *name, rp_identity_state *out);
+
+/* Where a record is on chain. Returns: 0, RP_ERR_NOT_FOUND or an error. */
+int rp_store_find_record(rp_store *s, const rp_hash *id, uint64_t *height, uint32_t *index);
+
+/* Where a block is, by its header hash. Returns: 0, RP_ERR_NOT_FOUND or an
+ * error. */
+int rp_store_find_block(rp_store *s, const rp_hash *hash, uint64_t *height);
+
+/* A live review, as the reviews table holds it. */
+typedef struct rp_review_info {
+    rp_hash id;
+    rp_pubkey issuer, subject;
+    rp_hash engagement;
+    uint8_t overall;
+    uint8_t dims[RP_REVIEW_DIMS]; /* quality, reliability, communication, payment; 0 = not rated */
+    uint64_t time;                /* the issuer's clock, unix seconds */
+    uint64_t height;              /* where it was included */
+} rp_review_info;
+
+/* A page of the live reviews about (by_issuer 0) or by (1) an identity, in
+ * review-id order, from one read transaction.
+ * Returns: 0; RP_ERR_CORRUPT; RP_ERR_STORE.
+ * Out:     out[0..*n) with *n <= max; *more: 1 if reviews follow the page.
+ * In:      after: start after this review id (NULL: from the first). */
+int rp_store_list_reviews(rp_store *s, const rp_pubkey *who, int by_issuer, const rp_hash *after,
+                          rp_review_info *out, size_t max, size_t *n, int *more);
+
+/* Describe a committed epoch; epoch 0 means the latest.
+ * Returns: 0; RP_ERR_NOT_FOUND if no epoch is committed yet or that one is
+ *          no longer in the history; RP_ERR_CORRUPT; RP_ERR_STORE. */
+int rp_store_read_epoch(rp_store *s, uint64_t epoch, rp_epoch_info *out);
+
+/* Call fn for every row of a committed epoch's table, in identity order,
+ * from one read transaction. fn returns 0 to go on or a code to stop (which
+ * is returned). Returns: 0, an error of rp_store_read_epoch, or fn's code. */
+int rp_store_read_scores(rp_store *s, uint64_t epoch, int (*fn)(void *ctx, const rp_score_row *row),
+                         void *ctx);
+
+/* One identity's row of a committed epoch (0 = the latest), from one read
+ * transaction: the hot path of score.get.
+ * Returns: 0 (*present 1 and row filled, or 0: no row for the identity);
+ *          errors of rp_store_read_epoch.
+ * Out:     info: the epoch; row; present. */
+int rp_store_read_score(rp_store *s, const rp_pubkey *identity, uint64_t epoch, rp_epoch_info *info,
+                        rp_score_row *row, int *present);
+
+/* Build a proof for an identity in an epoch (0 = the latest): its row and
+ * Merkle path, or the two neighbours that show it has none, with the header
+ * that carries the root and that header's commit (ledger/proof.h).
+ * Returns: 0; errors of rp_store_read_epoch; RP_ERR_NOMEM; RP_ERR_STORE.
+ * Out: p (about 14 KB: allocate it, don't put many on a stack). */
+int rp_store_score_proof(rp_store *s, const rp_pubkey *identity, uint64_t epoch, rp_score_proof *p);
+
+#endif /* RP_QUERY_H */
