@@ -181,8 +181,9 @@ struct rp_mempool {
     uint64_t bytes;
     uint64_t admitted, rejected, dropped;
     int closed;
-    int frozen; /* a block of the ready prefix is being made elsewhere */
-    int recheck; /* a record was dropped while frozen: check all again after */
+    int frozen;          /* a block of the ready prefix is being made elsewhere */
+    int recheck;         /* a record was dropped while frozen: check all again after */
+    unsigned fail_queue; /* tests: refuse this many more requests for queue room */
 };
 
 static void slot_key(unsigned char out[KEY_MAX], const rp_pubkey *issuer, uint64_t seq)
@@ -244,6 +245,8 @@ void rp_mempool_free(rp_mempool *mp)
 
 void rp_mempool_close(rp_mempool *mp) { mp->closed = 1; }
 
+void rp_mempool_test_fail_queue(rp_mempool *mp, unsigned n) { mp->fail_queue = n; }
+
 /* Unlink an entry from everything and free it (no event). */
 static void forget(rp_mempool *mp, struct entry *e)
 {
@@ -274,14 +277,19 @@ static void drop(rp_mempool *mp, struct entry *e, int code, const char *msg)
         mp->ev(mp->ctx, &id, RP_MP_EV_DROPPED, code, msg, 0, 0, user);
 }
 
-/* Make room for n more ids without failing later. */
+/* Make room for n more ids, so queue_append cannot fail. The space of ids
+ * already taken is reused once it is at least half the queue. */
 static int queue_reserve(rp_mempool *mp, size_t n)
 {
     if (mp->qhead > 0 && mp->qhead == mp->qlen)
         mp->qhead = mp->qlen = 0;
+    if (mp->fail_queue) {
+        mp->fail_queue--;
+        return RP_ERR_NOMEM;
+    }
     if (mp->qcap - mp->qlen >= n)
         return 0;
-    if (mp->qhead > 0) {
+    if (mp->qhead > mp->qcap / 2) {
         memmove(mp->queue, mp->queue + mp->qhead, (mp->qlen - mp->qhead) * sizeof *mp->queue);
         mp->qlen -= mp->qhead;
         mp->qhead = 0;
@@ -299,27 +307,15 @@ static int queue_reserve(rp_mempool *mp, size_t n)
     return 0;
 }
 
+/* After queue_reserve. */
+static void queue_append(rp_mempool *mp, const rp_hash *id) { mp->queue[mp->qlen++] = *id; }
+
 static int queue_push(rp_mempool *mp, const rp_hash *id)
 {
-    if (mp->qhead > 0 && mp->qhead == mp->qlen) {
-        mp->qhead = mp->qlen = 0;
-    }
-    if (mp->qlen == mp->qcap) {
-        if (mp->qhead > mp->qcap / 2) {
-            memmove(mp->queue, mp->queue + mp->qhead, (mp->qlen - mp->qhead) * sizeof *mp->queue);
-            mp->qlen -= mp->qhead;
-            mp->qhead = 0;
-        } else {
-            size_t cap = mp->qcap ? mp->qcap * 2 : 256;
-            rp_hash *q = realloc(mp->queue, cap * sizeof *q);
-            if (!q)
-                return RP_ERR_NOMEM;
-            mp->queue = q;
-            mp->qcap = cap;
-        }
-    }
-    mp->queue[mp->qlen++] = *id;
-    return 0;
+    int rc = queue_reserve(mp, 1);
+    if (rc == 0)
+        queue_append(mp, id);
+    return rc;
 }
 
 static int sigs_equal(const struct entry *e, const rp_sig_item *sigs, size_t n)
@@ -345,7 +341,7 @@ static int admit(rp_mempool *mp, struct entry *e, uint64_t now_s, char *msg, siz
     rc = rp_pending_add(mp->pending, e->rec, e->len, now_s, &id, sigs, &n, msg, msglen);
     if (rc)
         return rc;
-    queue_push(mp, &e->id);
+    queue_append(mp, &e->id);
     e->status = RP_MP_VERIFYING;
     e->taken = 0;
     memcpy(e->sigs, sigs, n * sizeof *sigs);
@@ -660,8 +656,11 @@ void rp_mempool_batch_done(rp_mempool *mp, rp_mp_batch *b, uint64_t now_s)
             j++;
         }
         struct entry *e = map_get(&mp->by_id, b->ids[i].bytes);
-        /* Only if the entry still expects exactly these signatures: a
-         * rebuild in between may have changed which key must sign. */
+        /* Only if the entry still expects exactly these signatures. When a
+         * re-check changes which key must sign, it queues the entry again
+         * with taken cleared; an entry that is taken but expects other
+         * signatures is therefore in a later batch, whose answer counts:
+         * this stale one is ignored (neither queued again nor dropped). */
         if (e && e->status == RP_MP_VERIFYING && e->taken && sigs_equal(e, b->sigs + i, j - i)) {
             e->taken = 0;
             if (ok) {
@@ -674,10 +673,6 @@ void rp_mempool_batch_done(rp_mempool *mp, rp_mp_batch *b, uint64_t now_s)
                      "a signature does not verify with the signer's current key");
                 bad = 1;
             }
-        } else if (e && e->status == RP_MP_VERIFYING && e->taken) {
-            e->taken = 0;
-            if (queue_push(mp, &e->id) != 0) /* never verified: it must go */
-                drop(mp, e, RP_ERR_NOMEM, "out of memory");
         }
         i = j;
     }
@@ -719,37 +714,48 @@ static int reopen_pending(rp_mempool *mp)
  * (rc: the result of reopening it). */
 static int recheck_all(rp_mempool *mp, uint64_t now_s, int rc)
 {
-    struct list old = mp->live;
-    mp->live.head = mp->live.tail = NULL;
-    struct entry *e, *n;
-    for (e = old.head; e; e = n) {
-        n = e->next;
-        char msg[256];
-        rp_hash id;
-        rp_sig_item sigs[RP_RECORD_MAX_SIGS];
-        size_t ns = 0;
-        int r = rc ? rc
-                   : rp_pending_add(mp->pending, e->rec, e->len, now_s, &id, sigs, &ns, msg,
-                                    sizeof msg);
-        list_push(&mp->live, e);
-        if (r) {
-            drop(mp, e, r, rc ? "the node could not read its ledger" : msg);
-            continue;
+    int again;
+    do {
+        again = 0;
+        struct list old = mp->live;
+        mp->live.head = mp->live.tail = NULL;
+        struct entry *e, *n;
+        for (e = old.head; e; e = n) {
+            n = e->next;
+            char msg[256];
+            rp_hash id;
+            rp_sig_item sigs[RP_RECORD_MAX_SIGS];
+            size_t ns = 0;
+            int r = rc ? rc
+                       : rp_pending_add(mp->pending, e->rec, e->len, now_s, &id, sigs, &ns, msg,
+                                        sizeof msg);
+            list_push(&mp->live, e);
+            if (r) {
+                drop(mp, e, r, rc ? "the node could not read its ledger" : msg);
+                continue;
+            }
+            if (!sigs_equal(e, sigs, ns)) {
+                /* A pending rotation changed the key that must sign. */
+                if (e->status == RP_MP_READY)
+                    mp->nready--;
+                e->status = RP_MP_VERIFYING;
+                e->taken = 0;
+                memcpy(e->sigs, sigs, ns * sizeof *sigs);
+                e->nsigs = ns;
+                if (queue_push(mp, &e->id) != 0) {
+                    /* Never verified, so it must go; but the pending state
+                     * has its changes now, which would keep the records
+                     * after it that depend on it: start over without it. */
+                    drop(mp, e, RP_ERR_NOMEM, "out of memory");
+                    again = 1;
+                }
+            }
         }
-        if (!sigs_equal(e, sigs, ns)) {
-            /* A pending rotation changed the key that must sign. */
-            if (e->status == RP_MP_READY)
-                mp->nready--;
-            e->status = RP_MP_VERIFYING;
-            e->taken = 0;
-            memcpy(e->sigs, sigs, ns * sizeof *sigs);
-            e->nsigs = ns;
-            if (queue_push(mp, &e->id) != 0) /* never verified: it must go */
-                drop(mp, e, RP_ERR_NOMEM, "out of memory");
-        }
-    }
-    if (rc)
-        return rc;
+        if (rc)
+            return rc;
+        if (again)
+            rc = reopen_pending(mp);
+    } while (again);
     promote_all(mp, now_s);
     return 0;
 }

@@ -190,4 +190,8 @@ void rp_mempool_stats_get(const rp_mempool *mp, rp_mempool_stats *st);
 /* Refuse new records from now on (RP_ERR_SHUTDOWN): the node is stopping. */
 void rp_mempool_close(rp_mempool *mp);
 
+/* For tests only: the next n times the pool needs room in its queue of
+ * signatures to verify, it fails as an allocation would (RP_ERR_NOMEM). */
+void rp_mempool_test_fail_queue(rp_mempool *mp, unsigned n);
+
 #endif /* RP_MEMPOOL_H */

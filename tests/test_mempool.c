@@ -393,6 +393,97 @@ START_TEST(test_partial_blocks_advance)
 }
 END_TEST
 
+/* Identity 2 rotates to key 7 (pending), then 1's engagement x with 2 is
+ * co-signed by key 7 and 1's review y of x follows. */
+static void rotation_then_dependents(rp_mempool *mp, rp_hash *xid, rp_hash *yid)
+{
+    rp_mp_result res;
+    rp_record ro = fx_base(RP_REC_ROTATE, 2, 2);
+    ro.body.rotate.new_key = fx.pk[7];
+    rp_recovery_commitment(&ro.body.rotate.new_recovery, &fx.pk[FX_NKEYS - 1]);
+    ro.body.rotate.auth = RP_ROTATE_BY_CURRENT;
+    fx_sign(&ro, 0, 2);
+    rp_record x = fx_engagement(1, 2, 2, RP_ENG_GIG);
+    fx_sign(&x, 1, 7);
+    *xid = fx_id(&x);
+    rp_record y = fx_review(1, 3, 2, xid, 5);
+    *yid = fx_id(&y);
+    ck_assert_int_eq(submit(mp, &ro, &res), 0);
+    ck_assert_int_eq(submit(mp, &x, &res), 0);
+    ck_assert_int_eq(submit(mp, &y, &res), 0);
+}
+
+/* A block made without the pool gives 2's sequence 2 to another record:
+ * the rotation is gone, and x must now be signed by 2's old key. */
+static void block_without_rotation(rp_mempool *mp, uint64_t now_s)
+{
+    rp_record c = fx_vouch(2, 2, 1);
+    fx_ok(&c, 1);
+    ck_assert_int_eq(rp_mempool_rebuild(mp, now_s, NULL, 0, NULL), 0);
+}
+
+START_TEST(test_oom_drop_rechecks_dependents)
+{
+    register_two();
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_hash xid, yid;
+    rotation_then_dependents(mp, &xid, &yid);
+    verify_all(mp);
+    ck_assert_uint_eq(ev.ready, 3);
+    /* x's signatures must be verified again, but the queue for that cannot
+     * grow: x goes, and y, which needs x's engagement and sequence, with it,
+     * not left in the pool on top of x's changes. */
+    rp_mempool_test_fail_queue(mp, 1);
+    block_without_rotation(mp, fx.now_s);
+    ck_assert_uint_eq(ev.dropped, 3);
+    enum rp_mp_status status;
+    ck_assert_int_eq(rp_mempool_find(mp, &xid, &status, NULL, NULL), RP_ERR_NOT_FOUND);
+    ck_assert_int_eq(rp_mempool_find(mp, &yid, &status, NULL, NULL), RP_ERR_NOT_FOUND);
+    ck_assert(rp_hash_eq(&ev.last_id, &yid));
+    rp_mempool_stats st;
+    rp_mempool_stats_get(mp, &st);
+    ck_assert_uint_eq(st.count, 0);
+    rp_mempool_free(mp);
+}
+END_TEST
+
+START_TEST(test_stale_batch_ignored)
+{
+    register_two();
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_hash xid, yid;
+    rotation_then_dependents(mp, &xid, &yid);
+    /* x's signatures are out for verification when the block changes which
+     * key must co-sign it; a second batch takes them again. */
+    rp_mp_batch *old = rp_mempool_take_batch(mp, 16);
+    ck_assert_ptr_nonnull(old);
+    block_without_rotation(mp, fx.now_s);
+    rp_mp_batch *cur = rp_mempool_take_batch(mp, 16);
+    ck_assert_ptr_nonnull(cur);
+    ck_assert_ptr_null(rp_mempool_take_batch(mp, 16));
+    /* The old batch (key 7: good) does not count for x; y still needs the
+     * same signature, so its answer holds for y. */
+    rp_verify_range(old->items, 0, old->n, old->ok);
+    rp_mempool_batch_done(mp, old, fx.now_s);
+    enum rp_mp_status status;
+    ck_assert_int_eq(rp_mempool_find(mp, &xid, &status, NULL, NULL), 0);
+    ck_assert_int_eq(status, RP_MP_VERIFYING);
+    ck_assert_int_eq(rp_mempool_find(mp, &yid, &status, NULL, NULL), 0);
+    ck_assert_int_eq(status, RP_MP_READY);
+    ck_assert_uint_eq(ev.ready, 1);
+    /* The current one (2's own key: bad) decides, at once, and y goes with x. */
+    rp_verify_range(cur->items, 0, cur->n, cur->ok);
+    rp_mempool_batch_done(mp, cur, fx.now_s);
+    ck_assert_int_eq(rp_mempool_find(mp, &xid, &status, NULL, NULL), RP_ERR_NOT_FOUND);
+    ck_assert_int_eq(rp_mempool_find(mp, &yid, &status, NULL, NULL), RP_ERR_NOT_FOUND);
+    rp_mempool_stats st;
+    rp_mempool_stats_get(mp, &st);
+    ck_assert_uint_eq(st.count, 0);
+    ck_assert_ptr_null(rp_mempool_take_batch(mp, 16));
+    rp_mempool_free(mp);
+}
+END_TEST
+
 static Suite *mempool_suite(void)
 {
     Suite *s = suite_create("mempool");
@@ -407,6 +498,8 @@ static Suite *mempool_suite(void)
     tcase_add_test(tc, test_partial_blocks_advance);
     tcase_add_test(tc, test_held_cap_and_ttl);
     tcase_add_test(tc, test_freeze_defers_recheck);
+    tcase_add_test(tc, test_oom_drop_rechecks_dependents);
+    tcase_add_test(tc, test_stale_batch_ignored);
     suite_add_tcase(s, tc);
     return s;
 }
