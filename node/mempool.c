@@ -1,3 +1,15 @@
+/* The mempool's one implementation: every pending and held record is an
+ * entry in a map by id; pending ones sit in a list in admission order (the
+ * order of the pending state's layer, and of the next block), held ones in
+ * a second list and a map by (issuer, sequence). Ids whose signatures wait
+ * for a batch sit in a queue. The pending state (ledger/pending.h) holds the
+ * changes of every pending record, and whenever a pending record leaves
+ * other than into a block, that state is rebuilt from the records left so
+ * their dependents are judged again: no path may drop a record and keep its
+ * changes. Events go to a fixed table of subscribers; a record keeps one
+ * user pointer per subscriber slot, allocated only for records someone
+ * waits on.
+ */
 #include "node/mempool.h"
 
 #include <stdio.h>
@@ -133,7 +145,7 @@ struct entry {
     uint64_t since;           /* HELD: when it was held (unix seconds) */
     rp_sig_item sigs[RP_RECORD_MAX_SIGS];
     size_t nsigs;
-    void *user;
+    void **users; /* NULL, or one pointer per subscriber slot */
     struct entry *prev, *next;
 };
 
@@ -165,11 +177,21 @@ static void list_remove(struct list *l, struct entry *e)
     e->prev = e->next = NULL;
 }
 
+/* A subscriber slot; handle is slot + 1 in the low 8 bits and a generation
+ * above, so a stale handle never names the slot's next subscriber. */
+struct sub {
+    rp_mp_event_fn fn; /* NULL: a free slot */
+    void *ctx;
+    rp_mp_sub handle;
+    uint64_t since; /* the number of events emitted before it subscribed */
+};
+
 struct rp_mempool {
     rp_store *store;
     rp_mempool_limits lim;
-    rp_mp_event_fn ev;
-    void *ctx;
+    struct sub subs[RP_MEMPOOL_MAX_SUBSCRIBERS];
+    uint32_t sub_gen;
+    uint64_t nevents;
     rp_pending *pending;
     struct list live; /* VERIFYING and READY, in admission order */
     struct list held;
@@ -193,8 +215,7 @@ static void slot_key(unsigned char out[KEY_MAX], const rp_pubkey *issuer, uint64
         out[32 + i] = (unsigned char)(seq >> (56 - 8 * i));
 }
 
-int rp_mempool_new(rp_mempool **out, rp_store *store, const rp_mempool_limits *limits,
-                   rp_mp_event_fn ev, void *ctx)
+int rp_mempool_new(rp_mempool **out, rp_store *store, const rp_mempool_limits *limits)
 {
     *out = NULL;
     rp_mempool *mp = calloc(1, sizeof *mp);
@@ -202,8 +223,6 @@ int rp_mempool_new(rp_mempool **out, rp_store *store, const rp_mempool_limits *l
         return RP_ERR_NOMEM;
     mp->store = store;
     mp->lim = *limits;
-    mp->ev = ev;
-    mp->ctx = ctx;
     mp->by_id.klen = 32;
     mp->by_slot.klen = KEY_MAX;
     int rc = rp_pending_new(store, &mp->pending);
@@ -219,6 +238,7 @@ static void entry_free(struct entry *e)
 {
     if (e) {
         free(e->rec);
+        free(e->users);
         free(e);
     }
 }
@@ -247,8 +267,72 @@ void rp_mempool_close(rp_mempool *mp) { mp->closed = 1; }
 
 void rp_mempool_test_fail_queue(rp_mempool *mp, unsigned n) { mp->fail_queue = n; }
 
-/* Unlink an entry from everything and free it (no event). */
-static void forget(rp_mempool *mp, struct entry *e)
+/* ---- subscribers ---------------------------------------------------------------- */
+
+static struct sub *sub_find(rp_mempool *mp, rp_mp_sub h)
+{
+    size_t i = (h & 0xff) - 1;
+    if (i >= RP_MEMPOOL_MAX_SUBSCRIBERS || !mp->subs[i].fn || mp->subs[i].handle != h)
+        return NULL;
+    return &mp->subs[i];
+}
+
+int rp_mempool_subscribe(rp_mempool *mp, rp_mp_event_fn fn, void *ctx, rp_mp_sub *out)
+{
+    *out = 0;
+    for (size_t i = 0; i < RP_MEMPOOL_MAX_SUBSCRIBERS; i++) {
+        struct sub *s = &mp->subs[i];
+        if (s->fn)
+            continue;
+        mp->sub_gen = (mp->sub_gen + 1) & 0xffffff;
+        s->fn = fn;
+        s->ctx = ctx;
+        s->handle = mp->sub_gen << 8 | (rp_mp_sub)(i + 1);
+        s->since = mp->nevents;
+        *out = s->handle;
+        return 0;
+    }
+    return RP_ERR_TOO_MANY;
+}
+
+int rp_mempool_unsubscribe(rp_mempool *mp, rp_mp_sub h)
+{
+    struct sub *s = sub_find(mp, h);
+    if (!s)
+        return RP_ERR_NOT_FOUND;
+    size_t i = (size_t)(s - mp->subs);
+    memset(s, 0, sizeof *s);
+    /* The slot's next subscriber must not inherit these pointers. */
+    struct list *lists[2] = {&mp->live, &mp->held};
+    for (size_t l = 0; l < 2; l++)
+        for (struct entry *e = lists[l]->head; e; e = e->next)
+            if (e->users)
+                e->users[i] = NULL;
+    return 0;
+}
+
+/* Deliver one event of entry e to every subscriber. Each one's user pointer
+ * is read just before its call: an earlier subscriber may have set its own
+ * meanwhile, which may have allocated e->users. */
+static void emit(rp_mempool *mp, struct entry *e, rp_mp_event *ev)
+{
+    uint64_t n = ++mp->nevents;
+    ev->id = e->id;
+    for (size_t i = 0; i < RP_MEMPOOL_MAX_SUBSCRIBERS; i++) {
+        struct sub *s = &mp->subs[i];
+        /* since: a subscriber added during this very event waits for the next. */
+        if (!s->fn || s->since >= n)
+            continue;
+        ev->user = e->users ? e->users[i] : NULL;
+        s->fn(s->ctx, ev);
+    }
+}
+
+/* ---- leaving the pool ----------------------------------------------------------- */
+
+/* Unlink an entry from every map and list and from the counts (not freed,
+ * no event). An entry with status 0 is in no list (being promoted). */
+static void unlink_entry(rp_mempool *mp, struct entry *e)
 {
     map_del(&mp->by_id, e->id.bytes);
     if (e->status == RP_MP_HELD) {
@@ -257,24 +341,36 @@ static void forget(rp_mempool *mp, struct entry *e)
         map_del(&mp->by_slot, k);
         list_remove(&mp->held, e);
         mp->nheld--;
-    } else {
+    } else if (e->status == RP_MP_VERIFYING || e->status == RP_MP_READY) {
         list_remove(&mp->live, e);
         if (e->status == RP_MP_READY)
             mp->nready--;
     }
     mp->count--;
     mp->bytes -= e->len;
+}
+
+/* A record's last event: it is out of the pool before the subscribers hear
+ * of it, so none of them finds it any more, and freed after. */
+static void leave(rp_mempool *mp, struct entry *e, rp_mp_event *ev)
+{
+    unlink_entry(mp, e);
+    emit(mp, e, ev);
     entry_free(e);
 }
 
+/* Callers that drop a pending record (not a held one) must rebuild the
+ * pending state afterwards, or have not added it to the state: its changes
+ * would otherwise stay and keep its dependents valid. */
 static void drop(rp_mempool *mp, struct entry *e, int code, const char *msg)
 {
-    rp_hash id = e->id;
-    void *user = e->user;
-    forget(mp, e);
     mp->dropped++;
-    if (mp->ev)
-        mp->ev(mp->ctx, &id, RP_MP_EV_DROPPED, code, msg, 0, 0, user);
+    leave(mp, e, &(rp_mp_event){.kind = RP_MP_EV_DROPPED, .code = code, .msg = msg});
+}
+
+static void included(rp_mempool *mp, struct entry *e, uint64_t height, uint32_t index)
+{
+    leave(mp, e, &(rp_mp_event){.kind = RP_MP_EV_INCLUDED, .height = height, .index = index});
 }
 
 /* Make room for n more ids, so queue_append cannot fail. The space of ids
@@ -370,19 +466,12 @@ static void promote(rp_mempool *mp, const rp_pubkey *issuer, uint64_t now_s)
         map_del(&mp->by_slot, k);
         list_remove(&mp->held, e);
         mp->nheld--;
+        e->status = 0; /* in no list until admit puts it in live */
         char msg[256];
         int rc = admit(mp, e, now_s, msg, sizeof msg);
         if (rc) {
-            /* Already out of the held list and map: finish the job here. */
-            rp_hash id = e->id;
-            void *user = e->user;
-            map_del(&mp->by_id, e->id.bytes);
-            mp->count--;
-            mp->bytes -= e->len;
-            mp->dropped++;
-            entry_free(e);
-            if (mp->ev)
-                mp->ev(mp->ctx, &id, RP_MP_EV_DROPPED, rc, msg, 0, 0, user);
+            /* A refused record leaves no trace in the pending state. */
+            drop(mp, e, rc, msg);
             return;
         }
         mp->admitted++;
@@ -541,19 +630,27 @@ int rp_mempool_find(rp_mempool *mp, const rp_hash *id, enum rp_mp_status *status
     return 0;
 }
 
-int rp_mempool_set_user(rp_mempool *mp, const rp_hash *id, void *user)
+int rp_mempool_set_user(rp_mempool *mp, rp_mp_sub sub, const rp_hash *id, void *user)
 {
+    struct sub *s = sub_find(mp, sub);
     struct entry *e = map_get(&mp->by_id, id->bytes);
-    if (!e)
+    if (!s || !e)
         return RP_ERR_NOT_FOUND;
-    e->user = user;
+    if (!e->users) {
+        if (!user)
+            return 0;
+        if (!(e->users = calloc(RP_MEMPOOL_MAX_SUBSCRIBERS, sizeof *e->users)))
+            return RP_ERR_NOMEM;
+    }
+    e->users[s - mp->subs] = user;
     return 0;
 }
 
-void *rp_mempool_get_user(rp_mempool *mp, const rp_hash *id)
+void *rp_mempool_get_user(rp_mempool *mp, rp_mp_sub sub, const rp_hash *id)
 {
+    struct sub *s = sub_find(mp, sub);
     struct entry *e = map_get(&mp->by_id, id->bytes);
-    return e ? e->user : NULL;
+    return s && e && e->users ? e->users[s - mp->subs] : NULL;
 }
 
 void rp_mempool_release(rp_mempool *mp)
@@ -666,8 +763,7 @@ void rp_mempool_batch_done(rp_mempool *mp, rp_mp_batch *b, uint64_t now_s)
             if (ok) {
                 e->status = RP_MP_READY;
                 mp->nready++;
-                if (mp->ev)
-                    mp->ev(mp->ctx, &e->id, RP_MP_EV_READY, 0, NULL, 0, 0, e->user);
+                emit(mp, e, &(rp_mp_event){.kind = RP_MP_EV_READY});
             } else {
                 drop(mp, e, RP_ERR_BAD_SIGNATURE,
                      "a signature does not verify with the signer's current key");
@@ -829,11 +925,7 @@ int rp_mempool_included(rp_mempool *mp, size_t k, uint64_t now_s)
         uint64_t height = 0;
         uint32_t index = 0;
         rp_pending_find_record(mp->pending, &e->id, &height, &index);
-        rp_hash id = e->id;
-        void *user = e->user;
-        forget(mp, e);
-        if (mp->ev)
-            mp->ev(mp->ctx, &id, RP_MP_EV_INCLUDED, 0, NULL, height, index, user);
+        included(mp, e, height, index);
     }
     rp_mempool_expire(mp, now_s);
     promote_all(mp, now_s);
@@ -851,20 +943,14 @@ int rp_mempool_rebuild(rp_mempool *mp, uint64_t now_s, const rp_hash *drop_id, i
         n = e->next;
         uint64_t height;
         uint32_t index;
-        if (rp_pending_find_record(mp->pending, &e->id, &height, &index) == 0) {
-            rp_hash id = e->id;
-            void *user = e->user;
-            forget(mp, e);
-            if (mp->ev)
-                mp->ev(mp->ctx, &id, RP_MP_EV_INCLUDED, 0, NULL, height, index, user);
-        }
+        if (rp_pending_find_record(mp->pending, &e->id, &height, &index) == 0)
+            included(mp, e, height, index);
     }
     if (drop_id && (e = map_get(&mp->by_id, drop_id->bytes)) != NULL)
         drop(mp, e, code, msg);
     rp_mempool_expire(mp, now_s);
     return recheck_all(mp, now_s, rc);
 }
-
 
 void rp_mempool_stats_get(const rp_mempool *mp, rp_mempool_stats *st)
 {

@@ -25,9 +25,10 @@
  * again against the new tip: that is the "again at block time".
  *
  * Outcomes that come later than the submit call (READY, dropped, included)
- * are reported through the event callback, so the RPC layer can answer
- * clients who wait. Single-threaded: the loop thread owns the mempool; the
- * batches are plain memory that a worker may verify.
+ * go to every subscriber (rp_mempool_subscribe): the RPC layer answers
+ * clients who wait, the peer relay (next) announces READY records.
+ * Single-threaded: the loop thread owns the mempool;
+ * the batches are plain memory that a worker may verify.
  */
 #ifndef RP_MEMPOOL_H
 #define RP_MEMPOOL_H
@@ -58,17 +59,37 @@ enum rp_mp_status {
     RP_MP_INCLUDED = 5,  /* on chain */
 };
 
-enum rp_mp_event {
+enum rp_mp_event_kind {
     RP_MP_EV_READY = 1,    /* signatures verified */
     RP_MP_EV_DROPPED = 2,  /* removed: bad signature, or no longer valid (code, msg) */
     RP_MP_EV_INCLUDED = 3, /* in the block at height, index */
 };
 
-/* Called on the loop thread for every later outcome. msg is borrowed; user
- * is what rp_mempool_set_user attached to the record (DROPPED and INCLUDED
- * are the last events of a record: the caller frees user then). */
-typedef void (*rp_mp_event_fn)(void *ctx, const rp_hash *id, enum rp_mp_event ev, int code,
-                               const char *msg, uint64_t height, uint32_t index, void *user);
+/* One later outcome of one record, as a subscriber sees it. */
+typedef struct rp_mp_event {
+    enum rp_mp_event_kind kind;
+    rp_hash id;
+    int code;            /* DROPPED: why, a code of crypto/error.h; else 0 */
+    const char *msg;     /* DROPPED: a sentence, borrowed for the call; else NULL */
+    uint64_t height;     /* INCLUDED: where the record is on chain; else 0 */
+    uint32_t index;
+    void *user; /* this subscriber's own pointer (rp_mempool_set_user) */
+} rp_mp_event;
+
+/* A subscriber's callback, on the loop thread; ev is borrowed for the call.
+ * DROPPED and INCLUDED are a record's last events: a subscriber frees what
+ * its user pointer holds then. From inside the callback a subscriber may call
+ * rp_mempool_find, _get_user, _set_user, _subscribe, _unsubscribe
+ * and _stats_get, and nothing else of the mempool's (nothing that adds,
+ * removes or re-checks records). */
+typedef void (*rp_mp_event_fn)(void *ctx, const rp_mp_event *ev);
+
+/* A subscription; 0 is never one. */
+typedef uint32_t rp_mp_sub;
+
+/* At most this many subscribers at once: the RPC waiters, the peer relay and
+ * room for a few more. Each event costs a call per subscriber. */
+#define RP_MEMPOOL_MAX_SUBSCRIBERS 8
 
 typedef struct rp_mp_result {
     rp_hash id;
@@ -80,16 +101,31 @@ typedef struct rp_mp_result {
 } rp_mp_result;
 
 /* Returns: 0, RP_ERR_NOMEM, or an error of rp_pending_new.
- * Out: *out. In: store (borrowed, must outlive the pool); limits; ev, ctx. */
-int rp_mempool_new(rp_mempool **out, rp_store *store, const rp_mempool_limits *limits,
-                   rp_mp_event_fn ev, void *ctx);
+ * Out: *out (rp_mempool_free). In: store (borrowed, must outlive the pool);
+ * limits (copied). The pool starts with no subscriber. */
+int rp_mempool_new(rp_mempool **out, rp_store *store, const rp_mempool_limits *limits);
 void rp_mempool_free(rp_mempool *mp);
+
+/* Call fn(ctx, event) for every event from now on (not for one being
+ * delivered while it subscribes), until rp_mempool_unsubscribe.
+ * Subscribers are called one after another in no set order.
+ * Returns: 0; RP_ERR_TOO_MANY if RP_MEMPOOL_MAX_SUBSCRIBERS are subscribed.
+ * Out: *sub, the handle for rp_mempool_unsubscribe and the user pointers.
+ * In: fn; ctx (borrowed: must outlive the subscription). */
+int rp_mempool_subscribe(rp_mempool *mp, rp_mp_event_fn fn, void *ctx, rp_mp_sub *sub);
+
+/* Stop the calls at once, even in the middle of an event's delivery. The
+ * pool forgets the user pointers of the subscription; what they point to is
+ * the subscriber's to free. Costs a walk over the pool.
+ * Returns: 0; RP_ERR_NOT_FOUND if sub is not a current subscription. */
+int rp_mempool_unsubscribe(rp_mempool *mp, rp_mp_sub sub);
 
 /* Admit one encoded record (copied) at time now_s (unix seconds).
  * Returns: 0 with res->status KNOWN, HELD, VERIFYING or INCLUDED; or
  *          RP_ERR_TOO_LONG, a decode error, a rule error (res->msg),
  *          RP_ERR_MEMPOOL_FULL, RP_ERR_SEQUENCE_GAP, RP_ERR_NOMEM,
- *          RP_ERR_STORE. Held records admitted by this one go VERIFYING. */
+ *          RP_ERR_STORE, RP_ERR_SHUTDOWN. Held records admitted by this one
+ *          go VERIFYING. */
 int rp_mempool_submit(rp_mempool *mp, const unsigned char *rec, size_t len, uint64_t now_s,
                       rp_mp_result *res);
 
@@ -98,10 +134,14 @@ int rp_mempool_submit(rp_mempool *mp, const unsigned char *rec, size_t len, uint
 int rp_mempool_find(rp_mempool *mp, const rp_hash *id, enum rp_mp_status *status,
                     const unsigned char **bytes, size_t *len);
 
-/* Attach a caller pointer to a pending or held record (e.g. the RPC calls
- * waiting for it). Returns: 0 or RP_ERR_NOT_FOUND. */
-int rp_mempool_set_user(rp_mempool *mp, const rp_hash *id, void *user);
-void *rp_mempool_get_user(rp_mempool *mp, const rp_hash *id);
+/* Attach a subscriber's own pointer to a pending or held record (e.g. the
+ * RPC calls waiting for it): it comes back in that subscriber's events of
+ * the record, and only in its own. NULL detaches. The pool never frees it.
+ * Returns: 0; RP_ERR_NOT_FOUND (no such record, or sub is not a current
+ *          subscription); RP_ERR_NOMEM (the first pointer on a record takes
+ *          a small allocation). */
+int rp_mempool_set_user(rp_mempool *mp, rp_mp_sub sub, const rp_hash *id, void *user);
+void *rp_mempool_get_user(rp_mempool *mp, rp_mp_sub sub, const rp_hash *id);
 
 /* Drop the pending state's read transaction before the caller writes to
  * the store on this thread; rp_mempool_rebuild opens a new one. */

@@ -21,26 +21,56 @@ static void setup(void)
     });
 }
 
-/* Events seen, for the assertions. */
-static struct {
+/* Events one subscriber saw, for the assertions. */
+#define LOG_MAX 64
+struct seen {
     size_t ready, dropped, included;
     int last_code;
     rp_hash last_id;
-} ev;
+    size_t n;
+    rp_mp_event log[LOG_MAX]; /* every event, its msg cleared */
+};
 
-static void on_event(void *ctx, const rp_hash *id, enum rp_mp_event e, int code, const char *msg,
-                     uint64_t height, uint32_t index, void *user)
+/* ev: the subscriber new_pool adds (subscription sub0); ev2: a second one. */
+static struct seen ev, ev2;
+static rp_mp_sub sub0;
+
+static void on_event(void *ctx, const rp_mp_event *e)
 {
-    (void)ctx, (void)height, (void)index, (void)user;
-    ev.last_id = *id;
-    if (e == RP_MP_EV_READY)
-        ev.ready++;
-    else if (e == RP_MP_EV_DROPPED) {
-        ev.dropped++;
-        ev.last_code = code;
-        ck_assert_msg(msg && msg[0], "a drop says why");
-    } else
-        ev.included++;
+    struct seen *s = ctx;
+    s->last_id = e->id;
+    if (e->kind == RP_MP_EV_READY) {
+        s->ready++;
+    } else if (e->kind == RP_MP_EV_DROPPED) {
+        s->dropped++;
+        s->last_code = e->code;
+        ck_assert_msg(e->msg && e->msg[0], "a drop says why");
+    } else {
+        ck_assert_int_eq(e->kind, RP_MP_EV_INCLUDED);
+        s->included++;
+    }
+    ck_assert_uint_lt(s->n, LOG_MAX);
+    s->log[s->n] = *e;
+    s->log[s->n].msg = NULL;
+    s->n++;
+}
+
+/* The latest event of a kind a subscriber saw for a record, or NULL. */
+static const rp_mp_event *seen_event(const struct seen *s, const rp_hash *id,
+                                     enum rp_mp_event_kind kind)
+{
+    for (size_t i = s->n; i-- > 0;)
+        if (s->log[i].kind == kind && rp_hash_eq(&s->log[i].id, id))
+            return &s->log[i];
+    return NULL;
+}
+
+/* seen_event, and fail the test if there is none. */
+static const rp_mp_event *saw(const struct seen *s, const rp_hash *id, enum rp_mp_event_kind kind)
+{
+    const rp_mp_event *e = seen_event(s, id, kind);
+    ck_assert_msg(e != NULL, "no event of kind %d for the record", (int)kind);
+    return e;
 }
 
 /* Identities 1 (talent) and 2 (agent) on chain, in block 1. */
@@ -56,7 +86,10 @@ static rp_mempool *new_pool(uint32_t max_count, uint64_t max_bytes, uint32_t max
     rp_mempool *mp;
     rp_mempool_limits lim = {max_count, max_bytes, max_gap};
     memset(&ev, 0, sizeof ev);
-    ck_assert_int_eq(rp_mempool_new(&mp, fx.st, &lim, on_event, NULL), 0);
+    memset(&ev2, 0, sizeof ev2);
+    ck_assert_int_eq(rp_mempool_new(&mp, fx.st, &lim), 0);
+    ck_assert_int_eq(rp_mempool_subscribe(mp, on_event, &ev, &sub0), 0);
+    ck_assert_uint_ne(sub0, 0);
     return mp;
 }
 
@@ -393,6 +426,125 @@ START_TEST(test_partial_blocks_advance)
 }
 END_TEST
 
+/* ---- subscribers ------------------------------------------------------------------ */
+
+static void assert_same_events(const struct seen *a, const struct seen *b)
+{
+    ck_assert_uint_eq(a->n, b->n);
+    for (size_t i = 0; i < a->n; i++) {
+        const rp_mp_event *x = &a->log[i], *y = &b->log[i];
+        ck_assert_int_eq(x->kind, y->kind);
+        ck_assert(rp_hash_eq(&x->id, &y->id));
+        ck_assert_int_eq(x->code, y->code);
+        ck_assert_uint_eq(x->height, y->height);
+        ck_assert_uint_eq(x->index, y->index);
+    }
+}
+
+START_TEST(test_two_subscribers)
+{
+    register_two();
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_sub sub2;
+    ck_assert_int_eq(rp_mempool_subscribe(mp, on_event, &ev2, &sub2), 0);
+    ck_assert_uint_ne(sub2, sub0);
+    rp_mp_result res;
+    rp_record v = fx_vouch(1, 2, 2), e = fx_engagement(2, 2, 1, RP_ENG_GIG);
+    rp_record bad = fx_vouch(2, 3, 1);
+    bad.sigs[0].bytes[3] ^= 1;
+    ck_assert_int_eq(submit(mp, &v, &res), 0);
+    ck_assert_int_eq(submit(mp, &e, &res), 0);
+    ck_assert_int_eq(submit(mp, &bad, &res), 0);
+    /* Each subscriber has its own pointer on a record, and sees only its own. */
+    rp_hash vid = fx_id(&v);
+    int mine = 1, yours = 2;
+    ck_assert_int_eq(rp_mempool_set_user(mp, sub0, &vid, &mine), 0);
+    ck_assert_int_eq(rp_mempool_set_user(mp, sub2, &vid, &yours), 0);
+    ck_assert_ptr_eq(rp_mempool_get_user(mp, sub0, &vid), &mine);
+    ck_assert_ptr_eq(rp_mempool_get_user(mp, sub2, &vid), &yours);
+    verify_all(mp);
+    ck_assert_ptr_eq(saw(&ev, &vid, RP_MP_EV_READY)->user, &mine);
+    ck_assert_ptr_eq(saw(&ev2, &vid, RP_MP_EV_READY)->user, &yours);
+    produce(mp);
+    /* Both saw every event: two READY, one DROPPED, two INCLUDED, alike. */
+    ck_assert_uint_eq(ev.ready, 2);
+    ck_assert_uint_eq(ev.dropped, 1);
+    ck_assert_int_eq(ev.last_code, RP_ERR_BAD_SIGNATURE);
+    ck_assert_uint_eq(ev.included, 2);
+    assert_same_events(&ev, &ev2);
+    ck_assert_ptr_eq(saw(&ev2, &vid, RP_MP_EV_INCLUDED)->user, &yours);
+    rp_hash eid = fx_id(&e);
+    ck_assert_ptr_null(saw(&ev2, &eid, RP_MP_EV_INCLUDED)->user);
+    rp_mempool_free(mp);
+}
+END_TEST
+
+START_TEST(test_subscribers_bounded)
+{
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_sub subs[RP_MEMPOOL_MAX_SUBSCRIBERS], extra;
+    subs[0] = sub0;
+    for (size_t i = 1; i < RP_MEMPOOL_MAX_SUBSCRIBERS; i++)
+        ck_assert_int_eq(rp_mempool_subscribe(mp, on_event, &ev2, &subs[i]), 0);
+    ck_assert_int_eq(rp_mempool_subscribe(mp, on_event, &ev2, &extra), RP_ERR_TOO_MANY);
+    ck_assert_uint_eq(extra, 0);
+    /* A freed slot takes a new subscriber. */
+    ck_assert_int_eq(rp_mempool_unsubscribe(mp, subs[3]), 0);
+    ck_assert_int_eq(rp_mempool_subscribe(mp, on_event, &ev2, &extra), 0);
+    rp_mempool_free(mp);
+}
+END_TEST
+
+/* A subscriber that leaves on its first event. */
+static rp_mempool *leaving_mp;
+static rp_mp_sub leaving_sub;
+static size_t leaving_calls;
+
+static void on_event_leave(void *ctx, const rp_mp_event *e)
+{
+    (void)ctx, (void)e;
+    leaving_calls++;
+    ck_assert_int_eq(rp_mempool_unsubscribe(leaving_mp, leaving_sub), 0);
+}
+
+START_TEST(test_unsubscribe)
+{
+    register_two();
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_sub sub2;
+    ck_assert_int_eq(rp_mempool_subscribe(mp, on_event, &ev2, &sub2), 0);
+    leaving_mp = mp;
+    ck_assert_int_eq(rp_mempool_subscribe(mp, on_event_leave, NULL, &leaving_sub), 0);
+    rp_mp_result res;
+    rp_record v = fx_vouch(1, 2, 2), e = fx_engagement(2, 2, 1, RP_ENG_GIG);
+    ck_assert_int_eq(submit(mp, &v, &res), 0);
+    ck_assert_int_eq(submit(mp, &e, &res), 0);
+    rp_hash vid = fx_id(&v);
+    int p = 1;
+    ck_assert_int_eq(rp_mempool_set_user(mp, sub2, &vid, &p), 0);
+    ck_assert_int_eq(rp_mempool_unsubscribe(mp, sub2), 0);
+    /* Gone at once: a second unsubscribe, or a stale handle, names nothing. */
+    ck_assert_int_eq(rp_mempool_unsubscribe(mp, sub2), RP_ERR_NOT_FOUND);
+    ck_assert_int_eq(rp_mempool_set_user(mp, sub2, &vid, &p), RP_ERR_NOT_FOUND);
+    ck_assert_ptr_null(rp_mempool_get_user(mp, sub2, &vid));
+    ck_assert_int_eq(rp_mempool_unsubscribe(mp, 0), RP_ERR_NOT_FOUND);
+    /* The slot's next subscriber does not inherit the old one's pointers. */
+    rp_mp_sub sub3;
+    ck_assert_int_eq(rp_mempool_subscribe(mp, on_event, &ev2, &sub3), 0);
+    ck_assert_uint_ne(sub3, sub2);
+    ck_assert_ptr_null(rp_mempool_get_user(mp, sub3, &vid));
+    ck_assert_int_eq(rp_mempool_unsubscribe(mp, sub3), 0);
+    verify_all(mp);
+    produce(mp);
+    /* The first subscriber saw all four events, the others none at all
+     * after leaving; the one that left from its callback saw exactly one. */
+    ck_assert_uint_eq(ev.n, 4);
+    ck_assert_uint_eq(ev2.n, 0);
+    ck_assert_uint_eq(leaving_calls, 1);
+    rp_mempool_free(mp);
+}
+END_TEST
+
 /* Identity 2 rotates to key 7 (pending), then 1's engagement x with 2 is
  * co-signed by key 7 and 1's review y of x follows. */
 static void rotation_then_dependents(rp_mempool *mp, rp_hash *xid, rp_hash *yid)
@@ -498,6 +650,9 @@ static Suite *mempool_suite(void)
     tcase_add_test(tc, test_partial_blocks_advance);
     tcase_add_test(tc, test_held_cap_and_ttl);
     tcase_add_test(tc, test_freeze_defers_recheck);
+    tcase_add_test(tc, test_two_subscribers);
+    tcase_add_test(tc, test_subscribers_bounded);
+    tcase_add_test(tc, test_unsubscribe);
     tcase_add_test(tc, test_oom_drop_rechecks_dependents);
     tcase_add_test(tc, test_stale_batch_ignored);
     suite_add_tcase(s, tc);
