@@ -1094,7 +1094,8 @@ static void m_record_submit(struct node *n, rp_rpc_call *call, json_t *params)
         return;
     }
     rp_mp_result res;
-    int rc = rp_mempool_submit(n->mp, bytes, len, wall_ms() / 1000, &res);
+    int rc = rp_mempool_submit(n->mp, bytes, len, (rp_mp_source){RP_MP_FROM_RPC, 0},
+                               wall_ms() / 1000, &res);
     if (rc == RP_ERR_MEMPOOL_FULL) {
         rp_rpc_error(call, RP_RPC_MEMPOOL_FULL, "mempool full; retry later", NULL);
         return;

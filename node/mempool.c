@@ -145,7 +145,8 @@ struct entry {
     uint64_t since;           /* HELD: when it was held (unix seconds) */
     rp_sig_item sigs[RP_RECORD_MAX_SIGS];
     size_t nsigs;
-    void **users; /* NULL, or one pointer per subscriber slot */
+    rp_mp_source source; /* where it first came from */
+    void **users;        /* NULL, or one pointer per subscriber slot */
     struct entry *prev, *next;
 };
 
@@ -318,6 +319,7 @@ static void emit(rp_mempool *mp, struct entry *e, rp_mp_event *ev)
 {
     uint64_t n = ++mp->nevents;
     ev->id = e->id;
+    ev->source = e->source;
     for (size_t i = 0; i < RP_MEMPOOL_MAX_SUBSCRIBERS; i++) {
         struct sub *s = &mp->subs[i];
         /* since: a subscriber added during this very event waits for the next. */
@@ -503,12 +505,14 @@ static int ensure_pending(rp_mempool *mp)
     return mp->pending ? 0 : rp_pending_new(mp->store, &mp->pending);
 }
 
-int rp_mempool_submit(rp_mempool *mp, const unsigned char *rec, size_t len, uint64_t now_s,
-                      rp_mp_result *res)
+int rp_mempool_submit(rp_mempool *mp, const unsigned char *rec, size_t len, rp_mp_source src,
+                      uint64_t now_s, rp_mp_result *res)
 {
     memset(res, 0, sizeof *res);
     if (mp->closed)
         return RP_ERR_SHUTDOWN;
+    if (src.origin != RP_MP_FROM_RPC && src.origin != RP_MP_FROM_PEER)
+        return RP_ERR_INVALID_ARG;
     int prc = ensure_pending(mp);
     if (prc)
         return prc;
@@ -531,6 +535,8 @@ int rp_mempool_submit(rp_mempool *mp, const unsigned char *rec, size_t len, uint
                            rp_record_body_len(r.type, len));
     struct entry *known = map_get(&mp->by_id, res->id.bytes);
     if (known) {
+        /* Whoever sends it again, the first source stays: relay must never
+         * echo a record to the peer it came from. */
         res->status = RP_MP_KNOWN;
         return 0;
     }
@@ -555,6 +561,7 @@ int rp_mempool_submit(rp_mempool *mp, const unsigned char *rec, size_t len, uint
     e->id = res->id;
     e->issuer = r.issuer;
     e->seq = r.seq;
+    e->source = src;
 
     uint64_t expected = next_seq(mp, &r.issuer);
     if (r.seq > expected) {
@@ -627,6 +634,15 @@ int rp_mempool_find(rp_mempool *mp, const rp_hash *id, enum rp_mp_status *status
         *bytes = e->rec;
     if (len)
         *len = e->len;
+    return 0;
+}
+
+int rp_mempool_source(rp_mempool *mp, const rp_hash *id, rp_mp_source *src)
+{
+    struct entry *e = map_get(&mp->by_id, id->bytes);
+    if (!e)
+        return RP_ERR_NOT_FOUND;
+    *src = e->source;
     return 0;
 }
 

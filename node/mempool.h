@@ -1,9 +1,10 @@
 /* The mempool: records admitted but not yet in a block.
  *
  * Every record enters through rp_mempool_submit, whether it came from RPC
- * or (later) from a peer. Admission:
+ * or from a peer, and keeps the source it first came from. Admission:
  *   1. size and decoding; duplicates by record id are idempotent (KNOWN, or
- *      INCLUDED with where it is if it is on chain already);
+ *      INCLUDED with where it is if it is on chain already), whoever sends
+ *      them;
  *   2. the issuer's sequence: the next expected one goes on; one at most
  *      max_gap ahead is HELD until the missing ones arrive; further ahead is
  *      RP_ERR_SEQUENCE_GAP;
@@ -26,8 +27,8 @@
  *
  * Outcomes that come later than the submit call (READY, dropped, included)
  * go to every subscriber (rp_mempool_subscribe): the RPC layer answers
- * clients who wait, the peer relay (next) announces READY records.
- * Single-threaded: the loop thread owns the mempool;
+ * clients who wait, the peer relay announces READY records to every peer but
+ * the one they came from. Single-threaded: the loop thread owns the mempool;
  * the batches are plain memory that a worker may verify.
  */
 #ifndef RP_MEMPOOL_H
@@ -65,10 +66,22 @@ enum rp_mp_event_kind {
     RP_MP_EV_INCLUDED = 3, /* in the block at height, index */
 };
 
+/* Where a record came from: the first submit of its id. */
+enum rp_mp_origin {
+    RP_MP_FROM_RPC = 1,  /* a client of this node's RPC socket */
+    RP_MP_FROM_PEER = 2, /* a peer, named by peer */
+};
+
+typedef struct rp_mp_source {
+    enum rp_mp_origin origin;
+    uint64_t peer; /* RP_MP_FROM_PEER: the peer's id (the p2p layer's); else 0 */
+} rp_mp_source;
+
 /* One later outcome of one record, as a subscriber sees it. */
 typedef struct rp_mp_event {
     enum rp_mp_event_kind kind;
     rp_hash id;
+    rp_mp_source source; /* where the record first came from */
     int code;            /* DROPPED: why, a code of crypto/error.h; else 0 */
     const char *msg;     /* DROPPED: a sentence, borrowed for the call; else NULL */
     uint64_t height;     /* INCLUDED: where the record is on chain; else 0 */
@@ -79,7 +92,7 @@ typedef struct rp_mp_event {
 /* A subscriber's callback, on the loop thread; ev is borrowed for the call.
  * DROPPED and INCLUDED are a record's last events: a subscriber frees what
  * its user pointer holds then. From inside the callback a subscriber may call
- * rp_mempool_find, _get_user, _set_user, _subscribe, _unsubscribe
+ * rp_mempool_find, _source, _get_user, _set_user, _subscribe, _unsubscribe
  * and _stats_get, and nothing else of the mempool's (nothing that adds,
  * removes or re-checks records). */
 typedef void (*rp_mp_event_fn)(void *ctx, const rp_mp_event *ev);
@@ -120,19 +133,25 @@ int rp_mempool_subscribe(rp_mempool *mp, rp_mp_event_fn fn, void *ctx, rp_mp_sub
  * Returns: 0; RP_ERR_NOT_FOUND if sub is not a current subscription. */
 int rp_mempool_unsubscribe(rp_mempool *mp, rp_mp_sub sub);
 
-/* Admit one encoded record (copied) at time now_s (unix seconds).
+/* Admit one encoded record (copied) from src at time now_s (unix seconds).
+ * The first submit of a record id sets its source for good: the same record
+ * from another source is KNOWN and changes nothing.
  * Returns: 0 with res->status KNOWN, HELD, VERIFYING or INCLUDED; or
  *          RP_ERR_TOO_LONG, a decode error, a rule error (res->msg),
  *          RP_ERR_MEMPOOL_FULL, RP_ERR_SEQUENCE_GAP, RP_ERR_NOMEM,
- *          RP_ERR_STORE, RP_ERR_SHUTDOWN. Held records admitted by this one
- *          go VERIFYING. */
-int rp_mempool_submit(rp_mempool *mp, const unsigned char *rec, size_t len, uint64_t now_s,
-                      rp_mp_result *res);
+ *          RP_ERR_STORE, RP_ERR_SHUTDOWN, RP_ERR_INVALID_ARG (an unknown
+ *          src.origin). Held records admitted by this one go VERIFYING. */
+int rp_mempool_submit(rp_mempool *mp, const unsigned char *rec, size_t len, rp_mp_source src,
+                      uint64_t now_s, rp_mp_result *res);
 
 /* Where a record is: 0 with status and, when pending, *bytes and *len borrowed
  * until the next mempool call; RP_ERR_NOT_FOUND. */
 int rp_mempool_find(rp_mempool *mp, const rp_hash *id, enum rp_mp_status *status,
                     const unsigned char **bytes, size_t *len);
+
+/* Where a pending or held record first came from.
+ * Returns: 0; RP_ERR_NOT_FOUND. Out: src. */
+int rp_mempool_source(rp_mempool *mp, const rp_hash *id, rp_mp_source *src);
 
 /* Attach a subscriber's own pointer to a pending or held record (e.g. the
  * RPC calls waiting for it): it comes back in that subscriber's events of

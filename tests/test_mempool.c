@@ -93,12 +93,19 @@ static rp_mempool *new_pool(uint32_t max_count, uint64_t max_bytes, uint32_t max
     return mp;
 }
 
-static int submit(rp_mempool *mp, const rp_record *r, rp_mp_result *res)
+static const rp_mp_source from_rpc = {RP_MP_FROM_RPC, 0};
+
+static int submit_from(rp_mempool *mp, const rp_record *r, rp_mp_source src, rp_mp_result *res)
 {
     unsigned char buf[RP_RECORD_MAX_SIZE];
     size_t len;
     ck_assert_int_eq(rp_record_encode(r, buf, sizeof buf, &len), 0);
-    return rp_mempool_submit(mp, buf, len, fx.now_s, res);
+    return rp_mempool_submit(mp, buf, len, src, fx.now_s, res);
+}
+
+static int submit(rp_mempool *mp, const rp_record *r, rp_mp_result *res)
+{
+    return submit_from(mp, r, from_rpc, res);
 }
 
 /* Verify every waiting signature, as the daemon's pool does. */
@@ -220,7 +227,7 @@ START_TEST(test_rules_and_limits)
     ck_assert_str_ne(res.msg, "");
     /* Garbage does not decode. */
     unsigned char junk[10] = {0xff};
-    ck_assert_int_ne(rp_mempool_submit(mp, junk, sizeof junk, fx.now_s, &res), 0);
+    ck_assert_int_ne(rp_mempool_submit(mp, junk, sizeof junk, from_rpc, fx.now_s, &res), 0);
     /* Full by count. */
     rp_record v2 = fx_vouch(1, 2, 2), e3 = fx_engagement(1, 3, 2, RP_ENG_GIG),
               e4 = fx_engagement(1, 4, 2, RP_ENG_GIG);
@@ -438,6 +445,8 @@ static void assert_same_events(const struct seen *a, const struct seen *b)
         ck_assert_int_eq(x->code, y->code);
         ck_assert_uint_eq(x->height, y->height);
         ck_assert_uint_eq(x->index, y->index);
+        ck_assert_int_eq(x->source.origin, y->source.origin);
+        ck_assert_uint_eq(x->source.peer, y->source.peer);
     }
 }
 
@@ -541,6 +550,52 @@ START_TEST(test_unsubscribe)
     ck_assert_uint_eq(ev.n, 4);
     ck_assert_uint_eq(ev2.n, 0);
     ck_assert_uint_eq(leaving_calls, 1);
+    rp_mempool_free(mp);
+}
+END_TEST
+
+/* ---- sources ---------------------------------------------------------------------- */
+
+START_TEST(test_source_first_wins)
+{
+    register_two();
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_result res;
+    const rp_mp_source peer7 = {RP_MP_FROM_PEER, 7}, peer9 = {RP_MP_FROM_PEER, 9};
+    rp_record v = fx_vouch(1, 2, 2);
+    rp_hash vid = fx_id(&v);
+    ck_assert_int_eq(submit_from(mp, &v, peer7, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_VERIFYING);
+    rp_mp_source src;
+    ck_assert_int_eq(rp_mempool_source(mp, &vid, &src), 0);
+    ck_assert_int_eq(src.origin, RP_MP_FROM_PEER);
+    ck_assert_uint_eq(src.peer, 7);
+    /* The same record from RPC, then from another peer: nothing changes. */
+    ck_assert_int_eq(submit(mp, &v, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_KNOWN);
+    ck_assert_int_eq(submit_from(mp, &v, peer9, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_KNOWN);
+    ck_assert_int_eq(rp_mempool_source(mp, &vid, &src), 0);
+    ck_assert_int_eq(src.origin, RP_MP_FROM_PEER);
+    ck_assert_uint_eq(src.peer, 7);
+    /* A held record keeps its source when its turn comes. */
+    rp_record h = fx_vouch(2, 3, 1), g = fx_engagement(2, 2, 1, RP_ENG_GIG);
+    rp_hash hid = fx_id(&h), gid = fx_id(&g);
+    ck_assert_int_eq(submit_from(mp, &h, peer9, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_HELD);
+    ck_assert_int_eq(submit(mp, &g, &res), 0);
+    ck_assert_int_eq(rp_mempool_source(mp, &hid, &src), 0);
+    ck_assert_uint_eq(src.peer, 9);
+    rp_mp_source bogus = {0, 0};
+    ck_assert_int_eq(submit_from(mp, &h, bogus, &res), RP_ERR_INVALID_ARG);
+    /* Subscribers get each record's source with every event. */
+    verify_all(mp);
+    produce(mp);
+    ck_assert_uint_eq(saw(&ev, &vid, RP_MP_EV_READY)->source.peer, 7);
+    ck_assert_uint_eq(saw(&ev, &vid, RP_MP_EV_INCLUDED)->source.peer, 7);
+    ck_assert_uint_eq(saw(&ev, &hid, RP_MP_EV_READY)->source.peer, 9);
+    ck_assert_int_eq(saw(&ev, &gid, RP_MP_EV_INCLUDED)->source.origin, RP_MP_FROM_RPC);
+    ck_assert_int_eq(rp_mempool_source(mp, &vid, &src), RP_ERR_NOT_FOUND);
     rp_mempool_free(mp);
 }
 END_TEST
@@ -653,6 +708,7 @@ static Suite *mempool_suite(void)
     tcase_add_test(tc, test_two_subscribers);
     tcase_add_test(tc, test_subscribers_bounded);
     tcase_add_test(tc, test_unsubscribe);
+    tcase_add_test(tc, test_source_first_wins);
     tcase_add_test(tc, test_oom_drop_rechecks_dependents);
     tcase_add_test(tc, test_stale_batch_ignored);
     suite_add_tcase(s, tc);
