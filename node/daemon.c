@@ -569,6 +569,7 @@ struct produce_job {
     uv_work_t req;
     struct node *n;
     rp_block_item *items;
+    rp_hash *ids; /* the records' ids, for the mempool once the block is in */
     size_t cnt;
     rp_sig_item *sigs; /* the records' verified signatures, sorted */
     size_t nsigs;
@@ -656,11 +657,12 @@ static void produce_done(uv_work_t *req, int status)
         rp_hex_encode(hh, sizeof hh, j->hash.bytes, 8);
         rp_log(RP_LOG_INFO, "block_produced", "height=%llu records=%zu hash=%s ms=%.1f",
                (unsigned long long)j->height, j->cnt, hh, j->ms);
-        rp_mempool_included(n->mp, j->cnt, now / 1000);
+        rp_mempool_committed(n->mp, j->ids, j->cnt, now / 1000);
         maybe_start_epoch(n, j->height);
     }
     offer_epoch(n);
     free(j->items);
+    free(j->ids);
     free(j->sigs);
     free(j);
 }
@@ -680,13 +682,17 @@ static void producer_tick(struct node *n)
         tip.height + 1 == n->epoch_job_epoch * p->epoch_blocks + p->score_delay_blocks)
         return;
     struct produce_job *j = calloc(1, sizeof *j);
-    if (!j || !(j->items = malloc(p->max_block_records * sizeof *j->items))) {
+    if (!j || !(j->items = malloc(p->max_block_records * sizeof *j->items)) ||
+        !(j->ids = malloc(p->max_block_records * sizeof *j->ids))) {
+        if (j)
+            free(j->items);
         free(j);
         return;
     }
-    j->cnt = rp_mempool_block(n->mp, j->items, p->max_block_records, p->max_block_bytes);
+    j->cnt = rp_mempool_block(n->mp, j->items, j->ids, p->max_block_records, p->max_block_bytes);
     if (j->cnt == 0 && tip.height >= n->settle) {
         free(j->items);
+        free(j->ids);
         free(j);
         return;
     }
@@ -694,6 +700,7 @@ static void producer_tick(struct node *n)
     j->sigs = malloc((cap ? cap : 1) * sizeof *j->sigs);
     if (!j->sigs) {
         free(j->items);
+        free(j->ids);
         free(j);
         return;
     }
@@ -711,6 +718,7 @@ static void producer_tick(struct node *n)
         n->producing = 0;
         rp_mempool_rebuild(n->mp, now / 1000, NULL, 0, NULL);
         free(j->items);
+        free(j->ids);
         free(j->sigs);
         free(j);
     }

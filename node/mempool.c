@@ -799,7 +799,7 @@ void rp_mempool_batch_done(rp_mempool *mp, rp_mp_batch *b, uint64_t now_s)
 
 /* ---- blocks --------------------------------------------------------------------- */
 
-size_t rp_mempool_block(rp_mempool *mp, rp_block_item *items, size_t max_records,
+size_t rp_mempool_block(rp_mempool *mp, rp_block_item *items, rp_hash *ids, size_t max_records,
                         size_t max_bytes)
 {
     size_t n = 0, bytes = 0;
@@ -808,6 +808,8 @@ size_t rp_mempool_block(rp_mempool *mp, rp_block_item *items, size_t max_records
             break;
         items[n].bytes = e->rec;
         items[n].len = e->len;
+        if (ids)
+            ids[n] = e->id;
         bytes += 2 + e->len;
         n++;
     }
@@ -898,16 +900,45 @@ size_t rp_mempool_block_sigs(rp_mempool *mp, size_t n, rp_sig_item *out, size_t 
     return k;
 }
 
-/* Records whose turn came while their predecessors went into a block. */
+/* Has a record on chain taken held record e's sequence number? Then e can
+ * never be admitted. (A pending record with that number does not count: it
+ * may still be dropped, and e's turn come.) */
+static int seq_taken(rp_mempool *mp, const struct entry *e)
+{
+    rp_identity_state st;
+    return rp_pending_chain_identity(mp->pending, &e->issuer, &st) == 0 && st.seq >= e->seq;
+}
+
+/* A held record whose sequence number the chain took: it leaves as included
+ * if it is the record that took it, dropped otherwise. */
+static void held_taken(rp_mempool *mp, struct entry *e)
+{
+    uint64_t height;
+    uint32_t index;
+    if (rp_pending_find_record(mp->pending, &e->id, &height, &index) == 0) {
+        included(mp, e, height, index);
+        return;
+    }
+    char msg[160];
+    snprintf(msg, sizeof msg, "another record of the issuer with sequence %llu is on chain",
+             (unsigned long long)e->seq);
+    drop(mp, e, RP_ERR_BAD_SEQUENCE, msg);
+}
+
+/* Records whose turn came while their predecessors went into a block, and
+ * records whose turn will never come. */
 static void promote_all(rp_mempool *mp, uint64_t now_s)
 {
     struct entry *e, *n;
     for (e = mp->held.head; e; e = n) {
         n = e->next;
-        if (e->seq == next_seq(mp, &e->issuer)) {
+        uint64_t next = next_seq(mp, &e->issuer);
+        if (e->seq == next) {
             rp_pubkey issuer = e->issuer;
             promote(mp, &issuer, now_s);
             n = mp->held.head; /* promote may have unlinked any of them */
+        } else if (e->seq < next && seq_taken(mp, e)) {
+            held_taken(mp, e); /* unlinks e alone: n stays */
         }
     }
 }
@@ -916,49 +947,64 @@ static void promote_all(rp_mempool *mp, uint64_t now_s)
  * rebuilt from scratch, which also frees them. */
 #define DEAD_CHANGES_MAX 65536
 
-int rp_mempool_included(rp_mempool *mp, size_t k, uint64_t now_s)
+/* Is the block ids[0..n) exactly the pool's n oldest pending records, in
+ * order, and can the pending state take the short way there? */
+static int is_oldest(rp_mempool *mp, const rp_hash *ids, size_t n)
 {
+    if (!mp->pending || mp->recheck || rp_pending_dead(mp->pending) >= DEAD_CHANGES_MAX)
+        return 0;
     struct entry *e = mp->live.head;
-    size_t i;
-    int fast = mp->pending && !mp->recheck && rp_pending_dead(mp->pending) < DEAD_CHANGES_MAX;
-    for (i = 0; fast && i < k; i++) {
-        fast = e && e->status == RP_MP_READY;
-        e = e ? e->next : NULL;
-    }
-    if (!fast || rp_pending_advance(mp->pending, k) != 0)
-        return rp_mempool_rebuild(mp, now_s, NULL, 0, NULL);
+    for (size_t i = 0; i < n; i++, e = e->next)
+        if (!e || !rp_hash_eq(&e->id, &ids[i]))
+            return 0;
+    return 1;
+}
+
+/* The short way to the new tip for a block of the n oldest pending records:
+ * their changes leave the pending state, the others' stay, unchecked.
+ * Returns: 0; or not 0 before any event if the chain does not confirm the
+ * premise (the caller then rebuilds). */
+static int advance(rp_mempool *mp, size_t n, uint64_t now_s)
+{
+    if (rp_pending_advance(mp->pending, n) != 0)
+        return -1;
+    /* Each of the n must now be record i of the tip block, read from the
+     * chain itself; otherwise take the long way. */
+    uint64_t tip = rp_pending_height(mp->pending), height;
+    uint32_t index;
+    struct entry *e = mp->live.head;
+    for (size_t i = 0; i < n; i++, e = e->next)
+        if (rp_pending_find_record(mp->pending, &e->id, &height, &index) != 0 || height != tip ||
+            index != i)
+            return -1;
     mp->frozen = 0;
-    /* Each of the k must now be on chain, where the pending state reads it
-     * from the chain itself; otherwise take the long way. */
-    for (i = 0, e = mp->live.head; i < k; i++, e = e->next) {
-        uint64_t height;
-        uint32_t index;
-        if (rp_pending_find_record(mp->pending, &e->id, &height, &index) != 0)
-            return rp_mempool_rebuild(mp, now_s, NULL, 0, NULL);
-    }
-    for (i = 0; i < k; i++) {
-        e = mp->live.head;
-        uint64_t height = 0;
-        uint32_t index = 0;
-        rp_pending_find_record(mp->pending, &e->id, &height, &index);
-        included(mp, e, height, index);
-    }
+    for (size_t i = 0; i < n; i++)
+        included(mp, mp->live.head, tip, (uint32_t)i);
     rp_mempool_expire(mp, now_s);
     promote_all(mp, now_s);
     return 0;
 }
 
-int rp_mempool_rebuild(rp_mempool *mp, uint64_t now_s, const rp_hash *drop_id, int code,
-                       const char *msg)
+/* The long way to the new tip: a fresh pending state, the block's records
+ * (ids[0..n), pending or held) and any other pending record on chain leave
+ * as included, drop_id leaves as dropped, and every record left is checked
+ * again in admission order. */
+static int rebuild(rp_mempool *mp, uint64_t now_s, const rp_hash *ids, size_t n,
+                   const rp_hash *drop_id, int code, const char *msg)
 {
     mp->frozen = 0;
     mp->recheck = 0;
     int rc = reopen_pending(mp);
-    struct entry *e, *n;
-    for (e = mp->live.head; e && rc == 0; e = n) {
-        n = e->next;
-        uint64_t height;
-        uint32_t index;
+    struct entry *e, *next;
+    uint64_t height;
+    uint32_t index;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if ((e = map_get(&mp->by_id, ids[i].bytes)) != NULL &&
+            rp_pending_find_record(mp->pending, &e->id, &height, &index) == 0)
+            included(mp, e, height, index);
+    /* Also those of blocks the pool was not told of. */
+    for (e = mp->live.head; e && rc == 0; e = next) {
+        next = e->next;
         if (rp_pending_find_record(mp->pending, &e->id, &height, &index) == 0)
             included(mp, e, height, index);
     }
@@ -966,6 +1012,19 @@ int rp_mempool_rebuild(rp_mempool *mp, uint64_t now_s, const rp_hash *drop_id, i
         drop(mp, e, code, msg);
     rp_mempool_expire(mp, now_s);
     return recheck_all(mp, now_s, rc);
+}
+
+int rp_mempool_committed(rp_mempool *mp, const rp_hash *ids, size_t n, uint64_t now_s)
+{
+    if (is_oldest(mp, ids, n) && advance(mp, n, now_s) == 0)
+        return 0;
+    return rebuild(mp, now_s, ids, n, NULL, 0, NULL);
+}
+
+int rp_mempool_rebuild(rp_mempool *mp, uint64_t now_s, const rp_hash *drop_id, int code,
+                       const char *msg)
+{
+    return rebuild(mp, now_s, NULL, 0, drop_id, code, msg);
 }
 
 void rp_mempool_stats_get(const rp_mempool *mp, rp_mempool_stats *st)

@@ -20,10 +20,14 @@
  * RP_MEMPOOL_HELD_TTL_S at the next rebuild); a full pool answers
  * RP_ERR_MEMPOOL_FULL and does not grow.
  *
- * Blocks take a prefix of the READY records in admission order, which is an
- * order in which they are valid (rp_mempool_block). After a block is applied
- * rp_mempool_rebuild removes what was included and checks everything left
- * again against the new tip: that is the "again at block time".
+ * Blocks this node makes take a prefix of the READY records in admission
+ * order, which is an order in which they are valid (rp_mempool_block).
+ * Whoever made a committed block, this node or another, rp_mempool_committed
+ * takes its record ids: the records the pool holds leave as INCLUDED, and
+ * everything left is valid on the new tip. When the block is exactly the
+ * pool's oldest records (always, for a block of this node) the pending state
+ * just moves to the new tip; otherwise every record is checked again, which
+ * drops those the block made invalid.
  *
  * Outcomes that come later than the submit call (READY, dropped, included)
  * go to every subscriber (rp_mempool_subscribe): the RPC layer answers
@@ -197,8 +201,9 @@ void rp_mempool_batch_done(rp_mempool *mp, rp_mp_batch *b, uint64_t now_s);
 
 /* The next block's records: the longest prefix of READY records within the
  * limits. Returns: how many; items[i] borrow the records until the next
- * mempool call. */
-size_t rp_mempool_block(rp_mempool *mp, rp_block_item *items, size_t max_records,
+ * mempool call (or until rp_mempool_committed or _rebuild, across a freeze);
+ * ids[i], if ids is not NULL, is record i's id (for rp_mempool_committed). */
+size_t rp_mempool_block(rp_mempool *mp, rp_block_item *items, rp_hash *ids, size_t max_records,
                         size_t max_bytes);
 
 /* After a block at height was applied (or a block with records the caller
@@ -210,15 +215,27 @@ size_t rp_mempool_block(rp_mempool *mp, rp_block_item *items, size_t max_records
 int rp_mempool_rebuild(rp_mempool *mp, uint64_t now_s, const rp_hash *drop_id, int code,
                        const char *msg);
 
-/* The block just applied holds the first k records rp_mempool_block returned
- * (a freeze ends): they leave with INCLUDED events, and the pending state
- * moves to the new tip without checking the other records again
- * (rp_pending_advance), which keeps a busy node's cost per block
- * proportional to the block, not to the backlog. Whenever that premise
- * cannot be confirmed (a record missing from the chain, a record dropped
- * during the freeze, too much memory held by included records' changes) it
- * falls back to rp_mempool_rebuild. Returns: 0, or an error of the rebuild. */
-int rp_mempool_included(rp_mempool *mp, size_t k, uint64_t now_s);
+/* A block was committed and is the store's tip, whoever made it: ids[0..n)
+ * are the ids of all its records, in block order. They may be any of the
+ * pool's records (pending or held), in any order, and records the pool never
+ * saw. The pool's records among them leave with INCLUDED events (height and
+ * index as the store has them), and the pool moves to the new tip at now_s:
+ *   - when the block is exactly the pool's n oldest pending records in
+ *     admission order (so always for a block of rp_mempool_block's prefix),
+ *     without checking the other records again (rp_pending_advance), which
+ *     keeps a busy node's cost per block proportional to the block, not to
+ *     the backlog;
+ *   - otherwise, or whenever that premise cannot be confirmed (a record
+ *     missing from the chain, a record dropped during a freeze, too much
+ *     memory held by included records' changes), as rp_mempool_rebuild:
+ *     every record is checked again, and those the block made invalid (a
+ *     record of the same issuer with the same sequence number was included,
+ *     an engagement they need is gone...) leave with DROPPED events, their
+ *     dependents with them.
+ * Held records whose sequence number the block took leave too (INCLUDED if
+ * the block holds them, else DROPPED with RP_ERR_BAD_SEQUENCE). Ends a
+ * freeze. Returns: 0, or an error of the rebuild (the pool is then empty). */
+int rp_mempool_committed(rp_mempool *mp, const rp_hash *ids, size_t n, uint64_t now_s);
 
 /* The verified signatures of the first n records rp_mempool_block returned
  * (copies, at most cap; each record has at most RP_RECORD_MAX_SIGS), so the
@@ -232,10 +249,10 @@ size_t rp_mempool_block_sigs(rp_mempool *mp, size_t n, rp_sig_item *out, size_t 
 void rp_mempool_expire(rp_mempool *mp, uint64_t now_s);
 
 /* A block of the records rp_mempool_block returned is being made on another
- * thread: until rp_mempool_rebuild, those records stay exactly where they
- * are (their bytes, borrowed by the block, stay valid). A bad signature
- * found meanwhile drops its record at once, but the re-check of the others
- * waits for the rebuild. */
+ * thread: until rp_mempool_committed or rp_mempool_rebuild, those records
+ * stay exactly where they are (their bytes, borrowed by the block, stay
+ * valid). A bad signature found meanwhile drops its record at once, but the
+ * re-check of the others waits for the end of the freeze. */
 void rp_mempool_freeze(rp_mempool *mp);
 
 typedef struct rp_mempool_stats {

@@ -1,6 +1,7 @@
 /* The mempool (node/mempool.h) on a real ledger: admission against the tip
- * plus pending records, idempotence, held gaps, limits, signature batches
- * and the rebuild after a block. */
+ * plus pending records, idempotence, held gaps, limits, signature batches,
+ * subscribers and sources, and the move to a new tip after a block of this
+ * node's or of another's. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,20 +119,30 @@ static void verify_all(rp_mempool *mp)
     }
 }
 
-/* Put the ready prefix in a block and rebuild, as the producer does. */
+/* Put the ready prefix in a block and tell the pool, as the producer does. */
 static size_t produce(rp_mempool *mp)
 {
     rp_block_item items[64];
+    rp_hash ids[64];
     unsigned char aux[32] = {7};
-    size_t n = rp_mempool_block(mp, items, 64, 1 << 20);
+    size_t n = rp_mempool_block(mp, items, ids, 64, 1 << 20);
     rp_store_error err;
     fx.now_s += 5;
     rp_mempool_release(mp);
     int rc = rp_store_produce_block(fx.st, items, n, fx.now_s * 1000, &fx.sk[0], aux, NULL, NULL,
                                     NULL, &err);
     ck_assert_msg(rc == 0, "block refused: %s", err.msg);
-    ck_assert_int_eq(rp_mempool_included(mp, n, fx.now_s), 0);
+    ck_assert_int_eq(rp_mempool_committed(mp, ids, n, fx.now_s), 0);
     return n;
+}
+
+/* A block made without the pool, as another validator would make it: recs
+ * in that order, some of which the pool may hold. Out: ids[0..n). */
+static void foreign_block(const rp_record *recs, size_t n, rp_hash *ids)
+{
+    for (size_t i = 0; i < n; i++)
+        ids[i] = fx_id(&recs[i]);
+    fx_ok(recs, n);
 }
 
 START_TEST(test_dependent_records_flow)
@@ -163,7 +174,7 @@ START_TEST(test_dependent_records_flow)
 
     /* Nothing goes into a block before its signatures are verified. */
     rp_block_item items[8];
-    ck_assert_uint_eq(rp_mempool_block(mp, items, 8, 1 << 20), 0);
+    ck_assert_uint_eq(rp_mempool_block(mp, items, NULL, 8, 1 << 20), 0);
     verify_all(mp);
     ck_assert_uint_eq(ev.ready, 4);
     ck_assert_uint_eq(produce(mp), 4);
@@ -308,9 +319,9 @@ START_TEST(test_block_sigs)
     rp_record e = fx_engagement(1, 2, 2, RP_ENG_GIG);
     ck_assert_int_eq(submit(mp, &e, &res), 0);
     rp_block_item items[8];
-    ck_assert_uint_eq(rp_mempool_block(mp, items, 8, 1 << 20), 0); /* nothing verified yet */
+    ck_assert_uint_eq(rp_mempool_block(mp, items, NULL, 8, 1 << 20), 0); /* nothing verified yet */
     verify_all(mp);
-    ck_assert_uint_eq(rp_mempool_block(mp, items, 8, 1 << 20), 3);
+    ck_assert_uint_eq(rp_mempool_block(mp, items, NULL, 8, 1 << 20), 3);
     /* Four signatures (one each, two for the engagement), each checkable. */
     rp_sig_item sigs[8];
     ck_assert_uint_eq(rp_mempool_block_sigs(mp, 3, sigs, 8), 4);
@@ -331,7 +342,7 @@ START_TEST(test_freeze_defers_recheck)
     ck_assert_int_eq(submit(mp, &v, &res), 0);
     verify_all(mp);
     rp_block_item items[4];
-    ck_assert_uint_eq(rp_mempool_block(mp, items, 4, 1 << 20), 1);
+    ck_assert_uint_eq(rp_mempool_block(mp, items, NULL, 4, 1 << 20), 1);
     rp_mempool_freeze(mp);
     /* While the block is made, a bad engagement and a review needing it
      * come in; the bad one goes at once, its dependent at the rebuild. */
@@ -402,16 +413,17 @@ START_TEST(test_partial_blocks_advance)
      * checking the rest again, and the rest stays valid on top. */
     for (size_t round = 0; round < 3; round++) {
         rp_block_item items[2];
+        rp_hash ids[2];
         unsigned char aux[32] = {(unsigned char)round};
         rp_store_error err;
-        size_t n = rp_mempool_block(mp, items, 2, 1 << 20);
+        size_t n = rp_mempool_block(mp, items, ids, 2, 1 << 20);
         ck_assert_uint_eq(n, 2);
         rp_mempool_freeze(mp);
         fx.now_s += 5;
         ck_assert_int_eq(rp_store_produce_block(fx.st, items, n, fx.now_s * 1000, &fx.sk[0], aux,
                                                 NULL, NULL, NULL, &err),
                          0);
-        ck_assert_int_eq(rp_mempool_included(mp, n, fx.now_s), 0);
+        ck_assert_int_eq(rp_mempool_committed(mp, ids, n, fx.now_s), 0);
         ck_assert_uint_eq(ev.included, 2 * (round + 1));
         uint64_t next;
         uint32_t np;
@@ -600,8 +612,149 @@ START_TEST(test_source_first_wins)
 }
 END_TEST
 
+/* ---- blocks of other nodes -------------------------------------------------------- */
+
+START_TEST(test_foreign_block_any_order)
+{
+    register_two();
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_result res;
+    /* Pending: a, b, c (in that order); held: h, waiting for 2's sequence 3. */
+    rp_record a = fx_vouch(1, 2, 2), b = fx_vouch(2, 2, 1), c = fx_engagement(1, 3, 2, RP_ENG_GIG);
+    rp_record h = fx_engagement(2, 4, 1, RP_ENG_SPONSORSHIP);
+    const rp_record mine[4] = {a, b, c, h};
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_int_eq(submit(mp, &mine[i], &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_HELD);
+    verify_all(mp);
+    ck_assert_uint_eq(ev.ready, 3);
+    /* Another validator's block: b and a in reverse order, h, and records the
+     * pool never saw (2's sequence 3, a new identity). */
+    rp_record u = fx_engagement(2, 3, 1, RP_ENG_GIG), x = fx_identity(3, NULL, RP_ROLE_BRAND, "x");
+    const rp_record blk[5] = {b, u, h, x, a};
+    rp_hash ids[5];
+    foreign_block(blk, 5, ids);
+    ck_assert_int_eq(rp_mempool_committed(mp, ids, 5, fx.now_s), 0);
+    /* What the pool held leaves as included, where the block has it. */
+    const size_t at[3] = {0, 2, 4};
+    for (size_t i = 0; i < 3; i++) {
+        const rp_mp_event *inc = saw(&ev, &ids[at[i]], RP_MP_EV_INCLUDED);
+        ck_assert_uint_eq(inc->height, 2);
+        ck_assert_uint_eq(inc->index, at[i]);
+    }
+    ck_assert_uint_eq(ev.included, 3);
+    ck_assert_uint_eq(ev.dropped, 0);
+    /* The rest stays valid on the new tip, and goes into the next block. */
+    rp_mempool_stats st;
+    rp_mempool_stats_get(mp, &st);
+    ck_assert_uint_eq(st.count, 1);
+    ck_assert_uint_eq(st.held, 0);
+    ck_assert_uint_eq(st.ready, 1);
+    uint64_t next;
+    uint32_t np;
+    ck_assert_int_eq(rp_mempool_identity(mp, &fx.pk[2], &next, &np, NULL), 0);
+    ck_assert_uint_eq(next, 5);
+    ck_assert_uint_eq(np, 0);
+    ck_assert_uint_eq(produce(mp), 1);
+    rp_hash cid = fx_id(&c);
+    const rp_mp_event *inc = saw(&ev, &cid, RP_MP_EV_INCLUDED);
+    ck_assert_uint_eq(inc->height, 3);
+    ck_assert_uint_eq(ev.dropped, 0);
+    rp_mempool_free(mp);
+}
+END_TEST
+
+START_TEST(test_foreign_block_conflict)
+{
+    register_two();
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_result res;
+    /* Pending: 1's engagement e (sequence 2), 2's review r of it, 2's
+     * vouch w after r, and an unrelated registration; held: 1's sequence 4. */
+    rp_record e = fx_engagement(1, 2, 2, RP_ENG_GIG);
+    rp_hash eid = fx_id(&e);
+    rp_record r = fx_review(2, 2, 1, &eid, 5), w = fx_vouch(2, 3, 1);
+    rp_record reg = fx_identity(3, NULL, RP_ROLE_BRAND, "x");
+    rp_record h = fx_engagement(1, 4, 2, RP_ENG_SPONSORSHIP);
+    const rp_record mine[5] = {e, r, w, reg, h};
+    for (size_t i = 0; i < 5; i++)
+        ck_assert_int_eq(submit(mp, &mine[i], &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_HELD);
+    verify_all(mp);
+    ck_assert_uint_eq(ev.ready, 4);
+    /* Another validator's block gives 1's sequences 2, 3 and 4 to other
+     * records. */
+    const rp_record blk[3] = {fx_vouch(1, 2, 2), fx_engagement(1, 3, 2, RP_ENG_SPONSORSHIP),
+                              fx_engagement(1, 4, 2, RP_ENG_GIG)};
+    rp_hash ids[3];
+    foreign_block(blk, 3, ids);
+    ck_assert_int_eq(rp_mempool_committed(mp, ids, 3, fx.now_s), 0);
+    /* e lost its sequence; r needed e and w needed r's sequence; h lost its
+     * sequence too. Each leaves with a DROPPED event and its reason. */
+    ck_assert_uint_eq(ev.included, 0);
+    ck_assert_uint_eq(ev.dropped, 4);
+    const rp_hash rid = fx_id(&r), wid = fx_id(&w), hid = fx_id(&h);
+    ck_assert_int_eq(saw(&ev, &eid, RP_MP_EV_DROPPED)->code, RP_ERR_BAD_SEQUENCE);
+    ck_assert_int_eq(saw(&ev, &rid, RP_MP_EV_DROPPED)->code, RP_ERR_NO_ENGAGEMENT);
+    ck_assert_int_eq(saw(&ev, &wid, RP_MP_EV_DROPPED)->code, RP_ERR_BAD_SEQUENCE);
+    ck_assert_int_eq(saw(&ev, &hid, RP_MP_EV_DROPPED)->code, RP_ERR_BAD_SEQUENCE);
+    rp_mempool_stats st;
+    rp_mempool_stats_get(mp, &st);
+    ck_assert_uint_eq(st.count, 1);
+    ck_assert_uint_eq(st.held, 0);
+    /* The unrelated record is untouched and valid. */
+    ck_assert_uint_eq(produce(mp), 1);
+    ck_assert_uint_eq(ev.included, 1);
+    rp_mempool_free(mp);
+}
+END_TEST
+
+START_TEST(test_own_block_fast_path)
+{
+    register_two();
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_result res;
+    rp_record v = fx_vouch(1, 2, 2), e = fx_engagement(2, 2, 1, RP_ENG_GIG);
+    ck_assert_int_eq(submit(mp, &v, &res), 0);
+    ck_assert_int_eq(submit(mp, &e, &res), 0);
+    verify_all(mp);
+    rp_block_item items[1];
+    rp_hash ids[1];
+    unsigned char aux[32] = {5};
+    rp_store_error err;
+    ck_assert_uint_eq(rp_mempool_block(mp, items, ids, 1, 1 << 20), 1);
+    rp_hash vid = fx_id(&v);
+    ck_assert(rp_hash_eq(&ids[0], &vid));
+    rp_mempool_freeze(mp);
+    fx.now_s += 5;
+    ck_assert_int_eq(rp_store_produce_block(fx.st, items, 1, fx.now_s * 1000, &fx.sk[0], aux, NULL,
+                                            NULL, NULL, &err),
+                     0);
+    /* Told long after the records' time tolerance (600 s): the block of the
+     * pool's oldest record moves the pool on without checking e again... */
+    uint64_t late = fx.now_s + 700;
+    ck_assert_int_eq(rp_mempool_committed(mp, ids, 1, late), 0);
+    ck_assert_uint_eq(ev.included, 1);
+    ck_assert_uint_eq(saw(&ev, &ids[0], RP_MP_EV_INCLUDED)->height, 2);
+    ck_assert_uint_eq(ev.dropped, 0);
+    rp_mempool_stats st;
+    rp_mempool_stats_get(mp, &st);
+    ck_assert_uint_eq(st.ready, 1);
+    uint64_t next;
+    uint32_t np;
+    ck_assert_int_eq(rp_mempool_identity(mp, &fx.pk[1], &next, &np, NULL), 0);
+    ck_assert_uint_eq(next, 3);
+    ck_assert_uint_eq(np, 0);
+    /* ...which a full re-check at that time would have done. */
+    ck_assert_int_eq(rp_mempool_rebuild(mp, late, NULL, 0, NULL), 0);
+    ck_assert_uint_eq(ev.dropped, 1);
+    ck_assert_int_eq(ev.last_code, RP_ERR_RECORD_TIME);
+    rp_mempool_free(mp);
+}
+END_TEST
+
 /* Identity 2 rotates to key 7 (pending), then 1's engagement x with 2 is
- * co-signed by key 7 and 1's review y of x follows. */
+ * co-signed by key 7 and 1's review y of x follows; all verified. */
 static void rotation_then_dependents(rp_mempool *mp, rp_hash *xid, rp_hash *yid)
 {
     rp_mp_result res;
@@ -620,13 +773,14 @@ static void rotation_then_dependents(rp_mempool *mp, rp_hash *xid, rp_hash *yid)
     ck_assert_int_eq(submit(mp, &y, &res), 0);
 }
 
-/* A block made without the pool gives 2's sequence 2 to another record:
- * the rotation is gone, and x must now be signed by 2's old key. */
+/* Another validator's block gives 2's sequence 2 to another record: the
+ * rotation is gone, and x must now be signed by 2's old key. */
 static void block_without_rotation(rp_mempool *mp, uint64_t now_s)
 {
     rp_record c = fx_vouch(2, 2, 1);
-    fx_ok(&c, 1);
-    ck_assert_int_eq(rp_mempool_rebuild(mp, now_s, NULL, 0, NULL), 0);
+    rp_hash cid;
+    foreign_block(&c, 1, &cid);
+    ck_assert_int_eq(rp_mempool_committed(mp, &cid, 1, now_s), 0);
 }
 
 START_TEST(test_oom_drop_rechecks_dependents)
@@ -642,11 +796,9 @@ START_TEST(test_oom_drop_rechecks_dependents)
      * not left in the pool on top of x's changes. */
     rp_mempool_test_fail_queue(mp, 1);
     block_without_rotation(mp, fx.now_s);
+    ck_assert_int_eq(saw(&ev, &xid, RP_MP_EV_DROPPED)->code, RP_ERR_NOMEM);
+    saw(&ev, &yid, RP_MP_EV_DROPPED);
     ck_assert_uint_eq(ev.dropped, 3);
-    enum rp_mp_status status;
-    ck_assert_int_eq(rp_mempool_find(mp, &xid, &status, NULL, NULL), RP_ERR_NOT_FOUND);
-    ck_assert_int_eq(rp_mempool_find(mp, &yid, &status, NULL, NULL), RP_ERR_NOT_FOUND);
-    ck_assert(rp_hash_eq(&ev.last_id, &yid));
     rp_mempool_stats st;
     rp_mempool_stats_get(mp, &st);
     ck_assert_uint_eq(st.count, 0);
@@ -668,21 +820,19 @@ START_TEST(test_stale_batch_ignored)
     rp_mp_batch *cur = rp_mempool_take_batch(mp, 16);
     ck_assert_ptr_nonnull(cur);
     ck_assert_ptr_null(rp_mempool_take_batch(mp, 16));
-    /* The old batch (key 7: good) does not count for x; y still needs the
-     * same signature, so its answer holds for y. */
+    /* The old batch (key 7: good) does not count; the current one (2's own
+     * key: bad) decides, at once, and y goes with x. */
     rp_verify_range(old->items, 0, old->n, old->ok);
     rp_mempool_batch_done(mp, old, fx.now_s);
-    enum rp_mp_status status;
-    ck_assert_int_eq(rp_mempool_find(mp, &xid, &status, NULL, NULL), 0);
-    ck_assert_int_eq(status, RP_MP_VERIFYING);
-    ck_assert_int_eq(rp_mempool_find(mp, &yid, &status, NULL, NULL), 0);
-    ck_assert_int_eq(status, RP_MP_READY);
+    ck_assert_ptr_null(seen_event(&ev, &xid, RP_MP_EV_DROPPED));
+    ck_assert_ptr_null(seen_event(&ev, &xid, RP_MP_EV_READY));
+    /* (y still needs the same signature: the old batch's answer holds.) */
     ck_assert_uint_eq(ev.ready, 1);
-    /* The current one (2's own key: bad) decides, at once, and y goes with x. */
+    saw(&ev, &yid, RP_MP_EV_READY);
     rp_verify_range(cur->items, 0, cur->n, cur->ok);
     rp_mempool_batch_done(mp, cur, fx.now_s);
-    ck_assert_int_eq(rp_mempool_find(mp, &xid, &status, NULL, NULL), RP_ERR_NOT_FOUND);
-    ck_assert_int_eq(rp_mempool_find(mp, &yid, &status, NULL, NULL), RP_ERR_NOT_FOUND);
+    ck_assert_int_eq(saw(&ev, &xid, RP_MP_EV_DROPPED)->code, RP_ERR_BAD_SIGNATURE);
+    saw(&ev, &yid, RP_MP_EV_DROPPED);
     rp_mempool_stats st;
     rp_mempool_stats_get(mp, &st);
     ck_assert_uint_eq(st.count, 0);
@@ -709,6 +859,9 @@ static Suite *mempool_suite(void)
     tcase_add_test(tc, test_subscribers_bounded);
     tcase_add_test(tc, test_unsubscribe);
     tcase_add_test(tc, test_source_first_wins);
+    tcase_add_test(tc, test_foreign_block_any_order);
+    tcase_add_test(tc, test_foreign_block_conflict);
+    tcase_add_test(tc, test_own_block_fast_path);
     tcase_add_test(tc, test_oom_drop_rechecks_dependents);
     tcase_add_test(tc, test_stale_batch_ignored);
     suite_add_tcase(s, tc);
