@@ -151,6 +151,8 @@ static const char *project_message(enum rp_error e)
         return "record already pending";
     case RP_ERR_SHUTDOWN:
         return "node is shutting down";
+    case RP_ERR_TOO_MANY:
+        return "too many: a fixed bound is reached";
     }
     return NULL;
 }

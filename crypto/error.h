@@ -103,6 +103,7 @@ enum rp_error {
     RP_ERR_SEQUENCE_GAP = -2002,  /* sequence too far ahead of the next expected */
     RP_ERR_DUPLICATE = -2003,     /* the same record is already pending */
     RP_ERR_SHUTDOWN = -2004,      /* the node is stopping */
+    RP_ERR_TOO_MANY = -2005,      /* a fixed bound is reached (e.g. mempool subscribers) */
 };
 
 /* Describe an error code.

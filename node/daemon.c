@@ -100,6 +100,7 @@ struct node {
     rp_store *st;
     const rp_genesis *g;
     rp_mempool *mp;
+    rp_mp_sub mp_sub; /* the RPC waiters' subscription; their waitlists are its user pointers */
     rp_rpc_server *rpc;
     uv_timer_t block_timer;
     uv_timer_t housekeeping; /* every 10 s: expire held records */
@@ -319,7 +320,7 @@ static void waiter_timeout(uv_timer_t *t)
     rp_rpc_call *call = w->call;
     waiter_remove(w);
     if (wl && !wl->head) {
-        rp_mempool_set_user(n->mp, &id, NULL);
+        rp_mempool_set_user(n->mp, n->mp_sub, &id, NULL);
         free(wl);
     }
     char idhex[65];
@@ -331,12 +332,12 @@ static void waiter_timeout(uv_timer_t *t)
 static int waiter_add(struct node *n, rp_rpc_call *call, const rp_hash *id, int want_included,
                       uint64_t timeout_ms)
 {
-    struct waitlist *wl = rp_mempool_get_user(n->mp, id);
+    struct waitlist *wl = rp_mempool_get_user(n->mp, n->mp_sub, id);
     struct waiter *w = calloc(1, sizeof *w);
     if (!w)
         return RP_ERR_NOMEM;
     if (!wl) {
-        if (!(wl = calloc(1, sizeof *wl)) || rp_mempool_set_user(n->mp, id, wl) != 0) {
+        if (!(wl = calloc(1, sizeof *wl)) || rp_mempool_set_user(n->mp, n->mp_sub, id, wl) != 0) {
             free(wl);
             free(w);
             return RP_ERR_NOMEM;
@@ -379,31 +380,31 @@ static json_t *reject_data(int code, const char *msg)
 }
 
 /* The mempool's later outcomes answer the waiting calls. */
-static void on_mempool_event(void *ctx, const rp_hash *id, enum rp_mp_event ev, int code,
-                             const char *msg, uint64_t height, uint32_t index, void *user)
+static void on_mempool_event(void *ctx, const rp_mp_event *ev)
 {
     struct node *n = ctx;
-    struct waitlist *wl = user;
+    struct waitlist *wl = ev->user;
     if (!wl)
         return;
     struct waiter *w = wl->head, *next;
     for (; w; w = next) {
         next = w->next;
         rp_rpc_call *call = w->call;
-        if (ev == RP_MP_EV_READY && w->want_included)
+        if (ev->kind == RP_MP_EV_READY && w->want_included)
             continue;
         waiter_remove(w);
-        if (ev == RP_MP_EV_READY)
-            rp_rpc_reply(call, submit_result(id, "pending", 0, 0, 0));
-        else if (ev == RP_MP_EV_INCLUDED)
-            rp_rpc_reply(call, submit_result(id, "included", 1, height, index));
+        if (ev->kind == RP_MP_EV_READY)
+            rp_rpc_reply(call, submit_result(&ev->id, "pending", 0, 0, 0));
+        else if (ev->kind == RP_MP_EV_INCLUDED)
+            rp_rpc_reply(call, submit_result(&ev->id, "included", 1, ev->height, ev->index));
         else
-            rp_rpc_error(call, RP_RPC_RECORD_REJECTED, "record rejected", reject_data(code, msg));
+            rp_rpc_error(call, RP_RPC_RECORD_REJECTED, "record rejected",
+                         reject_data(ev->code, ev->msg));
     }
-    if (ev != RP_MP_EV_READY) {
+    if (ev->kind != RP_MP_EV_READY) {
         free(wl); /* the record's last event */
     } else if (!wl->head) {
-        rp_mempool_set_user(n->mp, id, NULL);
+        rp_mempool_set_user(n->mp, n->mp_sub, &ev->id, NULL);
         free(wl);
     }
 }
@@ -571,6 +572,7 @@ struct produce_job {
     uv_work_t req;
     struct node *n;
     rp_block_item *items;
+    rp_hash *ids; /* the records' ids, for the mempool once the block is in */
     size_t cnt;
     rp_sig_item *sigs; /* the records' verified signatures, sorted */
     size_t nsigs;
@@ -658,11 +660,12 @@ static void produce_done(uv_work_t *req, int status)
         rp_hex_encode(hh, sizeof hh, j->hash.bytes, 8);
         rp_log(RP_LOG_INFO, "block_produced", "height=%llu records=%zu hash=%s ms=%.1f",
                (unsigned long long)j->height, j->cnt, hh, j->ms);
-        rp_mempool_included(n->mp, j->cnt, now / 1000);
+        rp_mempool_committed(n->mp, j->ids, j->cnt, now / 1000);
         maybe_start_epoch(n, j->height);
     }
     offer_epoch(n);
     free(j->items);
+    free(j->ids);
     free(j->sigs);
     free(j);
 }
@@ -682,13 +685,17 @@ static void producer_tick(struct node *n)
         tip.height + 1 == n->epoch_job_epoch * p->epoch_blocks + p->score_delay_blocks)
         return;
     struct produce_job *j = calloc(1, sizeof *j);
-    if (!j || !(j->items = malloc(p->max_block_records * sizeof *j->items))) {
+    if (!j || !(j->items = malloc(p->max_block_records * sizeof *j->items)) ||
+        !(j->ids = malloc(p->max_block_records * sizeof *j->ids))) {
+        if (j)
+            free(j->items);
         free(j);
         return;
     }
-    j->cnt = rp_mempool_block(n->mp, j->items, p->max_block_records, p->max_block_bytes);
+    j->cnt = rp_mempool_block(n->mp, j->items, j->ids, p->max_block_records, p->max_block_bytes);
     if (j->cnt == 0 && tip.height >= n->settle) {
         free(j->items);
+        free(j->ids);
         free(j);
         return;
     }
@@ -696,6 +703,7 @@ static void producer_tick(struct node *n)
     j->sigs = malloc((cap ? cap : 1) * sizeof *j->sigs);
     if (!j->sigs) {
         free(j->items);
+        free(j->ids);
         free(j);
         return;
     }
@@ -713,6 +721,7 @@ static void producer_tick(struct node *n)
         n->producing = 0;
         rp_mempool_rebuild(n->mp, now / 1000, NULL, 0, NULL);
         free(j->items);
+        free(j->ids);
         free(j->sigs);
         free(j);
     }
@@ -1096,7 +1105,8 @@ static void m_record_submit(struct node *n, rp_rpc_call *call, json_t *params)
         return;
     }
     rp_mp_result res;
-    int rc = rp_mempool_submit(n->mp, bytes, len, wall_ms() / 1000, &res);
+    int rc = rp_mempool_submit(n->mp, bytes, len, (rp_mp_source){RP_MP_FROM_RPC, 0},
+                               wall_ms() / 1000, &res);
     if (rc == RP_ERR_MEMPOOL_FULL) {
         rp_rpc_error(call, RP_RPC_MEMPOOL_FULL, "mempool full; retry later", NULL);
         return;
@@ -1442,7 +1452,7 @@ static void on_signal(uv_signal_t *h, int signum)
         rp_rpc_call *call = w->call;
         waiter_remove(w);
         if (wl && !wl->head) {
-            rp_mempool_set_user(n->mp, &id, NULL);
+            rp_mempool_set_user(n->mp, n->mp_sub, &id, NULL);
             free(wl);
         }
         rp_rpc_error(call, RP_RPC_SHUTTING_DOWN, "the node is shutting down", NULL);
@@ -1558,9 +1568,13 @@ int rp_daemon_run(const char *datadir, char *err, size_t errlen)
     }
     rp_mempool_limits lim = {n->cfg.mempool_max_count, n->cfg.mempool_max_bytes,
                              n->cfg.mempool_max_gap};
-    if ((rc = rp_mempool_new(&n->mp, n->st, &lim, on_mempool_event, n)) != 0) {
+    if ((rc = rp_mempool_new(&n->mp, n->st, &lim)) != 0) {
         snprintf(err, errlen, "cannot start the mempool: %s", rp_strerror(rc));
         goto fail_store;
+    }
+    if ((rc = rp_mempool_subscribe(n->mp, on_mempool_event, n, &n->mp_sub)) != 0) {
+        snprintf(err, errlen, "cannot start the mempool: %s", rp_strerror(rc));
+        goto fail_mp;
     }
 
     n->loop = uv_default_loop();

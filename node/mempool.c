@@ -1,3 +1,15 @@
+/* The mempool's one implementation: every pending and held record is an
+ * entry in a map by id; pending ones sit in a list in admission order (the
+ * order of the pending state's layer, and of the next block), held ones in
+ * a second list and a map by (issuer, sequence). Ids whose signatures wait
+ * for a batch sit in a queue. The pending state (ledger/pending.h) holds the
+ * changes of every pending record, and whenever a pending record leaves
+ * other than into a block, that state is rebuilt from the records left so
+ * their dependents are judged again: no path may drop a record and keep its
+ * changes. Events go to a fixed table of subscribers; a record keeps one
+ * user pointer per subscriber slot, allocated only for records someone
+ * waits on.
+ */
 #include "node/mempool.h"
 
 #include <stdio.h>
@@ -133,7 +145,8 @@ struct entry {
     uint64_t since;           /* HELD: when it was held (unix seconds) */
     rp_sig_item sigs[RP_RECORD_MAX_SIGS];
     size_t nsigs;
-    void *user;
+    rp_mp_source source; /* where it first came from */
+    void **users;        /* NULL, or one pointer per subscriber slot */
     struct entry *prev, *next;
 };
 
@@ -165,11 +178,21 @@ static void list_remove(struct list *l, struct entry *e)
     e->prev = e->next = NULL;
 }
 
+/* A subscriber slot; handle is slot + 1 in the low 8 bits and a generation
+ * above, so a stale handle never names the slot's next subscriber. */
+struct sub {
+    rp_mp_event_fn fn; /* NULL: a free slot */
+    void *ctx;
+    rp_mp_sub handle;
+    uint64_t since; /* the number of events emitted before it subscribed */
+};
+
 struct rp_mempool {
     rp_store *store;
     rp_mempool_limits lim;
-    rp_mp_event_fn ev;
-    void *ctx;
+    struct sub subs[RP_MEMPOOL_MAX_SUBSCRIBERS];
+    uint32_t sub_gen;
+    uint64_t nevents;
     rp_pending *pending;
     struct list live; /* VERIFYING and READY, in admission order */
     struct list held;
@@ -181,8 +204,9 @@ struct rp_mempool {
     uint64_t bytes;
     uint64_t admitted, rejected, dropped;
     int closed;
-    int frozen; /* a block of the ready prefix is being made elsewhere */
-    int recheck; /* a record was dropped while frozen: check all again after */
+    int frozen;          /* a block of the ready prefix is being made elsewhere */
+    int recheck;         /* a record was dropped while frozen: check all again after */
+    unsigned fail_queue; /* tests: refuse this many more requests for queue room */
 };
 
 static void slot_key(unsigned char out[KEY_MAX], const rp_pubkey *issuer, uint64_t seq)
@@ -192,8 +216,7 @@ static void slot_key(unsigned char out[KEY_MAX], const rp_pubkey *issuer, uint64
         out[32 + i] = (unsigned char)(seq >> (56 - 8 * i));
 }
 
-int rp_mempool_new(rp_mempool **out, rp_store *store, const rp_mempool_limits *limits,
-                   rp_mp_event_fn ev, void *ctx)
+int rp_mempool_new(rp_mempool **out, rp_store *store, const rp_mempool_limits *limits)
 {
     *out = NULL;
     rp_mempool *mp = calloc(1, sizeof *mp);
@@ -201,8 +224,6 @@ int rp_mempool_new(rp_mempool **out, rp_store *store, const rp_mempool_limits *l
         return RP_ERR_NOMEM;
     mp->store = store;
     mp->lim = *limits;
-    mp->ev = ev;
-    mp->ctx = ctx;
     mp->by_id.klen = 32;
     mp->by_slot.klen = KEY_MAX;
     int rc = rp_pending_new(store, &mp->pending);
@@ -218,6 +239,7 @@ static void entry_free(struct entry *e)
 {
     if (e) {
         free(e->rec);
+        free(e->users);
         free(e);
     }
 }
@@ -244,8 +266,75 @@ void rp_mempool_free(rp_mempool *mp)
 
 void rp_mempool_close(rp_mempool *mp) { mp->closed = 1; }
 
-/* Unlink an entry from everything and free it (no event). */
-static void forget(rp_mempool *mp, struct entry *e)
+void rp_mempool_test_fail_queue(rp_mempool *mp, unsigned n) { mp->fail_queue = n; }
+
+/* ---- subscribers ---------------------------------------------------------------- */
+
+static struct sub *sub_find(rp_mempool *mp, rp_mp_sub h)
+{
+    size_t i = (h & 0xff) - 1;
+    if (i >= RP_MEMPOOL_MAX_SUBSCRIBERS || !mp->subs[i].fn || mp->subs[i].handle != h)
+        return NULL;
+    return &mp->subs[i];
+}
+
+int rp_mempool_subscribe(rp_mempool *mp, rp_mp_event_fn fn, void *ctx, rp_mp_sub *out)
+{
+    *out = 0;
+    for (size_t i = 0; i < RP_MEMPOOL_MAX_SUBSCRIBERS; i++) {
+        struct sub *s = &mp->subs[i];
+        if (s->fn)
+            continue;
+        mp->sub_gen = (mp->sub_gen + 1) & 0xffffff;
+        s->fn = fn;
+        s->ctx = ctx;
+        s->handle = mp->sub_gen << 8 | (rp_mp_sub)(i + 1);
+        s->since = mp->nevents;
+        *out = s->handle;
+        return 0;
+    }
+    return RP_ERR_TOO_MANY;
+}
+
+int rp_mempool_unsubscribe(rp_mempool *mp, rp_mp_sub h)
+{
+    struct sub *s = sub_find(mp, h);
+    if (!s)
+        return RP_ERR_NOT_FOUND;
+    size_t i = (size_t)(s - mp->subs);
+    memset(s, 0, sizeof *s);
+    /* The slot's next subscriber must not inherit these pointers. */
+    struct list *lists[2] = {&mp->live, &mp->held};
+    for (size_t l = 0; l < 2; l++)
+        for (struct entry *e = lists[l]->head; e; e = e->next)
+            if (e->users)
+                e->users[i] = NULL;
+    return 0;
+}
+
+/* Deliver one event of entry e to every subscriber. Each one's user pointer
+ * is read just before its call: an earlier subscriber may have set its own
+ * meanwhile, which may have allocated e->users. */
+static void emit(rp_mempool *mp, struct entry *e, rp_mp_event *ev)
+{
+    uint64_t n = ++mp->nevents;
+    ev->id = e->id;
+    ev->source = e->source;
+    for (size_t i = 0; i < RP_MEMPOOL_MAX_SUBSCRIBERS; i++) {
+        struct sub *s = &mp->subs[i];
+        /* since: a subscriber added during this very event waits for the next. */
+        if (!s->fn || s->since >= n)
+            continue;
+        ev->user = e->users ? e->users[i] : NULL;
+        s->fn(s->ctx, ev);
+    }
+}
+
+/* ---- leaving the pool ----------------------------------------------------------- */
+
+/* Unlink an entry from every map and list and from the counts (not freed,
+ * no event). An entry with status 0 is in no list (being promoted). */
+static void unlink_entry(rp_mempool *mp, struct entry *e)
 {
     map_del(&mp->by_id, e->id.bytes);
     if (e->status == RP_MP_HELD) {
@@ -254,34 +343,51 @@ static void forget(rp_mempool *mp, struct entry *e)
         map_del(&mp->by_slot, k);
         list_remove(&mp->held, e);
         mp->nheld--;
-    } else {
+    } else if (e->status == RP_MP_VERIFYING || e->status == RP_MP_READY) {
         list_remove(&mp->live, e);
         if (e->status == RP_MP_READY)
             mp->nready--;
     }
     mp->count--;
     mp->bytes -= e->len;
+}
+
+/* A record's last event: it is out of the pool before the subscribers hear
+ * of it, so none of them finds it any more, and freed after. */
+static void leave(rp_mempool *mp, struct entry *e, rp_mp_event *ev)
+{
+    unlink_entry(mp, e);
+    emit(mp, e, ev);
     entry_free(e);
 }
 
+/* Callers that drop a pending record (not a held one) must rebuild the
+ * pending state afterwards, or have not added it to the state: its changes
+ * would otherwise stay and keep its dependents valid. */
 static void drop(rp_mempool *mp, struct entry *e, int code, const char *msg)
 {
-    rp_hash id = e->id;
-    void *user = e->user;
-    forget(mp, e);
     mp->dropped++;
-    if (mp->ev)
-        mp->ev(mp->ctx, &id, RP_MP_EV_DROPPED, code, msg, 0, 0, user);
+    leave(mp, e, &(rp_mp_event){.kind = RP_MP_EV_DROPPED, .code = code, .msg = msg});
 }
 
-/* Make room for n more ids without failing later. */
+static void included(rp_mempool *mp, struct entry *e, uint64_t height, uint32_t index)
+{
+    leave(mp, e, &(rp_mp_event){.kind = RP_MP_EV_INCLUDED, .height = height, .index = index});
+}
+
+/* Make room for n more ids, so queue_append cannot fail. The space of ids
+ * already taken is reused once it is at least half the queue. */
 static int queue_reserve(rp_mempool *mp, size_t n)
 {
     if (mp->qhead > 0 && mp->qhead == mp->qlen)
         mp->qhead = mp->qlen = 0;
+    if (mp->fail_queue) {
+        mp->fail_queue--;
+        return RP_ERR_NOMEM;
+    }
     if (mp->qcap - mp->qlen >= n)
         return 0;
-    if (mp->qhead > 0) {
+    if (mp->qhead > mp->qcap / 2) {
         memmove(mp->queue, mp->queue + mp->qhead, (mp->qlen - mp->qhead) * sizeof *mp->queue);
         mp->qlen -= mp->qhead;
         mp->qhead = 0;
@@ -299,27 +405,15 @@ static int queue_reserve(rp_mempool *mp, size_t n)
     return 0;
 }
 
+/* After queue_reserve. */
+static void queue_append(rp_mempool *mp, const rp_hash *id) { mp->queue[mp->qlen++] = *id; }
+
 static int queue_push(rp_mempool *mp, const rp_hash *id)
 {
-    if (mp->qhead > 0 && mp->qhead == mp->qlen) {
-        mp->qhead = mp->qlen = 0;
-    }
-    if (mp->qlen == mp->qcap) {
-        if (mp->qhead > mp->qcap / 2) {
-            memmove(mp->queue, mp->queue + mp->qhead, (mp->qlen - mp->qhead) * sizeof *mp->queue);
-            mp->qlen -= mp->qhead;
-            mp->qhead = 0;
-        } else {
-            size_t cap = mp->qcap ? mp->qcap * 2 : 256;
-            rp_hash *q = realloc(mp->queue, cap * sizeof *q);
-            if (!q)
-                return RP_ERR_NOMEM;
-            mp->queue = q;
-            mp->qcap = cap;
-        }
-    }
-    mp->queue[mp->qlen++] = *id;
-    return 0;
+    int rc = queue_reserve(mp, 1);
+    if (rc == 0)
+        queue_append(mp, id);
+    return rc;
 }
 
 static int sigs_equal(const struct entry *e, const rp_sig_item *sigs, size_t n)
@@ -345,7 +439,7 @@ static int admit(rp_mempool *mp, struct entry *e, uint64_t now_s, char *msg, siz
     rc = rp_pending_add(mp->pending, e->rec, e->len, now_s, &id, sigs, &n, msg, msglen);
     if (rc)
         return rc;
-    queue_push(mp, &e->id);
+    queue_append(mp, &e->id);
     e->status = RP_MP_VERIFYING;
     e->taken = 0;
     memcpy(e->sigs, sigs, n * sizeof *sigs);
@@ -374,19 +468,12 @@ static void promote(rp_mempool *mp, const rp_pubkey *issuer, uint64_t now_s)
         map_del(&mp->by_slot, k);
         list_remove(&mp->held, e);
         mp->nheld--;
+        e->status = 0; /* in no list until admit puts it in live */
         char msg[256];
         int rc = admit(mp, e, now_s, msg, sizeof msg);
         if (rc) {
-            /* Already out of the held list and map: finish the job here. */
-            rp_hash id = e->id;
-            void *user = e->user;
-            map_del(&mp->by_id, e->id.bytes);
-            mp->count--;
-            mp->bytes -= e->len;
-            mp->dropped++;
-            entry_free(e);
-            if (mp->ev)
-                mp->ev(mp->ctx, &id, RP_MP_EV_DROPPED, rc, msg, 0, 0, user);
+            /* A refused record leaves no trace in the pending state. */
+            drop(mp, e, rc, msg);
             return;
         }
         mp->admitted++;
@@ -418,12 +505,14 @@ static int ensure_pending(rp_mempool *mp)
     return mp->pending ? 0 : rp_pending_new(mp->store, &mp->pending);
 }
 
-int rp_mempool_submit(rp_mempool *mp, const unsigned char *rec, size_t len, uint64_t now_s,
-                      rp_mp_result *res)
+int rp_mempool_submit(rp_mempool *mp, const unsigned char *rec, size_t len, rp_mp_source src,
+                      uint64_t now_s, rp_mp_result *res)
 {
     memset(res, 0, sizeof *res);
     if (mp->closed)
         return RP_ERR_SHUTDOWN;
+    if (src.origin != RP_MP_FROM_RPC && src.origin != RP_MP_FROM_PEER)
+        return RP_ERR_INVALID_ARG;
     int prc = ensure_pending(mp);
     if (prc)
         return prc;
@@ -446,6 +535,8 @@ int rp_mempool_submit(rp_mempool *mp, const unsigned char *rec, size_t len, uint
                            rp_record_body_len(r.type, len));
     struct entry *known = map_get(&mp->by_id, res->id.bytes);
     if (known) {
+        /* Whoever sends it again, the first source stays: relay must never
+         * echo a record to the peer it came from. */
         res->status = RP_MP_KNOWN;
         return 0;
     }
@@ -470,6 +561,7 @@ int rp_mempool_submit(rp_mempool *mp, const unsigned char *rec, size_t len, uint
     e->id = res->id;
     e->issuer = r.issuer;
     e->seq = r.seq;
+    e->source = src;
 
     uint64_t expected = next_seq(mp, &r.issuer);
     if (r.seq > expected) {
@@ -545,19 +637,36 @@ int rp_mempool_find(rp_mempool *mp, const rp_hash *id, enum rp_mp_status *status
     return 0;
 }
 
-int rp_mempool_set_user(rp_mempool *mp, const rp_hash *id, void *user)
+int rp_mempool_source(rp_mempool *mp, const rp_hash *id, rp_mp_source *src)
 {
     struct entry *e = map_get(&mp->by_id, id->bytes);
     if (!e)
         return RP_ERR_NOT_FOUND;
-    e->user = user;
+    *src = e->source;
     return 0;
 }
 
-void *rp_mempool_get_user(rp_mempool *mp, const rp_hash *id)
+int rp_mempool_set_user(rp_mempool *mp, rp_mp_sub sub, const rp_hash *id, void *user)
 {
+    struct sub *s = sub_find(mp, sub);
     struct entry *e = map_get(&mp->by_id, id->bytes);
-    return e ? e->user : NULL;
+    if (!s || !e)
+        return RP_ERR_NOT_FOUND;
+    if (!e->users) {
+        if (!user)
+            return 0;
+        if (!(e->users = calloc(RP_MEMPOOL_MAX_SUBSCRIBERS, sizeof *e->users)))
+            return RP_ERR_NOMEM;
+    }
+    e->users[s - mp->subs] = user;
+    return 0;
+}
+
+void *rp_mempool_get_user(rp_mempool *mp, rp_mp_sub sub, const rp_hash *id)
+{
+    struct sub *s = sub_find(mp, sub);
+    struct entry *e = map_get(&mp->by_id, id->bytes);
+    return s && e && e->users ? e->users[s - mp->subs] : NULL;
 }
 
 void rp_mempool_release(rp_mempool *mp)
@@ -660,24 +769,22 @@ void rp_mempool_batch_done(rp_mempool *mp, rp_mp_batch *b, uint64_t now_s)
             j++;
         }
         struct entry *e = map_get(&mp->by_id, b->ids[i].bytes);
-        /* Only if the entry still expects exactly these signatures: a
-         * rebuild in between may have changed which key must sign. */
+        /* Only if the entry still expects exactly these signatures. When a
+         * re-check changes which key must sign, it queues the entry again
+         * with taken cleared; an entry that is taken but expects other
+         * signatures is therefore in a later batch, whose answer counts:
+         * this stale one is ignored (neither queued again nor dropped). */
         if (e && e->status == RP_MP_VERIFYING && e->taken && sigs_equal(e, b->sigs + i, j - i)) {
             e->taken = 0;
             if (ok) {
                 e->status = RP_MP_READY;
                 mp->nready++;
-                if (mp->ev)
-                    mp->ev(mp->ctx, &e->id, RP_MP_EV_READY, 0, NULL, 0, 0, e->user);
+                emit(mp, e, &(rp_mp_event){.kind = RP_MP_EV_READY});
             } else {
                 drop(mp, e, RP_ERR_BAD_SIGNATURE,
                      "a signature does not verify with the signer's current key");
                 bad = 1;
             }
-        } else if (e && e->status == RP_MP_VERIFYING && e->taken) {
-            e->taken = 0;
-            if (queue_push(mp, &e->id) != 0) /* never verified: it must go */
-                drop(mp, e, RP_ERR_NOMEM, "out of memory");
         }
         i = j;
     }
@@ -692,7 +799,7 @@ void rp_mempool_batch_done(rp_mempool *mp, rp_mp_batch *b, uint64_t now_s)
 
 /* ---- blocks --------------------------------------------------------------------- */
 
-size_t rp_mempool_block(rp_mempool *mp, rp_block_item *items, size_t max_records,
+size_t rp_mempool_block(rp_mempool *mp, rp_block_item *items, rp_hash *ids, size_t max_records,
                         size_t max_bytes)
 {
     size_t n = 0, bytes = 0;
@@ -701,6 +808,8 @@ size_t rp_mempool_block(rp_mempool *mp, rp_block_item *items, size_t max_records
             break;
         items[n].bytes = e->rec;
         items[n].len = e->len;
+        if (ids)
+            ids[n] = e->id;
         bytes += 2 + e->len;
         n++;
     }
@@ -719,37 +828,48 @@ static int reopen_pending(rp_mempool *mp)
  * (rc: the result of reopening it). */
 static int recheck_all(rp_mempool *mp, uint64_t now_s, int rc)
 {
-    struct list old = mp->live;
-    mp->live.head = mp->live.tail = NULL;
-    struct entry *e, *n;
-    for (e = old.head; e; e = n) {
-        n = e->next;
-        char msg[256];
-        rp_hash id;
-        rp_sig_item sigs[RP_RECORD_MAX_SIGS];
-        size_t ns = 0;
-        int r = rc ? rc
-                   : rp_pending_add(mp->pending, e->rec, e->len, now_s, &id, sigs, &ns, msg,
-                                    sizeof msg);
-        list_push(&mp->live, e);
-        if (r) {
-            drop(mp, e, r, rc ? "the node could not read its ledger" : msg);
-            continue;
+    int again;
+    do {
+        again = 0;
+        struct list old = mp->live;
+        mp->live.head = mp->live.tail = NULL;
+        struct entry *e, *n;
+        for (e = old.head; e; e = n) {
+            n = e->next;
+            char msg[256];
+            rp_hash id;
+            rp_sig_item sigs[RP_RECORD_MAX_SIGS];
+            size_t ns = 0;
+            int r = rc ? rc
+                       : rp_pending_add(mp->pending, e->rec, e->len, now_s, &id, sigs, &ns, msg,
+                                        sizeof msg);
+            list_push(&mp->live, e);
+            if (r) {
+                drop(mp, e, r, rc ? "the node could not read its ledger" : msg);
+                continue;
+            }
+            if (!sigs_equal(e, sigs, ns)) {
+                /* A pending rotation changed the key that must sign. */
+                if (e->status == RP_MP_READY)
+                    mp->nready--;
+                e->status = RP_MP_VERIFYING;
+                e->taken = 0;
+                memcpy(e->sigs, sigs, ns * sizeof *sigs);
+                e->nsigs = ns;
+                if (queue_push(mp, &e->id) != 0) {
+                    /* Never verified, so it must go; but the pending state
+                     * has its changes now, which would keep the records
+                     * after it that depend on it: start over without it. */
+                    drop(mp, e, RP_ERR_NOMEM, "out of memory");
+                    again = 1;
+                }
+            }
         }
-        if (!sigs_equal(e, sigs, ns)) {
-            /* A pending rotation changed the key that must sign. */
-            if (e->status == RP_MP_READY)
-                mp->nready--;
-            e->status = RP_MP_VERIFYING;
-            e->taken = 0;
-            memcpy(e->sigs, sigs, ns * sizeof *sigs);
-            e->nsigs = ns;
-            if (queue_push(mp, &e->id) != 0) /* never verified: it must go */
-                drop(mp, e, RP_ERR_NOMEM, "out of memory");
-        }
-    }
-    if (rc)
-        return rc;
+        if (rc)
+            return rc;
+        if (again)
+            rc = reopen_pending(mp);
+    } while (again);
     promote_all(mp, now_s);
     return 0;
 }
@@ -780,16 +900,45 @@ size_t rp_mempool_block_sigs(rp_mempool *mp, size_t n, rp_sig_item *out, size_t 
     return k;
 }
 
-/* Records whose turn came while their predecessors went into a block. */
+/* Has a record on chain taken held record e's sequence number? Then e can
+ * never be admitted. (A pending record with that number does not count: it
+ * may still be dropped, and e's turn come.) */
+static int seq_taken(rp_mempool *mp, const struct entry *e)
+{
+    rp_identity_state st;
+    return rp_pending_chain_identity(mp->pending, &e->issuer, &st) == 0 && st.seq >= e->seq;
+}
+
+/* A held record whose sequence number the chain took: it leaves as included
+ * if it is the record that took it, dropped otherwise. */
+static void held_taken(rp_mempool *mp, struct entry *e)
+{
+    uint64_t height;
+    uint32_t index;
+    if (rp_pending_find_record(mp->pending, &e->id, &height, &index) == 0) {
+        included(mp, e, height, index);
+        return;
+    }
+    char msg[160];
+    snprintf(msg, sizeof msg, "another record of the issuer with sequence %llu is on chain",
+             (unsigned long long)e->seq);
+    drop(mp, e, RP_ERR_BAD_SEQUENCE, msg);
+}
+
+/* Records whose turn came while their predecessors went into a block, and
+ * records whose turn will never come. */
 static void promote_all(rp_mempool *mp, uint64_t now_s)
 {
     struct entry *e, *n;
     for (e = mp->held.head; e; e = n) {
         n = e->next;
-        if (e->seq == next_seq(mp, &e->issuer)) {
+        uint64_t next = next_seq(mp, &e->issuer);
+        if (e->seq == next) {
             rp_pubkey issuer = e->issuer;
             promote(mp, &issuer, now_s);
             n = mp->held.head; /* promote may have unlinked any of them */
+        } else if (e->seq < next && seq_taken(mp, e)) {
+            held_taken(mp, e); /* unlinks e alone: n stays */
         }
     }
 }
@@ -798,60 +947,66 @@ static void promote_all(rp_mempool *mp, uint64_t now_s)
  * rebuilt from scratch, which also frees them. */
 #define DEAD_CHANGES_MAX 65536
 
-int rp_mempool_included(rp_mempool *mp, size_t k, uint64_t now_s)
+/* Is the block ids[0..n) exactly the pool's n oldest pending records, in
+ * order, and can the pending state take the short way there? */
+static int is_oldest(rp_mempool *mp, const rp_hash *ids, size_t n)
 {
+    if (!mp->pending || mp->recheck || rp_pending_dead(mp->pending) >= DEAD_CHANGES_MAX)
+        return 0;
     struct entry *e = mp->live.head;
-    size_t i;
-    int fast = mp->pending && !mp->recheck && rp_pending_dead(mp->pending) < DEAD_CHANGES_MAX;
-    for (i = 0; fast && i < k; i++) {
-        fast = e && e->status == RP_MP_READY;
-        e = e ? e->next : NULL;
-    }
-    if (!fast || rp_pending_advance(mp->pending, k) != 0)
-        return rp_mempool_rebuild(mp, now_s, NULL, 0, NULL);
+    for (size_t i = 0; i < n; i++, e = e->next)
+        if (!e || !rp_hash_eq(&e->id, &ids[i]))
+            return 0;
+    return 1;
+}
+
+/* The short way to the new tip for a block of the n oldest pending records:
+ * their changes leave the pending state, the others' stay, unchecked.
+ * Returns: 0; or not 0 before any event if the chain does not confirm the
+ * premise (the caller then rebuilds). */
+static int advance(rp_mempool *mp, size_t n, uint64_t now_s)
+{
+    if (rp_pending_advance(mp->pending, n) != 0)
+        return -1;
+    /* Each of the n must now be record i of the tip block, read from the
+     * chain itself; otherwise take the long way. */
+    uint64_t tip = rp_pending_height(mp->pending), height;
+    uint32_t index;
+    struct entry *e = mp->live.head;
+    for (size_t i = 0; i < n; i++, e = e->next)
+        if (rp_pending_find_record(mp->pending, &e->id, &height, &index) != 0 || height != tip ||
+            index != i)
+            return -1;
     mp->frozen = 0;
-    /* Each of the k must now be on chain, where the pending state reads it
-     * from the chain itself; otherwise take the long way. */
-    for (i = 0, e = mp->live.head; i < k; i++, e = e->next) {
-        uint64_t height;
-        uint32_t index;
-        if (rp_pending_find_record(mp->pending, &e->id, &height, &index) != 0)
-            return rp_mempool_rebuild(mp, now_s, NULL, 0, NULL);
-    }
-    for (i = 0; i < k; i++) {
-        e = mp->live.head;
-        uint64_t height = 0;
-        uint32_t index = 0;
-        rp_pending_find_record(mp->pending, &e->id, &height, &index);
-        rp_hash id = e->id;
-        void *user = e->user;
-        forget(mp, e);
-        if (mp->ev)
-            mp->ev(mp->ctx, &id, RP_MP_EV_INCLUDED, 0, NULL, height, index, user);
-    }
+    for (size_t i = 0; i < n; i++)
+        included(mp, mp->live.head, tip, (uint32_t)i);
     rp_mempool_expire(mp, now_s);
     promote_all(mp, now_s);
     return 0;
 }
 
-int rp_mempool_rebuild(rp_mempool *mp, uint64_t now_s, const rp_hash *drop_id, int code,
-                       const char *msg)
+/* The long way to the new tip: a fresh pending state, the block's records
+ * (ids[0..n), pending or held) and any other pending record on chain leave
+ * as included, drop_id leaves as dropped, and every record left is checked
+ * again in admission order. */
+static int rebuild(rp_mempool *mp, uint64_t now_s, const rp_hash *ids, size_t n,
+                   const rp_hash *drop_id, int code, const char *msg)
 {
     mp->frozen = 0;
     mp->recheck = 0;
     int rc = reopen_pending(mp);
-    struct entry *e, *n;
-    for (e = mp->live.head; e && rc == 0; e = n) {
-        n = e->next;
-        uint64_t height;
-        uint32_t index;
-        if (rp_pending_find_record(mp->pending, &e->id, &height, &index) == 0) {
-            rp_hash id = e->id;
-            void *user = e->user;
-            forget(mp, e);
-            if (mp->ev)
-                mp->ev(mp->ctx, &id, RP_MP_EV_INCLUDED, 0, NULL, height, index, user);
-        }
+    struct entry *e, *next;
+    uint64_t height;
+    uint32_t index;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if ((e = map_get(&mp->by_id, ids[i].bytes)) != NULL &&
+            rp_pending_find_record(mp->pending, &e->id, &height, &index) == 0)
+            included(mp, e, height, index);
+    /* Also those of blocks the pool was not told of. */
+    for (e = mp->live.head; e && rc == 0; e = next) {
+        next = e->next;
+        if (rp_pending_find_record(mp->pending, &e->id, &height, &index) == 0)
+            included(mp, e, height, index);
     }
     if (drop_id && (e = map_get(&mp->by_id, drop_id->bytes)) != NULL)
         drop(mp, e, code, msg);
@@ -859,6 +1014,18 @@ int rp_mempool_rebuild(rp_mempool *mp, uint64_t now_s, const rp_hash *drop_id, i
     return recheck_all(mp, now_s, rc);
 }
 
+int rp_mempool_committed(rp_mempool *mp, const rp_hash *ids, size_t n, uint64_t now_s)
+{
+    if (is_oldest(mp, ids, n) && advance(mp, n, now_s) == 0)
+        return 0;
+    return rebuild(mp, now_s, ids, n, NULL, 0, NULL);
+}
+
+int rp_mempool_rebuild(rp_mempool *mp, uint64_t now_s, const rp_hash *drop_id, int code,
+                       const char *msg)
+{
+    return rebuild(mp, now_s, NULL, 0, drop_id, code, msg);
+}
 
 void rp_mempool_stats_get(const rp_mempool *mp, rp_mempool_stats *st)
 {

@@ -1,9 +1,10 @@
 /* The mempool: records admitted but not yet in a block.
  *
  * Every record enters through rp_mempool_submit, whether it came from RPC
- * or (later) from a peer. Admission:
+ * or from a peer, and keeps the source it first came from. Admission:
  *   1. size and decoding; duplicates by record id are idempotent (KNOWN, or
- *      INCLUDED with where it is if it is on chain already);
+ *      INCLUDED with where it is if it is on chain already), whoever sends
+ *      them;
  *   2. the issuer's sequence: the next expected one goes on; one at most
  *      max_gap ahead is HELD until the missing ones arrive; further ahead is
  *      RP_ERR_SEQUENCE_GAP;
@@ -19,15 +20,20 @@
  * RP_MEMPOOL_HELD_TTL_S at the next rebuild); a full pool answers
  * RP_ERR_MEMPOOL_FULL and does not grow.
  *
- * Blocks take a prefix of the READY records in admission order, which is an
- * order in which they are valid (rp_mempool_block). After a block is applied
- * rp_mempool_rebuild removes what was included and checks everything left
- * again against the new tip: that is the "again at block time".
+ * Blocks this node makes take a prefix of the READY records in admission
+ * order, which is an order in which they are valid (rp_mempool_block).
+ * Whoever made a committed block, this node or another, rp_mempool_committed
+ * takes its record ids: the records the pool holds leave as INCLUDED, and
+ * everything left is valid on the new tip. When the block is exactly the
+ * pool's oldest records (always, for a block of this node) the pending state
+ * just moves to the new tip; otherwise every record is checked again, which
+ * drops those the block made invalid.
  *
  * Outcomes that come later than the submit call (READY, dropped, included)
- * are reported through the event callback, so the RPC layer can answer
- * clients who wait. Single-threaded: the loop thread owns the mempool; the
- * batches are plain memory that a worker may verify.
+ * go to every subscriber (rp_mempool_subscribe): the RPC layer answers
+ * clients who wait, the peer relay announces READY records to every peer but
+ * the one they came from. Single-threaded: the loop thread owns the mempool;
+ * the batches are plain memory that a worker may verify.
  */
 #ifndef RP_MEMPOOL_H
 #define RP_MEMPOOL_H
@@ -58,17 +64,49 @@ enum rp_mp_status {
     RP_MP_INCLUDED = 5,  /* on chain */
 };
 
-enum rp_mp_event {
+enum rp_mp_event_kind {
     RP_MP_EV_READY = 1,    /* signatures verified */
     RP_MP_EV_DROPPED = 2,  /* removed: bad signature, or no longer valid (code, msg) */
     RP_MP_EV_INCLUDED = 3, /* in the block at height, index */
 };
 
-/* Called on the loop thread for every later outcome. msg is borrowed; user
- * is what rp_mempool_set_user attached to the record (DROPPED and INCLUDED
- * are the last events of a record: the caller frees user then). */
-typedef void (*rp_mp_event_fn)(void *ctx, const rp_hash *id, enum rp_mp_event ev, int code,
-                               const char *msg, uint64_t height, uint32_t index, void *user);
+/* Where a record came from: the first submit of its id. */
+enum rp_mp_origin {
+    RP_MP_FROM_RPC = 1,  /* a client of this node's RPC socket */
+    RP_MP_FROM_PEER = 2, /* a peer, named by peer */
+};
+
+typedef struct rp_mp_source {
+    enum rp_mp_origin origin;
+    uint64_t peer; /* RP_MP_FROM_PEER: the peer's id (the p2p layer's); else 0 */
+} rp_mp_source;
+
+/* One later outcome of one record, as a subscriber sees it. */
+typedef struct rp_mp_event {
+    enum rp_mp_event_kind kind;
+    rp_hash id;
+    rp_mp_source source; /* where the record first came from */
+    int code;            /* DROPPED: why, a code of crypto/error.h; else 0 */
+    const char *msg;     /* DROPPED: a sentence, borrowed for the call; else NULL */
+    uint64_t height;     /* INCLUDED: where the record is on chain; else 0 */
+    uint32_t index;
+    void *user; /* this subscriber's own pointer (rp_mempool_set_user) */
+} rp_mp_event;
+
+/* A subscriber's callback, on the loop thread; ev is borrowed for the call.
+ * DROPPED and INCLUDED are a record's last events: a subscriber frees what
+ * its user pointer holds then. From inside the callback a subscriber may call
+ * rp_mempool_find, _source, _get_user, _set_user, _subscribe, _unsubscribe
+ * and _stats_get, and nothing else of the mempool's (nothing that adds,
+ * removes or re-checks records). */
+typedef void (*rp_mp_event_fn)(void *ctx, const rp_mp_event *ev);
+
+/* A subscription; 0 is never one. */
+typedef uint32_t rp_mp_sub;
+
+/* At most this many subscribers at once: the RPC waiters, the peer relay and
+ * room for a few more. Each event costs a call per subscriber. */
+#define RP_MEMPOOL_MAX_SUBSCRIBERS 8
 
 typedef struct rp_mp_result {
     rp_hash id;
@@ -80,28 +118,53 @@ typedef struct rp_mp_result {
 } rp_mp_result;
 
 /* Returns: 0, RP_ERR_NOMEM, or an error of rp_pending_new.
- * Out: *out. In: store (borrowed, must outlive the pool); limits; ev, ctx. */
-int rp_mempool_new(rp_mempool **out, rp_store *store, const rp_mempool_limits *limits,
-                   rp_mp_event_fn ev, void *ctx);
+ * Out: *out (rp_mempool_free). In: store (borrowed, must outlive the pool);
+ * limits (copied). The pool starts with no subscriber. */
+int rp_mempool_new(rp_mempool **out, rp_store *store, const rp_mempool_limits *limits);
 void rp_mempool_free(rp_mempool *mp);
 
-/* Admit one encoded record (copied) at time now_s (unix seconds).
+/* Call fn(ctx, event) for every event from now on (not for one being
+ * delivered while it subscribes), until rp_mempool_unsubscribe.
+ * Subscribers are called one after another in no set order.
+ * Returns: 0; RP_ERR_TOO_MANY if RP_MEMPOOL_MAX_SUBSCRIBERS are subscribed.
+ * Out: *sub, the handle for rp_mempool_unsubscribe and the user pointers.
+ * In: fn; ctx (borrowed: must outlive the subscription). */
+int rp_mempool_subscribe(rp_mempool *mp, rp_mp_event_fn fn, void *ctx, rp_mp_sub *sub);
+
+/* Stop the calls at once, even in the middle of an event's delivery. The
+ * pool forgets the user pointers of the subscription; what they point to is
+ * the subscriber's to free. Costs a walk over the pool.
+ * Returns: 0; RP_ERR_NOT_FOUND if sub is not a current subscription. */
+int rp_mempool_unsubscribe(rp_mempool *mp, rp_mp_sub sub);
+
+/* Admit one encoded record (copied) from src at time now_s (unix seconds).
+ * The first submit of a record id sets its source for good: the same record
+ * from another source is KNOWN and changes nothing.
  * Returns: 0 with res->status KNOWN, HELD, VERIFYING or INCLUDED; or
  *          RP_ERR_TOO_LONG, a decode error, a rule error (res->msg),
  *          RP_ERR_MEMPOOL_FULL, RP_ERR_SEQUENCE_GAP, RP_ERR_NOMEM,
- *          RP_ERR_STORE. Held records admitted by this one go VERIFYING. */
-int rp_mempool_submit(rp_mempool *mp, const unsigned char *rec, size_t len, uint64_t now_s,
-                      rp_mp_result *res);
+ *          RP_ERR_STORE, RP_ERR_SHUTDOWN, RP_ERR_INVALID_ARG (an unknown
+ *          src.origin). Held records admitted by this one go VERIFYING. */
+int rp_mempool_submit(rp_mempool *mp, const unsigned char *rec, size_t len, rp_mp_source src,
+                      uint64_t now_s, rp_mp_result *res);
 
 /* Where a record is: 0 with status and, when pending, *bytes and *len borrowed
  * until the next mempool call; RP_ERR_NOT_FOUND. */
 int rp_mempool_find(rp_mempool *mp, const rp_hash *id, enum rp_mp_status *status,
                     const unsigned char **bytes, size_t *len);
 
-/* Attach a caller pointer to a pending or held record (e.g. the RPC calls
- * waiting for it). Returns: 0 or RP_ERR_NOT_FOUND. */
-int rp_mempool_set_user(rp_mempool *mp, const rp_hash *id, void *user);
-void *rp_mempool_get_user(rp_mempool *mp, const rp_hash *id);
+/* Where a pending or held record first came from.
+ * Returns: 0; RP_ERR_NOT_FOUND. Out: src. */
+int rp_mempool_source(rp_mempool *mp, const rp_hash *id, rp_mp_source *src);
+
+/* Attach a subscriber's own pointer to a pending or held record (e.g. the
+ * RPC calls waiting for it): it comes back in that subscriber's events of
+ * the record, and only in its own. NULL detaches. The pool never frees it.
+ * Returns: 0; RP_ERR_NOT_FOUND (no such record, or sub is not a current
+ *          subscription); RP_ERR_NOMEM (the first pointer on a record takes
+ *          a small allocation). */
+int rp_mempool_set_user(rp_mempool *mp, rp_mp_sub sub, const rp_hash *id, void *user);
+void *rp_mempool_get_user(rp_mempool *mp, rp_mp_sub sub, const rp_hash *id);
 
 /* Drop the pending state's read transaction before the caller writes to
  * the store on this thread; rp_mempool_rebuild opens a new one. */
@@ -138,8 +201,9 @@ void rp_mempool_batch_done(rp_mempool *mp, rp_mp_batch *b, uint64_t now_s);
 
 /* The next block's records: the longest prefix of READY records within the
  * limits. Returns: how many; items[i] borrow the records until the next
- * mempool call. */
-size_t rp_mempool_block(rp_mempool *mp, rp_block_item *items, size_t max_records,
+ * mempool call (or until rp_mempool_committed or _rebuild, across a freeze);
+ * ids[i], if ids is not NULL, is record i's id (for rp_mempool_committed). */
+size_t rp_mempool_block(rp_mempool *mp, rp_block_item *items, rp_hash *ids, size_t max_records,
                         size_t max_bytes);
 
 /* After a block at height was applied (or a block with records the caller
@@ -151,15 +215,27 @@ size_t rp_mempool_block(rp_mempool *mp, rp_block_item *items, size_t max_records
 int rp_mempool_rebuild(rp_mempool *mp, uint64_t now_s, const rp_hash *drop_id, int code,
                        const char *msg);
 
-/* The block just applied holds the first k records rp_mempool_block returned
- * (a freeze ends): they leave with INCLUDED events, and the pending state
- * moves to the new tip without checking the other records again
- * (rp_pending_advance), which keeps a busy node's cost per block
- * proportional to the block, not to the backlog. Whenever that premise
- * cannot be confirmed (a record missing from the chain, a record dropped
- * during the freeze, too much memory held by included records' changes) it
- * falls back to rp_mempool_rebuild. Returns: 0, or an error of the rebuild. */
-int rp_mempool_included(rp_mempool *mp, size_t k, uint64_t now_s);
+/* A block was committed and is the store's tip, whoever made it: ids[0..n)
+ * are the ids of all its records, in block order. They may be any of the
+ * pool's records (pending or held), in any order, and records the pool never
+ * saw. The pool's records among them leave with INCLUDED events (height and
+ * index as the store has them), and the pool moves to the new tip at now_s:
+ *   - when the block is exactly the pool's n oldest pending records in
+ *     admission order (so always for a block of rp_mempool_block's prefix),
+ *     without checking the other records again (rp_pending_advance), which
+ *     keeps a busy node's cost per block proportional to the block, not to
+ *     the backlog;
+ *   - otherwise, or whenever that premise cannot be confirmed (a record
+ *     missing from the chain, a record dropped during a freeze, too much
+ *     memory held by included records' changes), as rp_mempool_rebuild:
+ *     every record is checked again, and those the block made invalid (a
+ *     record of the same issuer with the same sequence number was included,
+ *     an engagement they need is gone...) leave with DROPPED events, their
+ *     dependents with them.
+ * Held records whose sequence number the block took leave too (INCLUDED if
+ * the block holds them, else DROPPED with RP_ERR_BAD_SEQUENCE). Ends a
+ * freeze. Returns: 0, or an error of the rebuild (the pool is then empty). */
+int rp_mempool_committed(rp_mempool *mp, const rp_hash *ids, size_t n, uint64_t now_s);
 
 /* The verified signatures of the first n records rp_mempool_block returned
  * (copies, at most cap; each record has at most RP_RECORD_MAX_SIGS), so the
@@ -173,10 +249,10 @@ size_t rp_mempool_block_sigs(rp_mempool *mp, size_t n, rp_sig_item *out, size_t 
 void rp_mempool_expire(rp_mempool *mp, uint64_t now_s);
 
 /* A block of the records rp_mempool_block returned is being made on another
- * thread: until rp_mempool_rebuild, those records stay exactly where they
- * are (their bytes, borrowed by the block, stay valid). A bad signature
- * found meanwhile drops its record at once, but the re-check of the others
- * waits for the rebuild. */
+ * thread: until rp_mempool_committed or rp_mempool_rebuild, those records
+ * stay exactly where they are (their bytes, borrowed by the block, stay
+ * valid). A bad signature found meanwhile drops its record at once, but the
+ * re-check of the others waits for the end of the freeze. */
 void rp_mempool_freeze(rp_mempool *mp);
 
 typedef struct rp_mempool_stats {
@@ -189,5 +265,9 @@ void rp_mempool_stats_get(const rp_mempool *mp, rp_mempool_stats *st);
 
 /* Refuse new records from now on (RP_ERR_SHUTDOWN): the node is stopping. */
 void rp_mempool_close(rp_mempool *mp);
+
+/* For tests only: the next n times the pool needs room in its queue of
+ * signatures to verify, it fails as an allocation would (RP_ERR_NOMEM). */
+void rp_mempool_test_fail_queue(rp_mempool *mp, unsigned n);
 
 #endif /* RP_MEMPOOL_H */

@@ -1,6 +1,7 @@
 /* The mempool (node/mempool.h) on a real ledger: admission against the tip
- * plus pending records, idempotence, held gaps, limits, signature batches
- * and the rebuild after a block. */
+ * plus pending records, idempotence, held gaps, limits, signature batches,
+ * subscribers and sources, and the move to a new tip after a block of this
+ * node's or of another's. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,26 +24,56 @@ static void setup(void)
     });
 }
 
-/* Events seen, for the assertions. */
-static struct {
+/* Events one subscriber saw, for the assertions. */
+#define LOG_MAX 64
+struct seen {
     size_t ready, dropped, included;
     int last_code;
     rp_hash last_id;
-} ev;
+    size_t n;
+    rp_mp_event log[LOG_MAX]; /* every event, its msg cleared */
+};
 
-static void on_event(void *ctx, const rp_hash *id, enum rp_mp_event e, int code, const char *msg,
-                     uint64_t height, uint32_t index, void *user)
+/* ev: the subscriber new_pool adds (subscription sub0); ev2: a second one. */
+static struct seen ev, ev2;
+static rp_mp_sub sub0;
+
+static void on_event(void *ctx, const rp_mp_event *e)
 {
-    (void)ctx, (void)height, (void)index, (void)user;
-    ev.last_id = *id;
-    if (e == RP_MP_EV_READY)
-        ev.ready++;
-    else if (e == RP_MP_EV_DROPPED) {
-        ev.dropped++;
-        ev.last_code = code;
-        ck_assert_msg(msg && msg[0], "a drop says why");
-    } else
-        ev.included++;
+    struct seen *s = ctx;
+    s->last_id = e->id;
+    if (e->kind == RP_MP_EV_READY) {
+        s->ready++;
+    } else if (e->kind == RP_MP_EV_DROPPED) {
+        s->dropped++;
+        s->last_code = e->code;
+        ck_assert_msg(e->msg && e->msg[0], "a drop says why");
+    } else {
+        ck_assert_int_eq(e->kind, RP_MP_EV_INCLUDED);
+        s->included++;
+    }
+    ck_assert_uint_lt(s->n, LOG_MAX);
+    s->log[s->n] = *e;
+    s->log[s->n].msg = NULL;
+    s->n++;
+}
+
+/* The latest event of a kind a subscriber saw for a record, or NULL. */
+static const rp_mp_event *seen_event(const struct seen *s, const rp_hash *id,
+                                     enum rp_mp_event_kind kind)
+{
+    for (size_t i = s->n; i-- > 0;)
+        if (s->log[i].kind == kind && rp_hash_eq(&s->log[i].id, id))
+            return &s->log[i];
+    return NULL;
+}
+
+/* seen_event, and fail the test if there is none. */
+static const rp_mp_event *saw(const struct seen *s, const rp_hash *id, enum rp_mp_event_kind kind)
+{
+    const rp_mp_event *e = seen_event(s, id, kind);
+    ck_assert_msg(e != NULL, "no event of kind %d for the record", (int)kind);
+    return e;
 }
 
 /* Identities 1 (talent) and 2 (agent) on chain, in block 1. */
@@ -58,16 +89,26 @@ static rp_mempool *new_pool(uint32_t max_count, uint64_t max_bytes, uint32_t max
     rp_mempool *mp;
     rp_mempool_limits lim = {max_count, max_bytes, max_gap};
     memset(&ev, 0, sizeof ev);
-    ck_assert_int_eq(rp_mempool_new(&mp, fx.st, &lim, on_event, NULL), 0);
+    memset(&ev2, 0, sizeof ev2);
+    ck_assert_int_eq(rp_mempool_new(&mp, fx.st, &lim), 0);
+    ck_assert_int_eq(rp_mempool_subscribe(mp, on_event, &ev, &sub0), 0);
+    ck_assert_uint_ne(sub0, 0);
     return mp;
 }
 
-static int submit(rp_mempool *mp, const rp_record *r, rp_mp_result *res)
+static const rp_mp_source from_rpc = {RP_MP_FROM_RPC, 0};
+
+static int submit_from(rp_mempool *mp, const rp_record *r, rp_mp_source src, rp_mp_result *res)
 {
     unsigned char buf[RP_RECORD_MAX_SIZE];
     size_t len;
     ck_assert_int_eq(rp_record_encode(r, buf, sizeof buf, &len), 0);
-    return rp_mempool_submit(mp, buf, len, fx.now_s, res);
+    return rp_mempool_submit(mp, buf, len, src, fx.now_s, res);
+}
+
+static int submit(rp_mempool *mp, const rp_record *r, rp_mp_result *res)
+{
+    return submit_from(mp, r, from_rpc, res);
 }
 
 /* Verify every waiting signature, as the daemon's pool does. */
@@ -80,20 +121,30 @@ static void verify_all(rp_mempool *mp)
     }
 }
 
-/* Put the ready prefix in a block and rebuild, as the producer does. */
+/* Put the ready prefix in a block and tell the pool, as the producer does. */
 static size_t produce(rp_mempool *mp)
 {
     rp_block_item items[64];
+    rp_hash ids[64];
     unsigned char aux[32] = {7};
-    size_t n = rp_mempool_block(mp, items, 64, 1 << 20);
+    size_t n = rp_mempool_block(mp, items, ids, 64, 1 << 20);
     rp_store_error err;
     fx.now_s += 5;
     rp_mempool_release(mp);
     int rc =
         rp_solo_produce(fx.st, items, n, fx.now_s * 1000, &fx.sk[0], aux, NULL, NULL, NULL, &err);
     ck_assert_msg(rc == 0, "block refused: %s", err.msg);
-    ck_assert_int_eq(rp_mempool_included(mp, n, fx.now_s), 0);
+    ck_assert_int_eq(rp_mempool_committed(mp, ids, n, fx.now_s), 0);
     return n;
+}
+
+/* A block made without the pool, as another validator would make it: recs
+ * in that order, some of which the pool may hold. Out: ids[0..n). */
+static void foreign_block(const rp_record *recs, size_t n, rp_hash *ids)
+{
+    for (size_t i = 0; i < n; i++)
+        ids[i] = fx_id(&recs[i]);
+    fx_ok(recs, n);
 }
 
 START_TEST(test_dependent_records_flow)
@@ -125,7 +176,7 @@ START_TEST(test_dependent_records_flow)
 
     /* Nothing goes into a block before its signatures are verified. */
     rp_block_item items[8];
-    ck_assert_uint_eq(rp_mempool_block(mp, items, 8, 1 << 20), 0);
+    ck_assert_uint_eq(rp_mempool_block(mp, items, NULL, 8, 1 << 20), 0);
     verify_all(mp);
     ck_assert_uint_eq(ev.ready, 4);
     ck_assert_uint_eq(produce(mp), 4);
@@ -189,7 +240,7 @@ START_TEST(test_rules_and_limits)
     ck_assert_str_ne(res.msg, "");
     /* Garbage does not decode. */
     unsigned char junk[10] = {0xff};
-    ck_assert_int_ne(rp_mempool_submit(mp, junk, sizeof junk, fx.now_s, &res), 0);
+    ck_assert_int_ne(rp_mempool_submit(mp, junk, sizeof junk, from_rpc, fx.now_s, &res), 0);
     /* Full by count. */
     rp_record v2 = fx_vouch(1, 2, 2), e3 = fx_engagement(1, 3, 2, RP_ENG_GIG),
               e4 = fx_engagement(1, 4, 2, RP_ENG_GIG);
@@ -270,9 +321,9 @@ START_TEST(test_block_sigs)
     rp_record e = fx_engagement(1, 2, 2, RP_ENG_GIG);
     ck_assert_int_eq(submit(mp, &e, &res), 0);
     rp_block_item items[8];
-    ck_assert_uint_eq(rp_mempool_block(mp, items, 8, 1 << 20), 0); /* nothing verified yet */
+    ck_assert_uint_eq(rp_mempool_block(mp, items, NULL, 8, 1 << 20), 0); /* nothing verified yet */
     verify_all(mp);
-    ck_assert_uint_eq(rp_mempool_block(mp, items, 8, 1 << 20), 3);
+    ck_assert_uint_eq(rp_mempool_block(mp, items, NULL, 8, 1 << 20), 3);
     /* Four signatures (one each, two for the engagement), each checkable. */
     rp_sig_item sigs[8];
     ck_assert_uint_eq(rp_mempool_block_sigs(mp, 3, sigs, 8), 4);
@@ -293,7 +344,7 @@ START_TEST(test_freeze_defers_recheck)
     ck_assert_int_eq(submit(mp, &v, &res), 0);
     verify_all(mp);
     rp_block_item items[4];
-    ck_assert_uint_eq(rp_mempool_block(mp, items, 4, 1 << 20), 1);
+    ck_assert_uint_eq(rp_mempool_block(mp, items, NULL, 4, 1 << 20), 1);
     rp_mempool_freeze(mp);
     /* While the block is made, a bad engagement and a review needing it
      * come in; the bad one goes at once, its dependent at the rebuild. */
@@ -364,16 +415,17 @@ START_TEST(test_partial_blocks_advance)
      * checking the rest again, and the rest stays valid on top. */
     for (size_t round = 0; round < 3; round++) {
         rp_block_item items[2];
+        rp_hash ids[2];
         unsigned char aux[32] = {(unsigned char)round};
         rp_store_error err;
-        size_t n = rp_mempool_block(mp, items, 2, 1 << 20);
+        size_t n = rp_mempool_block(mp, items, ids, 2, 1 << 20);
         ck_assert_uint_eq(n, 2);
         rp_mempool_freeze(mp);
         fx.now_s += 5;
         ck_assert_int_eq(rp_solo_produce(fx.st, items, n, fx.now_s * 1000, &fx.sk[0], aux, NULL,
                                          NULL, NULL, &err),
                          0);
-        ck_assert_int_eq(rp_mempool_included(mp, n, fx.now_s), 0);
+        ck_assert_int_eq(rp_mempool_committed(mp, ids, n, fx.now_s), 0);
         ck_assert_uint_eq(ev.included, 2 * (round + 1));
         uint64_t next;
         uint32_t np;
@@ -395,6 +447,402 @@ START_TEST(test_partial_blocks_advance)
 }
 END_TEST
 
+/* ---- subscribers ------------------------------------------------------------------ */
+
+static void assert_same_events(const struct seen *a, const struct seen *b)
+{
+    ck_assert_uint_eq(a->n, b->n);
+    for (size_t i = 0; i < a->n; i++) {
+        const rp_mp_event *x = &a->log[i], *y = &b->log[i];
+        ck_assert_int_eq(x->kind, y->kind);
+        ck_assert(rp_hash_eq(&x->id, &y->id));
+        ck_assert_int_eq(x->code, y->code);
+        ck_assert_uint_eq(x->height, y->height);
+        ck_assert_uint_eq(x->index, y->index);
+        ck_assert_int_eq(x->source.origin, y->source.origin);
+        ck_assert_uint_eq(x->source.peer, y->source.peer);
+    }
+}
+
+START_TEST(test_two_subscribers)
+{
+    register_two();
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_sub sub2;
+    ck_assert_int_eq(rp_mempool_subscribe(mp, on_event, &ev2, &sub2), 0);
+    ck_assert_uint_ne(sub2, sub0);
+    rp_mp_result res;
+    rp_record v = fx_vouch(1, 2, 2), e = fx_engagement(2, 2, 1, RP_ENG_GIG);
+    rp_record bad = fx_vouch(2, 3, 1);
+    bad.sigs[0].bytes[3] ^= 1;
+    ck_assert_int_eq(submit(mp, &v, &res), 0);
+    ck_assert_int_eq(submit(mp, &e, &res), 0);
+    ck_assert_int_eq(submit(mp, &bad, &res), 0);
+    /* Each subscriber has its own pointer on a record, and sees only its own. */
+    rp_hash vid = fx_id(&v);
+    int mine = 1, yours = 2;
+    ck_assert_int_eq(rp_mempool_set_user(mp, sub0, &vid, &mine), 0);
+    ck_assert_int_eq(rp_mempool_set_user(mp, sub2, &vid, &yours), 0);
+    ck_assert_ptr_eq(rp_mempool_get_user(mp, sub0, &vid), &mine);
+    ck_assert_ptr_eq(rp_mempool_get_user(mp, sub2, &vid), &yours);
+    verify_all(mp);
+    ck_assert_ptr_eq(saw(&ev, &vid, RP_MP_EV_READY)->user, &mine);
+    ck_assert_ptr_eq(saw(&ev2, &vid, RP_MP_EV_READY)->user, &yours);
+    produce(mp);
+    /* Both saw every event: two READY, one DROPPED, two INCLUDED, alike. */
+    ck_assert_uint_eq(ev.ready, 2);
+    ck_assert_uint_eq(ev.dropped, 1);
+    ck_assert_int_eq(ev.last_code, RP_ERR_BAD_SIGNATURE);
+    ck_assert_uint_eq(ev.included, 2);
+    assert_same_events(&ev, &ev2);
+    ck_assert_ptr_eq(saw(&ev2, &vid, RP_MP_EV_INCLUDED)->user, &yours);
+    rp_hash eid = fx_id(&e);
+    ck_assert_ptr_null(saw(&ev2, &eid, RP_MP_EV_INCLUDED)->user);
+    rp_mempool_free(mp);
+}
+END_TEST
+
+START_TEST(test_subscribers_bounded)
+{
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_sub subs[RP_MEMPOOL_MAX_SUBSCRIBERS], extra;
+    subs[0] = sub0;
+    for (size_t i = 1; i < RP_MEMPOOL_MAX_SUBSCRIBERS; i++)
+        ck_assert_int_eq(rp_mempool_subscribe(mp, on_event, &ev2, &subs[i]), 0);
+    ck_assert_int_eq(rp_mempool_subscribe(mp, on_event, &ev2, &extra), RP_ERR_TOO_MANY);
+    ck_assert_uint_eq(extra, 0);
+    /* A freed slot takes a new subscriber. */
+    ck_assert_int_eq(rp_mempool_unsubscribe(mp, subs[3]), 0);
+    ck_assert_int_eq(rp_mempool_subscribe(mp, on_event, &ev2, &extra), 0);
+    rp_mempool_free(mp);
+}
+END_TEST
+
+/* A subscriber that leaves on its first event. */
+static rp_mempool *leaving_mp;
+static rp_mp_sub leaving_sub;
+static size_t leaving_calls;
+
+static void on_event_leave(void *ctx, const rp_mp_event *e)
+{
+    (void)ctx, (void)e;
+    leaving_calls++;
+    ck_assert_int_eq(rp_mempool_unsubscribe(leaving_mp, leaving_sub), 0);
+}
+
+START_TEST(test_unsubscribe)
+{
+    register_two();
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_sub sub2;
+    ck_assert_int_eq(rp_mempool_subscribe(mp, on_event, &ev2, &sub2), 0);
+    leaving_mp = mp;
+    ck_assert_int_eq(rp_mempool_subscribe(mp, on_event_leave, NULL, &leaving_sub), 0);
+    rp_mp_result res;
+    rp_record v = fx_vouch(1, 2, 2), e = fx_engagement(2, 2, 1, RP_ENG_GIG);
+    ck_assert_int_eq(submit(mp, &v, &res), 0);
+    ck_assert_int_eq(submit(mp, &e, &res), 0);
+    rp_hash vid = fx_id(&v);
+    int p = 1;
+    ck_assert_int_eq(rp_mempool_set_user(mp, sub2, &vid, &p), 0);
+    ck_assert_int_eq(rp_mempool_unsubscribe(mp, sub2), 0);
+    /* Gone at once: a second unsubscribe, or a stale handle, names nothing. */
+    ck_assert_int_eq(rp_mempool_unsubscribe(mp, sub2), RP_ERR_NOT_FOUND);
+    ck_assert_int_eq(rp_mempool_set_user(mp, sub2, &vid, &p), RP_ERR_NOT_FOUND);
+    ck_assert_ptr_null(rp_mempool_get_user(mp, sub2, &vid));
+    ck_assert_int_eq(rp_mempool_unsubscribe(mp, 0), RP_ERR_NOT_FOUND);
+    /* The slot's next subscriber does not inherit the old one's pointers. */
+    rp_mp_sub sub3;
+    ck_assert_int_eq(rp_mempool_subscribe(mp, on_event, &ev2, &sub3), 0);
+    ck_assert_uint_ne(sub3, sub2);
+    ck_assert_ptr_null(rp_mempool_get_user(mp, sub3, &vid));
+    ck_assert_int_eq(rp_mempool_unsubscribe(mp, sub3), 0);
+    verify_all(mp);
+    produce(mp);
+    /* The first subscriber saw all four events, the others none at all
+     * after leaving; the one that left from its callback saw exactly one. */
+    ck_assert_uint_eq(ev.n, 4);
+    ck_assert_uint_eq(ev2.n, 0);
+    ck_assert_uint_eq(leaving_calls, 1);
+    rp_mempool_free(mp);
+}
+END_TEST
+
+/* ---- sources ---------------------------------------------------------------------- */
+
+START_TEST(test_source_first_wins)
+{
+    register_two();
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_result res;
+    const rp_mp_source peer7 = {RP_MP_FROM_PEER, 7}, peer9 = {RP_MP_FROM_PEER, 9};
+    rp_record v = fx_vouch(1, 2, 2);
+    rp_hash vid = fx_id(&v);
+    ck_assert_int_eq(submit_from(mp, &v, peer7, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_VERIFYING);
+    rp_mp_source src;
+    ck_assert_int_eq(rp_mempool_source(mp, &vid, &src), 0);
+    ck_assert_int_eq(src.origin, RP_MP_FROM_PEER);
+    ck_assert_uint_eq(src.peer, 7);
+    /* The same record from RPC, then from another peer: nothing changes. */
+    ck_assert_int_eq(submit(mp, &v, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_KNOWN);
+    ck_assert_int_eq(submit_from(mp, &v, peer9, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_KNOWN);
+    ck_assert_int_eq(rp_mempool_source(mp, &vid, &src), 0);
+    ck_assert_int_eq(src.origin, RP_MP_FROM_PEER);
+    ck_assert_uint_eq(src.peer, 7);
+    /* A held record keeps its source when its turn comes. */
+    rp_record h = fx_vouch(2, 3, 1), g = fx_engagement(2, 2, 1, RP_ENG_GIG);
+    rp_hash hid = fx_id(&h), gid = fx_id(&g);
+    ck_assert_int_eq(submit_from(mp, &h, peer9, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_HELD);
+    ck_assert_int_eq(submit(mp, &g, &res), 0);
+    ck_assert_int_eq(rp_mempool_source(mp, &hid, &src), 0);
+    ck_assert_uint_eq(src.peer, 9);
+    rp_mp_source bogus = {0, 0};
+    ck_assert_int_eq(submit_from(mp, &h, bogus, &res), RP_ERR_INVALID_ARG);
+    /* Subscribers get each record's source with every event. */
+    verify_all(mp);
+    produce(mp);
+    ck_assert_uint_eq(saw(&ev, &vid, RP_MP_EV_READY)->source.peer, 7);
+    ck_assert_uint_eq(saw(&ev, &vid, RP_MP_EV_INCLUDED)->source.peer, 7);
+    ck_assert_uint_eq(saw(&ev, &hid, RP_MP_EV_READY)->source.peer, 9);
+    ck_assert_int_eq(saw(&ev, &gid, RP_MP_EV_INCLUDED)->source.origin, RP_MP_FROM_RPC);
+    ck_assert_int_eq(rp_mempool_source(mp, &vid, &src), RP_ERR_NOT_FOUND);
+    rp_mempool_free(mp);
+}
+END_TEST
+
+/* ---- blocks of other nodes -------------------------------------------------------- */
+
+START_TEST(test_foreign_block_any_order)
+{
+    register_two();
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_result res;
+    /* Pending: a, b, c (in that order); held: h, waiting for 2's sequence 3. */
+    rp_record a = fx_vouch(1, 2, 2), b = fx_vouch(2, 2, 1), c = fx_engagement(1, 3, 2, RP_ENG_GIG);
+    rp_record h = fx_engagement(2, 4, 1, RP_ENG_SPONSORSHIP);
+    const rp_record mine[4] = {a, b, c, h};
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_int_eq(submit(mp, &mine[i], &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_HELD);
+    verify_all(mp);
+    ck_assert_uint_eq(ev.ready, 3);
+    /* Another validator's block: b and a in reverse order, h, and records the
+     * pool never saw (2's sequence 3, a new identity). */
+    rp_record u = fx_engagement(2, 3, 1, RP_ENG_GIG), x = fx_identity(3, NULL, RP_ROLE_BRAND, "x");
+    const rp_record blk[5] = {b, u, h, x, a};
+    rp_hash ids[5];
+    foreign_block(blk, 5, ids);
+    ck_assert_int_eq(rp_mempool_committed(mp, ids, 5, fx.now_s), 0);
+    /* What the pool held leaves as included, where the block has it. */
+    const size_t at[3] = {0, 2, 4};
+    for (size_t i = 0; i < 3; i++) {
+        const rp_mp_event *inc = saw(&ev, &ids[at[i]], RP_MP_EV_INCLUDED);
+        ck_assert_uint_eq(inc->height, 2);
+        ck_assert_uint_eq(inc->index, at[i]);
+    }
+    ck_assert_uint_eq(ev.included, 3);
+    ck_assert_uint_eq(ev.dropped, 0);
+    /* The rest stays valid on the new tip, and goes into the next block. */
+    rp_mempool_stats st;
+    rp_mempool_stats_get(mp, &st);
+    ck_assert_uint_eq(st.count, 1);
+    ck_assert_uint_eq(st.held, 0);
+    ck_assert_uint_eq(st.ready, 1);
+    uint64_t next;
+    uint32_t np;
+    ck_assert_int_eq(rp_mempool_identity(mp, &fx.pk[2], &next, &np, NULL), 0);
+    ck_assert_uint_eq(next, 5);
+    ck_assert_uint_eq(np, 0);
+    ck_assert_uint_eq(produce(mp), 1);
+    rp_hash cid = fx_id(&c);
+    const rp_mp_event *inc = saw(&ev, &cid, RP_MP_EV_INCLUDED);
+    ck_assert_uint_eq(inc->height, 3);
+    ck_assert_uint_eq(ev.dropped, 0);
+    rp_mempool_free(mp);
+}
+END_TEST
+
+START_TEST(test_foreign_block_conflict)
+{
+    register_two();
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_result res;
+    /* Pending: 1's engagement e (sequence 2), 2's review r of it, 2's
+     * vouch w after r, and an unrelated registration; held: 1's sequence 4. */
+    rp_record e = fx_engagement(1, 2, 2, RP_ENG_GIG);
+    rp_hash eid = fx_id(&e);
+    rp_record r = fx_review(2, 2, 1, &eid, 5), w = fx_vouch(2, 3, 1);
+    rp_record reg = fx_identity(3, NULL, RP_ROLE_BRAND, "x");
+    rp_record h = fx_engagement(1, 4, 2, RP_ENG_SPONSORSHIP);
+    const rp_record mine[5] = {e, r, w, reg, h};
+    for (size_t i = 0; i < 5; i++)
+        ck_assert_int_eq(submit(mp, &mine[i], &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_HELD);
+    verify_all(mp);
+    ck_assert_uint_eq(ev.ready, 4);
+    /* Another validator's block gives 1's sequences 2, 3 and 4 to other
+     * records. */
+    const rp_record blk[3] = {fx_vouch(1, 2, 2), fx_engagement(1, 3, 2, RP_ENG_SPONSORSHIP),
+                              fx_engagement(1, 4, 2, RP_ENG_GIG)};
+    rp_hash ids[3];
+    foreign_block(blk, 3, ids);
+    ck_assert_int_eq(rp_mempool_committed(mp, ids, 3, fx.now_s), 0);
+    /* e lost its sequence; r needed e and w needed r's sequence; h lost its
+     * sequence too. Each leaves with a DROPPED event and its reason. */
+    ck_assert_uint_eq(ev.included, 0);
+    ck_assert_uint_eq(ev.dropped, 4);
+    const rp_hash rid = fx_id(&r), wid = fx_id(&w), hid = fx_id(&h);
+    ck_assert_int_eq(saw(&ev, &eid, RP_MP_EV_DROPPED)->code, RP_ERR_BAD_SEQUENCE);
+    ck_assert_int_eq(saw(&ev, &rid, RP_MP_EV_DROPPED)->code, RP_ERR_NO_ENGAGEMENT);
+    ck_assert_int_eq(saw(&ev, &wid, RP_MP_EV_DROPPED)->code, RP_ERR_BAD_SEQUENCE);
+    ck_assert_int_eq(saw(&ev, &hid, RP_MP_EV_DROPPED)->code, RP_ERR_BAD_SEQUENCE);
+    rp_mempool_stats st;
+    rp_mempool_stats_get(mp, &st);
+    ck_assert_uint_eq(st.count, 1);
+    ck_assert_uint_eq(st.held, 0);
+    /* The unrelated record is untouched and valid. */
+    ck_assert_uint_eq(produce(mp), 1);
+    ck_assert_uint_eq(ev.included, 1);
+    rp_mempool_free(mp);
+}
+END_TEST
+
+START_TEST(test_own_block_fast_path)
+{
+    register_two();
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_result res;
+    rp_record v = fx_vouch(1, 2, 2), e = fx_engagement(2, 2, 1, RP_ENG_GIG);
+    ck_assert_int_eq(submit(mp, &v, &res), 0);
+    ck_assert_int_eq(submit(mp, &e, &res), 0);
+    verify_all(mp);
+    rp_block_item items[1];
+    rp_hash ids[1];
+    unsigned char aux[32] = {5};
+    rp_store_error err;
+    ck_assert_uint_eq(rp_mempool_block(mp, items, ids, 1, 1 << 20), 1);
+    rp_hash vid = fx_id(&v);
+    ck_assert(rp_hash_eq(&ids[0], &vid));
+    rp_mempool_freeze(mp);
+    fx.now_s += 5;
+    ck_assert_int_eq(rp_store_produce_block(fx.st, items, 1, fx.now_s * 1000, &fx.sk[0], aux, NULL,
+                                            NULL, NULL, &err),
+                     0);
+    /* Told long after the records' time tolerance (600 s): the block of the
+     * pool's oldest record moves the pool on without checking e again... */
+    uint64_t late = fx.now_s + 700;
+    ck_assert_int_eq(rp_mempool_committed(mp, ids, 1, late), 0);
+    ck_assert_uint_eq(ev.included, 1);
+    ck_assert_uint_eq(saw(&ev, &ids[0], RP_MP_EV_INCLUDED)->height, 2);
+    ck_assert_uint_eq(ev.dropped, 0);
+    rp_mempool_stats st;
+    rp_mempool_stats_get(mp, &st);
+    ck_assert_uint_eq(st.ready, 1);
+    uint64_t next;
+    uint32_t np;
+    ck_assert_int_eq(rp_mempool_identity(mp, &fx.pk[1], &next, &np, NULL), 0);
+    ck_assert_uint_eq(next, 3);
+    ck_assert_uint_eq(np, 0);
+    /* ...which a full re-check at that time would have done. */
+    ck_assert_int_eq(rp_mempool_rebuild(mp, late, NULL, 0, NULL), 0);
+    ck_assert_uint_eq(ev.dropped, 1);
+    ck_assert_int_eq(ev.last_code, RP_ERR_RECORD_TIME);
+    rp_mempool_free(mp);
+}
+END_TEST
+
+/* Identity 2 rotates to key 7 (pending), then 1's engagement x with 2 is
+ * co-signed by key 7 and 1's review y of x follows; all verified. */
+static void rotation_then_dependents(rp_mempool *mp, rp_hash *xid, rp_hash *yid)
+{
+    rp_mp_result res;
+    rp_record ro = fx_base(RP_REC_ROTATE, 2, 2);
+    ro.body.rotate.new_key = fx.pk[7];
+    rp_recovery_commitment(&ro.body.rotate.new_recovery, &fx.pk[FX_NKEYS - 1]);
+    ro.body.rotate.auth = RP_ROTATE_BY_CURRENT;
+    fx_sign(&ro, 0, 2);
+    rp_record x = fx_engagement(1, 2, 2, RP_ENG_GIG);
+    fx_sign(&x, 1, 7);
+    *xid = fx_id(&x);
+    rp_record y = fx_review(1, 3, 2, xid, 5);
+    *yid = fx_id(&y);
+    ck_assert_int_eq(submit(mp, &ro, &res), 0);
+    ck_assert_int_eq(submit(mp, &x, &res), 0);
+    ck_assert_int_eq(submit(mp, &y, &res), 0);
+}
+
+/* Another validator's block gives 2's sequence 2 to another record: the
+ * rotation is gone, and x must now be signed by 2's old key. */
+static void block_without_rotation(rp_mempool *mp, uint64_t now_s)
+{
+    rp_record c = fx_vouch(2, 2, 1);
+    rp_hash cid;
+    foreign_block(&c, 1, &cid);
+    ck_assert_int_eq(rp_mempool_committed(mp, &cid, 1, now_s), 0);
+}
+
+START_TEST(test_oom_drop_rechecks_dependents)
+{
+    register_two();
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_hash xid, yid;
+    rotation_then_dependents(mp, &xid, &yid);
+    verify_all(mp);
+    ck_assert_uint_eq(ev.ready, 3);
+    /* x's signatures must be verified again, but the queue for that cannot
+     * grow: x goes, and y, which needs x's engagement and sequence, with it,
+     * not left in the pool on top of x's changes. */
+    rp_mempool_test_fail_queue(mp, 1);
+    block_without_rotation(mp, fx.now_s);
+    ck_assert_int_eq(saw(&ev, &xid, RP_MP_EV_DROPPED)->code, RP_ERR_NOMEM);
+    saw(&ev, &yid, RP_MP_EV_DROPPED);
+    ck_assert_uint_eq(ev.dropped, 3);
+    rp_mempool_stats st;
+    rp_mempool_stats_get(mp, &st);
+    ck_assert_uint_eq(st.count, 0);
+    rp_mempool_free(mp);
+}
+END_TEST
+
+START_TEST(test_stale_batch_ignored)
+{
+    register_two();
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_hash xid, yid;
+    rotation_then_dependents(mp, &xid, &yid);
+    /* x's signatures are out for verification when the block changes which
+     * key must co-sign it; a second batch takes them again. */
+    rp_mp_batch *old = rp_mempool_take_batch(mp, 16);
+    ck_assert_ptr_nonnull(old);
+    block_without_rotation(mp, fx.now_s);
+    rp_mp_batch *cur = rp_mempool_take_batch(mp, 16);
+    ck_assert_ptr_nonnull(cur);
+    ck_assert_ptr_null(rp_mempool_take_batch(mp, 16));
+    /* The old batch (key 7: good) does not count; the current one (2's own
+     * key: bad) decides, at once, and y goes with x. */
+    rp_verify_range(old->items, 0, old->n, old->ok);
+    rp_mempool_batch_done(mp, old, fx.now_s);
+    ck_assert_ptr_null(seen_event(&ev, &xid, RP_MP_EV_DROPPED));
+    ck_assert_ptr_null(seen_event(&ev, &xid, RP_MP_EV_READY));
+    /* (y still needs the same signature: the old batch's answer holds.) */
+    ck_assert_uint_eq(ev.ready, 1);
+    saw(&ev, &yid, RP_MP_EV_READY);
+    rp_verify_range(cur->items, 0, cur->n, cur->ok);
+    rp_mempool_batch_done(mp, cur, fx.now_s);
+    ck_assert_int_eq(saw(&ev, &xid, RP_MP_EV_DROPPED)->code, RP_ERR_BAD_SIGNATURE);
+    saw(&ev, &yid, RP_MP_EV_DROPPED);
+    rp_mempool_stats st;
+    rp_mempool_stats_get(mp, &st);
+    ck_assert_uint_eq(st.count, 0);
+    ck_assert_ptr_null(rp_mempool_take_batch(mp, 16));
+    rp_mempool_free(mp);
+}
+END_TEST
+
 static Suite *mempool_suite(void)
 {
     Suite *s = suite_create("mempool");
@@ -409,6 +857,15 @@ static Suite *mempool_suite(void)
     tcase_add_test(tc, test_partial_blocks_advance);
     tcase_add_test(tc, test_held_cap_and_ttl);
     tcase_add_test(tc, test_freeze_defers_recheck);
+    tcase_add_test(tc, test_two_subscribers);
+    tcase_add_test(tc, test_subscribers_bounded);
+    tcase_add_test(tc, test_unsubscribe);
+    tcase_add_test(tc, test_source_first_wins);
+    tcase_add_test(tc, test_foreign_block_any_order);
+    tcase_add_test(tc, test_foreign_block_conflict);
+    tcase_add_test(tc, test_own_block_fast_path);
+    tcase_add_test(tc, test_oom_drop_rechecks_dependents);
+    tcase_add_test(tc, test_stale_batch_ignored);
     suite_add_tcase(s, tc);
     return s;
 }
