@@ -729,7 +729,7 @@ START_TEST(test_own_block_fast_path)
     ck_assert(rp_hash_eq(&ids[0], &vid));
     rp_mempool_freeze(mp);
     fx.now_s += 5;
-    ck_assert_int_eq(rp_store_produce_block(fx.st, items, 1, fx.now_s * 1000, &fx.sk[0], aux, NULL,
+    ck_assert_int_eq(rp_solo_produce(fx.st, items, 1, fx.now_s * 1000, &fx.sk[0], aux, NULL,
                                             NULL, NULL, &err),
                      0);
     /* Told long after the records' time tolerance (600 s): the block of the
