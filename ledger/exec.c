@@ -65,6 +65,42 @@ const unsigned char *rp_checked_block(const rp_checked *c, size_t *len)
     return c->block;
 }
 
+int rp_checked_record_ids(const rp_checked *c, rp_hash **ids, size_t *n)
+{
+    rp_header h;
+    size_t cnt = c->h.record_count;
+    rp_block_item *items = malloc((cnt ? cnt : 1) * sizeof *items);
+    *ids = malloc((cnt ? cnt : 1) * sizeof **ids);
+    *n = 0;
+    if (!items || !*ids) {
+        free(items);
+        free(*ids);
+        *ids = NULL;
+        return RP_ERR_NOMEM;
+    }
+    /* The block was built or checked: it decodes. */
+    if (rp_block_decode(&h, items, cnt, c->block, c->blen) != 0) {
+        free(items);
+        free(*ids);
+        *ids = NULL;
+        return RP_ERR_CORRUPT;
+    }
+    for (size_t i = 0; i < cnt; i++) {
+        rp_record r;
+        if (rp_record_decode(&r, items[i].bytes, items[i].len, NULL) != 0) {
+            free(items);
+            free(*ids);
+            *ids = NULL;
+            return RP_ERR_CORRUPT;
+        }
+        rp_record_id_from_body(&(*ids)[i], c->a.chain_id, items[i].bytes,
+                               rp_record_body_len(r.type, items[i].len));
+    }
+    free(items);
+    *n = cnt;
+    return 0;
+}
+
 void rp_checked_free(rp_checked *c)
 {
     if (!c)
@@ -600,9 +636,13 @@ int rp_exec_commit(rp_store *s, const unsigned char *block, size_t blen,
             "commit does not finalize this block with more than 2/3 of the voting power");
         goto done;
     }
-    /* In a batch each block is a child transaction of the batch's, so a
-     * block that fails leaves the blocks before it in the batch. */
-    if ((rc = rp_from_mdb(mdb_txn_begin(s->env, s->batch, 0, &txn))) != 0) {
+    /* In a batch the block goes into the batch's transaction. Nothing is
+     * written to it before the block has passed every check, so a block that
+     * fails leaves the batch as it was; only a failed write (a full map or
+     * disk) costs the whole batch. */
+    if (in_batch) {
+        txn = s->batch;
+    } else if ((rc = rp_from_mdb(mdb_txn_begin(s->env, NULL, 0, &txn))) != 0) {
         txn = NULL;
         rp_store_error_set(err, rc, h.height, -1, "cannot begin a write transaction: %s",
                            rp_strerror(rc));
@@ -637,7 +677,14 @@ int rp_exec_commit(rp_store *s, const unsigned char *block, size_t blen,
     if ((rc = rp_apply_write(changes, txn)) != 0 ||
         (rc = write_chain(s, txn, &tip, &h, block, blen, commit, clen)) != 0) {
         write_failed(err, h.height, rc);
+        if (in_batch)
+            rp_store_batch_abort(s); /* LMDB refuses a transaction after a failed write */
+        txn = NULL;
         goto abort;
+    }
+    if (in_batch) {
+        s->batch_blocks++;
+        goto done;
     }
     rc = rp_from_mdb(mdb_txn_commit(txn));
     txn = NULL;
@@ -645,14 +692,12 @@ int rp_exec_commit(rp_store *s, const unsigned char *block, size_t blen,
         write_failed(err, h.height, rc);
         goto done;
     }
-    if (in_batch)
-        s->batch_blocks++;
     goto done;
 
 abort:
     if (err && err->code == 0)
         rp_store_error_set(err, rc, h.height, -1, "%s", rp_strerror(rc));
-    if (txn)
+    if (txn && !in_batch)
         mdb_txn_abort(txn);
 done:
     rp_apply_free(&own);

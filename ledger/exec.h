@@ -103,6 +103,10 @@ const unsigned char *rp_checked_block(const rp_checked *c, size_t *len);
 /* The tip the block was executed on, and the tip after it. */
 const rp_tip *rp_checked_parent(const rp_checked *c);
 const rp_tip *rp_checked_tip(const rp_checked *c);
+/* The ids of the block's records, in block order (computed from the block).
+ * Returns: 0 or RP_ERR_NOMEM. Out: *ids (malloc'd, caller frees) and *n. */
+int rp_checked_record_ids(const rp_checked *c, rp_hash **ids, size_t *n);
+
 void rp_checked_free(rp_checked *c);
 
 #endif /* RP_EXEC_H */

@@ -50,9 +50,10 @@ typedef struct rp_store rp_store;
 typedef struct rp_store_opts {
     uint64_t map_size; /* 0 = RP_STORE_DEFAULT_MAP_SIZE */
     int read_only;     /* open without the write lock, for readers and tools */
-    int scratch;       /* a throwaway store (verify's replay): commits are not
-                          synced to disk; a crash may lose or break it, so it
-                          must be deleted after use, never served */
+    int scratch;       /* a throwaway store (verify's replay): written through
+                          a writable map and never synced to disk; a crash
+                          may lose or break it, so it must be deleted after
+                          use, never served */
 } rp_store_opts;
 
 /* Where an error happened and what it was, for messages an operator can act
@@ -123,9 +124,11 @@ int rp_store_tip(rp_store *s, rp_tip *tip);
  * rp_store_batch_abort or rp_store_close) not at all; never a part of a
  * block. Readers see the tip before the batch until it commits. Build and
  * check refuse to run while a batch is open (RP_ERR_INVALID_ARG): they read
- * committed state only. Each block is a child transaction of the batch, so
- * a block that fails to commit leaves the batch as it was before it.
- * All calls on the writing thread.
+ * committed state only. A block that fails a check leaves the batch as it
+ * was (nothing of it is written before every check has passed); a failed
+ * write (RP_ERR_MAP_FULL, -ENOSPC, RP_ERR_STORE) aborts the whole batch,
+ * and the tip is then the one before the batch. All calls on the writing
+ * thread.
  * Returns: 0; RP_ERR_INVALID_ARG (a batch is already open / none is open,
  *          or the store is read-only); the errors of a commit
  *          (RP_ERR_MAP_FULL, RP_ERR_STORE, -errno). */

@@ -1,0 +1,143 @@
+/* Internal to the daemon (`reputed run`): the node's state and how its
+ * parts share it. daemon.c starts and stops the node, producer.c makes
+ * blocks and computes score epochs ahead, verifier.c verifies the mempool's
+ * signatures, waiters.c answers clients who wait for a record, methods.c and
+ * reads.c are the RPC methods, writer.c the one writer.
+ *
+ * The threading contract, once for all of them:
+ *
+ *   - The loop thread (one libuv loop) owns everything in struct node: the
+ *     mempool (with its pending state's long read transaction), the RPC
+ *     server and its calls, the waiters, the timers, the producer's state
+ *     and the writer's queue. Nothing else touches them.
+ *   - libuv's worker pool, sized to the cores plus one, runs CPU work and
+ *     reads: signature batches (each touches only its batch), block builds
+ *     (a read transaction; each touches only its job), score epochs computed
+ *     ahead (a read transaction), and RPC answers too large for the loop (a
+ *     read transaction each). Their after-callbacks apply the results on the
+ *     loop.
+ *   - The store is read by any thread through read transactions (MDB_NOTLS).
+ *     It is written by the writer only (node/writer.h): one job at a time on
+ *     the pool, in the order queued, every block commit and every epoch
+ *     offer. The loop never waits for a commit or a computation.
+ *   - The validator key is read on the loop only (to sign a commit) and
+ *     wiped at exit.
+ */
+#ifndef RP_NODE_H
+#define RP_NODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "crypto/sig.h"
+#include "ledger/epoch.h"
+#include "ledger/store.h"
+#include "node/config.h"
+#include "node/mempool.h"
+#include "node/rpc.h"
+#include "node/writer.h"
+
+#define REPUTE_VERSION "0.1.0"
+
+struct waiter;
+struct top_cache;
+struct top_waiter;
+
+struct node {
+    uv_loop_t *loop;
+    char datadir[RP_CONFIG_PATH_MAX];
+    rp_config cfg;
+    rp_store *st;
+    const rp_genesis *g;
+    rp_mempool *mp;
+    rp_mp_sub mp_sub; /* the RPC waiters' subscription; their waitlists are its user pointers */
+    rp_rpc_server *rpc;
+    rp_node_writer *writer;
+    uv_timer_t block_timer;
+    uv_timer_t housekeeping; /* every 10 s: expire held records */
+    uv_check_t verify_check;
+    uv_signal_t sig_int, sig_term;
+    int stopping;
+
+    int producer; /* this node's key alone is a quorum: it makes blocks */
+    int validator_index;
+    rp_seckey key;
+
+    unsigned threads;
+    unsigned batches; /* verify jobs in flight */
+
+    /* producer.c */
+    uint64_t settle; /* keep making blocks (empty if need be) up to here */
+    int producing;   /* a block is being built or committed */
+    int epoch_job;   /* an epoch computation is running */
+    uint64_t epoch_job_epoch;
+    uint64_t epoch_computed; /* the last epoch computed ahead (offered or queued) */
+    uint64_t epoch_offered;  /* the last epoch the writer handed to the store */
+    uint64_t blocks_produced, records_included, inline_verifies;
+    struct {
+        uint64_t t_ms, records;
+    } rate[256];
+    size_t nrate;
+
+    /* reads.c: score.top's ranking */
+    struct top_cache *top;
+    int top_job;
+    struct top_waiter *top_waiters;
+
+    /* waiters.c */
+    struct waiter *waiters;
+
+    uint64_t start_ms;
+};
+
+/* Wall-clock milliseconds since the epoch. */
+uint64_t rp_node_wall_ms(void);
+
+/* ---- methods.c ---------------------------------------------------------------- */
+
+/* The RPC method table's names (for rp_rpc_start) and its dispatcher. */
+extern const char *const rp_node_method_names[];
+extern const int rp_node_method_count;
+void rp_node_dispatch(void *ctx, rp_rpc_call *call, int method, json_t *params);
+
+/* ---- waiters.c ---------------------------------------------------------------- */
+
+/* Answer call when record id becomes ready (or, with want_included, is
+ * included), is dropped, or after timeout_ms. Returns 0 or RP_ERR_NOMEM. */
+int rp_waiter_add(struct node *n, rp_rpc_call *call, const rp_hash *id, int want_included,
+                  uint64_t timeout_ms);
+/* The mempool subscriber that answers waiters. */
+void rp_waiters_on_event(void *ctx, const rp_mp_event *ev);
+/* Answer every waiter with "shutting down" (the node is stopping). */
+void rp_waiters_fail_all(struct node *n);
+/* The JSON answer of record.submit. */
+json_t *rp_submit_result(const rp_hash *id, const char *status, int included, uint64_t height,
+                         uint32_t index);
+
+/* ---- verifier.c --------------------------------------------------------------- */
+
+/* Hand the signatures waiting in the mempool to the pool (once per loop
+ * iteration). */
+void rp_verifier_pump(struct node *n);
+
+/* ---- producer.c --------------------------------------------------------------- */
+
+/* Start the producer's timers and the epoch computation the tip needs.
+ * Returns 0 or a store error (reading the tip). */
+int rp_producer_start(struct node *n);
+/* Stop its timer (the node is stopping). */
+void rp_producer_stop(struct node *n);
+/* Records included per second over the last minute. */
+double rp_producer_rate(struct node *n);
+
+/* ---- reads.c ------------------------------------------------------------------ */
+
+/* The methods whose answers are built on the pool. */
+void rp_m_chain_block(struct node *n, rp_rpc_call *call, json_t *params);
+void rp_m_score_get(struct node *n, rp_rpc_call *call, json_t *params);
+void rp_m_score_top(struct node *n, rp_rpc_call *call, json_t *params);
+/* Free score.top's cache (at exit). */
+void rp_reads_free(struct node *n);
+
+#endif /* RP_NODE_H */

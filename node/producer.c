@@ -1,0 +1,422 @@
+/* The single-validator producer: when this node's key alone is a quorum (the
+ * dev chain), every block interval the mempool's ready records become a
+ * block. It is what a consensus engine replaces on a chain of several
+ * validators, and is built from the same pieces:
+ *
+ *   1. tick (loop): take the ready prefix from the mempool, freeze it;
+ *   2. build (pool): rp_exec_build on a read transaction; signatures the
+ *      mempool verified are answered from the job's sorted copy;
+ *   3. sign (loop): the precommit, as a one-signature commit (node/solo.h);
+ *   4. commit (the writer, on the pool): rp_exec_commit with the built
+ *      result, so the rules run once;
+ *   5. done (loop): the mempool forgets what the block included.
+ *
+ * Empty blocks are made only until the score epoch covering the latest
+ * records is committed ("settling"), so that a quiet chain's scores catch up
+ * and then the chain rests. Epochs are computed ahead on the pool from
+ * height b on and offered through the writer before block b + delay; a
+ * block that commits an epoch waits for its computation.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "crypto/error.h"
+#include "crypto/hex.h"
+#include "ledger/exec.h"
+#include "ledger/query.h"
+#include "node/log.h"
+#include "node/node.h"
+#include "node/solo.h"
+
+#define RATE_WINDOW_S 60
+#define MAX_REJECTED  16 /* candidates left out of a block that are reported */
+
+static uint64_t round_up(uint64_t h, uint64_t m)
+{
+    return (h + m - 1) / m * m;
+}
+
+static void note_rate(struct node *n, uint64_t records)
+{
+    size_t i = n->nrate++ % (sizeof n->rate / sizeof n->rate[0]);
+    n->rate[i].t_ms = rp_node_wall_ms();
+    n->rate[i].records = records;
+}
+
+double rp_producer_rate(struct node *n)
+{
+    uint64_t now = rp_node_wall_ms(), sum = 0;
+    size_t cnt = n->nrate < 256 ? n->nrate : 256;
+    for (size_t i = 0; i < cnt; i++)
+        if (now - n->rate[i].t_ms <= RATE_WINDOW_S * 1000)
+            sum += n->rate[i].records;
+    return (double)sum / RATE_WINDOW_S;
+}
+
+/* ---- score epochs ahead of time ------------------------------------------------------ */
+
+struct epoch_job {
+    uv_work_t req;
+    struct node *n;
+    uint64_t epoch;
+    rp_epoch_result *res;
+    int rc;
+    rp_store_error err;
+};
+
+static void epoch_work(uv_work_t *req)
+{
+    struct epoch_job *j = req->data;
+    j->rc = rp_store_epoch_compute(j->n->st, j->epoch, &j->res, &j->err);
+}
+
+static void offer_done(void *ctx, int rc, const rp_store_error *err)
+{
+    struct epoch_job *j = ctx;
+    (void)rc;
+    (void)err;
+    if (j->epoch > j->n->epoch_offered)
+        j->n->epoch_offered = j->epoch;
+    free(j);
+}
+
+static void epoch_done(uv_work_t *req, int status)
+{
+    struct epoch_job *j = req->data;
+    struct node *n = j->n;
+    (void)status;
+    n->epoch_job = 0;
+    if (j->rc) {
+        char q[300];
+        rp_log(RP_LOG_WARN, "epoch_compute_failed", "epoch=%llu code=%d msg=%s",
+               (unsigned long long)j->epoch, j->rc, rp_log_str(q, sizeof q, j->err.msg));
+        free(j);
+        return;
+    }
+    double snap = 0, comp = 0;
+    size_t edges = 0;
+    rp_epoch_info info;
+    rp_epoch_result_info(j->res, &info, &snap, &comp, &edges);
+    rp_log(RP_LOG_INFO, "epoch_computed",
+           "epoch=%llu identities=%u edges=%zu snapshot_ms=%.1f engine_ms=%.1f",
+           (unsigned long long)j->epoch, info.identities, edges, snap * 1e3, comp * 1e3);
+    n->epoch_computed = j->epoch;
+    rp_epoch_result *res = j->res;
+    j->res = NULL;
+    /* The writer hands it to the store between two commits. */
+    if (rp_node_writer_offer(n->writer, res, offer_done, j) != 0)
+        free(j); /* the block computes the epoch inline then */
+}
+
+static void start_epoch_job(struct node *n, uint64_t epoch)
+{
+    if (n->epoch_job || epoch <= n->epoch_computed || n->stopping)
+        return;
+    struct epoch_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return; /* the block computes it inline then */
+    j->n = n;
+    j->epoch = epoch;
+    j->req.data = j;
+    if (uv_queue_work(n->loop, &j->req, epoch_work, epoch_done) != 0) {
+        free(j);
+        return;
+    }
+    n->epoch_job = 1;
+    n->epoch_job_epoch = epoch;
+}
+
+/* If the tip sits between an epoch boundary b and b + delay, that epoch's
+ * table will be needed soon: compute it now. */
+static void maybe_start_epoch(struct node *n, uint64_t height)
+{
+    uint64_t every = n->g->params.epoch_blocks, delay = n->g->params.score_delay_blocks;
+    uint64_t b = height / every * every;
+    if (b > 0 && height < b + delay)
+        start_epoch_job(n, b / every);
+}
+
+/* Does the next block commit an epoch whose result is still on its way? */
+static int epoch_pending(struct node *n, uint64_t next_height)
+{
+    uint64_t every = n->g->params.epoch_blocks, delay = n->g->params.score_delay_blocks;
+    if (next_height <= delay || (next_height - delay) % every != 0)
+        return 0;
+    uint64_t e = (next_height - delay) / every;
+    if (n->epoch_job && n->epoch_job_epoch == e)
+        return 1;                                          /* being computed */
+    return n->epoch_computed == e && n->epoch_offered < e; /* queued at the writer */
+}
+
+/* ---- making a block ------------------------------------------------------------------ */
+
+struct produce_job {
+    uv_work_t req;
+    struct node *n;
+    rp_block_item *items; /* the candidates, borrowed from the frozen mempool */
+    rp_hash *ids;         /* theirs */
+    size_t cnt;
+    rp_sig_item *sigs; /* the candidates' verified signatures, sorted */
+    size_t nsigs;
+    uint64_t time_ms, height, inline_verifies, t0;
+    rp_checked *checked; /* the built block, until the writer takes it */
+    rp_hash hash;
+    rp_hash *included; /* the block's record ids */
+    size_t nincluded;
+    rp_rejected rejected[MAX_REJECTED];
+    size_t nrejected, taken;
+    int rc;
+    rp_store_error err;
+};
+
+static void job_free(struct produce_job *j)
+{
+    rp_checked_free(j->checked);
+    free(j->items);
+    free(j->ids);
+    free(j->sigs);
+    free(j->included);
+    free(j);
+}
+
+static int cmp_sig_item(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(rp_sig_item));
+}
+
+/* The build's batch verifier: the mempool verified these signatures
+ * already (the copies in job->sigs); anything else is verified here. Runs
+ * on the worker; touches only the job. */
+static size_t job_verify(void *ctx, const rp_sig_check *items, size_t nitems, unsigned char *ok)
+{
+    struct produce_job *j = ctx;
+    size_t bad = 0;
+    for (size_t i = 0; i < nitems; i++) {
+        rp_sig_item key;
+        memset(&key, 0, sizeof key);
+        if (items[i].msglen == 32) {
+            memcpy(key.msg.bytes, items[i].msg, 32);
+            key.key = *items[i].pubkey;
+            key.sig = *items[i].sig;
+        }
+        ok[i] = items[i].msglen == 32 &&
+                bsearch(&key, j->sigs, j->nsigs, sizeof key, cmp_sig_item) != NULL;
+        if (!ok[i]) {
+            j->inline_verifies++;
+            ok[i] = (unsigned char)rp_verify(items[i].sig, items[i].msg, items[i].msglen,
+                                             items[i].pubkey);
+            bad += !ok[i];
+        }
+    }
+    return bad;
+}
+
+static void build_work(uv_work_t *req)
+{
+    struct produce_job *j = req->data;
+    j->rc = rp_exec_build(j->n->st, j->items, j->cnt, j->time_ms, (uint16_t)j->n->validator_index,
+                          job_verify, j, &j->checked, &j->taken, j->rejected, MAX_REJECTED,
+                          &j->nrejected, &j->err);
+    if (j->rc == 0) {
+        j->hash = *rp_checked_hash(j->checked);
+        j->rc = rp_checked_record_ids(j->checked, &j->included, &j->nincluded);
+    }
+}
+
+/* The block is not made: the records stay in the mempool, re-checked. */
+static void produce_failed(struct produce_job *j, const char *what)
+{
+    struct node *n = j->n;
+    char q[300];
+    n->producing = 0;
+    rp_log(RP_LOG_WARN, "block_failed", "height=%llu records=%zu stage=%s code=%d msg=%s",
+           (unsigned long long)j->height, j->cnt, what, j->rc,
+           rp_log_str(q, sizeof q, j->err.msg[0] ? j->err.msg : rp_strerror(j->rc)));
+    rp_mempool_rebuild(n->mp, rp_node_wall_ms() / 1000, NULL, 0, NULL);
+    job_free(j);
+}
+
+static void commit_done(void *ctx, int rc, const rp_store_error *err)
+{
+    struct produce_job *j = ctx;
+    struct node *n = j->n;
+    const rp_params *p = &n->g->params;
+    uint64_t now = rp_node_wall_ms();
+    if (rc) {
+        j->rc = rc;
+        j->err = *err;
+        produce_failed(j, "commit");
+        return;
+    }
+    size_t k = j->nincluded;
+    n->producing = 0;
+    n->blocks_produced++;
+    n->records_included += k;
+    n->inline_verifies += j->inline_verifies;
+    note_rate(n, k);
+    if (k) {
+        uint64_t target = round_up(j->height, p->epoch_blocks) + p->score_delay_blocks;
+        if (target > n->settle)
+            n->settle = target;
+    }
+    char hh[17];
+    rp_hex_encode(hh, sizeof hh, j->hash.bytes, 8);
+    rp_log(RP_LOG_INFO, "block_produced", "height=%llu records=%zu hash=%s ms=%.1f",
+           (unsigned long long)j->height, k, hh, (double)(uv_hrtime() - j->t0) / 1e6);
+    rp_mempool_committed(n->mp, j->included, k, now / 1000);
+    /* A candidate the build left out goes, if the mempool's re-check at
+     * the new tip kept it: the block's rules had the last word. */
+    for (size_t r = 0; r < j->nrejected; r++) {
+        enum rp_mp_status st;
+        const unsigned char *b;
+        size_t len;
+        const rp_hash *id = &j->ids[j->rejected[r].index];
+        if (rp_mempool_find(n->mp, id, &st, &b, &len) == 0 && st != RP_MP_INCLUDED)
+            rp_mempool_rebuild(n->mp, now / 1000, id, j->rejected[r].code, j->rejected[r].msg);
+    }
+    maybe_start_epoch(n, j->height);
+    job_free(j);
+}
+
+static void build_done(uv_work_t *req, int status)
+{
+    struct produce_job *j = req->data;
+    struct node *n = j->n;
+    (void)status;
+    if (j->rc) {
+        produce_failed(j, "build");
+        return;
+    }
+    for (size_t r = 0; r < j->nrejected; r++) {
+        char q[300];
+        rp_log(RP_LOG_WARN, "record_left_out", "height=%llu candidate=%zu code=%d msg=%s",
+               (unsigned long long)j->height, j->rejected[r].index, j->rejected[r].code,
+               rp_log_str(q, sizeof q, j->rejected[r].msg));
+    }
+    size_t blen;
+    const unsigned char *built = rp_checked_block(j->checked, &blen);
+    unsigned char *block = malloc(blen), *commit = malloc(RP_COMMIT_MAX_SIZE);
+    unsigned char aux[32];
+    size_t clen = 0;
+    if (!block || !commit) {
+        free(block);
+        free(commit);
+        j->rc = RP_ERR_NOMEM;
+        produce_failed(j, "sign");
+        return;
+    }
+    memcpy(block, built, blen);
+    rp_aux_fresh(aux);
+    j->rc = rp_solo_commit(rp_store_chain_id(n->st), rp_checked_header(j->checked), &n->key,
+                           (uint16_t)n->validator_index, aux, commit, &clen);
+    sodium_memzero(aux, sizeof aux);
+    if (j->rc) {
+        free(block);
+        free(commit);
+        produce_failed(j, "sign");
+        return;
+    }
+    /* The writer takes the block, the commit and the built result, whose
+     * changes it writes without running the rules again. */
+    int rc = rp_node_writer_commit(n->writer, block, blen, commit, clen, j->checked, NULL, NULL,
+                                   commit_done, j);
+    if (rc == 0) {
+        j->checked = NULL;
+        return;
+    }
+    free(block);
+    free(commit);
+    j->rc = rc;
+    produce_failed(j, "commit");
+}
+
+/* One turn of the producer (a timer tick). */
+static void producer_tick(struct node *n)
+{
+    if (n->stopping || !n->producer || n->producing)
+        return;
+    rp_tip tip;
+    if (rp_store_tip(n->st, &tip) != 0)
+        return;
+    const rp_params *p = &n->g->params;
+    if (epoch_pending(n, tip.height + 1))
+        return;
+    struct produce_job *j = calloc(1, sizeof *j);
+    if (!j || !(j->items = malloc(p->max_block_records * sizeof *j->items)) ||
+        !(j->ids = malloc(p->max_block_records * sizeof *j->ids))) {
+        if (j)
+            free(j->items);
+        free(j);
+        return;
+    }
+    j->cnt = rp_mempool_block(n->mp, j->items, j->ids, p->max_block_records, p->max_block_bytes);
+    if (j->cnt == 0 && tip.height >= n->settle) {
+        job_free(j);
+        return;
+    }
+    size_t cap = j->cnt * RP_RECORD_MAX_SIGS;
+    j->sigs = malloc((cap ? cap : 1) * sizeof *j->sigs);
+    if (!j->sigs) {
+        job_free(j);
+        return;
+    }
+    j->nsigs = rp_mempool_block_sigs(n->mp, j->cnt, j->sigs, cap);
+    qsort(j->sigs, j->nsigs, sizeof *j->sigs, cmp_sig_item);
+    uint64_t now = rp_node_wall_ms();
+    j->time_ms = now > tip.time_ms ? now : tip.time_ms + 1;
+    j->height = tip.height + 1;
+    j->t0 = uv_hrtime();
+    j->n = n;
+    j->req.data = j;
+    rp_mempool_freeze(n->mp);
+    n->producing = 1;
+    if (uv_queue_work(n->loop, &j->req, build_work, build_done) != 0) {
+        n->producing = 0;
+        rp_mempool_rebuild(n->mp, now / 1000, NULL, 0, NULL);
+        job_free(j);
+    }
+}
+
+static void block_timer_cb(uv_timer_t *t)
+{
+    producer_tick(t->data);
+}
+
+/* After a restart: records included after the latest committed epoch's
+ * snapshot still need their epoch committed, so keep producing until it is. */
+static uint64_t settle_after_restart(struct node *n, const rp_tip *tip)
+{
+    uint64_t every = n->g->params.epoch_blocks, snap = tip->epoch * every;
+    for (uint64_t h = tip->height; h > snap; h--) {
+        rp_header hd;
+        if (rp_store_read_header(n->st, h, &hd) != 0)
+            break;
+        if (hd.record_count)
+            return round_up(h, every) + n->g->params.score_delay_blocks;
+    }
+    return 0;
+}
+
+int rp_producer_start(struct node *n)
+{
+    rp_tip tip;
+    int rc = rp_store_tip(n->st, &tip);
+    if (rc)
+        return rc;
+    n->settle = settle_after_restart(n, &tip);
+    maybe_start_epoch(n, tip.height);
+    uv_timer_init(n->loop, &n->block_timer);
+    n->block_timer.data = n;
+    if (n->producer)
+        uv_timer_start(&n->block_timer, block_timer_cb, n->cfg.block_interval_ms,
+                       n->cfg.block_interval_ms);
+    return 0;
+}
+
+void rp_producer_stop(struct node *n)
+{
+    uv_timer_stop(&n->block_timer);
+    uv_close((uv_handle_t *)&n->block_timer, NULL);
+}
