@@ -1,32 +1,99 @@
-/* Batch signature verification on libuv's worker pool (see pool.h).
+/* Batch signature verification on the pool's threads and the caller's
+ * (contract in pool.h).
  *
- * Chunks are sized so every thread gets a few (for balance when one core is
- * busy elsewhere) but each holds enough signatures (at least 32) that
- * queueing costs nothing next to the verification.
+ * Batches wait in a FIFO; a thread takes the next unclaimed chunk of the
+ * oldest batch that has one. Chunks are sized so every thread gets a few
+ * (for balance when one core is busy elsewhere) but each holds enough
+ * signatures (at least MIN_CHUNK) that taking one costs nothing next to the
+ * verification. The caller claims chunks of its own batch until none is
+ * left, then waits only for chunks other threads are already running.
  */
 #include "node/pool.h"
 
-#include <stdio.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
-#include <uv.h>
+#include <unistd.h>
 
 #include "crypto/error.h"
 
-#define MAX_CHUNKS 64
+#define MAX_THREADS 64
 #define MIN_CHUNK 32
 
-struct rp_pool {
-    uv_loop_t loop;
-    unsigned threads;
+struct batch {
+    const rp_sig_check *items;
+    unsigned char *ok;
+    size_t n, nchunks;
+    size_t next;   /* the next chunk to claim */
+    size_t done;   /* chunks finished */
+    size_t failed; /* summed as chunks finish */
+    struct batch *qnext;
 };
 
-struct chunk {
-    uv_work_t req;
-    const rp_sig_check *items;
-    size_t begin, end;
-    unsigned char *ok;
-    size_t failed;
+struct rp_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t work; /* a chunk may be claimable, or stop */
+    pthread_cond_t done; /* a chunk finished */
+    struct batch *head, *tail;
+    int stop;
+    unsigned nthreads;
+    pthread_t th[MAX_THREADS];
 };
+
+/* Claim a chunk of b (under mu). Returns its index, or (size_t)-1. */
+static size_t claim(struct batch *b)
+{
+    return b->next < b->nchunks ? b->next++ : (size_t)-1;
+}
+
+/* Run chunk i of b (without mu), then count it (under mu). */
+static void run_chunk(rp_pool *p, struct batch *b, size_t i)
+{
+    size_t begin = b->n * i / b->nchunks, end = b->n * (i + 1) / b->nchunks;
+    size_t failed = rp_verify_range(b->items, begin, end, b->ok);
+    pthread_mutex_lock(&p->mu);
+    b->failed += failed;
+    b->done++;
+    pthread_cond_broadcast(&p->done);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void *worker(void *arg)
+{
+    rp_pool *p = arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        struct batch *b = p->head;
+        size_t i = (size_t)-1;
+        while (b && (i = claim(b)) == (size_t)-1)
+            b = b->qnext;
+        if (b) {
+            pthread_mutex_unlock(&p->mu);
+            run_chunk(p, b, i);
+            pthread_mutex_lock(&p->mu);
+            continue;
+        }
+        if (p->stop)
+            break;
+        pthread_cond_wait(&p->work, &p->mu);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+static unsigned thread_count(void)
+{
+    const char *env = getenv("RP_POOL_THREADS");
+    long n;
+    if (env && *env) {
+        n = strtol(env, NULL, 10);
+    } else {
+        n = sysconf(_SC_NPROCESSORS_ONLN) - 1;
+    }
+    if (n < 1)
+        n = 1;
+    return n > MAX_THREADS ? MAX_THREADS : (unsigned)n;
+}
 
 int rp_pool_new(rp_pool **out)
 {
@@ -34,20 +101,19 @@ int rp_pool_new(rp_pool **out)
     rp_pool *p = calloc(1, sizeof *p);
     if (!p)
         return RP_ERR_NOMEM;
-    const char *env = getenv("UV_THREADPOOL_SIZE");
-    if (!env || !*env) {
-        char buf[16];
-        unsigned n = uv_available_parallelism();
-        snprintf(buf, sizeof buf, "%u", n ? n : 1);
-        setenv("UV_THREADPOOL_SIZE", buf, 1);
-        env = getenv("UV_THREADPOOL_SIZE");
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->done, NULL);
+    unsigned want = thread_count();
+    int rc = 0;
+    for (unsigned i = 0; i < want; i++) {
+        if ((rc = pthread_create(&p->th[i], NULL, worker, p)) != 0)
+            break;
+        p->nthreads++;
     }
-    long t = strtol(env, NULL, 10);
-    p->threads = t > 0 && t <= 1024 ? (unsigned)t : 4;
-    int rc = uv_loop_init(&p->loop);
-    if (rc) {
-        free(p);
-        return rc; /* libuv errors are already negative errno values */
+    if (p->nthreads == 0) {
+        rp_pool_free(p);
+        return -rc;
     }
     *out = p;
     return 0;
@@ -57,56 +123,58 @@ void rp_pool_free(rp_pool *p)
 {
     if (!p)
         return;
-    uv_run(&p->loop, UV_RUN_DEFAULT); /* nothing is pending; closes cleanly */
-    (void)uv_loop_close(&p->loop);
+    pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->mu);
+    for (unsigned i = 0; i < p->nthreads; i++)
+        pthread_join(p->th[i], NULL);
+    pthread_cond_destroy(&p->done);
+    pthread_cond_destroy(&p->work);
+    pthread_mutex_destroy(&p->mu);
     free(p);
 }
 
-unsigned rp_pool_threads(const rp_pool *p) { return p->threads; }
-
-static void work(uv_work_t *req)
-{
-    struct chunk *c = req->data;
-    c->failed = rp_verify_range(c->items, c->begin, c->end, c->ok);
-}
-
-static void after(uv_work_t *req, int status)
-{
-    (void)req;
-    (void)status; /* never cancelled: nothing calls uv_cancel */
-}
+unsigned rp_pool_threads(const rp_pool *p) { return p->nthreads + 1; }
 
 size_t rp_pool_verify(void *ctx, const rp_sig_check *items, size_t n, unsigned char *ok)
 {
     rp_pool *p = ctx;
-    struct chunk chunks[MAX_CHUNKS];
-    size_t nchunks = (size_t)p->threads * 4;
-    if (nchunks > MAX_CHUNKS)
-        nchunks = MAX_CHUNKS;
+    size_t nchunks = (size_t)rp_pool_threads(p) * 4;
     if (nchunks > n / MIN_CHUNK)
         nchunks = n / MIN_CHUNK;
     if (nchunks <= 1)
         return rp_verify_range(items, 0, n, ok);
 
-    size_t queued = 0, failed = 0;
-    for (size_t i = 0; i < nchunks; i++) {
-        struct chunk *c = &chunks[i];
-        c->items = items;
-        c->begin = n * i / nchunks;
-        c->end = n * (i + 1) / nchunks;
-        c->ok = ok;
-        c->failed = 0;
-        c->req.data = c;
-        if (uv_queue_work(&p->loop, &c->req, work, after) != 0) {
-            /* Cannot happen with valid arguments; do the range here. */
-            c->failed = rp_verify_range(items, c->begin, c->end, ok);
-            continue;
-        }
-        queued++;
+    struct batch b = {.items = items, .ok = ok, .n = n, .nchunks = nchunks};
+    pthread_mutex_lock(&p->mu);
+    if (p->tail)
+        p->tail->qnext = &b;
+    else
+        p->head = &b;
+    p->tail = &b;
+    pthread_cond_broadcast(&p->work);
+    for (;;) {
+        size_t i = claim(&b);
+        if (i == (size_t)-1)
+            break;
+        pthread_mutex_unlock(&p->mu);
+        run_chunk(p, &b, i);
+        pthread_mutex_lock(&p->mu);
     }
-    if (queued)
-        uv_run(&p->loop, UV_RUN_DEFAULT);
-    for (size_t i = 0; i < nchunks; i++)
-        failed += chunks[i].failed;
+    while (b.done < b.nchunks)
+        pthread_cond_wait(&p->done, &p->mu);
+    /* Unlink: every chunk is claimed, so no thread looks at it any more
+     * after this (they read b only under mu). */
+    struct batch **pp = &p->head, *prev = NULL;
+    while (*pp != &b) {
+        prev = *pp;
+        pp = &(*pp)->qnext;
+    }
+    *pp = b.qnext;
+    if (p->tail == &b)
+        p->tail = prev;
+    size_t failed = b.failed;
+    pthread_mutex_unlock(&p->mu);
     return failed;
 }

@@ -1,15 +1,19 @@
-/* Batch signature verification on libuv's worker pool, for the programs that
- * verify whole blocks at a time (reputed verify and import, repute-gen).
+/* Batch signature verification on a small pool of threads, for the
+ * programs that verify whole blocks at a time (reputed verify and import,
+ * repute-gen, block sync).
  *
- * The pool owns a private uv loop. rp_pool_verify splits a batch into chunks,
- * queues one uv_queue_work per chunk (each calls rp_verify_range on its own
- * index range, touching nothing else) and runs the loop until all are back,
- * so it blocks its caller like a plain function. It must not be called from
- * inside another running uv loop's callback; the daemon queues its own work.
+ * rp_pool_verify splits a batch into chunks that the pool's threads and the
+ * calling thread take one at a time (each calls rp_verify_range on its own
+ * index range, touching nothing else), and returns when every chunk is done.
+ * Because the caller works on its own batch too, a call always finishes,
+ * whatever else the pool is doing: it may be made from any thread, several
+ * at once, including from a thread of libuv's worker pool (a synced block
+ * checked there), which the earlier design, built on libuv's pool, could
+ * deadlock.
  *
- * libuv sizes its pool once per process from UV_THREADPOOL_SIZE: rp_pool_new
- * sets it to the number of online cores unless the environment already says
- * otherwise, and must therefore run before anything else uses the pool.
+ * The pool has one thread per online core less one (the caller is the
+ * last), at least one; RP_POOL_THREADS in the environment overrides it.
+ * The daemon does not use it: it queues its own work on libuv's pool.
  */
 #ifndef RP_POOL_H
 #define RP_POOL_H
@@ -20,12 +24,13 @@
 
 typedef struct rp_pool rp_pool;
 
-/* Returns: 0, RP_ERR_NOMEM, or a translated libuv error. Out: *out (free
- * with rp_pool_free). */
+/* Returns: 0, RP_ERR_NOMEM, or -errno if no thread could be started.
+ * Out: *out (free with rp_pool_free). */
 int rp_pool_new(rp_pool **out);
+/* Stop and join the threads. No call may be running. NULL is a no-op. */
 void rp_pool_free(rp_pool *p);
 
-/* Worker threads in use (UV_THREADPOOL_SIZE as libuv will read it). */
+/* Threads that verify in a call: the pool's and the caller. */
 unsigned rp_pool_threads(const rp_pool *p);
 
 /* An rp_verify_batch_fn (ledger/store.h): ctx is the rp_pool.

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "chain_fixture.h"
 #include "crypto/error.h"
@@ -283,6 +284,60 @@ static int cancel_at_3(void *ctx, const rp_replay_progress *p)
     (void)ctx;
     return p->height == 3 ? -ECANCELED : 0;
 }
+
+/* rp_pool_verify called from a thread of libuv's worker pool, with that
+ * pool at one thread: the design built on libuv's pool queued its chunks
+ * behind the very thread that waited for them, and never returned. */
+#define POOL_SIGS 600
+struct pool_job {
+    rp_pool *pool;
+    rp_sig_check *checks;
+    unsigned char *ok;
+    size_t failed;
+};
+
+static void pool_job_work(uv_work_t *req)
+{
+    struct pool_job *j = req->data;
+    j->failed = rp_pool_verify(j->pool, j->checks, POOL_SIGS, j->ok);
+}
+
+static void pool_job_after(uv_work_t *req, int status)
+{
+    (void)req;
+    ck_assert_int_eq(status, 0);
+}
+
+START_TEST(test_pool_from_uv_worker)
+{
+    /* Each test runs in a forked child that has not used libuv's pool yet. */
+    setenv("UV_THREADPOOL_SIZE", "1", 1);
+    static rp_hash msgs[POOL_SIGS];
+    static rp_sig sigs[POOL_SIGS];
+    static rp_sig_check checks[POOL_SIGS];
+    static unsigned char ok[POOL_SIGS];
+    unsigned char aux[32] = {0};
+    for (size_t i = 0; i < POOL_SIGS; i++) {
+        memset(msgs[i].bytes, (int)i, 32);
+        ck_assert_int_eq(rp_sign(&sigs[i], msgs[i].bytes, 32, &fx.sk[i % 4], aux), 0);
+        checks[i] = (rp_sig_check){msgs[i].bytes, 32, &fx.pk[i % 4], &sigs[i]};
+    }
+    sigs[17].bytes[5] ^= 1; /* one bad signature, found from the worker */
+    struct pool_job j = {NULL, checks, ok, 0};
+    ck_assert_int_eq(rp_pool_new(&j.pool), 0);
+    uv_loop_t loop;
+    uv_work_t req;
+    ck_assert_int_eq(uv_loop_init(&loop), 0);
+    req.data = &j;
+    ck_assert_int_eq(uv_queue_work(&loop, &req, pool_job_work, pool_job_after), 0);
+    ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    ck_assert_int_eq(uv_loop_close(&loop), 0);
+    ck_assert_uint_eq(j.failed, 1);
+    for (size_t i = 0; i < POOL_SIGS; i++)
+        ck_assert_int_eq(ok[i], i != 17);
+    rp_pool_free(j.pool);
+}
+END_TEST
 
 START_TEST(test_verify_cancel)
 {
@@ -979,6 +1034,7 @@ static Suite *replay_suite(void)
     tcase_add_test(tc, test_verify_ok);
     tcase_add_test(tc, test_verify_pool);
     tcase_add_test(tc, test_verify_cancel);
+    tcase_add_test(tc, test_pool_from_uv_worker);
     tcase_add_test(tc, test_verify_missing_datadir);
     suite_add_tcase(s, tc);
 
