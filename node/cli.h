@@ -262,11 +262,12 @@ int rp_cli_key_public(const char *path, rp_pubkey *pk);
  * Returns: 0 or an exit status after a message. */
 int rp_cli_pubkey_arg(const char *arg, rp_pubkey *pk);
 
-/* Decrypt a key file with its passphrase, which comes from $env_name or,
- * when that is not set, from the terminal.
+/* Decrypt a key file with its passphrase, which comes from $pass_env (the
+ * --passphrase-env option: NULL or "" for REPUTE_PASSPHRASE) or, when that
+ * variable is not set, from the terminal without echo.
  * Returns: 0 or an exit status after a message; *sk is wiped on failure.
  * Out:     sk (best in sodium_malloc'd memory; the caller wipes it), pk. */
-int rp_cli_key_unseal(const char *path, const char *env_name, rp_seckey *sk, rp_pubkey *pk);
+int rp_cli_key_unseal(const char *path, const char *pass_env, rp_seckey *sk, rp_pubkey *pk);
 
 /* ---- signing (cli_sign.c) ------------------------------------------------------------- */
 
@@ -355,14 +356,12 @@ void rp_cli_record_base(rp_record *r, const rp_cli_signer *s, unsigned type);
  * Returns: 0, or RP_CLI_EXIT_FAIL naming the bad field. */
 int rp_cli_check_record(const rp_record *r);
 
-/* Sign slot of r with the key file (its passphrase from $env_name or the
- * terminal, as rp_cli_key_unseal), wiping the secret afterwards.
+/* Sign slot of r with the key file, its passphrase found as
+ * rp_cli_key_unseal finds it (pass_env: --passphrase-env, or NULL), and wipe
+ * the secret key afterwards.
  * Returns: 0 or an exit status after a message. */
 int rp_cli_sign_slot(rp_record *r, size_t slot, const rp_cli_signer *s, const char *key_path,
-                     const char *env_name);
-
-/* The environment variable that holds the passphrase of --key. */
-const char *rp_cli_pass_env(const rp_cli_sign_opts *so);
+                     const char *pass_env);
 
 /* The record's canonical encoding as hex, in hex[0..cap) (cap at least
  * RP_CLI_RECORD_HEX_SIZE). Returns: 0 or an exit status after a message. */

@@ -2,9 +2,11 @@
  *
  * A key file (crypto/keyfile.h, docs/keys.md) holds one secret key sealed
  * with a passphrase; its public key is in the clear, so a command that only
- * names an identity reads it without asking for anything. The passphrase
- * comes from an environment variable or, when that is not set, from the
- * terminal without echo; it lives in locked memory and is wiped after use.
+ * names an identity reads it without asking for anything. Every passphrase,
+ * for a new key file or to open one, comes through passphrase_get: from an
+ * environment variable (--passphrase-env, default REPUTE_PASSPHRASE) or,
+ * when that is not set, from the terminal without echo. It lives in locked
+ * memory and is wiped after use.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +26,8 @@
 #include "crypto/sig.h"
 #include "node/cli.h"
 
-#define PASS_MAX 1024 /* bytes of passphrase */
+#define PASS_MAX         1024 /* bytes of passphrase */
+#define PASS_ENV_DEFAULT "REPUTE_PASSPHRASE"
 
 /* ---- passphrases and keys ------------------------------------------------------------------- */
 
@@ -96,23 +99,37 @@ static int prompt_secret(const char *prompt, char *buf, size_t cap, size_t *len)
     return rc;
 }
 
-/* A passphrase from $env_name, or the terminal (twice if confirm).
- * Returns 0, or an exit status after a message. */
-static int get_passphrase(const char *env_name, const char *what, int confirm, char *buf,
-                          size_t cap, size_t *len)
+/* A passphrase, in sodium_malloc'd (guarded, locked) memory. */
+typedef struct passphrase {
+    char *buf; /* PASS_MAX + 1 bytes; the passphrase is NUL-terminated */
+    size_t len;
+    int typed; /* it came from the terminal, not the environment */
+} passphrase;
+
+static void passphrase_free(passphrase *p)
 {
+    sodium_free(p->buf); /* zeroes it */
+    memset(p, 0, sizeof *p);
+}
+
+/* Fill p->buf from $env_name, or from the terminal. Returns 0, or an exit
+ * status after a message. */
+static int read_passphrase(passphrase *p, const char *env_name, const char *what, int confirm)
+{
+    const size_t cap = PASS_MAX + 1;
     const char *v = getenv(env_name);
     if (v) {
         size_t n = strlen(v);
         if (n >= cap)
             return rp_cli_fail("$%s is longer than %zu bytes", env_name, cap - 1);
-        memcpy(buf, v, n + 1);
-        *len = n;
+        memcpy(p->buf, v, n + 1);
+        p->len = n;
         return 0;
     }
+    p->typed = 1;
     char prompt[600];
     snprintf(prompt, sizeof prompt, "Passphrase for %s: ", what);
-    int rc = prompt_secret(prompt, buf, cap, len);
+    int rc = prompt_secret(prompt, p->buf, cap, &p->len);
     if (rc == -ENXIO)
         return rp_cli_fail(
             "no passphrase for %s: set $%s (an empty value is an empty passphrase) or "
@@ -129,15 +146,30 @@ static int get_passphrase(const char *env_name, const char *what, int confirm, c
         return rp_cli_fail("out of memory");
     size_t alen = 0;
     rc = prompt_secret("Repeat it: ", again, cap, &alen);
-    int same = rc == 0 && alen == *len && sodium_memcmp(again, buf, alen) == 0;
+    int same = rc == 0 && alen == p->len && sodium_memcmp(again, p->buf, alen) == 0;
     sodium_free(again);
     if (rc)
         return rp_cli_fail("cannot read the passphrase: %s", strerror(-rc));
-    if (!same) {
-        sodium_memzero(buf, cap);
+    if (!same)
         return rp_cli_fail("the two passphrases differ; nothing was written");
-    }
     return 0;
+}
+
+/* The one way repute-cli gets a passphrase, for a new key file or to open
+ * one (what names the file): from $env_opt (NULL or "": REPUTE_PASSPHRASE)
+ * or, when that variable is not set, typed on the terminal without echo,
+ * twice if confirm. Returns 0 with *p (release it with passphrase_free), or
+ * an exit status after a message, with nothing to release. */
+static int passphrase_get(passphrase *p, const char *env_opt, const char *what, int confirm)
+{
+    memset(p, 0, sizeof *p);
+    p->buf = sodium_malloc(PASS_MAX + 1);
+    if (!p->buf)
+        return rp_cli_fail("out of memory");
+    int rc = read_passphrase(p, env_opt && *env_opt ? env_opt : PASS_ENV_DEFAULT, what, confirm);
+    if (rc)
+        passphrase_free(p);
+    return rc;
 }
 
 /* Explain a key-file error. Returns RP_CLI_EXIT_FAIL. */
@@ -184,19 +216,16 @@ int rp_cli_pubkey_arg(const char *arg, rp_pubkey *pk)
     return rp_cli_key_public(arg, pk);
 }
 
-int rp_cli_key_unseal(const char *path, const char *env_name, rp_seckey *sk, rp_pubkey *pk)
+int rp_cli_key_unseal(const char *path, const char *pass_env, rp_seckey *sk, rp_pubkey *pk)
 {
-    char *pass = sodium_malloc(PASS_MAX + 1);
-    if (!pass)
-        return rp_cli_fail("out of memory");
-    size_t plen = 0;
-    int rc = get_passphrase(env_name, path, 0, pass, PASS_MAX + 1, &plen);
+    passphrase pass;
+    int rc = passphrase_get(&pass, pass_env, path, 0);
     if (rc == 0) {
-        int k = rp_keyfile_read(sk, pk, path, pass, plen);
+        int k = rp_keyfile_read(sk, pk, path, pass.buf, pass.len);
         if (k)
             rc = key_error(path, k);
+        passphrase_free(&pass);
     }
-    sodium_free(pass); /* zeroes it */
     if (rc)
         sodium_memzero(sk, sizeof *sk);
     return rc;
@@ -241,36 +270,32 @@ int rp_cli_cmd_keygen(int argc, char **argv)
         ops = RP_KDF_OPS_INTERACTIVE, mem = RP_KDF_MEM_INTERACTIVE;
     else if (kdf && strcmp(kdf, "moderate") != 0)
         return rp_cli_usage_error(rp_cli_usage_keygen, "--kdf is moderate or interactive");
-    if (!env || !*env)
-        env = "REPUTE_PASSPHRASE";
     struct stat st;
     if (lstat(out, &st) == 0)
         return rp_cli_fail("%s exists: key files are never overwritten", out);
 
-    char *pass = sodium_malloc(PASS_MAX + 1);
     rp_seckey *sk = sodium_malloc(sizeof *sk);
-    if (!pass || !sk) {
-        sodium_free(pass);
-        sodium_free(sk);
+    if (!sk)
         return rp_cli_fail("out of memory");
-    }
-    size_t plen = 0;
+    passphrase pass;
     rp_pubkey pk;
-    rc = get_passphrase(env, out, 1, pass, PASS_MAX + 1, &plen);
+    int empty_typed = 0;
+    rc = passphrase_get(&pass, env, out, 1);
     if (rc == 0) {
         int k = rp_seckey_generate(sk);
         if (!k)
             k = rp_pubkey_from_seckey(&pk, sk);
         if (!k)
-            k = rp_keyfile_write(out, sk, pass, plen, ops, mem);
+            k = rp_keyfile_write(out, sk, pass.buf, pass.len, ops, mem);
         if (k == -EEXIST)
             rc = rp_cli_fail("%s exists: key files are never overwritten", out);
         else if (k)
             rc = rp_cli_fail("cannot write %s: %s", out, rp_strerror(k));
+        empty_typed = pass.typed && pass.len == 0;
+        passphrase_free(&pass);
     }
     sodium_memzero(sk, sizeof *sk);
     sodium_free(sk);
-    sodium_free(pass);
     if (rc)
         return rc;
     char id[65];
@@ -282,7 +307,7 @@ int rp_cli_cmd_keygen(int argc, char **argv)
         return rc;
     }
     printf("identity  %s\nkey file  %s (encrypted; keep it and its passphrase safe)\n", id, out);
-    if (plen == 0 && !getenv(env))
+    if (empty_typed)
         rp_cli_note(
             "warning: the passphrase is empty: only the file's permissions protect the key");
     return 0;

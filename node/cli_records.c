@@ -287,7 +287,7 @@ int rp_cli_cmd_identity(int argc, char **argv)
             goto out;
         }
     }
-    if ((rc = rp_cli_sign_slot(&r, 0, &s, so.key, rp_cli_pass_env(&so))) != 0)
+    if ((rc = rp_cli_sign_slot(&r, 0, &s, so.key, so.pass_env)) != 0)
         goto out;
     char idh[65];
     rp_cli_hex32(idh, s.identity.bytes);
@@ -360,7 +360,7 @@ int rp_cli_cmd_engage(int argc, char **argv)
     r.body.engagement.terms = terms_v;
     r.body.engagement.expiry = r.time + ttl;
     if ((rc = rp_cli_check_record(&r)) != 0 ||
-        (rc = rp_cli_sign_slot(&r, 0, &s, so.key, rp_cli_pass_env(&so))) != 0)
+        (rc = rp_cli_sign_slot(&r, 0, &s, so.key, so.pass_env)) != 0)
         goto out;
     char hex[2 * RP_RECORD_MAX_SIZE + 1], idh[65], when[64];
     rp_hash id;
@@ -503,7 +503,7 @@ int rp_cli_cmd_cosign(int argc, char **argv)
                 idh, initiator, idesc, cp, rp_cli_enum_name(kind_names, 5, r.body.engagement.kind),
                 terms, signed_at, when, left, submit ? "\n" : "");
     }
-    if ((rc = rp_cli_sign_slot(&r, 1, &s, so.key, rp_cli_pass_env(&so))) != 0)
+    if ((rc = rp_cli_sign_slot(&r, 1, &s, so.key, so.pass_env)) != 0)
         goto out;
     if (submit) {
         rc = rp_cli_finish_record(&r, &s, &so, NULL);
@@ -792,8 +792,7 @@ int rp_cli_cmd_rotate(int argc, char **argv)
         r.body.rotate.recovery_key = rk;
     if ((rc = rp_cli_check_record(&r)) != 0)
         goto out;
-    if ((rc = rp_cli_sign_slot(&r, 0, &s, by_recovery ? recovery_key : so.key,
-                               rp_cli_pass_env(&so))) != 0)
+    if ((rc = rp_cli_sign_slot(&r, 0, &s, by_recovery ? recovery_key : so.key, so.pass_env)) != 0)
         goto out;
     rc = rp_cli_finish_record(&r, &s, &so, NULL);
     if (rc == 0 && !rp_cli.json && !so.out)

@@ -131,19 +131,14 @@ int rp_cli_check_record(const rp_record *r)
     return 0;
 }
 
-const char *rp_cli_pass_env(const rp_cli_sign_opts *so)
-{
-    return so->pass_env && *so->pass_env ? so->pass_env : "REPUTE_PASSPHRASE";
-}
-
 int rp_cli_sign_slot(rp_record *r, size_t slot, const rp_cli_signer *s, const char *key_path,
-                     const char *env_name)
+                     const char *pass_env)
 {
     rp_seckey *sk = sodium_malloc(sizeof *sk);
     if (!sk)
         return rp_cli_fail("out of memory");
     rp_pubkey pk;
-    int rc = rp_cli_key_unseal(key_path, env_name, sk, &pk);
+    int rc = rp_cli_key_unseal(key_path, pass_env, sk, &pk);
     if (rc == 0) {
         unsigned char aux[32];
         rp_aux_fresh(aux);
@@ -222,7 +217,7 @@ int rp_cli_sign_and_finish(rp_record *r, const rp_cli_signer *s, const rp_cli_si
 {
     int rc;
     if ((rc = rp_cli_check_record(r)) != 0 ||
-        (rc = rp_cli_sign_slot(r, 0, s, so->key, rp_cli_pass_env(so))) != 0)
+        (rc = rp_cli_sign_slot(r, 0, s, so->key, so->pass_env)) != 0)
         return rc;
     return rp_cli_finish_record(r, s, so, NULL);
 }
