@@ -187,15 +187,17 @@ void rp_cli_sanitize(char *s);
  * says what the value is). Not sanitized. */
 void rp_cli_scalar_text(char *out, size_t cap, const char *key, const json_t *v);
 
-/* Print v as JSON on stdout: one line with --json, else indented.
+/* Print v as JSON on stdout: one line with --json, else indented. Takes
+ * the reference to v (NULL, from a failed json_pack, is a failure).
  * Returns: 0, or RP_CLI_EXIT_FAIL after a message if stdout fails. */
 int rp_cli_print_json(json_t *v);
 
 /* Print an object as aligned "key  value" lines (nested objects as a.b),
- * sanitized. */
+ * sanitized. Takes the reference to obj. */
 void rp_cli_print_kv(json_t *obj);
 
-/* A result as JSON (--json) or as "key  value" lines.
+/* A result as JSON (--json) or as "key  value" lines. Takes the reference
+ * to result.
  * Returns: as rp_cli_print_json. */
 int rp_cli_show(json_t *result);
 
@@ -241,6 +243,11 @@ int rp_cli_call_ex(const char *method, json_t *params, json_t **result, int *nf,
 
 /* rp_cli_call_ex without nf, with the default timeout. */
 int rp_cli_call(const char *method, json_t *params, json_t **result);
+
+/* Look one thing up: rp_cli_call_ex(method, {key: value}, result, nf) with
+ * the default timeout, as in identity.get {"identity": HEX}. nf may be NULL
+ * (not found is then an error like any other). */
+int rp_cli_lookup(const char *method, const char *key, const char *value, json_t **result, int *nf);
 
 /* Close the connection, if any. */
 void rp_cli_disconnect(void);

@@ -300,12 +300,8 @@ int rp_cli_cmd_keygen(int argc, char **argv)
         return rc;
     char id[65];
     rp_cli_hex32(id, pk.bytes);
-    if (rp_cli.json) {
-        json_t *j = json_pack("{s:s,s:s}", "identity", id, "file", out);
-        rc = rp_cli_print_json(j);
-        json_decref(j);
-        return rc;
-    }
+    if (rp_cli.json)
+        return rp_cli_print_json(json_pack("{s:s,s:s}", "identity", id, "file", out));
     printf("identity  %s\nkey file  %s (encrypted; keep it and its passphrase safe)\n", id, out);
     if (empty_typed)
         rp_cli_note(

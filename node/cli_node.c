@@ -111,6 +111,12 @@ int rp_cli_call(const char *method, json_t *params, json_t **result)
     return rp_cli_call_ex(method, params, result, NULL, RP_CLI_CALL_TIMEOUT_MS);
 }
 
+int rp_cli_lookup(const char *method, const char *key, const char *value, json_t **result, int *nf)
+{
+    return rp_cli_call_ex(method, json_pack("{s:s}", key, value), result, nf,
+                          RP_CLI_CALL_TIMEOUT_MS);
+}
+
 int rp_cli_need_u64(const json_t *obj, const char *method, const char *key, uint64_t *out)
 {
     int rc = rp_rpc_get_u64(obj, key, out);

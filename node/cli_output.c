@@ -20,14 +20,23 @@
 
 /* ---- messages and values -------------------------------------------------------------------- */
 
+static void message(const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+/* One line on stderr: prefix, the message, a newline. */
+static void message(const char *prefix, const char *fmt, va_list ap)
+{
+    fputs(prefix, stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 int rp_cli_fail(const char *fmt, ...)
 {
     va_list ap;
-    fputs("error: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    message("error: ", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     return RP_CLI_EXIT_FAIL;
 }
 
@@ -35,9 +44,8 @@ void rp_cli_note(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    message("", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 void rp_cli_hex32(char out[65], const unsigned char in[32])
@@ -258,6 +266,7 @@ void rp_cli_print_kv(json_t *obj)
     rp_cli_table t;
     rp_cli_table_init(&t, 2, heads, "ll");
     kv_collect(&t, "", obj);
+    json_decref(obj);
     size_t w = 0;
     for (size_t r = 0; r < t.nrows; r++)
         if (strlen(t.cells[r * 2]) > w)
@@ -272,7 +281,9 @@ void rp_cli_print_kv(json_t *obj)
 int rp_cli_print_json(json_t *v)
 {
     size_t flags = rp_cli.json ? JSON_COMPACT : (JSON_INDENT(2));
-    if (json_dumpf(v, stdout, flags | JSON_ENCODE_ANY) != 0)
+    int bad = json_dumpf(v, stdout, flags | JSON_ENCODE_ANY) != 0;
+    json_decref(v);
+    if (bad)
         return rp_cli_fail("cannot write the result");
     putchar('\n');
     return 0;

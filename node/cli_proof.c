@@ -103,8 +103,7 @@ int rp_cli_cmd_verify_proof(int argc, char **argv)
             json_object_set_new(j, "rating", json_integer(p->row.rating));
             json_object_set_new(j, "reviews", json_integer(p->row.reviews));
         }
-        rp_cli_print_json(j);
-        json_decref(j);
+        (void)rp_cli_print_json(j); /* the verdict decides the status */
         rc = ok ? 0 : RP_CLI_EXIT_FAIL;
         goto out;
     }

@@ -130,16 +130,67 @@ const char rp_cli_usage_call[] =
     "Options:\n"
     "  -h, --help            show this help\n";
 
-/* ---- reading -------------------------------------------------------------------------------- */
+/* ---- helpers -------------------------------------------------------------------------------- */
 
-/* One positional identity argument. */
-static int identity_pos(const char *s, const char *usage)
+/* One identity argument: 64 hex. Returns -1 to go on, or a usage error. */
+static int identity_arg(const char *s, const char *usage)
 {
     unsigned char b[32];
     if (rp_cli_parse_hex32(s, b) != 0)
         return rp_cli_usage_error(usage, "'%s' is not an identity (64 hex digits)", s);
     return -1;
 }
+
+/* --limit N: rows per page, 1-100. Returns -1 to go on, or a usage error. */
+static int limit_arg(const char *s, uint64_t *lim, const char *usage)
+{
+    if (s && (rp_cli_parse_u64(s, lim) != 0 || *lim < 1 || *lim > 100))
+        return rp_cli_usage_error(usage, "--limit needs 1-100");
+    return -1;
+}
+
+/* Call a method and show its result (rp_cli_show). params is stolen. */
+static int call_show(const char *method, json_t *params)
+{
+    json_t *res;
+    int rc = rp_cli_call(method, params, &res);
+    return rc ? rc : rp_cli_show(res);
+}
+
+/* Call a method whose text view is the command's own: with --json the
+ * result is printed as it came. Returns 0 with *res to render (the caller
+ * owns it), or with *res NULL when it was printed already; or an exit
+ * status. params is stolen. */
+static int call_for_text(const char *method, json_t *params, json_t **res)
+{
+    int rc = rp_cli_call(method, params, res);
+    if (rc || !rp_cli.json)
+        return rc;
+    rc = rp_cli_print_json(*res);
+    *res = NULL;
+    return rc;
+}
+
+/* A number field as decimal text, 0 when it is missing or malformed. */
+static void u64_text(char *out, size_t cap, const json_t *obj, const char *key)
+{
+    uint64_t v = 0;
+    rp_rpc_get_u64(obj, key, &v);
+    snprintf(out, cap, "%" PRIu64, v);
+}
+
+/* A table below "key  value" lines, after a blank line; nothing when it has
+ * no rows. Frees t. */
+static void print_section(rp_cli_table *t)
+{
+    if (t->nrows) {
+        putchar('\n');
+        rp_cli_table_print(t);
+    }
+    rp_cli_table_free(t);
+}
+
+/* ---- reading -------------------------------------------------------------------------------- */
 
 int rp_cli_cmd_score(int argc, char **argv)
 {
@@ -151,7 +202,7 @@ int rp_cli_cmd_score(int argc, char **argv)
                                   "the IDENTITY");
     if (rc >= 0)
         return rc;
-    if ((rc = identity_pos(pos[0], rp_cli_usage_score)) >= 0)
+    if ((rc = identity_arg(pos[0], rp_cli_usage_score)) >= 0)
         return rc;
     uint64_t e = 0;
     if (epoch && (rp_cli_parse_u64(epoch, &e) != 0 || e == 0))
@@ -159,34 +210,28 @@ int rp_cli_cmd_score(int argc, char **argv)
     json_t *params = json_pack("{s:s}", "identity", pos[0]);
     if (epoch)
         json_object_set_new(params, "epoch", json_string(epoch));
-    if (proof)
-        json_object_set_new(params, "proof", json_true());
+    if (!proof)
+        return call_show("score.get", params);
+    json_object_set_new(params, "proof", json_true());
     json_t *res;
     if ((rc = rp_cli_call("score.get", params, &res)) != 0)
         return rc;
-    if (proof) {
-        const char *hex = json_string_value(json_object_get(res, "proof"));
-        if (!hex) {
-            json_decref(res);
-            return rp_cli_fail("score.get returned no proof");
-        }
-        if ((rc = rp_cli_write_text_file(proof, hex)) != 0) {
-            json_decref(res);
-            return rc;
-        }
+    const char *hex = json_string_value(json_object_get(res, "proof"));
+    if (!hex)
+        rc = rp_cli_fail("score.get returned no proof");
+    else
+        rc = rp_cli_write_text_file(proof, hex);
+    if (rc == 0) {
         json_t *copy = json_copy(res);
         json_object_del(copy, "proof");
         if (!rp_cli.json)
             json_object_set_new(copy, "proof",
                                 json_sprintf("written to %s (%zu bytes)", proof, strlen(hex) / 2));
         rc = rp_cli_show(copy);
-        json_decref(copy);
         if (!rp_cli.json && strcmp(proof, "-") != 0)
             printf("check it offline:  repute-cli verify-proof --genesis %s/genesis.json "
                    "--identity %s %s\n",
                    rp_cli.datadir ? rp_cli.datadir : "devnet", pos[0], proof);
-    } else {
-        rc = rp_cli_show(res);
     }
     json_decref(res);
     return rc;
@@ -205,8 +250,8 @@ int rp_cli_cmd_top(int argc, char **argv)
     uint64_t lim = 20, off = 0;
     if (role && rp_cli_parse_enum(role, rp_cli_role_names, 3, &r) != 0)
         return rp_cli_usage_error(rp_cli_usage_top, "--role is talent, agent or brand");
-    if (limit && (rp_cli_parse_u64(limit, &lim) != 0 || lim < 1 || lim > 100))
-        return rp_cli_usage_error(rp_cli_usage_top, "--limit needs 1-100");
+    if ((rc = limit_arg(limit, &lim, rp_cli_usage_top)) >= 0)
+        return rc;
     if (offset && rp_cli_parse_u64(offset, &off) != 0)
         return rp_cli_usage_error(rp_cli_usage_top, "--offset needs a number");
     json_t *params = json_pack("{s:I}", "limit", (json_int_t)lim);
@@ -215,13 +260,8 @@ int rp_cli_cmd_top(int argc, char **argv)
     if (offset)
         json_object_set_new(params, "offset", json_integer((json_int_t)off));
     json_t *res;
-    if ((rc = rp_cli_call("score.top", params, &res)) != 0)
+    if ((rc = call_for_text("score.top", params, &res)) != 0 || !res)
         return rc;
-    if (rp_cli.json) {
-        rc = rp_cli_print_json(res);
-        json_decref(res);
-        return rc;
-    }
     static const char *const heads[] = {"rank",   "score", "conf", "reviews",
                                         "rating", "role",  "name", "identity"};
     rp_cli_table t;
@@ -232,16 +272,11 @@ int rp_cli_cmd_top(int argc, char **argv)
     json_array_foreach(rows, i, row)
     {
         char rank[24], score[24], conf[24], reviews[24], stars[32], idp[17], name[80];
+        u64_text(rank, sizeof rank, row, "rank");
+        u64_text(score, sizeof score, row, "score");
+        u64_text(conf, sizeof conf, row, "confidence");
+        u64_text(reviews, sizeof reviews, row, "reviews");
         uint64_t v = 0;
-        rp_rpc_get_u64(row, "rank", &v);
-        snprintf(rank, sizeof rank, "%" PRIu64, v);
-        rp_rpc_get_u64(row, "score", &v);
-        snprintf(score, sizeof score, "%" PRIu64, v);
-        rp_rpc_get_u64(row, "confidence", &v);
-        snprintf(conf, sizeof conf, "%" PRIu64, v);
-        rp_rpc_get_u64(row, "reviews", &v);
-        snprintf(reviews, sizeof reviews, "%" PRIu64, v);
-        v = 0;
         rp_rpc_get_u64(row, "rating", &v);
         rp_cli_format_stars(stars, sizeof stars, v);
         rp_cli_short_hex(idp, json_string_value(json_object_get(row, "identity")));
@@ -283,27 +318,21 @@ int rp_cli_cmd_reviews(int argc, char **argv)
         return rp_cli_usage_error(rp_cli_usage_reviews,
                                   "give exactly one of --subject or --issuer");
     const char *who = subject ? subject : issuer;
+    if ((rc = identity_arg(who, rp_cli_usage_reviews)) >= 0)
+        return rc;
     unsigned char b[32];
-    if (rp_cli_parse_hex32(who, b) != 0)
-        return rp_cli_usage_error(rp_cli_usage_reviews, "'%s' is not an identity (64 hex digits)",
-                                  who);
     if (after && rp_cli_parse_hex32(after, b) != 0)
         return rp_cli_usage_error(rp_cli_usage_reviews, "--after needs a review id (64 hex)");
     uint64_t lim = 20;
-    if (limit && (rp_cli_parse_u64(limit, &lim) != 0 || lim < 1 || lim > 100))
-        return rp_cli_usage_error(rp_cli_usage_reviews, "--limit needs 1-100");
+    if ((rc = limit_arg(limit, &lim, rp_cli_usage_reviews)) >= 0)
+        return rc;
     json_t *params =
         json_pack("{s:s,s:I}", subject ? "subject" : "issuer", who, "limit", (json_int_t)lim);
     if (after)
         json_object_set_new(params, "after", json_string(after));
     json_t *res;
-    if ((rc = rp_cli_call("reviews.list", params, &res)) != 0)
+    if ((rc = call_for_text("reviews.list", params, &res)) != 0 || !res)
         return rc;
-    if (rp_cli.json) {
-        rc = rp_cli_print_json(res);
-        json_decref(res);
-        return rc;
-    }
     static const char *const heads[] = {"review",  "issuer", "subject", "stars",
                                         "q r c p", "time",   "height"};
     rp_cli_table t;
@@ -316,9 +345,7 @@ int rp_cli_cmd_reviews(int argc, char **argv)
         rp_cli_short_hex(idp, json_string_value(json_object_get(row, "id")));
         rp_cli_short_hex(isp, json_string_value(json_object_get(row, "issuer")));
         rp_cli_short_hex(sbp, json_string_value(json_object_get(row, "subject")));
-        uint64_t v = 0;
-        rp_rpc_get_u64(row, "overall", &v);
-        snprintf(stars, sizeof stars, "%" PRIu64, v);
+        u64_text(stars, sizeof stars, row, "overall");
         json_t *d = json_object_get(row, "dims");
         static const char *const dn[4] = {"quality", "reliability", "communication", "payment"};
         size_t p = 0;
@@ -328,12 +355,10 @@ int rp_cli_cmd_reviews(int argc, char **argv)
             p += (size_t)snprintf(dims + p, sizeof dims - p, "%s%c", k ? " " : "",
                                   dv >= 1 && dv <= 5 ? (char)('0' + dv) : '-');
         }
-        v = 0;
+        uint64_t v = 0;
         rp_rpc_get_u64(row, "time", &v);
         rp_cli_format_time(when, sizeof when, v);
-        v = 0;
-        rp_rpc_get_u64(row, "height", &v);
-        snprintf(height, sizeof height, "%" PRIu64, v);
+        u64_text(height, sizeof height, row, "height");
         const char *cells[7] = {idp, isp, sbp, stars, dims, when, height};
         rp_cli_table_add(&t, cells);
     }
@@ -350,19 +375,13 @@ int rp_cli_cmd_reviews(int argc, char **argv)
     return 0;
 }
 
-/* A command with no arguments, or one positional, that shows one method's
- * result. */
+/* A command without arguments that shows one method's result. */
 static int simple(int argc, char **argv, const char *usage, const char *method)
 {
     int rc = rp_cli_parse_command(argc, argv, NULL, 0, usage, NULL, 0, 0, NULL, "");
     if (rc >= 0)
         return rc;
-    json_t *res;
-    if ((rc = rp_cli_call(method, NULL, &res)) != 0)
-        return rc;
-    rc = rp_cli_show(res);
-    json_decref(res);
-    return rc;
+    return call_show(method, NULL);
 }
 
 int rp_cli_cmd_head(int argc, char **argv)
@@ -378,42 +397,32 @@ int rp_cli_cmd_mempool(int argc, char **argv)
     return simple(argc, argv, rp_cli_usage_mempool, "mempool.info");
 }
 
-int rp_cli_cmd_whois(int argc, char **argv)
+/* A command whose one argument is 64 hex (noun: what it names) and that
+ * shows what method says about it, as {key: ARG}. */
+static int show_by_hex(int argc, char **argv, const char *usage, const char *missing,
+                       const char *noun, const char *method, const char *key)
 {
     const char *pos[1];
     size_t npos;
-    int rc = rp_cli_parse_command(argc, argv, NULL, 0, rp_cli_usage_whois, pos, 1, 1, &npos,
-                                  "the IDENTITY");
-    if (rc >= 0)
-        return rc;
-    if ((rc = identity_pos(pos[0], rp_cli_usage_whois)) >= 0)
-        return rc;
-    json_t *res;
-    if ((rc = rp_cli_call("identity.get", json_pack("{s:s}", "identity", pos[0]), &res)) != 0)
-        return rc;
-    rc = rp_cli_show(res);
-    json_decref(res);
-    return rc;
-}
-
-int rp_cli_cmd_record(int argc, char **argv)
-{
-    const char *pos[1];
-    size_t npos;
-    int rc = rp_cli_parse_command(argc, argv, NULL, 0, rp_cli_usage_record, pos, 1, 1, &npos,
-                                  "the record ID");
+    int rc = rp_cli_parse_command(argc, argv, NULL, 0, usage, pos, 1, 1, &npos, missing);
     if (rc >= 0)
         return rc;
     unsigned char b[32];
     if (rp_cli_parse_hex32(pos[0], b) != 0)
-        return rp_cli_usage_error(rp_cli_usage_record, "'%s' is not a record id (64 hex digits)",
-                                  pos[0]);
-    json_t *res;
-    if ((rc = rp_cli_call("record.get", json_pack("{s:s}", "id", pos[0]), &res)) != 0)
-        return rc;
-    rc = rp_cli_show(res);
-    json_decref(res);
-    return rc;
+        return rp_cli_usage_error(usage, "'%s' is not %s (64 hex digits)", pos[0], noun);
+    return call_show(method, json_pack("{s:s}", key, pos[0]));
+}
+
+int rp_cli_cmd_whois(int argc, char **argv)
+{
+    return show_by_hex(argc, argv, rp_cli_usage_whois, "the IDENTITY", "an identity",
+                       "identity.get", "identity");
+}
+
+int rp_cli_cmd_record(int argc, char **argv)
+{
+    return show_by_hex(argc, argv, rp_cli_usage_record, "the record ID", "a record id",
+                       "record.get", "id");
 }
 
 int rp_cli_cmd_block(int argc, char **argv)
@@ -435,13 +444,8 @@ int rp_cli_cmd_block(int argc, char **argv)
         return rp_cli_usage_error(rp_cli_usage_block, "'%s' is neither a height nor a block hash",
                                   pos[0]);
     json_t *res;
-    if ((rc = rp_cli_call("chain.block", params, &res)) != 0)
+    if ((rc = call_for_text("chain.block", params, &res)) != 0 || !res)
         return rc;
-    if (rp_cli.json) {
-        rc = rp_cli_print_json(res);
-        json_decref(res);
-        return rc;
-    }
     json_t *top = json_copy(res);
     json_t *commit = json_object_get(res, "commit");
     json_object_del(top, "records");
@@ -452,7 +456,6 @@ int rp_cli_cmd_block(int argc, char **argv)
             top, "commit_signatures",
             json_integer((json_int_t)json_array_size(json_object_get(commit, "signatures"))));
     rp_cli_print_kv(top);
-    json_decref(top);
     static const char *const heads[] = {"#", "type", "issuer", "seq", "id"};
     rp_cli_table t;
     rp_cli_table_init(&t, 5, heads, "rllrl");
@@ -471,11 +474,7 @@ int rp_cli_cmd_block(int argc, char **argv)
                                 json_string_value(json_object_get(row, "id"))};
         rp_cli_table_add(&t, cells);
     }
-    if (t.nrows) {
-        putchar('\n');
-        rp_cli_table_print(&t);
-    }
-    rp_cli_table_free(&t);
+    print_section(&t);
     json_decref(res);
     return 0;
 }
@@ -486,40 +485,26 @@ int rp_cli_cmd_metrics(int argc, char **argv)
     if (rc >= 0)
         return rc;
     json_t *res;
-    if ((rc = rp_cli_call("node.metrics", NULL, &res)) != 0)
+    if ((rc = call_for_text("node.metrics", NULL, &res)) != 0 || !res)
         return rc;
-    if (rp_cli.json) {
-        rc = rp_cli_print_json(res);
-        json_decref(res);
-        return rc;
-    }
     json_t *rest = json_copy(res);
     json_object_del(rest, "methods");
     rp_cli_print_kv(rest);
-    json_decref(rest);
-    json_t *methods = json_object_get(res, "methods");
-    if (json_is_object(methods) && json_object_size(methods)) {
-        static const char *const heads[] = {"method", "calls", "errors", "p50 us", "p99 us"};
-        rp_cli_table t;
-        rp_cli_table_init(&t, 5, heads, "lrrrr");
-        const char *name;
-        json_t *m;
-        json_object_foreach(methods, name, m)
-        {
-            char c[5][32];
-            static const char *const keys[4] = {"calls", "errors", "p50_us", "p99_us"};
-            for (size_t k = 0; k < 4; k++) {
-                uint64_t v = 0;
-                rp_rpc_get_u64(m, keys[k], &v);
-                snprintf(c[k], sizeof c[k], "%" PRIu64, v);
-            }
-            const char *cells[5] = {name, c[0], c[1], c[2], c[3]};
-            rp_cli_table_add(&t, cells);
-        }
-        putchar('\n');
-        rp_cli_table_print(&t);
-        rp_cli_table_free(&t);
+    static const char *const heads[] = {"method", "calls", "errors", "p50 us", "p99 us"};
+    rp_cli_table t;
+    rp_cli_table_init(&t, 5, heads, "lrrrr");
+    json_t *methods = json_object_get(res, "methods"), *m;
+    const char *name;
+    json_object_foreach(methods, name, m)
+    {
+        char c[4][32];
+        static const char *const keys[4] = {"calls", "errors", "p50_us", "p99_us"};
+        for (size_t k = 0; k < 4; k++)
+            u64_text(c[k], sizeof c[k], m, keys[k]);
+        const char *cells[5] = {name, c[0], c[1], c[2], c[3]};
+        rp_cli_table_add(&t, cells);
     }
+    print_section(&t);
     json_decref(res);
     return 0;
 }
@@ -548,7 +533,5 @@ int rp_cli_cmd_call(int argc, char **argv)
     json_t *res;
     if ((rc = rp_cli_call_ex(pos[0], params, &res, NULL, 70000)) != 0)
         return rc;
-    rc = rp_cli_print_json(res);
-    json_decref(res);
-    return rc;
+    return rp_cli_print_json(res);
 }

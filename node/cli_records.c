@@ -171,6 +171,90 @@ const char rp_cli_usage_submit[] =
     "  --timeout MS          how long to wait (default 10000, at most 60000)\n"
     "  -h, --help            show this help\n";
 
+/* ---- helpers -------------------------------------------------------------------------------- */
+
+static const rp_hash zero_hash;
+
+/* Does --out name a file (rather than stdout, or nothing)? */
+static int to_file(const char *out)
+{
+    return out && strcmp(out, "-") != 0;
+}
+
+/* A signed record given as hex or a file holding it ('-': stdin), decoded.
+ * Returns: 0 with *r and its bytes buf[0..*len); or an exit status after a
+ * message. */
+static int read_record_arg(const char *arg, rp_record *r, unsigned char buf[RP_RECORD_MAX_SIZE],
+                           size_t *len)
+{
+    int rc = rp_cli_read_hex_arg(arg, "record", buf, RP_RECORD_MAX_SIZE, len);
+    if (rc)
+        return rc;
+    const char *field = NULL;
+    int k = rp_record_decode(r, buf, *len, &field);
+    if (k)
+        return rp_cli_fail("not a valid record: %s: %s", field ? field : "?", rp_strerror(k));
+    return 0;
+}
+
+/* The recovery commitment the signer's identity holds now (zero: none), as
+ * identity.get reports it. Returns 0, or an exit status after a message. */
+static int current_recovery(const rp_cli_signer *s, rp_hash *cur)
+{
+    memset(cur, 0, sizeof *cur);
+    const char *hex = json_string_value(json_object_get(s->ident, "recovery"));
+    if (hex && rp_cli_parse_hex32(hex, cur->bytes) != 0)
+        return rp_cli_fail("identity.get returned a malformed recovery commitment");
+    return 0;
+}
+
+/* Hand a signed engagement over to be co-signed or submitted: its hex to
+ * --out (a file, or '-') or stdout; with --json and no --out, instead
+ * {"id", "record"} and the members of extra (stolen; may be NULL).
+ * Returns: 0 with *hint the stream for the next steps (stdout when the hex
+ * went to a file, else stderr; NULL when the JSON was printed); or an exit
+ * status after a message. */
+static int hand_over(const rp_record *r, const char *idh, const char *out, json_t *extra,
+                     FILE **hint)
+{
+    char hex[RP_CLI_RECORD_HEX_SIZE];
+    *hint = NULL;
+    int rc = rp_cli_record_hex(r, hex, sizeof hex);
+    if (rc == 0 && rp_cli.json && !out) {
+        json_t *j = json_pack("{s:s,s:s}", "id", idh, "record", hex);
+        if (extra)
+            json_object_update(j, extra);
+        rc = rp_cli_print_json(j);
+    } else if (rc == 0) {
+        if (out)
+            rc = rp_cli_write_text_file(out, hex);
+        else
+            puts(hex);
+        if (rc == 0)
+            *hint = to_file(out) ? stdout : stderr;
+    }
+    json_decref(extra);
+    return rc;
+}
+
+/* Sign and write or submit a record that its issuer alone signs and whose
+ * body needs nothing from the node (vouch, revoke): r holds the type and
+ * the body; the issuer, sequence and time come from the node here. */
+static int sign_body(rp_record *r, const rp_cli_sign_opts *so)
+{
+    rp_cli_signer s;
+    int rc = rp_cli_signer_open(&s, so, so->key, 1);
+    if (rc == 0) {
+        rp_record full;
+        rp_cli_record_base(&full, &s, r->type);
+        full.body = r->body;
+        *r = full;
+        rc = rp_cli_sign_and_finish(r, &s, so);
+    }
+    rp_cli_signer_free(&s);
+    return rc;
+}
+
 /* ---- identity ------------------------------------------------------------------------------- */
 
 int rp_cli_cmd_identity(int argc, char **argv)
@@ -237,7 +321,6 @@ int rp_cli_cmd_identity(int argc, char **argv)
         const char *cur_role = json_string_value(json_object_get(id, "role"));
         const char *cur_name = json_string_value(json_object_get(id, "name"));
         const char *cur_prof = json_string_value(json_object_get(id, "profile"));
-        const char *cur_rec = json_string_value(json_object_get(id, "recovery"));
         if (!role &&
             (!cur_role || rp_cli_parse_enum(cur_role, rp_cli_role_names, 3, &role_v) != 0)) {
             rc = rp_cli_fail("identity.get did not say the current role: give --role");
@@ -252,15 +335,11 @@ int rp_cli_cmd_identity(int argc, char **argv)
             goto out;
         }
         rp_hash cur;
-        memset(&cur, 0, sizeof cur);
-        if (cur_rec && rp_cli_parse_hex32(cur_rec, cur.bytes) != 0) {
-            rc = rp_cli_fail("identity.get returned a malformed recovery commitment");
+        if ((rc = current_recovery(&s, &cur)) != 0)
             goto out;
-        }
-        static const rp_hash zero;
         if (!recovery) {
             rec_commit = cur;
-        } else if (!rp_hash_eq(&cur, &zero) && !rp_hash_eq(&cur, &rec_commit)) {
+        } else if (!rp_hash_eq(&cur, &zero_hash) && !rp_hash_eq(&cur, &rec_commit)) {
             rc =
                 rp_cli_fail("the identity already commits to another recovery key; only a rotation "
                             "signed by that key changes it (repute-cli rotate --by-recovery)");
@@ -345,8 +424,7 @@ int rp_cli_cmd_engage(int argc, char **argv)
     }
     json_t *other;
     int nf;
-    if ((rc = rp_cli_call_ex("identity.get", json_pack("{s:s}", "identity", with), &other, &nf,
-                             RP_CLI_CALL_TIMEOUT_MS)) != 0)
+    if ((rc = rp_cli_lookup("identity.get", "identity", with, &other, &nf)) != 0)
         goto out;
     json_decref(other);
     if (nf) {
@@ -362,30 +440,19 @@ int rp_cli_cmd_engage(int argc, char **argv)
     if ((rc = rp_cli_check_record(&r)) != 0 ||
         (rc = rp_cli_sign_slot(&r, 0, &s, so.key, so.pass_env)) != 0)
         goto out;
-    char hex[2 * RP_RECORD_MAX_SIZE + 1], idh[65], when[64];
+    char idh[65], when[64], exp[24];
     rp_hash id;
     rp_record_id(&id, &s.chain_id, &r);
     rp_cli_hex32(idh, id.bytes);
-    if ((rc = rp_cli_record_hex(&r, hex, sizeof hex)) != 0)
+    snprintf(exp, sizeof exp, "%" PRIu64, r.body.engagement.expiry);
+    FILE *hint;
+    if ((rc = hand_over(&r, idh, so.out, json_pack("{s:s}", "expiry", exp), &hint)) != 0 || !hint)
         goto out;
     rp_cli_format_time(when, sizeof when, r.body.engagement.expiry);
-    if (rp_cli.json && !so.out) {
-        char exp[24];
-        snprintf(exp, sizeof exp, "%" PRIu64, r.body.engagement.expiry);
-        json_t *j = json_pack("{s:s,s:s,s:s}", "id", idh, "record", hex, "expiry", exp);
-        rc = rp_cli_print_json(j);
-        json_decref(j);
-        goto out;
-    }
-    if (so.out && (rc = rp_cli_write_text_file(so.out, hex)) != 0)
-        goto out;
-    if (!so.out)
-        puts(hex);
-    FILE *msg = so.out && strcmp(so.out, "-") ? stdout : stderr;
-    fprintf(msg, "engagement %s (sequence %" PRIu64 "), signed by you; expires %s.\n", idh, r.seq,
+    fprintf(hint, "engagement %s (sequence %" PRIu64 "), signed by you; expires %s.\n", idh, r.seq,
             when);
-    fprintf(msg, "Next: the counterparty runs  repute-cli cosign --key THEIR_KEY %s --submit\n",
-            so.out && strcmp(so.out, "-") ? so.out : "HEX");
+    fprintf(hint, "Next: the counterparty runs  repute-cli cosign --key THEIR_KEY %s --submit\n",
+            to_file(so.out) ? so.out : "HEX");
 out:
     rp_cli_signer_free(&s);
     return rc;
@@ -420,13 +487,9 @@ int rp_cli_cmd_cosign(int argc, char **argv)
 
     unsigned char buf[RP_RECORD_MAX_SIZE];
     size_t len;
-    if ((rc = rp_cli_read_hex_arg(pos[0], "record", buf, sizeof buf, &len)) != 0)
-        return rc;
     rp_record r;
-    const char *field = NULL;
-    int k = rp_record_decode(&r, buf, len, &field);
-    if (k)
-        return rp_cli_fail("not a valid record: %s: %s", field ? field : "?", rp_strerror(k));
+    if ((rc = read_record_arg(pos[0], &r, buf, &len)) != 0)
+        return rc;
     if (r.type != RP_REC_ENGAGEMENT)
         return rp_cli_fail("this is a %s record, not an engagement", rp_record_type_name(r.type));
     static const rp_sig nosig;
@@ -453,8 +516,7 @@ int rp_cli_cmd_cosign(int argc, char **argv)
     /* The initiator's signature, against its current key. */
     json_t *ini = NULL;
     int nf;
-    if ((rc = rp_cli_call_ex("identity.get", json_pack("{s:s}", "identity", initiator), &ini, &nf,
-                             RP_CLI_CALL_TIMEOUT_MS)) != 0)
+    if ((rc = rp_cli_lookup("identity.get", "identity", initiator, &ini, &nf)) != 0)
         goto out;
     rp_pubkey ikey;
     if (nf) {
@@ -489,7 +551,7 @@ int rp_cli_cmd_cosign(int argc, char **argv)
     }
     rp_cli_format_span(left, sizeof left, r.body.engagement.expiry - now);
     if (!rp_cli.json) {
-        FILE *msg = submit || (so.out && strcmp(so.out, "-")) ? stdout : stderr;
+        FILE *msg = submit || to_file(so.out) ? stdout : stderr;
         char signed_at[64];
         rp_cli_format_time(signed_at, sizeof signed_at, r.time);
         fprintf(msg,
@@ -509,23 +571,10 @@ int rp_cli_cmd_cosign(int argc, char **argv)
         rc = rp_cli_finish_record(&r, &s, &so, NULL);
         goto out;
     }
-    char hex[2 * RP_RECORD_MAX_SIZE + 1];
-    if ((rc = rp_cli_record_hex(&r, hex, sizeof hex)) != 0)
-        goto out;
-    if (rp_cli.json && !so.out) {
-        json_t *j = json_pack("{s:s,s:s}", "id", idh, "record", hex);
-        rc = rp_cli_print_json(j);
-        json_decref(j);
-        goto out;
-    }
-    if (so.out)
-        rc = rp_cli_write_text_file(so.out, hex);
-    else
-        puts(hex);
-    if (rc == 0 && !rp_cli.json)
-        fprintf(so.out && strcmp(so.out, "-") ? stdout : stderr,
-                "co-signed; either party submits it:  repute-cli submit %s --wait\n",
-                so.out && strcmp(so.out, "-") ? so.out : "HEX");
+    FILE *hint;
+    if ((rc = hand_over(&r, idh, so.out, NULL, &hint)) == 0 && hint && !rp_cli.json)
+        fprintf(hint, "co-signed; either party submits it:  repute-cli submit %s --wait\n",
+                to_file(so.out) ? so.out : "HEX");
 out:
     rp_cli_signer_free(&s);
     return rc;
@@ -587,8 +636,7 @@ int rp_cli_cmd_review(int argc, char **argv)
     /* The engagement, decoded from its own bytes: the subject is the other party. */
     json_t *er = NULL;
     int nf;
-    if ((rc = rp_cli_call_ex("record.get", json_pack("{s:s}", "id", eng), &er, &nf,
-                             RP_CLI_CALL_TIMEOUT_MS)) != 0)
+    if ((rc = rp_cli_lookup("record.get", "id", eng, &er, &nf)) != 0)
         goto out;
     if (nf) {
         rc = rp_cli_fail("the node knows no record %s", eng);
@@ -652,16 +700,10 @@ int rp_cli_cmd_vouch(int argc, char **argv)
     if (relation && rp_cli_parse_enum(relation, relation_names, 3, &rel) != 0)
         return rp_cli_usage_error(rp_cli_usage_vouch,
                                   "--relation is knows, represents or worked-with");
-    rp_cli_signer s;
-    if ((rc = rp_cli_signer_open(&s, &so, so.key, 1)) == 0) {
-        rp_record r;
-        rp_cli_record_base(&r, &s, RP_REC_VOUCH);
-        r.body.vouch.subject = subject;
-        r.body.vouch.relation = rel;
-        rc = rp_cli_sign_and_finish(&r, &s, &so);
-    }
-    rp_cli_signer_free(&s);
-    return rc;
+    rp_record r = {.type = RP_REC_VOUCH};
+    r.body.vouch.subject = subject;
+    r.body.vouch.relation = rel;
+    return sign_body(&r, &so);
 }
 
 int rp_cli_cmd_revoke(int argc, char **argv)
@@ -683,16 +725,10 @@ int rp_cli_cmd_revoke(int argc, char **argv)
     if (reason && rp_cli_parse_enum(reason, reason_names, 4, &why) != 0)
         return rp_cli_usage_error(rp_cli_usage_revoke,
                                   "--reason is mistake, resolved, disputed or other");
-    rp_cli_signer s;
-    if ((rc = rp_cli_signer_open(&s, &so, so.key, 1)) == 0) {
-        rp_record r;
-        rp_cli_record_base(&r, &s, RP_REC_REVOKE);
-        r.body.revoke.target = t;
-        r.body.revoke.reason = why;
-        rc = rp_cli_sign_and_finish(&r, &s, &so);
-    }
-    rp_cli_signer_free(&s);
-    return rc;
+    rp_record r = {.type = RP_REC_REVOKE};
+    r.body.revoke.target = t;
+    r.body.revoke.reason = why;
+    return sign_body(&r, &so);
 }
 
 /* ---- rotate --------------------------------------------------------------------------------- */
@@ -755,18 +791,13 @@ int rp_cli_cmd_rotate(int argc, char **argv)
     if ((rc = rp_cli_signer_open(&s, &so, by_recovery ? NULL : so.key, 1)) != 0)
         goto out;
     rp_hash cur;
-    memset(&cur, 0, sizeof cur);
-    const char *cur_rec = json_string_value(json_object_get(s.ident, "recovery"));
-    if (cur_rec && rp_cli_parse_hex32(cur_rec, cur.bytes) != 0) {
-        rc = rp_cli_fail("identity.get returned a malformed recovery commitment");
+    if ((rc = current_recovery(&s, &cur)) != 0)
         goto out;
-    }
-    static const rp_hash zero;
     if (by_recovery) {
         rp_hash c;
         rp_recovery_commitment(&c, &rk);
         if (!rp_hash_eq(&c, &cur)) {
-            if (rp_hash_eq(&cur, &zero))
+            if (rp_hash_eq(&cur, &zero_hash))
                 rc = rp_cli_fail("this identity has no recovery key");
             else
                 rc = rp_cli_fail("%s is not the recovery key this identity committed to",
@@ -778,7 +809,7 @@ int rp_cli_cmd_rotate(int argc, char **argv)
                         "recovery key");
     } else if (!new_recovery) {
         new_commit = cur; /* kept, as the rules require */
-    } else if (!rp_hash_eq(&cur, &zero) && !rp_hash_eq(&cur, &new_commit)) {
+    } else if (!rp_hash_eq(&cur, &zero_hash) && !rp_hash_eq(&cur, &new_commit)) {
         rc = rp_cli_fail("a rotation signed by the current key cannot change the recovery key; use "
                          "--by-recovery, or leave out --new-recovery-key");
         goto out;
@@ -823,14 +854,10 @@ int rp_cli_cmd_submit(int argc, char **argv)
         return rp_cli_usage_error(rp_cli_usage_submit, "--timeout needs --wait");
     unsigned char buf[RP_RECORD_MAX_SIZE];
     size_t len;
-    if ((rc = rp_cli_read_hex_arg(pos[0], "record", buf, sizeof buf, &len)) != 0)
-        return rc;
     rp_record r;
-    const char *field = NULL;
-    int k = rp_record_decode(&r, buf, len, &field);
-    if (k)
-        return rp_cli_fail("not a valid record: %s: %s", field ? field : "?", rp_strerror(k));
-    char hex[2 * RP_RECORD_MAX_SIZE + 1];
+    if ((rc = read_record_arg(pos[0], &r, buf, &len)) != 0)
+        return rc;
+    char hex[RP_CLI_RECORD_HEX_SIZE];
     rp_hex_encode(hex, sizeof hex, buf, len);
     return rp_cli_submit_hex(hex, wait, (unsigned)t, NULL);
 }

@@ -78,8 +78,7 @@ int rp_cli_signer_open(rp_cli_signer *s, const rp_cli_sign_opts *so, const char 
     char id[65];
     rp_cli_hex32(id, s->identity.bytes);
     int nf = 0;
-    if ((rc = rp_cli_call_ex("identity.get", json_pack("{s:s}", "identity", id), &s->ident, &nf,
-                             RP_CLI_CALL_TIMEOUT_MS)) != 0)
+    if ((rc = rp_cli_lookup("identity.get", "identity", id, &s->ident, &nf)) != 0)
         return rc;
     s->registered = !nf;
     if (nf && must_be_registered)
@@ -180,9 +179,7 @@ int rp_cli_submit_hex(const char *hex, int wait, unsigned timeout_ms, const char
         json_decref(res);
         res = o;
     }
-    rc = rp_cli_show(res);
-    json_decref(res);
-    return rc;
+    return rp_cli_show(res);
 }
 
 int rp_cli_finish_record(const rp_record *r, const rp_cli_signer *s, const rp_cli_sign_opts *so,
@@ -202,9 +199,7 @@ int rp_cli_finish_record(const rp_record *r, const rp_cli_signer *s, const rp_cl
         return rc;
     if (strcmp(so->out, "-") != 0) {
         if (rp_cli.json) {
-            json_t *j = json_pack("{s:s,s:s}", "id", idh, "file", so->out);
-            rc = rp_cli_print_json(j);
-            json_decref(j);
+            rc = rp_cli_print_json(json_pack("{s:s,s:s}", "id", idh, "file", so->out));
         } else {
             printf("id    %s\nfile  %s (signed, not submitted: repute-cli submit %s)\n", idh,
                    so->out, so->out);
