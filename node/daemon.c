@@ -109,7 +109,7 @@ int rp_daemon_run(const char *datadir, char *err, size_t errlen)
 {
     struct node *n = calloc(1, sizeof *n);
     char path[RP_CONFIG_PATH_MAX + 32];
-    int rc;
+    int rc, lrc;
     if (!n)
         return RP_ERR_NOMEM;
     n->validator_index = -1;
@@ -193,7 +193,7 @@ int rp_daemon_run(const char *datadir, char *err, size_t errlen)
                  "datadir path",
                  path, strlen(path), RP_RPC_PATH_MAX);
         rc = -ENAMETOOLONG;
-        goto fail_mp;
+        goto fail_loop;
     }
     /* We hold the datadir lock, so a socket file there is a stale one. */
     struct stat sb;
@@ -201,7 +201,7 @@ int rp_daemon_run(const char *datadir, char *err, size_t errlen)
         if (!S_ISSOCK(sb.st_mode)) {
             snprintf(err, errlen, "%s exists and is not a socket; remove it", path);
             rc = -EEXIST;
-            goto fail_mp;
+            goto fail_loop;
         }
         unlink(path);
     }
@@ -210,7 +210,7 @@ int rp_daemon_run(const char *datadir, char *err, size_t errlen)
     rc = rp_rpc_start(&n->rpc, n->loop, path, &rl, rp_node_method_names, rp_node_method_count,
                       rp_node_dispatch, n, err, errlen);
     if (rc)
-        goto fail_mp;
+        goto fail_loop;
 
     uv_timer_init(n->loop, &n->housekeeping);
     n->housekeeping.data = n;
@@ -247,7 +247,7 @@ int rp_daemon_run(const char *datadir, char *err, size_t errlen)
     rc = rp_store_tip(n->st, &end);
     rp_store_close(n->st);
     sodium_memzero(&n->key, sizeof n->key);
-    int lrc = uv_loop_close(n->loop);
+    lrc = uv_loop_close(n->loop);
     if (lrc)
         rp_log(RP_LOG_WARN, "loop_close", "code=%d msg=\"%s\"", lrc, uv_strerror(lrc));
     rp_log(RP_LOG_INFO, "stopped", "height=%llu", rc ? 0ULL : (unsigned long long)end.height);
@@ -261,10 +261,12 @@ fail_handles:
     uv_close((uv_handle_t *)&n->verify_check, NULL);
     uv_close((uv_handle_t *)&n->sig_int, NULL);
     uv_close((uv_handle_t *)&n->sig_term, NULL);
+fail_loop:
     rp_node_writer_close(n->writer);
     n->writer = NULL;
-    uv_run(n->loop, UV_RUN_DEFAULT);
-    (void)uv_loop_close(n->loop);
+    uv_run(n->loop, UV_RUN_DEFAULT); /* the closes above finish here */
+    if ((lrc = uv_loop_close(n->loop)) != 0)
+        rp_log(RP_LOG_WARN, "loop_close", "code=%d msg=\"%s\"", lrc, uv_strerror(lrc));
 fail_mp:
     rp_node_writer_close(n->writer);
     rp_mempool_free(n->mp);

@@ -291,11 +291,11 @@ static void m_node_metrics(struct node *n, rp_rpc_call *call, json_t *params)
     rp_mempool_stats s;
     rp_mempool_stats_get(n->mp, &s);
     json_t *rpc = rp_rpc_metrics(n->rpc);
-    json_t *gauges = json_pack("{s:o,s:i,s:I,s:O,s:o,s:i}", "height", rp_json_u64(tip.height),
+    json_t *gauges = json_pack("{s:o,s:i,s:I,s:O,s:o,s:i,s:I}", "height", rp_json_u64(tip.height),
                                "mempool_count", (int)s.count, "mempool_bytes", (json_int_t)s.bytes,
                                "connections", json_object_get(rpc, "connections"), "uptime_s",
                                rp_json_u64((rp_node_wall_ms() - n->start_ms) / 1000), "verify_jobs",
-                               (int)n->batches);
+                               (int)n->batches, "waiting_calls", (json_int_t)n->nwaiters);
     json_t *counters = json_pack(
         "{s:I,s:I,s:I,s:I,s:I,s:O,s:O,s:I}", "blocks_produced", (json_int_t)n->blocks_produced,
         "records_included", (json_int_t)n->records_included, "records_admitted",

@@ -87,6 +87,7 @@ struct node {
 
     /* waiters.c */
     struct waiter *waiters;
+    size_t nwaiters;
 
     uint64_t start_ms;
 };

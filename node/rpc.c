@@ -1,6 +1,7 @@
 #include "node/rpc.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,9 @@ struct rp_rpc_call {
     json_t *id;      /* NULL: notification */
     int method;
     uint64_t start_ns;
+    rp_rpc_cancel_fn cancel; /* rp_rpc_call_on_cancel; NULL: none */
+    void *cancel_ctx;
+    rp_rpc_call *cprev, *cnext; /* in conn.cancelable */
 };
 
 struct conn {
@@ -64,6 +68,7 @@ struct conn {
     int dirty;        /* on the server's list of connections to flush */
     struct conn *next_dirty;
     struct line *head, *tail;
+    rp_rpc_call *cancelable; /* calls to cancel if the connection closes */
 };
 
 struct rp_rpc_server {
@@ -78,12 +83,14 @@ struct rp_rpc_server {
     rp_rpc_dispatch_fn dispatch;
     void *ctx;
     struct conn *conns;
-    uint32_t nconns; /* allocated: freed when their last call is answered */
-    uint32_t open;   /* open handles: what the connection limit counts */
+    uint32_t nconns; /* allocated, open or closed with calls still running:
+                        what the connection limit counts */
+    uint32_t open;   /* open handles */
     size_t outstanding; /* calls answered later than their dispatch */
     uv_check_t flusher; /* after each loop iteration: run and write */
     uv_idle_t spin;     /* keeps the loop from sleeping while work is queued */
     uv_timer_t drain;   /* at stop: the last answers' deadline */
+    uv_timer_t sweep;   /* every second: clients gone while their calls run */
     int handles;        /* server handles not yet closed */
     int drained;        /* drain_cb ran: the server's handles are closing */
     struct conn *dirty; /* connections with output or lines to run */
@@ -132,6 +139,20 @@ static void conn_unref(struct conn *c)
 
 static void conn_closed_cb(uv_handle_t *h) { conn_unref(h->data); }
 
+static void call_unlink_cancel(rp_rpc_call *call)
+{
+    struct conn *c = call->line->c;
+    if (!call->cancel)
+        return;
+    if (call->cprev)
+        call->cprev->cnext = call->cnext;
+    else
+        c->cancelable = call->cnext;
+    if (call->cnext)
+        call->cnext->cprev = call->cprev;
+    call->cancel = NULL;
+}
+
 static void conn_close(struct conn *c)
 {
     if (c->closing)
@@ -140,6 +161,18 @@ static void conn_close(struct conn *c)
     c->reading = 0;
     c->srv->open--;
     uv_close((uv_handle_t *)&c->pipe, conn_closed_cb);
+    /* Nobody will read these answers: let their owners stop waiting now
+     * rather than at their timeouts. Each cancel answers its call (the
+     * answer is dropped), which unlinks it. */
+    c->refs++;
+    while (c->cancelable) {
+        rp_rpc_call *call = c->cancelable;
+        rp_rpc_cancel_fn fn = call->cancel;
+        void *ctx = call->cancel_ctx;
+        call_unlink_cancel(call);
+        fn(ctx, call);
+    }
+    conn_unref(c);
 }
 
 /* Put a connection on the flusher's list (once; the list holds a ref). */
@@ -414,6 +447,7 @@ static void call_finish(rp_rpc_call *call, json_t *resp, int is_error)
         m->errors += is_error;
     }
     s->errors += is_error;
+    call_unlink_cancel(call);
     if (call->id && !resp)
         resp = internal_error(call->id); /* exactly one answer per request */
     if (call->id && resp) {
@@ -463,6 +497,25 @@ void rp_rpc_error(rp_rpc_call *call, int code, const char *message, json_t *data
 }
 
 int rp_rpc_call_live(const rp_rpc_call *call) { return !call->line->c->closing; }
+
+void rp_rpc_call_on_cancel(rp_rpc_call *call, rp_rpc_cancel_fn fn, void *ctx)
+{
+    struct conn *c = call->line->c;
+    call_unlink_cancel(call);
+    if (!fn)
+        return;
+    if (c->closing) {
+        fn(ctx, call); /* already gone */
+        return;
+    }
+    call->cancel = fn;
+    call->cancel_ctx = ctx;
+    call->cprev = NULL;
+    call->cnext = c->cancelable;
+    if (c->cancelable)
+        c->cancelable->cprev = call;
+    c->cancelable = call;
+}
 
 /* Validate one request object and dispatch it, or answer its error. */
 static void start_call(struct conn *c, struct line *l, size_t slot, json_t *req)
@@ -625,6 +678,32 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init(c->buf + c->len, (unsigned)(c->cap - c->len));
 }
 
+/* Has the client closed its end completely? After a half-close (shutdown
+ * of its sending side, as `socat - UNIX-CONNECT:... < file` does) it still
+ * reads the answers; after a full close nobody will. On Linux a Unix
+ * stream socket whose peer is closed polls POLLHUP; a half-closed one
+ * polls only POLLRDHUP. */
+static int peer_gone(struct conn *c)
+{
+    uv_os_fd_t fd;
+    if (c->closing || uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0)
+        return 0;
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    return poll(&pf, 1, 0) == 1 && (pf.revents & (POLLHUP | POLLERR));
+}
+
+/* Close connections whose client left while calls still run: their answers
+ * would go nowhere, and cancelling the calls frees what they hold. */
+static void sweep_cb(uv_timer_t *t)
+{
+    rp_rpc_server *s = t->data;
+    for (struct conn *c = s->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->eof && c->inflight && peer_gone(c))
+            conn_close(c);
+    }
+}
+
 static void conn_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
     struct conn *c = st->data;
@@ -652,7 +731,10 @@ static void conn_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
                     c->buf[c->len++] = '\n';
             }
             conn_process(c);
-            conn_maybe_close(c);
+            if (c->inflight && peer_gone(c))
+                conn_close(c); /* gone for good, not a half-close */
+            else
+                conn_maybe_close(c);
         } else {
             conn_close(c);
         }
@@ -691,7 +773,9 @@ static void on_connection(uv_stream_t *ls, int status)
         conn_close(c);
         return;
     }
-    if (s->open > s->lim.max_connections) {
+    /* Closed connections whose calls still run count too: a client cannot
+     * leave work behind and come back for more. */
+    if (s->nconns > s->lim.max_connections) {
         c->reject = 1;
         json_t *e = error_object(NULL, RP_RPC_TOO_MANY_CONNECTIONS, "too many connections", NULL);
         send_json(c, e);
@@ -700,6 +784,8 @@ static void on_connection(uv_stream_t *ls, int status)
     }
     update_reading(c);
 }
+
+static void listener_closed_free(uv_handle_t *h) { free(h->data); }
 
 int rp_rpc_start(rp_rpc_server **out, uv_loop_t *loop, const char *path, const rp_rpc_limits *lim,
                  const char *const *methods, int nmethods, rp_rpc_dispatch_fn dispatch, void *ctx,
@@ -737,9 +823,9 @@ int rp_rpc_start(rp_rpc_server **out, uv_loop_t *loop, const char *path, const r
         rc = uv_listen((uv_stream_t *)&s->listener, 128, on_connection);
     if (rc) {
         snprintf(err, errlen, "cannot listen on %s: %s", path, uv_strerror(rc));
-        uv_close((uv_handle_t *)&s->listener, NULL);
-        uv_run(loop, UV_RUN_NOWAIT); /* let the close finish before freeing */
-        free(s);
+        /* The memory holding the handle is freed in its close callback,
+         * when the caller's loop next runs. */
+        uv_close((uv_handle_t *)&s->listener, listener_closed_free);
         return rc;
     }
     s->listening = 1;
@@ -750,7 +836,11 @@ int rp_rpc_start(rp_rpc_server **out, uv_loop_t *loop, const char *path, const r
     s->spin.data = s;
     uv_timer_init(loop, &s->drain);
     s->drain.data = s;
-    s->handles = 4; /* listener, flusher, spin, drain */
+    uv_timer_init(loop, &s->sweep);
+    s->sweep.data = s;
+    uv_timer_start(&s->sweep, sweep_cb, 1000, 1000);
+    uv_unref((uv_handle_t *)&s->sweep); /* never what keeps the loop alive */
+    s->handles = 5; /* listener, flusher, spin, drain, sweep */
     *out = s;
     return 0;
 }
@@ -783,6 +873,8 @@ static void drain_cb(uv_timer_t *t)
     uv_close((uv_handle_t *)&s->flusher, server_handle_closed);
     uv_close((uv_handle_t *)&s->spin, server_handle_closed);
     uv_close((uv_handle_t *)&s->drain, server_handle_closed);
+    uv_timer_stop(&s->sweep);
+    uv_close((uv_handle_t *)&s->sweep, server_handle_closed);
 }
 
 void rp_rpc_stop(rp_rpc_server *s)

@@ -59,7 +59,9 @@ typedef void (*rp_rpc_dispatch_fn)(void *ctx, rp_rpc_call *call, int method, jso
  * under umask 077, so it is mode 0600 from its first instant.
  * Returns: 0; -ENAMETOOLONG for a path of 108 bytes or more (libuv would
  *          silently truncate it); RP_ERR_NOMEM; a negative libuv error.
- *          err gets a sentence.
+ *          err gets a sentence. After a libuv error the listener's memory
+ *          is freed by its close callback: the caller runs the loop (as its
+ *          own teardown does) before closing it.
  * In:      methods[0..nmethods): method names (borrowed, must outlive the
  *          server); lim; dispatch, ctx. */
 int rp_rpc_start(rp_rpc_server **out, uv_loop_t *loop, const char *path, const rp_rpc_limits *lim,
@@ -81,6 +83,18 @@ void rp_rpc_error(rp_rpc_call *call, int code, const char *message, json_t *data
 /* Is anyone still waiting for this call's answer? (0 once its connection
  * closed: long waits may give up early.) */
 int rp_rpc_call_live(const rp_rpc_call *call);
+
+/* Called when a call's client goes away before its answer (its connection
+ * closed). It must answer the call (rp_rpc_reply or rp_rpc_error; the
+ * answer is dropped), which ends it. */
+typedef void (*rp_rpc_cancel_fn)(void *ctx, rp_rpc_call *call);
+
+/* Ask to be told if the call's client goes away: for calls that wait long
+ * (a submit waiting for inclusion), so the wait ends with the client rather
+ * than at its timeout. fn runs at most once, on the loop, from inside the
+ * server; if the connection is already closed it runs now. Answering the
+ * call first unregisters it; fn NULL unregisters it too. */
+void rp_rpc_call_on_cancel(rp_rpc_call *call, rp_rpc_cancel_fn fn, void *ctx);
 
 /* Counters and per-method latency for node.metrics: a new object with
  * "connections", "calls", "errors" and "methods" (name -> {calls, errors,

@@ -53,13 +53,15 @@ static void waiter_remove(struct waiter *w)
         n->waiters = w->gnext;
     if (w->gnext)
         w->gnext->gprev = w->gprev;
+    n->nwaiters--;
     uv_timer_stop(&w->timer);
     uv_close((uv_handle_t *)&w->timer, waiter_closed);
 }
 
-static void waiter_timeout(uv_timer_t *t)
+/* Unlink a waiter and free it, and the record's waitlist with its last
+ * waiter. Returns: the call, which the caller must answer. */
+static rp_rpc_call *waiter_detach(struct waiter *w)
 {
-    struct waiter *w = t->data;
     struct node *n = w->n;
     struct waitlist *wl = w->wl;
     rp_hash id = w->id;
@@ -69,10 +71,23 @@ static void waiter_timeout(uv_timer_t *t)
         rp_mempool_set_user(n->mp, n->mp_sub, &id, NULL);
         free(wl);
     }
+    return call;
+}
+
+static void waiter_timeout(uv_timer_t *t)
+{
+    struct waiter *w = t->data;
     char idhex[65];
-    rp_hex_encode(idhex, sizeof idhex, id.bytes, 32);
-    rp_rpc_error(call, RP_RPC_TIMEOUT, "timed out waiting; the record stays pending",
+    rp_hex_encode(idhex, sizeof idhex, w->id.bytes, 32);
+    rp_rpc_error(waiter_detach(w), RP_RPC_TIMEOUT, "timed out waiting; the record stays pending",
                  json_pack("{s:s}", "id", idhex));
+}
+
+/* The client went away: stop waiting for it now, not at the timeout. */
+static void waiter_cancelled(void *ctx, rp_rpc_call *call)
+{
+    (void)waiter_detach(ctx);
+    rp_rpc_error(call, RP_RPC_SHUTTING_DOWN, "the client went away", NULL);
 }
 
 int rp_waiter_add(struct node *n, rp_rpc_call *call, const rp_hash *id, int want_included,
@@ -102,9 +117,11 @@ int rp_waiter_add(struct node *n, rp_rpc_call *call, const rp_hash *id, int want
     if (n->waiters)
         n->waiters->gprev = w;
     n->waiters = w;
+    n->nwaiters++;
     uv_timer_init(n->loop, &w->timer);
     w->timer.data = w;
     uv_timer_start(&w->timer, waiter_timeout, timeout_ms, 0);
+    rp_rpc_call_on_cancel(call, waiter_cancelled, w);
     return 0;
 }
 
@@ -151,16 +168,7 @@ void rp_waiters_on_event(void *ctx, const rp_mp_event *ev)
 
 void rp_waiters_fail_all(struct node *n)
 {
-    while (n->waiters) {
-        struct waiter *w = n->waiters;
-        struct waitlist *wl = w->wl;
-        rp_hash id = w->id;
-        rp_rpc_call *call = w->call;
-        waiter_remove(w);
-        if (wl && !wl->head) {
-            rp_mempool_set_user(n->mp, n->mp_sub, &id, NULL);
-            free(wl);
-        }
-        rp_rpc_error(call, RP_RPC_SHUTTING_DOWN, "the node is shutting down", NULL);
-    }
+    while (n->waiters)
+        rp_rpc_error(waiter_detach(n->waiters), RP_RPC_SHUTTING_DOWN, "the node is shutting down",
+                     NULL);
 }

@@ -1615,6 +1615,35 @@ START_TEST(test_submit_and_get)
     hg = call_ok(c, "record.get", P("{s:s}", "id", held_id));
     ck_assert_str_ne(jstr(hg, "status"), "included");
 
+    /* A client that waits for the held record and goes away is forgotten
+     * at once, not when its 60 s timeout fires: the node's count of waiting
+     * calls and of connections falls back. */
+    {
+        rp_rpc_client *w = cli();
+        json_t *p = submit_params(&held, 1, 60000);
+        json_t *req = json_pack("{s:s,s:i,s:s,s:O}", "jsonrpc", "2.0", "id", 1, "method",
+                                "record.submit", "params", p);
+        char *text = json_dumps(req, JSON_COMPACT);
+        json_decref(req);
+        send_str(w, text);
+        send_str(w, "\n");
+        free(text);
+        uint64_t until = mono_ms() + 5000;
+        while (jint(json_object_get(call_ok(c, "node.metrics", NULL), "gauges"), "waiting_calls") != 1) {
+            ck_assert_msg(mono_ms() < until, "the waiting call never registered");
+            sleep_ms(10);
+        }
+        rp_rpc_close(w);
+        until = mono_ms() + 2000;
+        for (;;) {
+            json_t *gg = json_object_get(call_ok(c, "node.metrics", NULL), "gauges");
+            if (jint(gg, "waiting_calls") == 0 && jint(gg, "connections") == 1)
+                break;
+            ck_assert_msg(mono_ms() < until, "the departed client's wait lingers");
+            sleep_ms(10);
+        }
+    }
+
     /* The gap fills: both go in, the held one after. */
     rp_record fill = r_update(&a, 0);
     ck_assert_uint_eq(fill.seq, next);
