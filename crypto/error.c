@@ -1,4 +1,5 @@
-/* rp_strerror: one English sentence for every code a repute function returns.
+/* rp_strerror: one English sentence for every code a repute function returns,
+ * and the registry through which each layer above adds its own.
  *
  * Project codes are listed in a switch over enum rp_error so that the compiler
  * (-Wswitch) points at any code added to error.h without a message here.
@@ -10,9 +11,55 @@
  */
 #define _GNU_SOURCE 1 /* strerrordesc_np on glibc; harmless elsewhere */
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include "crypto/error.h"
+
+/* The ranges this file describes itself. */
+#define OWN_FIRST (-1000)
+#define OWN_LAST (-1799)
+#define TRUST_FIRST (-1900)
+#define TRUST_LAST (-1999)
+
+static const rp_error_range *_Atomic ranges[RP_ERROR_MAX_RANGES];
+
+static int overlaps(int first, int last, int f2, int l2) { return !(last > f2 || first < l2); }
+
+int rp_error_register(const rp_error_range *r)
+{
+    if (!r || !r->message || r->first < r->last || r->first >= 0 ||
+        overlaps(r->first, r->last, OWN_FIRST, OWN_LAST) ||
+        overlaps(r->first, r->last, TRUST_FIRST, TRUST_LAST))
+        return RP_ERR_INVALID_ARG;
+    for (size_t i = 0; i < RP_ERROR_MAX_RANGES; i++) {
+        const rp_error_range *cur = atomic_load(&ranges[i]);
+        for (;;) {
+            if (cur == r)
+                return 0; /* registered already */
+            if (cur) {
+                if (overlaps(r->first, r->last, cur->first, cur->last))
+                    return RP_ERR_INVALID_ARG;
+                break;
+            }
+            const rp_error_range *empty = NULL;
+            if (atomic_compare_exchange_strong(&ranges[i], &empty, r))
+                return 0;
+            cur = empty; /* someone else took the slot: look at what is there */
+        }
+    }
+    return RP_ERR_BUFFER;
+}
+
+static const char *registered_message(int err)
+{
+    for (size_t i = 0; i < RP_ERROR_MAX_RANGES; i++) {
+        const rp_error_range *r = atomic_load(&ranges[i]);
+        if (r && err <= r->first && err >= r->last)
+            return r->message(err);
+    }
+    return NULL;
+}
 
 static const char *project_message(enum rp_error e)
 {
@@ -125,34 +172,8 @@ static const char *project_message(enum rp_error e)
         return "record time outside tolerance of block time";
     case RP_ERR_DUPLICATE_RECORD:
         return "record id already on chain";
-    case RP_ERR_STORE:
-        return "an LMDB error (logged with LMDB's message)";
-    case RP_ERR_MAP_FULL:
-        return "LMDB map full: raise map_size; nothing lost";
-    case RP_ERR_SCHEMA:
-        return "datadir of another schema version";
-    case RP_ERR_CHAIN_MISMATCH:
-        return "datadir of another chain";
-    case RP_ERR_LOCKED:
-        return "datadir in use by another process";
-    case RP_ERR_CORRUPT:
-        return "stored bytes fail to decode or check";
-    case RP_ERR_NOT_FOUND:
-        return "no such block, record or identity";
     case RP_ERR_TRUST_STATE:
         return "trust iteration driven out of order (a range missed, or already done)";
-    case RP_ERR_CONFIG:
-        return "invalid configuration";
-    case RP_ERR_MEMPOOL_FULL:
-        return "mempool full: retry later";
-    case RP_ERR_SEQUENCE_GAP:
-        return "sequence number too far ahead of the issuer's next";
-    case RP_ERR_DUPLICATE:
-        return "record already pending";
-    case RP_ERR_SHUTDOWN:
-        return "node is shutting down";
-    case RP_ERR_TOO_MANY:
-        return "too many: a fixed bound is reached";
     }
     return NULL;
 }
@@ -174,8 +195,11 @@ const char *rp_strerror(int err)
 {
     const char *msg = NULL;
 
-    if (err == 0 || err <= -1000)
+    if (err == 0 || (err <= OWN_FIRST && err >= OWN_LAST) ||
+        (err <= TRUST_FIRST && err >= TRUST_LAST))
         msg = project_message((enum rp_error)err);
+    else if (err <= -1000)
+        msg = registered_message(err);
     else if (err < 0 && err >= -4095)
         msg = errno_message(-err);
     return msg != NULL ? msg : "unknown error";

@@ -9,6 +9,18 @@
  *
  * Codes are part of the interface (RPC errors and exit statuses are derived
  * from them): never renumber one, only append.
+ *
+ * Each layer owns a range of codes and their messages:
+ *   -1000..-1799  crypto/error.h (here): generic, decoding, keys, key files,
+ *                 and the chain's shared vocabulary (records, genesis,
+ *                 blocks, rules), which every layer above speaks
+ *   -1800..-1899  ledger/errors.h: the store
+ *   -1900..-1999  here: the trust engine's (trust/ depends on nothing)
+ *   -2000..-2099  node/errors.h: configuration, mempool, node
+ *   -2100..-2199  p2p/ (to come)   -2200..-2299  consensus/ (to come)
+ * A layer registers its messages with rp_error_register when it starts (its
+ * entry points do it), so rp_strerror describes every code of every layer a
+ * program uses without crypto/ depending on any of them.
  */
 #ifndef RP_ERROR_H
 #define RP_ERROR_H
@@ -85,32 +97,36 @@ enum rp_error {
     RP_ERR_RECORD_TIME = -1716,       /* record time outside tolerance of block time */
     RP_ERR_DUPLICATE_RECORD = -1717,  /* record id already on chain */
 
-    /* The store. */
-    RP_ERR_STORE = -1800,         /* an LMDB error (logged with LMDB's message) */
-    RP_ERR_MAP_FULL = -1801,      /* LMDB map full: raise map_size; nothing lost */
-    RP_ERR_SCHEMA = -1802,        /* datadir of another schema version */
-    RP_ERR_CHAIN_MISMATCH = -1803, /* datadir of another chain */
-    RP_ERR_LOCKED = -1804,        /* datadir in use by another process */
-    RP_ERR_CORRUPT = -1805,       /* stored bytes fail to decode or check */
-    RP_ERR_NOT_FOUND = -1806,     /* no such block, record or identity */
-
     /* The trust engine. */
     RP_ERR_TRUST_STATE = -1900, /* trust iteration driven out of order */
 
-    /* The node: configuration and the mempool. */
-    RP_ERR_CONFIG = -2000,        /* reputed.conf: unknown key, bad value, long line */
-    RP_ERR_MEMPOOL_FULL = -2001,  /* mempool at its count or byte limit */
-    RP_ERR_SEQUENCE_GAP = -2002,  /* sequence too far ahead of the next expected */
-    RP_ERR_DUPLICATE = -2003,     /* the same record is already pending */
-    RP_ERR_SHUTDOWN = -2004,      /* the node is stopping */
-    RP_ERR_TOO_MANY = -2005,      /* a fixed bound is reached (e.g. mempool subscribers) */
 };
+
+/* A layer's range of codes, from first down to last (first > last, both
+ * negative), and its message function (which returns NULL for a code it
+ * does not know). */
+typedef struct rp_error_range {
+    int first, last;
+    const char *layer; /* "ledger", "node"... */
+    const char *(*message)(int code);
+} rp_error_range;
+
+#define RP_ERROR_MAX_RANGES 8
+
+/* Register a layer's messages. Idempotent (the same range twice is one);
+ * thread-safe; the range is borrowed for the life of the program.
+ * Returns: 0; RP_ERR_INVALID_ARG for a range overlapping another layer's
+ *          or this file's own; RP_ERR_BUFFER if RP_ERROR_MAX_RANGES are
+ *          registered already. */
+int rp_error_register(const rp_error_range *r);
 
 /* Describe an error code.
  *
  * Returns: a static, NUL-terminated English message for any value returned by
- *          a repute function: project codes, -errno values and 0. Unknown
- *          codes get a generic message that includes no caller data.
+ *          a repute function: project codes of this file and of the
+ *          registered layers, -errno values and 0. Unknown codes (or those
+ *          of a layer not registered) get a generic message that includes no
+ *          caller data.
  * In:      err: the code.
  * Thread-safe; the string is never freed.
  */

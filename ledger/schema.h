@@ -28,6 +28,7 @@
 
 #include "crypto/hash.h"
 #include "crypto/sig.h"
+#include "ledger/errors.h"
 #include "ledger/record.h"
 
 #define RP_SCHEMA_VERSION 2

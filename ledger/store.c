@@ -254,6 +254,7 @@ int rp_store_open(rp_store **out, const char *dir, const rp_store_opts *opts, rp
 {
     rp_store *s = store_new(opts);
     int rc;
+    rp_ledger_errors_register();
     *out = NULL;
     if (err)
         memset(err, 0, sizeof *err);
@@ -333,6 +334,7 @@ int rp_store_create(rp_store **out, const char *dir, const rp_genesis *g, const 
     char gerr[256], path[4096], tmp[4096];
     struct stat st;
 
+    rp_ledger_errors_register();
     *out = NULL;
     if (err)
         memset(err, 0, sizeof *err);

@@ -40,6 +40,7 @@
 
 #include "crypto/hash.h"
 #include "crypto/sig.h"
+#include "ledger/errors.h"
 #include "ledger/genesis.h"
 #include "ledger/schema.h"
 

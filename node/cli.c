@@ -31,6 +31,7 @@
 #include "crypto/sig.h"
 #include "node/cli.h"
 #include "node/cmdline.h"
+#include "node/errors.h"
 
 rp_cli_ctx rp_cli; /* the global options */
 
@@ -145,6 +146,7 @@ static const rp_cmdline_command *find_command(const char *name)
 
 int main(int argc, char **argv)
 {
+    rp_node_errors_register();
     /* Global options before the command. */
     int i = 1;
     while (i < argc && argv[i][0] == '-' && argv[i][1] != '\0') {

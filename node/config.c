@@ -266,6 +266,7 @@ static int set_value(rp_config *cfg, const struct key *k, const char *v, char *m
 
 void rp_config_defaults(rp_config *cfg)
 {
+    rp_node_errors_register();
     char msg[160];
     memset(cfg, 0, sizeof *cfg);
     for (size_t i = 0; i < NKEYS; i++) {
@@ -490,6 +491,7 @@ int rp_config_parse(rp_config *cfg, const char *name, const char *text, size_t l
 
 int rp_config_load(rp_config *cfg, const char *path, char *errbuf, size_t errlen)
 {
+    rp_node_errors_register();
     rp_config_defaults(cfg);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {

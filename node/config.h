@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "node/errors.h"
 #include "node/log.h"
 
 #define RP_CONFIG_MAX_LINE 200 /* inih's INI_MAX_LINE, including the newline */

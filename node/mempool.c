@@ -218,6 +218,7 @@ static void slot_key(unsigned char out[KEY_MAX], const rp_pubkey *issuer, uint64
 
 int rp_mempool_new(rp_mempool **out, rp_store *store, const rp_mempool_limits *limits)
 {
+    rp_node_errors_register();
     *out = NULL;
     rp_mempool *mp = calloc(1, sizeof *mp);
     if (!mp)

@@ -45,6 +45,7 @@
 #include "ledger/block.h"
 #include "ledger/pending.h"
 #include "ledger/store.h"
+#include "node/errors.h"
 
 typedef struct rp_mempool rp_mempool;
 

@@ -21,6 +21,7 @@
 #include "ledger/block.h"
 #include "node/gen.h"
 #include "node/pool.h"
+#include "node/errors.h"
 
 #define PROG                "repute-gen"
 #define EXIT_USAGE          2
@@ -273,6 +274,7 @@ static void on_progress(void *ctx, uint64_t height, uint64_t records, uint64_t t
 
 int main(int argc, char **argv)
 {
+    rp_node_errors_register();
     rp_gen_opts o;
     rp_gen_stats st;
     rp_pool *pool = NULL;

@@ -36,6 +36,7 @@
 #include "node/daemon.h"
 #include "node/init.h"
 #include "node/pool.h"
+#include "node/errors.h"
 
 #define PROG "reputed"
 
@@ -905,6 +906,7 @@ static const rp_cmdline_command *find_command(const char *name)
 
 int main(int argc, char **argv)
 {
+    rp_node_errors_register();
     if (argc < 2)
         return usage_error(usage_main, "missing command");
     const char *cmd = argv[1];

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "crypto/error.h"
+#include "ledger/errors.h"
 #include "crypto/hex.h"
 #include "ledger/block.h"
 #include "node/log.h"

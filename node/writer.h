@@ -23,6 +23,7 @@
 #include "ledger/epoch.h"
 #include "ledger/exec.h"
 #include "ledger/store.h"
+#include "node/errors.h"
 
 #define RP_WRITER_MAX_QUEUE 64
 

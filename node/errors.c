@@ -1,0 +1,35 @@
+/* The messages of the node's error codes, registered with rp_strerror
+ * (crypto/error.h). A switch over the enum, so that -Wswitch points at a
+ * code added without a message. */
+#include "node/errors.h"
+
+#include <stddef.h>
+
+#include "ledger/errors.h"
+
+static const char *message(int code)
+{
+    switch ((enum rp_node_error)code) {
+    case RP_ERR_CONFIG:
+        return "invalid configuration";
+    case RP_ERR_MEMPOOL_FULL:
+        return "mempool full: retry later";
+    case RP_ERR_SEQUENCE_GAP:
+        return "sequence number too far ahead of the issuer's next";
+    case RP_ERR_DUPLICATE:
+        return "record already pending";
+    case RP_ERR_SHUTDOWN:
+        return "node is shutting down";
+    case RP_ERR_TOO_MANY:
+        return "too many: a fixed bound is reached";
+    }
+    return NULL;
+}
+
+static const rp_error_range range = {-2000, -2099, "node", message};
+
+void rp_node_errors_register(void)
+{
+    rp_ledger_errors_register();
+    (void)rp_error_register(&range);
+}

@@ -1,0 +1,25 @@
+/* The node's error codes (its range, -2000..-2099, of the one convention in
+ * crypto/error.h): configuration, the mempool, the node's own bounds.
+ * rp_strerror describes them once rp_node_errors_register has run, which
+ * the node's entry points do (loading a config, making a mempool, running
+ * the daemon or the CLI). Never renumber a code, only append.
+ */
+#ifndef RP_NODE_ERRORS_H
+#define RP_NODE_ERRORS_H
+
+#include "crypto/error.h"
+
+enum rp_node_error {
+    RP_ERR_CONFIG = -2000,       /* reputed.conf: unknown key, bad value, long line */
+    RP_ERR_MEMPOOL_FULL = -2001, /* mempool at its count or byte limit */
+    RP_ERR_SEQUENCE_GAP = -2002, /* sequence too far ahead of the next expected */
+    RP_ERR_DUPLICATE = -2003,    /* the same record is already pending */
+    RP_ERR_SHUTDOWN = -2004,     /* the node is stopping */
+    RP_ERR_TOO_MANY = -2005,     /* a fixed bound is reached (e.g. mempool subscribers) */
+};
+
+/* Register the messages of the codes above (and the ledger's) with
+ * rp_strerror. Idempotent, thread-safe. */
+void rp_node_errors_register(void);
+
+#endif /* RP_NODE_ERRORS_H */
