@@ -33,7 +33,7 @@
 #include "crypto/error.h"
 #include "ledger/replay.h"
 #include "ledger/store.h"
-#include "node/gen.h"
+#include "node/gen/gen.h"
 #include "node/pool.h"
 
 static double now(void)

@@ -24,7 +24,7 @@
  * after the snapshot is dropped here though the engine still counted it --
  * 1% of market reviews at most, and never a ring review).
  *
- * Scenarios (every one with the 1,000-sybil ring; see node/gen.h):
+ * Scenarios (every one with the 1,000-sybil ring; see node/gen/gen.h):
  *   sweep     10, 100 and 1,000 attack edges (10 is the plain ring, (a));
  *             the bar: with 10 edges the ring holds under 1% of global trust
  *             and no top-100 place, printed PASS/FAIL per seed;
@@ -56,7 +56,7 @@
 #include "crypto/hex.h"
 #include "crypto/sig.h"
 #include "ledger/store.h"
-#include "node/gen.h"
+#include "node/gen/gen.h"
 #include "node/pool.h"
 
 enum { G_HONEST, G_SYBIL, G_BAD, G_WHITE };

@@ -3,7 +3,7 @@
  * ledger must open, its height must never go backwards, its environment
  * must be durable, and `verify` (a full replay from genesis) must pass.
  *
- * The blocks come from a chain made once by the generator (node/gen.h).
+ * The blocks come from a chain made once by the generator (node/gen/gen.h).
  * Kill delays are random; the seed is printed and can be set with
  * RP_TEST_SEED. Each test also counts the kills that landed mid-way (the
  * ledger strictly between empty and complete), so it cannot pass by
@@ -24,7 +24,7 @@
 #include "ledger/export.h"
 #include "ledger/replay.h"
 #include "ledger/store.h"
-#include "node/gen.h"
+#include "node/gen/gen.h"
 #include "node/pool.h"
 
 #define KILLS 50

@@ -1,4 +1,4 @@
-/* Check suite for the chain generator (node/gen.h): a small chain is valid
+/* Check suite for the chain generator (node/gen/gen.h): a small chain is valid
  * and has the counts it promises, replays into a fresh store to the same
  * state, is reproducible from its seed and differs with another; the
  * manifest and genesis files describe it; an existing ledger and bad
@@ -24,7 +24,7 @@
 #include "ledger/replay.h"
 #include "ledger/schema.h"
 #include "ledger/store.h"
-#include "node/gen.h"
+#include "node/gen/gen.h"
 #include "node/pool.h"
 
 /* The chain the brief asks for: N=40, M=200, S=10, K=2, seed 7. Small blocks

@@ -1,6 +1,6 @@
 /* repute-gen: write a reproducible synthetic chain into a new datadir.
  *
- * A thin command line over node/gen.h: strict argument parsing (every number
+ * A thin command line over node/gen/gen.h: strict argument parsing (every number
  * all digits and in range, every option known and given once, no stray
  * arguments), progress on stderr, and one summary line on stdout that
  * scripts can parse (key=value pairs). Exit status: 0 done, 1 the run
@@ -19,7 +19,7 @@
 #include "crypto/hex.h"
 #include "crypto/sig.h"
 #include "ledger/block.h"
-#include "node/gen.h"
+#include "node/gen/gen.h"
 #include "node/pool.h"
 
 #define PROG                "repute-gen"

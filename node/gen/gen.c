@@ -28,7 +28,7 @@
  * Secret keys are never stored: each is re-derived from the master seed
  * (one SHA-256) right before it signs and wiped right after.
  */
-#include "node/gen.h"
+#include "node/gen/gen.h"
 
 #include <errno.h>
 #include <fcntl.h>
