@@ -399,44 +399,65 @@ static void epoch_start(struct gen *G, uint64_t h)
         G->ep.commit_height = 0; /* the block will compute it inline */
 }
 
-/* Produce a signed block through the store and empty it. */
+/* The one call into the store's block production (ledger/store.h): block
+ * `height`, the tip's next, with items[0..n), at the generator's fixed time
+ * for that height, signed by the validator (key 0) with randomness derived
+ * from the height. Every record is checked and its signatures verified on
+ * the pool. A replacement of the store's production API goes here alone.
+ * Out: hash, the new block's header hash. */
+static int gen_produce_block(struct gen *G, uint64_t height, const rp_block_item *items, size_t n,
+                             rp_hash *hash)
+{
+    rp_seckey vk;
+    unsigned char aux[32];
+    rp_store_error serr;
+    derive_key(G, &vk, 0);
+    rp_aux_derive(aux, G->master, COMMIT_AUX_BASE + height);
+    int rc = rp_store_produce_block(G->st, items, n, block_time_s(height) * 1000, &vk, aux,
+                                    rp_pool_verify, G->pool, hash, &serr);
+    sodium_memzero(&vk, sizeof vk);
+    if (rc)
+        rp_gen_seterr(G, "the store refused generated block %llu (a generator bug): %s",
+                      (unsigned long long)height, serr.msg[0] ? serr.msg : rp_strerror(rc));
+    return rc;
+}
+
+/* Produce block h with items[0..n): hand over the epoch it commits if one
+ * was computed ahead, start the one it snapshots, count it and report. */
+static int produce_block(struct gen *G, uint64_t h, const rp_block_item *items, size_t n)
+{
+    rp_hash hash;
+    epoch_offer(G, h);
+    int rc = gen_produce_block(G, h, items, n, &hash);
+    if (rc)
+        return rc;
+    G->stats.blocks++;
+    G->stats.records += n;
+    G->stats.head = hash;
+    epoch_start(G, h);
+    if (G->o->progress)
+        G->o->progress(G->o->progress_ctx, h, G->stats.records, G->total);
+    return 0;
+}
+
+/* Produce a signed block of records and empty it. */
 static int produce(struct gen *G, struct block *b)
 {
-    uint64_t h = b->height;
     for (size_t i = 0; i < b->njobs; i++) {
         if (b->jobs[i].rc) {
             rp_gen_seterr(G, "block %llu, record %zu (%s): cannot finish: %s",
-                          (unsigned long long)h, i, rp_record_type_name(b->jobs[i].r.type),
+                          (unsigned long long)b->height, i, rp_record_type_name(b->jobs[i].r.type),
                           rp_strerror(b->jobs[i].rc));
             return b->jobs[i].rc;
         }
         b->items[i].bytes = b->bufs + i * RP_RECORD_MAX_SIZE;
         b->items[i].len = b->jobs[i].len;
     }
-
-    rp_seckey vk;
-    unsigned char aux[32];
-    rp_store_error serr;
-    rp_hash hash;
-    derive_key(G, &vk, 0);
-    rp_aux_derive(aux, G->master, COMMIT_AUX_BASE + h);
-    epoch_offer(G, h);
-    int rc = rp_store_produce_block(G->st, b->items, b->njobs, block_time_s(h) * 1000, &vk, aux,
-                                    rp_pool_verify, G->pool, &hash, &serr);
-    sodium_memzero(&vk, sizeof vk);
-    if (rc) {
-        rp_gen_seterr(G, "the store refused generated block %llu (a generator bug): %s",
-                      (unsigned long long)h, serr.msg[0] ? serr.msg : rp_strerror(rc));
+    int rc = produce_block(G, b->height, b->items, b->njobs);
+    if (rc)
         return rc;
-    }
-    G->stats.blocks++;
-    G->stats.records += b->njobs;
-    G->stats.head = hash;
-    epoch_start(G, h);
     b->njobs = 0;
     b->bytes = 0;
-    if (G->o->progress)
-        G->o->progress(G->o->progress_ctx, h, G->stats.records, G->total);
     return 0;
 }
 
