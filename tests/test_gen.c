@@ -93,7 +93,8 @@ static uint64_t count(rp_store *s, int table)
     return n;
 }
 
-/* Progress reports: heights consecutive, records growing to the total. */
+/* Progress reports: heights consecutive, records growing to the total, then
+ * staying there through the empty blocks that settle the last epoch. */
 struct seen {
     uint64_t calls, height, records, total;
 };
@@ -102,7 +103,10 @@ static void on_progress(void *ctx, uint64_t height, uint64_t records, uint64_t t
 {
     struct seen *s = ctx;
     ck_assert_uint_eq(height, s->height + 1);
-    ck_assert_uint_gt(records, s->records);
+    if (s->records < s->total || !s->calls)
+        ck_assert_uint_gt(records, s->records);
+    else
+        ck_assert_uint_eq(records, s->records);
     ck_assert_uint_le(records, total);
     if (s->calls)
         ck_assert_uint_eq(total, s->total);
@@ -130,7 +134,7 @@ START_TEST(test_small_chain)
     ck_assert_uint_eq(st.revokes, M / 100);
     ck_assert_uint_eq(st.records,
                       st.identities + st.engagements + st.reviews + st.vouches + st.revokes);
-    ck_assert_uint_ge(st.blocks, st.records / RPB);
+    ck_assert_uint_ge(st.blocks - st.settle_blocks, st.records / RPB);
     ck_assert_uint_eq(seen.calls, st.blocks);
     ck_assert_uint_eq(seen.records, st.records);
     ck_assert_uint_eq(seen.total, st.records);
@@ -154,13 +158,18 @@ START_TEST(test_small_chain)
     ck_assert_uint_eq(count(s, RP_DB_VOUCHES), st.vouches);
     ck_assert_uint_eq(count(s, RP_DB_REVOCATIONS), st.revokes);
 
-    /* Blocks are full except the last, and timed as documented. */
+    /* Blocks hold at most RPB records, then none, and are timed as
+     * documented. */
+    uint64_t last = tip.height - st.settle_blocks;
     for (uint64_t h = 1; h <= tip.height; h++) {
         rp_header hd;
         ck_assert_int_eq(rp_store_read_header(s, h, &hd), 0);
         ck_assert_uint_eq(hd.time_ms, (RP_GEN_GENESIS_TIME + h) * 1000);
-        if (h < tip.height)
-            ck_assert_uint_le(hd.record_count, RPB);
+        ck_assert_uint_le(hd.record_count, RPB);
+        if (h <= last)
+            ck_assert_uint_gt(hd.record_count, 0);
+        else
+            ck_assert_uint_eq(hd.record_count, 0);
     }
 
     /* The genesis file is this chain's genesis, with its pre-trusted
@@ -417,6 +426,64 @@ START_TEST(test_epochs_ahead)
 }
 END_TEST
 
+/* The chain ends as a node would leave it: the latest committed epoch's
+ * snapshot covers the last block that holds records, and the chain stops at
+ * the block that commits it. With 30 identities the planner writes
+ * 30 + 1.5 M + 3 + M/100 records or so: 346 for M = 200 (7 blocks of 50),
+ * exactly 200 for M = 107 and 202 for M = 108, which in blocks of 2 put the
+ * last records just at and just after the epoch boundary at 100. */
+START_TEST(test_settles_epoch)
+{
+    static const struct {
+        uint64_t reviews;
+        uint32_t rpb;
+        uint64_t last, commit; /* the last block of records; the tip */
+    } cases[] = {
+        {200, 50, 7, 110},
+        {107, 2, 100, 110},
+        {108, 2, 101, 210},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "chain%zu", i);
+        rp_gen_opts o = opts(path(0, name), SEED);
+        rp_gen_stats st;
+        o.identities = 30;
+        o.reviews = cases[i].reviews;
+        o.sybil = 0;
+        o.attack_edges = 0;
+        o.records_per_block = cases[i].rpb;
+        run_ok(&o, &st);
+        ck_assert_uint_eq(st.blocks - st.settle_blocks, cases[i].last);
+        ck_assert_uint_eq(st.blocks, cases[i].commit);
+
+        rp_store *s;
+        rp_tip tip;
+        rp_epoch_info e;
+        ck_assert_int_eq(rp_store_open(&s, o.datadir, NULL, NULL), 0);
+        ck_assert_int_eq(rp_store_tip(s, &tip), 0);
+        ck_assert_int_eq(rp_store_read_epoch(s, 0, &e), 0);
+
+        /* The last block that holds records, read from the chain. */
+        uint64_t h = tip.height;
+        for (rp_header hd; h > 0; h--) {
+            ck_assert_int_eq(rp_store_read_header(s, h, &hd), 0);
+            if (hd.record_count)
+                break;
+        }
+        ck_assert_uint_eq(h, cases[i].last);
+        ck_assert_msg(e.snapshot_height >= h, "epoch %llu's snapshot %llu is below block %llu",
+                      (unsigned long long)e.epoch, (unsigned long long)e.snapshot_height,
+                      (unsigned long long)h);
+        ck_assert_uint_eq(e.commit_height, tip.height);
+        ck_assert_uint_eq(tip.epoch, e.epoch);
+        ck_assert_uint_eq(st.epoch, e.epoch);
+        ck_assert_uint_eq(e.identities, 30); /* every identity has its row */
+        rp_store_close(s);
+    }
+}
+END_TEST
+
 START_TEST(test_tiny_and_default_blocks)
 {
     /* The smallest market: two identities, one pre-trusted pair, the
@@ -430,7 +497,8 @@ START_TEST(test_tiny_and_default_blocks)
     o.records_per_block = 0;
     o.pow_difficulty = 8;
     run_ok(&o, &st);
-    ck_assert_uint_eq(st.blocks, 1);
+    ck_assert_uint_eq(st.blocks - st.settle_blocks, 1);
+    ck_assert_uint_eq(st.blocks, 110); /* epoch 1: snapshot 100, committed at 110 */
     ck_assert_uint_eq(st.identities, 3);
     ck_assert_uint_eq(st.reviews, 5 + 1);
 
@@ -499,6 +567,7 @@ static Suite *gen_suite(void)
     tcase_add_test(tc, test_reproducible);
     tcase_add_test(tc, test_manifest);
     tcase_add_test(tc, test_epochs_ahead);
+    tcase_add_test(tc, test_settles_epoch);
     tcase_add_test(tc, test_refuses_existing_ledger);
     tcase_add_test(tc, test_no_sybils);
     tcase_add_test(tc, test_tiny_and_default_blocks);

@@ -49,6 +49,11 @@
  * too. Blocks hold records_per_block records (fewer if max_block_bytes
  * would be exceeded, and the last one); block h has time
  * genesis_time*1000 + h*1000 ms and its records the time genesis_time + h s.
+ * Then, as the node does, empty blocks follow up to the one that commits
+ * the score epoch whose snapshot covers the last records: with L the last
+ * block of records, up to block ceil(L / 100) * 100 + 10 (epochs of 100
+ * blocks, committed 10 blocks after their snapshot). So the chain ends with
+ * scores for all of it, and `reputed run` on it has nothing left to settle.
  * Nothing depends on the wall clock or on thread scheduling: the same
  * options give the same chain, bit for bit.
  *
@@ -86,7 +91,9 @@ typedef struct rp_gen_opts {
     uint32_t records_per_block; /* 0 = 1000; at most RP_BLOCK_MAX_RECORDS */
     unsigned pow_difficulty;    /* 0 = 4; at most 32 (the genesis limit) */
     /* Called after every block, on the calling thread; may be NULL. total is
-     * the number of records the whole run writes (exact, known up front). */
+     * the number of records the whole run writes (exact, known up front);
+     * records reaches it with the last block of records, and stays there
+     * through the empty blocks that follow. */
     void (*progress)(void *ctx, uint64_t height, uint64_t records, uint64_t total);
     void *progress_ctx;
     /* The verifier pool (node/pool.h) for rp_store_produce_block, borrowed;
@@ -117,8 +124,10 @@ typedef struct rp_gen_stats {
     uint64_t engagements; /* honest, ring, attack-edge and scenario engagements */
     uint64_t reviews;     /* all reviews: reviews + ring + attack edges + scenarios */
     uint64_t vouches, revokes;
-    uint64_t epochs_ahead; /* score epochs computed ahead on the pool and offered */
-    rp_hash head; /* header hash of the last block */
+    uint64_t epochs_ahead;  /* score epochs computed ahead on the pool and offered */
+    uint64_t settle_blocks; /* empty blocks after the last record (counted in blocks) */
+    uint64_t epoch;         /* the last committed score epoch: it covers every record */
+    rp_hash head;           /* header hash of the last block */
 } rp_gen_stats;
 
 /* Check options without touching anything: the rules listed with the fields

@@ -71,10 +71,13 @@ static void usage(FILE *f)
             "  -h, --help               show this help and exit\n"
             "\n"
             "Numbers are decimal. Besides the honest market the chain holds N/10 vouches\n"
-            "(agents for talents) and revokes 1%% of the reviews. Progress goes to stderr;\n"
-            "a final summary line to stdout:\n"
+            "(agents for talents) and revokes 1%% of the reviews. After the last records\n"
+            "come empty blocks, as a node makes them, up to the block that commits the\n"
+            "score epoch covering them (settle_blocks below; epochs are 100 blocks,\n"
+            "committed 10 blocks later). Progress goes to stderr; a final summary line\n"
+            "to stdout:\n"
             "  blocks=B records=R identities=I engagements=E reviews=V vouches=W revokes=X\n"
-            "  elapsed_s=T records_per_s=Q head=HASH\n"
+            "  settle_blocks=Y epoch=P elapsed_s=T records_per_s=Q head=HASH\n"
             "\n"
             "Exit status: 0 success, 1 generation failed, 2 usage error.\n",
             RP_GEN_MAX_REVIEWS_PER_IDENTITY, (unsigned)RP_BLOCK_MAX_RECORDS,
@@ -245,6 +248,7 @@ static int parse_args(int argc, char **argv, rp_gen_opts *o)
 struct progress {
     double start, last;
     int tty, printed;
+    int all; /* the line for the last block of records is out */
 };
 
 static double now_s(void)
@@ -258,9 +262,12 @@ static void on_progress(void *ctx, uint64_t height, uint64_t records, uint64_t t
 {
     struct progress *p = ctx;
     double t = now_s();
-    if (t - p->last < PROGRESS_INTERVAL_S && records < total)
+    /* Every interval, and once for the last block of records; the empty
+     * blocks that settle the score epoch after it are quick. */
+    if (t - p->last < PROGRESS_INTERVAL_S && (records < total || p->all))
         return;
     p->last = t;
+    p->all = records == total;
     double el = t - p->start, rate = el > 0 ? (double)records / el : 0;
     double pct = total ? 100.0 * (double)records / (double)total : 100.0;
     double eta = rate > 0 ? (double)(total - records) / rate : 0;
@@ -309,12 +316,14 @@ int main(int argc, char **argv)
     }
     (void)rp_hex_encode(head, sizeof head, st.head.bytes, 32);
     printf("blocks=%llu records=%llu identities=%llu engagements=%llu reviews=%llu "
-           "vouches=%llu revokes=%llu elapsed_s=%.3f records_per_s=%.0f head=%s\n",
+           "vouches=%llu revokes=%llu settle_blocks=%llu epoch=%llu elapsed_s=%.3f "
+           "records_per_s=%.0f head=%s\n",
            (unsigned long long)st.blocks, (unsigned long long)st.records,
            (unsigned long long)st.identities, (unsigned long long)st.engagements,
            (unsigned long long)st.reviews, (unsigned long long)st.vouches,
-           (unsigned long long)st.revokes, elapsed,
-           elapsed > 0 ? (double)st.records / elapsed : 0.0, head);
+           (unsigned long long)st.revokes, (unsigned long long)st.settle_blocks,
+           (unsigned long long)st.epoch, elapsed, elapsed > 0 ? (double)st.records / elapsed : 0.0,
+           head);
     if (fflush(stdout) != 0) {
         fprintf(stderr, PROG ": cannot write the summary: %s\n", strerror(errno));
         return 1;

@@ -495,6 +495,33 @@ static int finish_blocks(struct gen *G)
     return 0;
 }
 
+/* End as the node does (daemon.c's settle): the records of block L count
+ * in the score epoch whose snapshot is the first epoch boundary at or after
+ * L, so make empty blocks up to the one that commits that epoch. Every
+ * generated block up to now holds records, so L is the tip. */
+static int settle(struct gen *G)
+{
+    const rp_params *p = &G->g->params;
+    uint64_t last = G->stats.blocks;
+    uint64_t target =
+        (last + p->epoch_blocks - 1) / p->epoch_blocks * p->epoch_blocks + p->score_delay_blocks;
+    static const rp_block_item none = {NULL, 0};
+    for (uint64_t h = last + 1; h <= target; h++) {
+        int rc = produce_block(G, h, &none, 0);
+        if (rc)
+            return rc;
+        G->stats.settle_blocks++;
+    }
+    rp_tip tip;
+    int rc = rp_store_tip(G->st, &tip);
+    if (rc) {
+        rp_gen_seterr(G, "cannot read the tip: %s", rp_strerror(rc));
+        return rc;
+    }
+    G->stats.epoch = tip.epoch;
+    return 0;
+}
+
 /* ---- the stream (contracts in internal.h) ----------------------------------------- */
 
 void *rp_gen_grow(void *p, size_t *cap, size_t need, size_t elem)
@@ -680,7 +707,8 @@ int rp_gen_run(const rp_gen_opts *o, rp_gen_stats *stats, char *err, size_t errl
         rp_gen_seterr(&G, "%s", serr.msg[0] ? serr.msg : rp_strerror(rc));
         goto out;
     }
-    if ((rc = rp_gen_plan_records(&G)) != 0 || (rc = finish_blocks(&G)) != 0)
+    if ((rc = rp_gen_plan_records(&G)) != 0 || (rc = finish_blocks(&G)) != 0 ||
+        (rc = settle(&G)) != 0)
         goto out;
     if ((o->genesis_out && (rc = write_genesis(&G)) != 0) ||
         (o->manifest && (rc = write_manifest(&G)) != 0))
