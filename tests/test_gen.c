@@ -1,20 +1,32 @@
 /* Check suite for the chain generator (node/gen/gen.h): a small chain is valid
  * and has the counts it promises, replays into a fresh store to the same
- * state, is reproducible from its seed and differs with another; the
- * manifest and genesis files describe it; an existing ledger and bad
- * options are refused without touching anything.
+ * state, is reproducible from its seed and differs with another, and ends
+ * with a committed score epoch covering its last records; the manifest and
+ * genesis files describe it; an existing datadir and bad options are
+ * refused without touching anything. And end to end: the built repute-gen
+ * ($RP_REPUTE_GEN) writes a datadir on which the built reputed ($RP_REPUTED)
+ * runs at once, serving the generated chain over its socket and making the
+ * next block when a record comes.
  *
  * Every test gets a fresh temporary directory (the datadirs are created
  * inside it, so the generator's own mkdir is exercised too) and a worker
- * pool of its own, made in the forked test process.
+ * pool of its own, made in the forked test process. Programs started here
+ * die with the test process (PR_SET_PDEATHSIG), even when an assertion
+ * ends it.
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "crypto/error.h"
 #include "crypto/hex.h"
@@ -24,8 +36,11 @@
 #include "ledger/replay.h"
 #include "ledger/schema.h"
 #include "ledger/store.h"
+#include "node/config.h"
 #include "node/gen/gen.h"
+#include "node/init.h"
 #include "node/pool.h"
+#include "node/rpc_client.h"
 
 /* The chain the brief asks for: N=40, M=200, S=10, K=2, seed 7. Small blocks
  * so that it spans several of them. */
@@ -38,6 +53,8 @@
 
 static char tmp[64];
 static rp_pool *pool;
+static char reputed_bin[4096], gen_bin[4096]; /* "": the end-to-end test is not run */
+static pid_t node_pid;
 
 static void setup(void)
 {
@@ -49,6 +66,11 @@ static void setup(void)
 static void teardown(void)
 {
     char cmd[128];
+    if (node_pid > 0) {
+        kill(node_pid, SIGKILL);
+        waitpid(node_pid, NULL, 0);
+        node_pid = 0;
+    }
     rp_pool_free(pool);
     pool = NULL;
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
@@ -361,6 +383,26 @@ START_TEST(test_refuses_existing_ledger)
     o.datadir = path(2, "file");
     ck_assert_int_eq(rp_gen_run(&o, &st, err, sizeof err), -ENOTDIR);
     ck_assert_str_ne(err, "");
+
+    /* And, as for `reputed init`, a folder that holds anything else: it is
+     * left as it was. */
+    const char *busy = path(2, "busy");
+    char stray[160];
+    ck_assert_int_eq(mkdir(busy, 0755), 0);
+    snprintf(stray, sizeof stray, "%s/notes.txt", busy);
+    f = fopen(stray, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    o.datadir = busy;
+    ck_assert_int_eq(rp_gen_run(&o, &st, err, sizeof err), -ENOTEMPTY);
+    ck_assert_ptr_nonnull(strstr(err, "notes.txt"));
+    ck_assert_int_ne(stat(o.manifest, &sb), 0);
+    snprintf(stray, sizeof stray, "%s/ledger", busy);
+    ck_assert_int_ne(stat(stray, &sb), 0);
+    snprintf(stray, sizeof stray, "%s/reputed.conf", busy);
+    ck_assert_int_ne(stat(stray, &sb), 0);
+    ck_assert_int_eq(stat(busy, &sb), 0);
+    ck_assert_uint_eq(sb.st_mode & 0777, 0755);
 }
 END_TEST
 
@@ -557,6 +599,253 @@ START_TEST(test_bad_options)
 }
 END_TEST
 
+/* ---- a real node on a generated datadir ---------------------------------------------- */
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* fork/exec argv, stdin /dev/null, stdout to out_path and stderr to
+ * err_path (created); the child dies with this process. */
+static pid_t spawn(char *const argv[], const char *out_path, const char *err_path)
+{
+    int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int errfd = open(err_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    ck_assert_int_ge(out, 0);
+    ck_assert_int_ge(errfd, 0);
+    pid_t parent = getpid(), pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(126);
+        int nul = open("/dev/null", O_RDONLY);
+        if (nul < 0 || dup2(nul, 0) < 0 || dup2(out, 1) < 0 || dup2(errfd, 2) < 0)
+            _exit(126);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(out);
+    close(errfd);
+    return pid;
+}
+
+/* A small text file, whole, NUL-terminated; the caller frees it. */
+static char *slurp(const char *file)
+{
+    FILE *f = fopen(file, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s: %s", file, strerror(errno));
+    char *buf = calloc(1, 1 << 16);
+    ck_assert_ptr_nonnull(buf);
+    size_t n = fread(buf, 1, (1 << 16) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* KEY=VALUE from repute-gen's summary line: the value up to the next space. */
+static void summary_get(const char *line, const char *key, char *out, size_t cap)
+{
+    char pat[40];
+    snprintf(pat, sizeof pat, " %s=", key);
+    const char *p = strncmp(line, pat + 1, strlen(pat + 1)) == 0 ? line - 1 : strstr(line, pat);
+    ck_assert_msg(p != NULL, "no %s= in the summary: %s", key, line);
+    p += strlen(pat);
+    size_t n = strcspn(p, " \n");
+    ck_assert_uint_lt(n, cap);
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+static uint64_t summary_u64(const char *line, const char *key)
+{
+    char v[32];
+    summary_get(line, key, v, sizeof v);
+    return strtoull(v, NULL, 10);
+}
+
+/* A call that must succeed; params is stolen; the caller frees the result. */
+static json_t *call_ok(rp_rpc_client *c, const char *method, json_t *params)
+{
+    json_t *res = NULL;
+    rp_rpc_error e;
+    int rc = rp_rpc_call(c, method, params, &res, &e);
+    json_decref(params);
+    ck_assert_msg(rc == 0, "%s failed: rc %d, code %d, %s", method, rc, e.code, e.message);
+    rp_rpc_error_clear(&e);
+    return res;
+}
+
+static uint64_t ju64(const json_t *o, const char *k)
+{
+    uint64_t x;
+    ck_assert_msg(rp_rpc_get_u64(o, k, &x) == 0, "\"%s\" is not a decimal string", k);
+    return x;
+}
+
+/* A file of the datadir: mode 0600, as init writes it. */
+static void assert_private(const char *dir, const char *name)
+{
+    char p[256];
+    struct stat sb;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    ck_assert_msg(stat(p, &sb) == 0, "%s is missing", p);
+    ck_assert_msg((sb.st_mode & 0777) == 0600, "%s is mode %o", p, (unsigned)(sb.st_mode & 0777));
+}
+
+/* `repute-gen ... --datadir DIR && reputed run --datadir DIR`: the node
+ * starts at once on the generated chain, serves its height, head and
+ * scores, has nothing left to settle, and makes the next block for a
+ * record submitted to it. */
+START_TEST(test_datadir_runs)
+{
+    char dir[128], out[128], errlog[128], log[128], sock[160];
+    snprintf(dir, sizeof dir, "%s/node", tmp);
+    snprintf(out, sizeof out, "%s/gen.out", tmp);
+    snprintf(errlog, sizeof errlog, "%s/gen.err", tmp);
+    snprintf(log, sizeof log, "%s/node.log", tmp);
+    snprintf(sock, sizeof sock, "%s/rpc.sock", dir);
+
+    /* 1. repute-gen, as a user runs it. */
+    char *gargv[] = {gen_bin, "--datadir", dir, "--identities",        "20", "--reviews",
+                     "60",    "--sybil",   "4", "--records-per-block", "20", "--seed",
+                     "5",     NULL};
+    pid_t gp = spawn(gargv, out, errlog);
+    int st;
+    ck_assert_int_eq(waitpid(gp, &st, 0), gp);
+    char *gerr = slurp(errlog);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "repute-gen failed (0x%x): %s", st, gerr);
+    ck_assert_ptr_nonnull(strstr(gerr, "WARNING: DEVELOPMENT CHAIN"));
+    free(gerr);
+    char *summary = slurp(out);
+    uint64_t blocks = summary_u64(summary, "blocks"), epoch = summary_u64(summary, "epoch");
+    uint64_t settle = summary_u64(summary, "settle_blocks");
+    char head[80];
+    summary_get(summary, "head", head, sizeof head);
+    ck_assert_uint_gt(settle, 0);
+    ck_assert_uint_gt(epoch, 0);
+
+    /* 2. What init would have written, through the same code. */
+    struct stat sb;
+    ck_assert_int_eq(stat(dir, &sb), 0);
+    ck_assert_uint_eq(sb.st_mode & 0777, 0700);
+    assert_private(dir, "reputed.conf");
+    assert_private(dir, "genesis.json");
+    assert_private(dir, "node.key");
+    assert_private(dir, "validator.key");
+    char p[256], err[512];
+    rp_config cfg;
+    snprintf(p, sizeof p, "%s/reputed.conf", dir);
+    ck_assert_msg(rp_config_load(&cfg, p, err, sizeof err) == 0, "conf: %s", err);
+    ck_assert(cfg.validator);
+    ck_assert(cfg.dev_plaintext_key);
+    ck_assert_uint_eq(cfg.block_interval_ms, 1000); /* the generated genesis's */
+    unsigned char nk[32];
+    snprintf(p, sizeof p, "%s/node.key", dir);
+    ck_assert_msg(rp_node_key_read(p, nk, err, sizeof err) == 0, "node key: %s", err);
+    snprintf(p, sizeof p, "%s/validator.key", dir);
+    char *vk = slurp(p);
+    ck_assert_msg(strncmp(vk, RP_DEV_KEY_HEADER "\n", strlen(RP_DEV_KEY_HEADER) + 1) == 0,
+                  "validator.key does not open with the dev key header: %.80s", vk);
+    ck_assert_ptr_nonnull(strstr(vk, "Written by repute-gen"));
+    free(vk);
+    rp_genesis *g = malloc(sizeof *g);
+    ck_assert_ptr_nonnull(g);
+    snprintf(p, sizeof p, "%s/genesis.json", dir);
+    ck_assert_msg(rp_genesis_load(g, p, err, sizeof err) == 0, "genesis: %s", err);
+    rp_hash cid;
+    ck_assert_int_eq(rp_genesis_chain_id(&cid, g), 0);
+    char cid_hex[65], pre_hex[65];
+    rp_hex_encode(cid_hex, sizeof cid_hex, cid.bytes, 32);
+    rp_hex_encode(pre_hex, sizeof pre_hex, g->pretrusted[0].bytes, 32);
+
+    /* 3. The node, on it. */
+    char *nargv[] = {reputed_bin, "run", "--datadir", dir, NULL};
+    node_pid = spawn(nargv, log, log);
+    rp_rpc_client *c = NULL;
+    for (uint64_t end = mono_ms() + 30000; rp_rpc_connect(&c, sock) != 0;) {
+        ck_assert_msg(waitpid(node_pid, &st, WNOHANG) == 0, "reputed exited: %s", slurp(log));
+        ck_assert_msg(mono_ms() < end, "reputed did not open %s: %s", sock, slurp(log));
+        sleep_ms(20);
+    }
+    rp_rpc_set_timeout(c, 60000);
+    json_t *info = call_ok(c, "node.info", NULL);
+    ck_assert_str_eq(json_string_value(json_object_get(info, "chain_name")), RP_GEN_CHAIN_NAME);
+    ck_assert_str_eq(json_string_value(json_object_get(info, "chain_id")), cid_hex);
+    ck_assert(json_is_true(json_object_get(info, "validator")));
+    json_decref(info);
+
+    json_t *h = call_ok(c, "chain.head", NULL);
+    ck_assert_uint_eq(ju64(h, "height"), blocks);
+    ck_assert_str_eq(json_string_value(json_object_get(h, "hash")), head);
+    ck_assert_uint_eq(ju64(h, "epoch"), epoch);
+    json_decref(h);
+    json_t *sc = call_ok(c, "score.get", json_pack("{s:s}", "identity", pre_hex));
+    ck_assert_uint_eq(ju64(sc, "epoch"), epoch);
+    ck_assert(json_is_true(json_object_get(sc, "present")));
+    json_decref(sc);
+
+    /* Nothing to settle: a block interval and a half later, still no block. */
+    sleep_ms(1500);
+    h = call_ok(c, "chain.head", NULL);
+    ck_assert_uint_eq(ju64(h, "height"), blocks);
+    json_decref(h);
+
+    /* 4. A record: a new identity registers, and the node makes block
+     * blocks + 1 for it (its time is the wall clock's, which must be past
+     * the generated chain's). */
+    ck_assert_msg((uint64_t)time(NULL) > RP_GEN_GENESIS_TIME + blocks,
+                  "this machine's clock is before the generated chain's genesis time");
+    rp_seckey sk;
+    rp_record r;
+    unsigned char aux[32], buf[RP_RECORD_MAX_SIZE];
+    size_t len;
+    char hex[2 * RP_RECORD_MAX_SIZE + 1];
+    ck_assert_int_eq(rp_seckey_generate(&sk), 0);
+    memset(&r, 0, sizeof r);
+    r.version = RP_RECORD_VERSION;
+    r.type = RP_REC_IDENTITY;
+    ck_assert_int_eq(rp_pubkey_from_seckey(&r.issuer, &sk), 0);
+    r.seq = 1;
+    r.time = (uint64_t)time(NULL);
+    r.body.identity.role = RP_ROLE_TALENT;
+    strcpy(r.body.identity.name, "Newcomer");
+    r.body.identity.name_len = (uint8_t)strlen(r.body.identity.name);
+    ck_assert_int_eq(rp_identity_pow_solve(&r, &cid, g->params.pow_difficulty, 1u << 30), 0);
+    rp_aux_fresh(aux);
+    ck_assert_int_eq(rp_record_sign(&r, 0, &cid, &sk, aux), 0);
+    ck_assert_int_eq(rp_record_encode(&r, buf, sizeof buf, &len), 0);
+    ck_assert_int_eq(rp_hex_encode(hex, sizeof hex, buf, len), 0);
+    json_t *res = call_ok(c, "record.submit", json_pack("{s:s,s:b}", "record", hex, "wait", 1));
+    ck_assert_str_eq(json_string_value(json_object_get(res, "status")), "included");
+    ck_assert_uint_eq(ju64(res, "height"), blocks + 1);
+    json_decref(res);
+    h = call_ok(c, "chain.head", NULL);
+    ck_assert_uint_ge(ju64(h, "height"), blocks + 1);
+    json_decref(h);
+    rp_rpc_close(c);
+
+    /* 5. A clean stop. */
+    ck_assert_int_eq(kill(node_pid, SIGTERM), 0);
+    ck_assert_int_eq(waitpid(node_pid, &st, 0), node_pid);
+    node_pid = 0;
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "reputed stopped with 0x%x: %s", st,
+                  slurp(log));
+    free(g);
+    free(summary);
+}
+END_TEST
+
 static Suite *gen_suite(void)
 {
     Suite *s = suite_create("gen");
@@ -573,6 +862,16 @@ static Suite *gen_suite(void)
     tcase_add_test(tc, test_tiny_and_default_blocks);
     tcase_add_test(tc, test_bad_options);
     suite_add_tcase(s, tc);
+    if (reputed_bin[0] && gen_bin[0]) {
+        tc = tcase_create("node");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 300);
+        tcase_add_test(tc, test_datadir_runs);
+        suite_add_tcase(s, tc);
+    } else {
+        fprintf(stderr, "test_gen: set RP_REPUTED and RP_REPUTE_GEN to the built reputed and "
+                        "repute-gen to run the end-to-end test (meson test does)\n");
+    }
     return s;
 }
 
@@ -580,6 +879,12 @@ int main(void)
 {
     if (rp_crypto_init() != 0)
         return 1;
+    const char *rb = getenv("RP_REPUTED"), *gb = getenv("RP_REPUTE_GEN");
+    if (rb && gb && strlen(rb) < sizeof reputed_bin && strlen(gb) < sizeof gen_bin) {
+        memcpy(reputed_bin, rb, strlen(rb) + 1);
+        memcpy(gen_bin, gb, strlen(gb) + 1);
+    }
+    signal(SIGPIPE, SIG_IGN);
     SRunner *sr = srunner_create(gen_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -1,6 +1,13 @@
 /* repute-gen as a library: write a reproducible synthetic chain into a new
  * datadir, for tests, benchmarks and demos.
  *
+ * The datadir is one `reputed run --datadir DIR` serves at once: besides
+ * DIR/ledger it holds what `reputed init --dev` writes (node/init.h,
+ * rp_init_dev_files): genesis.json, a fresh node.key, validator.key (the
+ * generator's validator key, key index 0, as a PLAINTEXT dev key: for
+ * development only) and reputed.conf, written last, with the validator
+ * enabled on that key. Like init, it wants a new or empty folder.
+ *
  * What is generated:
  *   - A genesis of its own (chain "repute-gen", genesis time 1790000000, one
  *     validator of power 1, params like the devnet's) whose keys the
@@ -80,7 +87,7 @@
 #define RP_GEN_MAX_REVIEWS_PER_IDENTITY  500         /* reviews <= 500 x identities */
 
 typedef struct rp_gen_opts {
-    const char *datadir;        /* created (0700) if missing; must hold no ledger */
+    const char *datadir;        /* created (0700) if missing, or an empty folder */
     uint64_t identities;        /* honest identities N, at least 2 */
     uint64_t reviews;           /* honest-market reviews M, at most 500 x N */
     uint64_t sybil;             /* sybil identities S (0 = none) */
@@ -139,21 +146,25 @@ typedef struct rp_gen_stats {
 int rp_gen_check(const rp_gen_opts *o, char *err, size_t errlen);
 
 /* Generate a chain into o->datadir (see the top of this file).
- * Returns: 0; RP_ERR_INVALID_ARG (options, see rp_gen_check); -EEXIST if the
- *          datadir already holds a ledger; -errno for the datadir, genesis or
- *          manifest files; RP_ERR_NOMEM; any error of rp_store_create or
- *          rp_store_produce_block. A block the store refuses is a bug in the
+ * Returns: 0; RP_ERR_INVALID_ARG (options, see rp_gen_check); the errors
+ *          of rp_init_check_datadir before anything is touched (-EEXIST if
+ *          the datadir holds a ledger, a reputed.conf or a key or genesis
+ *          file, -ENOTEMPTY if it holds anything else, -ENOTDIR, -EPERM);
+ *          -errno for the datadir, genesis or manifest files; RP_ERR_NOMEM;
+ *          any error of rp_store_create, rp_store_produce_block or
+ *          rp_init_dev_files. A block the store refuses is a bug in the
  *          generator: the run stops there and err carries the store's message
  *          (height, record index, rule). After a failure the datadir may hold
- *          a partial chain, valid up to its tip; the manifest is written only
- *          on success.
+ *          a partial chain, valid up to its tip, but no reputed.conf (so no
+ *          node runs on it); the manifest is written only on success.
  * Out:     stats: if not NULL, filled on success (zeroed on failure);
  *          err[0..errlen): message on failure, "" on success.
  * In:      o. Needs rp_crypto_init(). Call from one thread at a time: it
  *          waits on libuv's worker pool, and without o->pool it creates a
  *          pool, which sets UV_THREADPOOL_SIZE in the environment.
- * The output files are opened (as PATH.tmp) before the datadir is touched,
- * so a bad path fails at once; they are renamed into place on success.
+ * The datadir is checked and the output files are opened (as PATH.tmp)
+ * before the datadir is touched, so a bad path fails at once; they are
+ * renamed into place on success.
  */
 int rp_gen_run(const rp_gen_opts *o, rp_gen_stats *stats, char *err, size_t errlen);
 

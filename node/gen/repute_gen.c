@@ -31,13 +31,15 @@ static void usage(FILE *f)
     fprintf(f,
             "Usage: " PROG " --datadir DIR --identities N --reviews M [options]\n"
             "\n"
-            "Write a reproducible synthetic repute chain into DIR/ledger, block by block\n"
-            "through the node's own validation and apply path. The same options give the\n"
-            "same chain, bit for bit.\n"
+            "Write a reproducible synthetic repute chain into a new datadir DIR, block by\n"
+            "block through the node's own validation and apply path, and around it what\n"
+            "'reputed init --dev' writes (reputed.conf, genesis.json, node.key and the\n"
+            "validator's key as a PLAINTEXT dev key), so that 'reputed run --datadir DIR'\n"
+            "serves it at once. The same options give the same chain, bit for bit.\n"
             "\n"
             "Required:\n"
-            "  --datadir DIR            datadir to create the ledger in (DIR is created with\n"
-            "                           mode 0700 if missing; it must not hold a ledger yet)\n"
+            "  --datadir DIR            the datadir to create (mode 0700; DIR must be missing\n"
+            "                           or an empty folder, as for 'reputed init')\n"
             "  --identities N           honest identities, at least 2 (~60%% talents,\n"
             "                           ~25%% agents, ~15%% brands; the first 3 are the\n"
             "                           genesis's pre-trusted identities)\n"
@@ -278,6 +280,28 @@ static void on_progress(void *ctx, uint64_t height, uint64_t records, uint64_t t
     p->printed = 1;
 }
 
+/* The same alarm `reputed init --dev` raises, for a chain whose every key
+ * follows from a seed on the command line. */
+static void print_dev_warning(const char *datadir)
+{
+    char key[80];
+    if (snprintf(key, sizeof key, "%s/validator.key", datadir) >= (int)sizeof key)
+        snprintf(key, sizeof key, "DATADIR/validator.key");
+    fprintf(stderr,
+            "\n"
+            "  ******************************************************************\n"
+            "  *  WARNING: DEVELOPMENT CHAIN - NOT FOR REAL USE                 *\n"
+            "  *                                                                *\n"
+            "  *  The validator key is stored in PLAINTEXT:                     *\n"
+            "  *    %-60s*\n"
+            "  *  Anyone who can read that file can sign blocks of this chain,  *\n"
+            "  *  and every key of it, the validator's too, follows from the    *\n"
+            "  *  seed. Use this chain for benchmarks, tests and demos only.    *\n"
+            "  ******************************************************************\n"
+            "\n",
+            key);
+}
+
 int main(int argc, char **argv)
 {
     rp_gen_opts o;
@@ -328,5 +352,7 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": cannot write the summary: %s\n", strerror(errno));
         return 1;
     }
+    fprintf(stderr, PROG ": start a node on it with: reputed run --datadir %s\n", o.datadir);
+    print_dev_warning(o.datadir);
     return 0;
 }

@@ -12,6 +12,10 @@
  * so the pool signs one block during the store's single-threaded work on
  * the other. At each epoch boundary the score epoch is computed ahead on
  * the pool and offered to the store before the block that commits it.
+ * After the last records come empty blocks up to the one that commits the
+ * epoch covering them, as the node makes them; then the files `reputed init
+ * --dev` writes around a ledger (node/init.h, the same code), the conf last,
+ * so the datadir is one `reputed run` serves at once.
  *
  * Secret keys are never stored: each is re-derived from the master seed
  * (one SHA-256) right before it signs and wiped right after. Output files
@@ -37,6 +41,7 @@
 #include "ledger/store.h"
 #include "node/gen/gen.h"
 #include "node/gen/internal.h"
+#include "node/init.h"
 
 void rp_gen_seterr(struct gen *G, const char *fmt, ...)
 {
@@ -522,6 +527,18 @@ static int settle(struct gen *G)
     return 0;
 }
 
+/* What `reputed init --dev` writes around its ledger (node/init.h), so that
+ * `reputed run` serves the datadir at once: the genesis, a node key, the
+ * validator's key as a plaintext dev key, and the conf, last. */
+static int write_datadir_files(struct gen *G)
+{
+    rp_seckey vk;
+    derive_key(G, &vk, 0);
+    int rc = rp_init_dev_files(G->o->datadir, G->g, &vk, "repute-gen", G->err, G->errlen);
+    sodium_memzero(&vk, sizeof vk);
+    return rc;
+}
+
 /* ---- the stream (contracts in internal.h) ----------------------------------------- */
 
 void *rp_gen_grow(void *p, size_t *cap, size_t need, size_t elem)
@@ -619,18 +636,22 @@ int rp_gen_emit(struct gen *G, struct job *j, rp_hash *id)
 
 /* ---- the run ----------------------------------------------------------------------- */
 
+/* The datadir, missing or empty (rp_init_check_datadir said so): created,
+ * or set, to mode 0700, as `reputed init` does. */
 static int make_datadir(struct gen *G, const char *dir)
 {
-    struct stat st;
-    if (mkdir(dir, 0700) == 0)
-        return 0;
-    int rc = -errno;
-    if (rc == -EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-        return 0;
-    if (rc == -EEXIST)
-        rc = -ENOTDIR;
-    rp_gen_seterr(G, "cannot create datadir %s: %s", dir, rp_strerror(rc));
-    return rc;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        int rc = -errno;
+        rp_gen_seterr(G, "cannot create datadir %s: %s%s", dir, rp_strerror(rc),
+                      rc == -ENOENT ? " (its parent folder must exist)" : "");
+        return rc;
+    }
+    if (chmod(dir, 0700) != 0) {
+        int rc = -errno;
+        rp_gen_seterr(G, "cannot set datadir %s to mode 0700: %s", dir, rp_strerror(rc));
+        return rc;
+    }
+    return 0;
 }
 
 static void gen_free(struct gen *G)
@@ -672,7 +693,8 @@ int rp_gen_run(const rp_gen_opts *o, rp_gen_stats *stats, char *err, size_t errl
     G.errlen = errlen;
     if (stats)
         memset(stats, 0, sizeof *stats);
-    if ((rc = rp_gen_check(o, err, errlen)) != 0)
+    if ((rc = rp_gen_check(o, err, errlen)) != 0 ||
+        (rc = rp_init_check_datadir(o->datadir, "repute-gen", err, errlen)) != 0)
         return rc;
 
     G.rpb = o->records_per_block ? o->records_per_block : RP_GEN_DEFAULT_RECORDS_PER_BLOCK;
@@ -708,7 +730,7 @@ int rp_gen_run(const rp_gen_opts *o, rp_gen_stats *stats, char *err, size_t errl
         goto out;
     }
     if ((rc = rp_gen_plan_records(&G)) != 0 || (rc = finish_blocks(&G)) != 0 ||
-        (rc = settle(&G)) != 0)
+        (rc = settle(&G)) != 0 || (rc = write_datadir_files(&G)) != 0)
         goto out;
     if ((o->genesis_out && (rc = write_genesis(&G)) != 0) ||
         (o->manifest && (rc = write_manifest(&G)) != 0))
