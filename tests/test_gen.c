@@ -616,10 +616,11 @@ static void sleep_ms(unsigned ms)
 }
 
 /* fork/exec argv, stdin /dev/null, stdout to out_path and stderr to
- * err_path (created); the child dies with this process. */
+ * err_path (appended to; they may be the same file); the child dies with
+ * this process. */
 static pid_t spawn(char *const argv[], const char *out_path, const char *err_path)
 {
-    int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int out = open(out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     int errfd = open(err_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     ck_assert_int_ge(out, 0);
     ck_assert_int_ge(errfd, 0);
@@ -658,9 +659,12 @@ static void summary_get(const char *line, const char *key, char *out, size_t cap
 {
     char pat[40];
     snprintf(pat, sizeof pat, " %s=", key);
-    const char *p = strncmp(line, pat + 1, strlen(pat + 1)) == 0 ? line - 1 : strstr(line, pat);
+    const char *p = NULL;
+    if (strncmp(line, pat + 1, strlen(pat + 1)) == 0)
+        p = line + strlen(pat + 1);
+    else if ((p = strstr(line, pat)) != NULL)
+        p += strlen(pat);
     ck_assert_msg(p != NULL, "no %s= in the summary: %s", key, line);
-    p += strlen(pat);
     size_t n = strcspn(p, " \n");
     ck_assert_uint_lt(n, cap);
     memcpy(out, p, n);
