@@ -6,8 +6,9 @@
  * drawn from one PRNG on the calling thread. The writer (writer.c) decides
  * how it gets on disk: it cuts the stream into blocks, stamps, signs and
  * encodes them on libuv's worker pool, produces them through the store,
- * computes score epochs ahead, and writes the output files; rp_gen_run,
- * which drives both, lives there too.
+ * computes score epochs ahead, ends with the empty blocks that commit the
+ * last one, and writes the datadir's other files and the output files;
+ * rp_gen_run, which drives both, lives there too.
  *
  * They meet in struct gen (one per run, on rp_gen_run's stack) and in the
  * few calls declared at the end of this file. The planner asks the
