@@ -8,7 +8,7 @@
  *      rate (durable transactions of 1,000 puts of 32-byte keys and 100-byte
  *      values);
  *   3. apply: every block of the chain applied to a fresh store through
- *      rp_store_apply_block with the pool verifier, as import and sync do;
+ *      rp_exec_commit with the pool verifier, as import and sync do;
  *   4. verify: `reputed verify`'s replay (rp_replay_verify), in signatures
  *      per second, and its ratio to the raw all-core verify rate (bar 0.85);
  *   5. bytes on disk per record (blocks allocated by data.mdb / records);
@@ -37,7 +37,7 @@
 #include "ledger/query.h"
 #include "ledger/replay.h"
 #include "ledger/store.h"
-#include "node/gen.h"
+#include "node/gen/gen.h"
 #include "node/pool.h"
 
 static double now(void)

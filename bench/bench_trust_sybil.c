@@ -4,10 +4,11 @@
  *
  * For every scenario and seed, repute-gen's library writes a chain into a
  * temporary datadir (default: 2,000 honest identities, 20,000 market
- * reviews, a ring of 1,000 sybils; about 150 blocks, so that epoch 1 --
- * snapshot at height 100, committed at 110 -- exists). The latest committed
- * epoch's score table is read back from the store and the manifest says
- * which identity is which. Per run it prints:
+ * reviews, a ring of 1,000 sybils; about 150 blocks of records, after which
+ * the generator settles epoch 2 -- snapshot at height 200, committed at 210
+ * -- which covers the whole chain). The latest committed epoch's score
+ * table is read back from the store and the manifest says which identity is
+ * which. Per run it prints:
  *   trust%   sybil trust / total trust in the table (the engine's output);
  *   top100   sybils among the top 100 by score (score desc, then trust
  *            desc, then identity index);
@@ -20,11 +21,9 @@
  * Both naive figures use exactly the reviews the engine saw: those in blocks
  * up to the epoch's snapshot height and not revoked (the generator reports
  * every review and whether it will be revoked through rp_gen_opts.on_review;
- * a revoke lands a few blocks after its review, so a review revoked just
- * after the snapshot is dropped here though the engine still counted it --
- * 1% of market reviews at most, and never a ring review).
+ * since the snapshot covers the whole chain, that is every live review).
  *
- * Scenarios (every one with the 1,000-sybil ring; see node/gen.h):
+ * Scenarios (every one with the 1,000-sybil ring; see node/gen/gen.h):
  *   sweep     10, 100 and 1,000 attack edges (10 is the plain ring, (a));
  *             the bar: with 10 edges the ring holds under 1% of global trust
  *             and no top-100 place, printed PASS/FAIL per seed;
@@ -57,7 +56,7 @@
 #include "crypto/sig.h"
 #include "ledger/query.h"
 #include "ledger/store.h"
-#include "node/gen.h"
+#include "node/gen/gen.h"
 #include "node/pool.h"
 
 enum { G_HONEST, G_SYBIL, G_BAD, G_WHITE };

@@ -456,6 +456,39 @@ static int write_hex_key_file(const char *path, const char *comments, const unsi
     return rc;
 }
 
+/* A fresh random node key at path. */
+static int write_node_key_file(const char *path)
+{
+    unsigned char key[32];
+    randombytes_buf(key, sizeof key);
+    int rc =
+        write_hex_key_file(path,
+                           "# repute node key: this node's network identity (32 random bytes).\n"
+                           "# Plaintext by design, like Tendermint's node_key: it names the node\n"
+                           "# to its peers and signs nothing on chain. Keep it mode 0600.\n",
+                           key);
+    sodium_memzero(key, sizeof key);
+    return rc;
+}
+
+/* A plaintext dev validator key at path: RP_DEV_KEY_HEADER, a warning that
+ * names its writer (say "`reputed init --dev`"), the public key, the key. */
+static int write_dev_key_file(const char *path, const char *writer, const rp_seckey *sk,
+                              const rp_pubkey *pk)
+{
+    char comments[400], hex[65];
+    rp_hex_encode(hex, sizeof hex, pk->bytes, 32);
+    int n = snprintf(comments, sizeof comments,
+                     "%s\n"
+                     "# Written by %s: the validator key of a development chain,\n"
+                     "# in the clear. Anyone who can read this file can sign blocks as it.\n"
+                     "# public key: %s\n",
+                     RP_DEV_KEY_HEADER, writer, hex);
+    if (n < 0 || (size_t)n >= sizeof comments)
+        return -EOVERFLOW;
+    return write_hex_key_file(path, comments, sk->bytes);
+}
+
 /* ---- loading the validator key ------------------------------------------------ */
 
 int rp_validator_key_load(const char *datadir, const rp_config *cfg, rp_seckey *sk, rp_pubkey *pk,
@@ -535,6 +568,7 @@ int rp_validator_key_load(const char *datadir, const rp_config *cfg, rp_seckey *
 
 struct init {
     const rp_init_opts *o;
+    const char *who; /* "init", or the tool making the datadir, for messages */
     char *err;
     size_t errlen;
     int dir_created;
@@ -627,9 +661,9 @@ static int inspect_datadir(struct init *I, int *genesis_in_place)
     }
     if (st.st_uid != geteuid()) {
         seterr(I->err, I->errlen,
-               "%s belongs to uid %u, not to this user (uid %u): run init as the user the "
+               "%s belongs to uid %u, not to this user (uid %u): run %s as the user the "
                "node will run as",
-               dir, (unsigned)st.st_uid, (unsigned)geteuid());
+               dir, (unsigned)st.st_uid, (unsigned)geteuid(), I->who);
         return -EPERM;
     }
     DIR *d = opendir(dir);
@@ -669,16 +703,16 @@ static int inspect_datadir(struct init *I, int *genesis_in_place)
     int rc = 0;
     if (node[0]) {
         seterr(I->err, I->errlen,
-               "%s already holds a node (it has %s): init never overwrites one; choose a new "
+               "%s already holds a node (it has %s): %s never overwrites one; choose a new "
                "folder, or move this one away first",
-               dir, node);
+               dir, node, I->who);
         rc = -EEXIST;
     } else if (ours[0]) {
-        seterr(I->err, I->errlen, "%s/%s exists: init never overwrites it", dir, ours);
+        seterr(I->err, I->errlen, "%s/%s exists: %s never overwrites it", dir, ours, I->who);
         rc = -EEXIST;
     } else if (other[0]) {
-        seterr(I->err, I->errlen, "%s is not empty (it has %s): init wants a new or empty folder",
-               dir, other);
+        seterr(I->err, I->errlen, "%s is not empty (it has %s): %s wants a new or empty folder",
+               dir, other, I->who);
         rc = -ENOTEMPTY;
     }
     closedir(d);
@@ -776,6 +810,52 @@ static int register_anchor(struct init *I, rp_store *st, const rp_hash *chain_id
     return rc;
 }
 
+/* The conf of a single-validator dev datadir: the validator enabled on its
+ * plaintext key, making blocks at the genesis's interval. */
+static void dev_config(rp_config *cfg, const rp_genesis *g)
+{
+    cfg->validator = 1;
+    cfg->dev_plaintext_key = 1;
+    cfg->block_interval_ms = g->params.block_interval_ms;
+}
+
+/* genesis.json's text for g: its JSON and a newline.
+ * Out: *json (malloc'd, the caller frees it), *len. */
+static int genesis_text(struct init *I, const rp_genesis *g, char **json, size_t *len)
+{
+    char *text = rp_genesis_to_json(g);
+    size_t n = text ? strlen(text) : 0;
+    *json = text ? malloc(n + 2) : NULL;
+    if (*json) {
+        memcpy(*json, text, n);
+        memcpy(*json + n, "\n", 2);
+        *len = n + 1;
+    }
+    free(text);
+    if (!*json) {
+        seterr(I->err, I->errlen, "out of memory");
+        return RP_ERR_NOMEM;
+    }
+    return 0;
+}
+
+/* reputed.conf's text for cfg, parsed back now, so that a value that cannot
+ * be written (a path too long for one line) fails before anything is.
+ * Out: *conf (malloc'd, the caller frees it). */
+static int conf_text(struct init *I, const rp_config *cfg, char **conf)
+{
+    char msg[300];
+    rp_config back;
+    if (!(*conf = rp_config_format(cfg))) {
+        seterr(I->err, I->errlen, "out of memory");
+        return RP_ERR_NOMEM;
+    }
+    int rc = rp_config_parse(&back, "reputed.conf", *conf, strlen(*conf), msg, sizeof msg);
+    if (rc)
+        seterr(I->err, I->errlen, "cannot write this configuration: %s", msg);
+    return rc;
+}
+
 static int check_opts(const rp_init_opts *o, char *err, size_t errlen)
 {
     if (!o->datadir || !o->datadir[0]) {
@@ -854,7 +934,6 @@ struct init_state {
     struct pass pass;
     unsigned char import[RP_KEYFILE_SIZE + 1];
     size_t import_len;
-    unsigned char node_key[32];
     char pass_file_abs[PATH_MAX];
 };
 
@@ -955,21 +1034,9 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
             seterr(I->err, I->errlen, "the dev genesis is invalid: %s", msg);
             return rc;
         }
-        char *json = rp_genesis_to_json(S->g);
-        size_t n = json ? strlen(json) : 0;
-        if (json && (S->json = malloc(n + 2)) != NULL) {
-            memcpy(S->json, json, n);
-            memcpy(S->json + n, "\n", 2);
-            S->json_len = n + 1;
-        }
-        free(json);
-        if (!S->json) {
-            seterr(I->err, I->errlen, "out of memory");
-            return RP_ERR_NOMEM;
-        }
-        cfg.validator = 1;
-        cfg.dev_plaintext_key = 1;
-        cfg.block_interval_ms = 500;
+        if ((rc = genesis_text(I, S->g, &S->json, &S->json_len)) != 0)
+            return rc;
+        dev_config(&cfg, S->g); /* blocks every 500 ms, as the dev genesis says */
     }
     rp_hash chain_id;
     if ((rc = rp_genesis_chain_id(&chain_id, S->g)) != 0) {
@@ -980,18 +1047,8 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
     if (validator && !o->dev)
         cfg.validator = in_genesis;
 
-    /* The conf, formatted and parsed back now, so that a value that cannot
-     * be written (a path too long for one line) fails before anything is. */
-    if (!(S->conf = rp_config_format(&cfg))) {
-        seterr(I->err, I->errlen, "out of memory");
-        return RP_ERR_NOMEM;
-    }
-    rp_config back;
-    if ((rc = rp_config_parse(&back, "reputed.conf", S->conf, strlen(S->conf), msg, sizeof msg)) !=
-        0) {
-        seterr(I->err, I->errlen, "cannot write this configuration: %s", msg);
+    if ((rc = conf_text(I, &cfg, &S->conf)) != 0)
         return rc;
-    }
 
     /* 2. The folder and its files. */
     if ((rc = make_datadir(I)) != 0)
@@ -999,16 +1056,10 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
     if (!genesis_in_place && (rc = create_file(I, "genesis.json", S->json, S->json_len)) != 0)
         return rc;
 
-    randombytes_buf(S->node_key, sizeof S->node_key);
     char path[PATH_MAX];
     if ((rc = dpath(I, path, "node.key")) != 0)
         return rc;
-    rc = write_hex_key_file(path,
-                            "# repute node key: this node's network identity (32 random bytes).\n"
-                            "# Plaintext by design, like Tendermint's node_key: it names the node\n"
-                            "# to its peers and signs nothing on chain. Keep it mode 0600.\n",
-                            S->node_key);
-    if (rc) {
+    if ((rc = write_node_key_file(path)) != 0) {
         seterr(I->err, I->errlen, "cannot create %s: %s", path, rp_strerror(rc));
         return rc;
     }
@@ -1017,15 +1068,7 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
     if ((rc = dpath(I, path, cfg.key_file)) != 0)
         return rc;
     if (o->dev) {
-        char comments[400], hex[65];
-        rp_hex_encode(hex, sizeof hex, S->vpk.bytes, 32);
-        snprintf(comments, sizeof comments,
-                 "%s\n"
-                 "# Written by `reputed init --dev`: the validator key of a development chain,\n"
-                 "# in the clear. Anyone who can read this file can sign blocks as it.\n"
-                 "# public key: %s\n",
-                 RP_DEV_KEY_HEADER, hex);
-        rc = write_hex_key_file(path, comments, S->vsk.bytes);
+        rc = write_dev_key_file(path, "`reputed init --dev`", &S->vsk, &S->vpk);
     } else if (o->validator_key) {
         rc = write_new_file(path, S->import, S->import_len);
     } else if (o->validator) {
@@ -1113,6 +1156,7 @@ int rp_node_init(const rp_init_opts *o, char *err, size_t errlen)
     struct init I;
     memset(&I, 0, sizeof I);
     I.o = o;
+    I.who = "init";
     I.err = err;
     I.errlen = errlen;
     struct init_state *S = sodium_malloc(sizeof *S);
@@ -1130,5 +1174,94 @@ int rp_node_init(const rp_init_opts *o, char *err, size_t errlen)
     free(S->json);
     free(S->conf);
     sodium_free(S); /* wipes the keys and the passphrase with it */
+    return rc;
+}
+
+/* ---- for tools that build the ledger themselves ------------------------------------- */
+
+int rp_init_check_datadir(const char *datadir, const char *who, char *err, size_t errlen)
+{
+    rp_init_opts o;
+    struct init I;
+    int in_place;
+    if (!datadir || !datadir[0] || !who) {
+        seterr(err, errlen, "a datadir is required");
+        return RP_ERR_INVALID_ARG;
+    }
+    memset(&o, 0, sizeof o);
+    o.datadir = datadir;
+    memset(&I, 0, sizeof I);
+    I.o = &o;
+    I.who = who;
+    I.err = err;
+    I.errlen = errlen;
+    int rc = inspect_datadir(&I, &in_place);
+    if (!rc && errlen)
+        err[0] = '\0';
+    return rc;
+}
+
+int rp_init_dev_files(const char *datadir, const rp_genesis *g, const rp_seckey *validator,
+                      const char *writer, char *err, size_t errlen)
+{
+    rp_init_opts o;
+    struct init I;
+    rp_config cfg;
+    rp_pubkey pk;
+    char *json = NULL, *conf = NULL, path[PATH_MAX];
+    size_t json_len = 0;
+    int rc;
+    if (!datadir || !datadir[0] || !writer) {
+        seterr(err, errlen, "a datadir and a writer are required");
+        return RP_ERR_INVALID_ARG;
+    }
+    memset(&o, 0, sizeof o);
+    o.datadir = datadir;
+    memset(&I, 0, sizeof I);
+    I.o = &o;
+    I.who = writer;
+    I.err = err;
+    I.errlen = errlen;
+
+    /* Everything that can be checked before touching the disk. */
+    int idx = rp_pubkey_from_seckey(&pk, validator) == 0 ? rp_genesis_validator_index(g, &pk) : -1;
+    if (idx < 0 || !rp_genesis_is_quorum(g, g->validators[idx].power)) {
+        seterr(err, errlen,
+               "the validator key is not a genesis validator holding a quorum alone: "
+               "a node could not make blocks with it");
+        return RP_ERR_INVALID_ARG;
+    }
+    rp_config_defaults(&cfg);
+    dev_config(&cfg, g);
+    if ((rc = genesis_text(&I, g, &json, &json_len)) != 0 || (rc = conf_text(&I, &cfg, &conf)) != 0)
+        goto out;
+
+    /* The files, the conf last: its presence marks a finished datadir. */
+    if ((rc = make_datadir(&I)) != 0 || (rc = create_file(&I, cfg.genesis, json, json_len)) != 0 ||
+        (rc = dpath(&I, path, cfg.node_key)) != 0)
+        goto out;
+    if ((rc = write_node_key_file(path)) != 0) {
+        seterr(err, errlen, "cannot create %s: %s", path, rp_strerror(rc));
+        goto out;
+    }
+    remember(&I, cfg.node_key);
+    if ((rc = dpath(&I, path, cfg.key_file)) != 0)
+        goto out;
+    if ((rc = write_dev_key_file(path, writer, validator, &pk)) != 0) {
+        seterr(err, errlen, "cannot create %s: %s", path, rp_strerror(rc));
+        goto out;
+    }
+    remember(&I, cfg.key_file);
+    if ((rc = create_file(&I, "reputed.conf", conf, strlen(conf))) != 0)
+        goto out;
+    if ((rc = fsync_dir(datadir)) != 0)
+        seterr(err, errlen, "cannot sync %s: %s", datadir, rp_strerror(rc));
+out:
+    if (rc)
+        rollback(&I);
+    else if (errlen)
+        err[0] = '\0';
+    free(json);
+    free(conf);
     return rc;
 }

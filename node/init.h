@@ -43,6 +43,7 @@
 
 #include "crypto/hash.h"
 #include "crypto/sig.h"
+#include "ledger/genesis.h"
 #include "node/config.h"
 
 #define RP_DEV_CHAIN_NAME  "devnet-local"
@@ -121,5 +122,41 @@ int rp_validator_key_load(const char *datadir, const rp_config *cfg, rp_seckey *
  * Returns: 0; RP_ERR_KEYFILE_PERMS; RP_ERR_KEYFILE_FORMAT; -errno.
  * Out:     key: 32 bytes (zeroed on failure; a secret: wipe after use). */
 int rp_node_key_read(const char *path, unsigned char key[static 32], char *err, size_t errlen);
+
+/* ---- for tools that build a datadir's ledger themselves (repute-gen) ---- */
+
+/* Check, without changing anything, that a folder can become a datadir:
+ * missing, or an empty folder of this user's (lost+found aside), as
+ * rp_node_init requires.
+ * Returns: 0; -EEXIST if it holds a ledger, a reputed.conf or a file init
+ *          writes; -ENOTEMPTY if it holds anything else; -ENOTDIR; -EPERM
+ *          if it is another user's; RP_ERR_INVALID_ARG without a datadir;
+ *          -errno. err names the entry in the way, for an operator.
+ * In:      who: the program, for messages ("init", "repute-gen"). */
+int rp_init_check_datadir(const char *datadir, const char *who, char *err, size_t errlen);
+
+/* Write what `reputed init --dev` writes besides its ledger and its anchor
+ * key, into a datadir whose ledger the caller has made, so that
+ * `reputed run --datadir DIR` serves it at once:
+ *   genesis.json   g, as rp_genesis_to_json prints it
+ *   node.key       a fresh random node key
+ *   validator.key  validator as a PLAINTEXT dev key (RP_DEV_KEY_HEADER and
+ *                  a warning naming writer)
+ *   reputed.conf   the defaults, with [validator] enabled on that key
+ *                  (dev_plaintext_key) and block_interval_ms taken from g;
+ *                  written last, as it marks a finished datadir
+ * The folder is created if missing and set to mode 0700; every file is new
+ * (O_EXCL, never replacing one), mode 0600 and fsynced, then the folder.
+ * If a step fails, the files written before it are removed again. The
+ * ledger is neither read nor checked: that its genesis is g is the
+ * caller's promise.
+ * Returns: 0; RP_ERR_INVALID_ARG if validator is not a validator of g
+ *          holding a quorum alone (a node could not make blocks); -EEXIST
+ *          if one of the files exists; RP_ERR_NOMEM; -errno. err says what
+ *          and where.
+ * In:      writer: who wrote the files, for the key file's warning
+ *          ("repute-gen"). */
+int rp_init_dev_files(const char *datadir, const rp_genesis *g, const rp_seckey *validator,
+                      const char *writer, char *err, size_t errlen);
 
 #endif /* RP_INIT_H */

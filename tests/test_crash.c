@@ -5,7 +5,7 @@
  * import killed that way is resumed by the next one and ends with the head
  * an uninterrupted import gives.
  *
- * The blocks come from a chain made once by the generator (node/gen.h).
+ * The blocks come from a chain made once by the generator (node/gen/gen.h).
  * Kill delays are random; the seed is printed and can be set with
  * RP_TEST_SEED. Each test also counts the kills that landed mid-way (the
  * ledger strictly between empty and complete), so it cannot pass by
@@ -28,7 +28,7 @@
 #include "ledger/query.h"
 #include "ledger/replay.h"
 #include "ledger/store.h"
-#include "node/gen.h"
+#include "node/gen/gen.h"
 #include "node/pool.h"
 
 #define KILLS 50

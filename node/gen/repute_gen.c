@@ -1,6 +1,6 @@
 /* repute-gen: write a reproducible synthetic chain into a new datadir.
  *
- * A thin command line over node/gen.h: strict argument parsing (every number
+ * A thin command line over node/gen/gen.h: strict argument parsing (every number
  * all digits and in range, every option known and given once, no stray
  * arguments), progress on stderr, and one summary line on stdout that
  * scripts can parse (key=value pairs). Exit status: 0 done, 1 the run
@@ -19,7 +19,7 @@
 #include "crypto/hex.h"
 #include "crypto/sig.h"
 #include "ledger/block.h"
-#include "node/gen.h"
+#include "node/gen/gen.h"
 #include "node/pool.h"
 #include "node/errors.h"
 
@@ -32,13 +32,15 @@ static void usage(FILE *f)
     fprintf(f,
             "Usage: " PROG " --datadir DIR --identities N --reviews M [options]\n"
             "\n"
-            "Write a reproducible synthetic repute chain into DIR/ledger, block by block\n"
-            "through the node's own validation and apply path. The same options give the\n"
-            "same chain, bit for bit.\n"
+            "Write a reproducible synthetic repute chain into a new datadir DIR, block by\n"
+            "block through the node's own validation and apply path, and around it what\n"
+            "'reputed init --dev' writes (reputed.conf, genesis.json, node.key and the\n"
+            "validator's key as a PLAINTEXT dev key), so that 'reputed run --datadir DIR'\n"
+            "serves it at once. The same options give the same chain, bit for bit.\n"
             "\n"
             "Required:\n"
-            "  --datadir DIR            datadir to create the ledger in (DIR is created with\n"
-            "                           mode 0700 if missing; it must not hold a ledger yet)\n"
+            "  --datadir DIR            the datadir to create (mode 0700; DIR must be missing\n"
+            "                           or an empty folder, as for 'reputed init')\n"
             "  --identities N           honest identities, at least 2 (~60%% talents,\n"
             "                           ~25%% agents, ~15%% brands; the first 3 are the\n"
             "                           genesis's pre-trusted identities)\n"
@@ -72,10 +74,13 @@ static void usage(FILE *f)
             "  -h, --help               show this help and exit\n"
             "\n"
             "Numbers are decimal. Besides the honest market the chain holds N/10 vouches\n"
-            "(agents for talents) and revokes 1%% of the reviews. Progress goes to stderr;\n"
-            "a final summary line to stdout:\n"
+            "(agents for talents) and revokes 1%% of the reviews. After the last records\n"
+            "come empty blocks, as a node makes them, up to the block that commits the\n"
+            "score epoch covering them (settle_blocks below; epochs are 100 blocks,\n"
+            "committed 10 blocks later). Progress goes to stderr; a final summary line\n"
+            "to stdout:\n"
             "  blocks=B records=R identities=I engagements=E reviews=V vouches=W revokes=X\n"
-            "  elapsed_s=T records_per_s=Q head=HASH\n"
+            "  settle_blocks=Y epoch=P elapsed_s=T records_per_s=Q head=HASH\n"
             "\n"
             "Exit status: 0 success, 1 generation failed, 2 usage error.\n",
             RP_GEN_MAX_REVIEWS_PER_IDENTITY, (unsigned)RP_BLOCK_MAX_RECORDS,
@@ -246,6 +251,7 @@ static int parse_args(int argc, char **argv, rp_gen_opts *o)
 struct progress {
     double start, last;
     int tty, printed;
+    int all; /* the line for the last block of records is out */
 };
 
 static double now_s(void)
@@ -259,9 +265,12 @@ static void on_progress(void *ctx, uint64_t height, uint64_t records, uint64_t t
 {
     struct progress *p = ctx;
     double t = now_s();
-    if (t - p->last < PROGRESS_INTERVAL_S && records < total)
+    /* Every interval, and once for the last block of records; the empty
+     * blocks that settle the score epoch after it are quick. */
+    if (t - p->last < PROGRESS_INTERVAL_S && (records < total || p->all))
         return;
     p->last = t;
+    p->all = records == total;
     double el = t - p->start, rate = el > 0 ? (double)records / el : 0;
     double pct = total ? 100.0 * (double)records / (double)total : 100.0;
     double eta = rate > 0 ? (double)(total - records) / rate : 0;
@@ -270,6 +279,28 @@ static void on_progress(void *ctx, uint64_t height, uint64_t records, uint64_t t
             (unsigned long long)total, pct, rate, eta, p->tty ? "\033[K" : "\n");
     fflush(stderr);
     p->printed = 1;
+}
+
+/* The same alarm `reputed init --dev` raises, for a chain whose every key
+ * follows from a seed on the command line. */
+static void print_dev_warning(const char *datadir)
+{
+    char key[80];
+    if (snprintf(key, sizeof key, "%s/validator.key", datadir) >= (int)sizeof key)
+        snprintf(key, sizeof key, "DATADIR/validator.key");
+    fprintf(stderr,
+            "\n"
+            "  ******************************************************************\n"
+            "  *  WARNING: DEVELOPMENT CHAIN - NOT FOR REAL USE                 *\n"
+            "  *                                                                *\n"
+            "  *  The validator key is stored in PLAINTEXT:                     *\n"
+            "  *    %-60s*\n"
+            "  *  Anyone who can read that file can sign blocks of this chain,  *\n"
+            "  *  and every key of it, the validator's too, follows from the    *\n"
+            "  *  seed. Use this chain for benchmarks, tests and demos only.    *\n"
+            "  ******************************************************************\n"
+            "\n",
+            key);
 }
 
 int main(int argc, char **argv)
@@ -311,15 +342,19 @@ int main(int argc, char **argv)
     }
     (void)rp_hex_encode(head, sizeof head, st.head.bytes, 32);
     printf("blocks=%llu records=%llu identities=%llu engagements=%llu reviews=%llu "
-           "vouches=%llu revokes=%llu elapsed_s=%.3f records_per_s=%.0f head=%s\n",
+           "vouches=%llu revokes=%llu settle_blocks=%llu epoch=%llu elapsed_s=%.3f "
+           "records_per_s=%.0f head=%s\n",
            (unsigned long long)st.blocks, (unsigned long long)st.records,
            (unsigned long long)st.identities, (unsigned long long)st.engagements,
            (unsigned long long)st.reviews, (unsigned long long)st.vouches,
-           (unsigned long long)st.revokes, elapsed,
-           elapsed > 0 ? (double)st.records / elapsed : 0.0, head);
+           (unsigned long long)st.revokes, (unsigned long long)st.settle_blocks,
+           (unsigned long long)st.epoch, elapsed, elapsed > 0 ? (double)st.records / elapsed : 0.0,
+           head);
     if (fflush(stdout) != 0) {
         fprintf(stderr, PROG ": cannot write the summary: %s\n", strerror(errno));
         return 1;
     }
+    fprintf(stderr, PROG ": start a node on it with: reputed run --datadir %s\n", o.datadir);
+    print_dev_warning(o.datadir);
     return 0;
 }

@@ -1,6 +1,13 @@
 /* repute-gen as a library: write a reproducible synthetic chain into a new
  * datadir, for tests, benchmarks and demos.
  *
+ * The datadir is one `reputed run --datadir DIR` serves at once: besides
+ * DIR/ledger it holds what `reputed init --dev` writes (node/init.h,
+ * rp_init_dev_files): genesis.json, a fresh node.key, validator.key (the
+ * generator's validator key, key index 0, as a PLAINTEXT dev key: for
+ * development only) and reputed.conf, written last, with the validator
+ * enabled on that key. Like init, it wants a new or empty folder.
+ *
  * What is generated:
  *   - A genesis of its own (chain "repute-gen", genesis time 1790000000, one
  *     validator of power 1, params like the devnet's) whose keys the
@@ -43,12 +50,18 @@
  * The market, ring, attack edges and scenario events are interleaved at
  * random through the chain, after all registrations.
  *
- * Every block goes through rp_store_produce_block, the node's own prepare,
- * sign and apply path with every rule and signature checked (verification
- * on the pool, rp_pool_verify); records are signed on libuv's worker pool
- * too. Blocks hold records_per_block records (fewer if max_block_bytes
+ * Every block goes through rp_solo_produce (node/solo.h): the ledger's one
+ * execution path (build, then commit with the built result), every rule and
+ * signature checked (verification on the pool, rp_pool_verify), the commit
+ * signed by the generator's validator key; records are signed on libuv's
+ * worker pool. Blocks hold records_per_block records (fewer if max_block_bytes
  * would be exceeded, and the last one); block h has time
  * genesis_time*1000 + h*1000 ms and its records the time genesis_time + h s.
+ * Then, as the node does, empty blocks follow up to the one that commits
+ * the score epoch whose snapshot covers the last records: with L the last
+ * block of records, up to block ceil(L / 100) * 100 + 10 (epochs of 100
+ * blocks, committed 10 blocks after their snapshot). So the chain ends with
+ * scores for all of it, and `reputed run` on it has nothing left to settle.
  * Nothing depends on the wall clock or on thread scheduling: the same
  * options give the same chain, bit for bit.
  *
@@ -75,7 +88,7 @@
 #define RP_GEN_MAX_REVIEWS_PER_IDENTITY  500         /* reviews <= 500 x identities */
 
 typedef struct rp_gen_opts {
-    const char *datadir;        /* created (0700) if missing; must hold no ledger */
+    const char *datadir;        /* created (0700) if missing, or an empty folder */
     uint64_t identities;        /* honest identities N, at least 2 */
     uint64_t reviews;           /* honest-market reviews M, at most 500 x N */
     uint64_t sybil;             /* sybil identities S (0 = none) */
@@ -86,10 +99,12 @@ typedef struct rp_gen_opts {
     uint32_t records_per_block; /* 0 = 1000; at most RP_BLOCK_MAX_RECORDS */
     unsigned pow_difficulty;    /* 0 = 4; at most 32 (the genesis limit) */
     /* Called after every block, on the calling thread; may be NULL. total is
-     * the number of records the whole run writes (exact, known up front). */
+     * the number of records the whole run writes (exact, known up front);
+     * records reaches it with the last block of records, and stays there
+     * through the empty blocks that follow. */
     void (*progress)(void *ctx, uint64_t height, uint64_t records, uint64_t total);
     void *progress_ctx;
-    /* The verifier pool (node/pool.h) for rp_store_produce_block, borrowed;
+    /* The verifier pool (node/pool.h) for the blocks' signatures, borrowed;
      * NULL: rp_gen_run makes one for the run. Signing also runs on libuv's
      * worker pool, whose size rp_pool_new fixes, so create the pool (or run
      * rp_gen_run) before anything else in the process uses libuv's pool. */
@@ -117,8 +132,10 @@ typedef struct rp_gen_stats {
     uint64_t engagements; /* honest, ring, attack-edge and scenario engagements */
     uint64_t reviews;     /* all reviews: reviews + ring + attack edges + scenarios */
     uint64_t vouches, revokes;
-    uint64_t epochs_ahead; /* score epochs computed ahead on the pool and offered */
-    rp_hash head; /* header hash of the last block */
+    uint64_t epochs_ahead;  /* score epochs computed ahead on the pool and offered */
+    uint64_t settle_blocks; /* empty blocks after the last record (counted in blocks) */
+    uint64_t epoch;         /* the last committed score epoch: it covers every record */
+    rp_hash head;           /* header hash of the last block */
 } rp_gen_stats;
 
 /* Check options without touching anything: the rules listed with the fields
@@ -130,21 +147,25 @@ typedef struct rp_gen_stats {
 int rp_gen_check(const rp_gen_opts *o, char *err, size_t errlen);
 
 /* Generate a chain into o->datadir (see the top of this file).
- * Returns: 0; RP_ERR_INVALID_ARG (options, see rp_gen_check); -EEXIST if the
- *          datadir already holds a ledger; -errno for the datadir, genesis or
- *          manifest files; RP_ERR_NOMEM; any error of rp_store_create or
- *          rp_store_produce_block. A block the store refuses is a bug in the
+ * Returns: 0; RP_ERR_INVALID_ARG (options, see rp_gen_check); the errors
+ *          of rp_init_check_datadir before anything is touched (-EEXIST if
+ *          the datadir holds a ledger, a reputed.conf or a key or genesis
+ *          file, -ENOTEMPTY if it holds anything else, -ENOTDIR, -EPERM);
+ *          -errno for the datadir, genesis or manifest files; RP_ERR_NOMEM;
+ *          any error of rp_store_create, rp_solo_produce or
+ *          rp_init_dev_files. A block the store refuses is a bug in the
  *          generator: the run stops there and err carries the store's message
  *          (height, record index, rule). After a failure the datadir may hold
- *          a partial chain, valid up to its tip; the manifest is written only
- *          on success.
+ *          a partial chain, valid up to its tip, but no reputed.conf (so no
+ *          node runs on it); the manifest is written only on success.
  * Out:     stats: if not NULL, filled on success (zeroed on failure);
  *          err[0..errlen): message on failure, "" on success.
  * In:      o. Needs rp_crypto_init(). Call from one thread at a time: it
  *          waits on libuv's worker pool, and without o->pool it creates a
  *          pool, which sets UV_THREADPOOL_SIZE in the environment.
- * The output files are opened (as PATH.tmp) before the datadir is touched,
- * so a bad path fails at once; they are renamed into place on success.
+ * The datadir is checked and the output files are opened (as PATH.tmp)
+ * before the datadir is touched, so a bad path fails at once; they are
+ * renamed into place on success.
  */
 int rp_gen_run(const rp_gen_opts *o, rp_gen_stats *stats, char *err, size_t errlen);
 
