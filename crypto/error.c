@@ -17,14 +17,17 @@
 #include "crypto/error.h"
 
 /* The ranges this file describes itself. */
-#define OWN_FIRST (-1000)
-#define OWN_LAST (-1799)
+#define OWN_FIRST   (-1000)
+#define OWN_LAST    (-1799)
 #define TRUST_FIRST (-1900)
-#define TRUST_LAST (-1999)
+#define TRUST_LAST  (-1999)
 
 static const rp_error_range *_Atomic ranges[RP_ERROR_MAX_RANGES];
 
-static int overlaps(int first, int last, int f2, int l2) { return !(last > f2 || first < l2); }
+static int overlaps(int first, int last, int f2, int l2)
+{
+    return !(last > f2 || first < l2);
+}
 
 int rp_error_register(const rp_error_range *r)
 {

@@ -78,24 +78,24 @@ enum rp_error {
     RP_ERR_WRONG_CHAIN = -1610,       /* chain id differs from this chain's */
 
     /* Validation rules for records against ledger state (docs/rules.md). */
-    RP_ERR_BAD_SEQUENCE = -1700,      /* issuer's sequence must grow by exactly one */
-    RP_ERR_NOT_REGISTERED = -1701,    /* issuer has no IDENTITY yet */
+    RP_ERR_BAD_SEQUENCE = -1700,       /* issuer's sequence must grow by exactly one */
+    RP_ERR_NOT_REGISTERED = -1701,     /* issuer has no IDENTITY yet */
     RP_ERR_ALREADY_REGISTERED = -1702, /* sequence 1 for an existing identity */
-    RP_ERR_SELF_ENGAGEMENT = -1703,   /* both parties are the same identity */
-    RP_ERR_UNKNOWN_PARTY = -1704,     /* counterparty or subject not registered */
-    RP_ERR_EXPIRED = -1705,           /* engagement past expiry or beyond max TTL */
-    RP_ERR_NO_ENGAGEMENT = -1706,     /* review names no engagement on chain */
-    RP_ERR_NOT_A_PARTY = -1707,       /* reviewer/subject not the engagement's parties */
-    RP_ERR_DUPLICATE_REVIEW = -1708,  /* a live review in that direction exists */
-    RP_ERR_SELF_VOUCH = -1709,        /* vouching for oneself */
-    RP_ERR_DUPLICATE_VOUCH = -1710,   /* a live vouch for that pair exists */
-    RP_ERR_NO_TARGET = -1711,         /* revoke target is not a REVIEW or VOUCH */
-    RP_ERR_NOT_ISSUER = -1712,        /* only the original issuer may revoke */
-    RP_ERR_ALREADY_REVOKED = -1713,   /* target already revoked */
-    RP_ERR_KEY_USED = -1714,          /* new key was used by some identity before */
-    RP_ERR_RECOVERY_MISMATCH = -1715, /* recovery key does not match the commitment */
-    RP_ERR_RECORD_TIME = -1716,       /* record time outside tolerance of block time */
-    RP_ERR_DUPLICATE_RECORD = -1717,  /* record id already on chain */
+    RP_ERR_SELF_ENGAGEMENT = -1703,    /* both parties are the same identity */
+    RP_ERR_UNKNOWN_PARTY = -1704,      /* counterparty or subject not registered */
+    RP_ERR_EXPIRED = -1705,            /* engagement past expiry or beyond max TTL */
+    RP_ERR_NO_ENGAGEMENT = -1706,      /* review names no engagement on chain */
+    RP_ERR_NOT_A_PARTY = -1707,        /* reviewer/subject not the engagement's parties */
+    RP_ERR_DUPLICATE_REVIEW = -1708,   /* a live review in that direction exists */
+    RP_ERR_SELF_VOUCH = -1709,         /* vouching for oneself */
+    RP_ERR_DUPLICATE_VOUCH = -1710,    /* a live vouch for that pair exists */
+    RP_ERR_NO_TARGET = -1711,          /* revoke target is not a REVIEW or VOUCH */
+    RP_ERR_NOT_ISSUER = -1712,         /* only the original issuer may revoke */
+    RP_ERR_ALREADY_REVOKED = -1713,    /* target already revoked */
+    RP_ERR_KEY_USED = -1714,           /* new key was used by some identity before */
+    RP_ERR_RECOVERY_MISMATCH = -1715,  /* recovery key does not match the commitment */
+    RP_ERR_RECORD_TIME = -1716,        /* record time outside tolerance of block time */
+    RP_ERR_DUPLICATE_RECORD = -1717,   /* record id already on chain */
 
     /* The trust engine. */
     RP_ERR_TRUST_STATE = -1900, /* trust iteration driven out of order */

@@ -28,4 +28,7 @@ static const char *message(int code)
 
 static const rp_error_range range = {-1800, -1899, "ledger", message};
 
-void rp_ledger_errors_register(void) { (void)rp_error_register(&range); }
+void rp_ledger_errors_register(void)
+{
+    (void)rp_error_register(&range);
+}

@@ -11,93 +11,24 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <signal.h>
 #include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "crypto/error.h"
 #include "crypto/keyfile.h"
 #include "crypto/sig.h"
 #include "node/cli.h"
+#include "node/prompt.h"
 
 #define PASS_MAX         1024 /* bytes of passphrase */
 #define PASS_ENV_DEFAULT "REPUTE_PASSPHRASE"
 
 /* ---- passphrases and keys ------------------------------------------------------------------- */
-
-static struct termios saved_tty;
-static volatile sig_atomic_t tty_fd = -1;
-
-static void restore_tty_and_die(int sig)
-{
-    if (tty_fd >= 0) {
-        tcsetattr(tty_fd, TCSAFLUSH, &saved_tty);
-        (void)!write(tty_fd, "\n", 1);
-    }
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-/* Read a line from the terminal without echo. Returns 0, or -errno (-ENXIO
- * when there is no terminal). */
-static int prompt_secret(const char *prompt, char *buf, size_t cap, size_t *len)
-{
-    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
-    if (fd < 0)
-        return -ENXIO;
-    struct termios raw;
-    if (tcgetattr(fd, &saved_tty) != 0) {
-        close(fd);
-        return -ENXIO;
-    }
-    raw = saved_tty;
-    raw.c_lflag &= ~(tcflag_t)ECHO;
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = restore_tty_and_die;
-    sigemptyset(&sa.sa_mask);
-    tty_fd = fd;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    int rc = 0;
-    if (tcsetattr(fd, TCSAFLUSH, &raw) != 0)
-        rc = -errno;
-    if (rc == 0 && write(fd, prompt, strlen(prompt)) < 0)
-        rc = -errno;
-    size_t n = 0;
-    while (rc == 0) {
-        char ch;
-        ssize_t r = read(fd, &ch, 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0 || ch == '\n')
-            break;
-        if (n + 1 >= cap) {
-            rc = -E2BIG;
-            break;
-        }
-        buf[n++] = ch;
-    }
-    if (n > 0 && buf[n - 1] == '\r')
-        n--;
-    tcsetattr(fd, TCSAFLUSH, &saved_tty);
-    (void)!write(fd, "\n", 1);
-    tty_fd = -1;
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    close(fd);
-    buf[n] = '\0';
-    *len = n;
-    if (rc)
-        sodium_memzero(buf, cap);
-    return rc;
-}
 
 /* A passphrase, in sodium_malloc'd (guarded, locked) memory. */
 typedef struct passphrase {
@@ -129,7 +60,7 @@ static int read_passphrase(passphrase *p, const char *env_name, const char *what
     p->typed = 1;
     char prompt[600];
     snprintf(prompt, sizeof prompt, "Passphrase for %s: ", what);
-    int rc = prompt_secret(prompt, p->buf, cap, &p->len);
+    int rc = rp_prompt_secret(prompt, p->buf, cap, &p->len);
     if (rc == -ENXIO)
         return rp_cli_fail(
             "no passphrase for %s: set $%s (an empty value is an empty passphrase) or "
@@ -145,7 +76,7 @@ static int read_passphrase(passphrase *p, const char *env_name, const char *what
     if (!again)
         return rp_cli_fail("out of memory");
     size_t alen = 0;
-    rc = prompt_secret("Repeat it: ", again, cap, &alen);
+    rc = rp_prompt_secret("Repeat it: ", again, cap, &alen);
     int same = rc == 0 && alen == p->len && sodium_memcmp(again, p->buf, alen) == 0;
     sodium_free(again);
     if (rc)

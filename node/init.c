@@ -33,7 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,6 +44,7 @@
 #include "ledger/record.h"
 #include "ledger/store.h"
 #include "node/log.h"
+#include "node/prompt.h"
 #include "node/solo.h"
 
 #define DEV_POW_DIFFICULTY 8
@@ -233,78 +233,14 @@ static int read_pass_file(struct pass *p, const char *path, int check_owner, con
     return 0;
 }
 
-static volatile sig_atomic_t prompt_interrupted;
-
-static void on_prompt_signal(int sig)
-{
-    (void)sig;
-    prompt_interrupted = 1;
-}
-
-/* Read one line from the terminal on stdin with echo off into buf. */
-static int prompt_line(const char *prompt, char *buf, size_t cap, size_t *len)
-{
-    struct termios old, quiet;
-    if (tcgetattr(STDIN_FILENO, &old) != 0)
-        return -errno;
-    quiet = old;
-    quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-    quiet.c_lflag |= ICANON;
-
-    /* SIGINT without SA_RESTART, so that read() returns and echo comes back. */
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_prompt_signal;
-    sigemptyset(&sa.sa_mask);
-    prompt_interrupted = 0;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-
-    int rc = 0;
-    fputs(prompt, stderr);
-    fflush(stderr);
-    if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0)
-        rc = -errno;
-    size_t n = 0;
-    int too_long = 0;
-    while (!rc) {
-        char c;
-        ssize_t r = read(STDIN_FILENO, &c, 1);
-        if (r < 0 && errno == EINTR && !prompt_interrupted)
-            continue;
-        if (r < 0) {
-            rc = prompt_interrupted ? -ECANCELED : -errno;
-            break;
-        }
-        if (r == 0 || c == '\n')
-            break;
-        if (n < cap)
-            buf[n++] = c;
-        else
-            too_long = 1;
-        c = 0;
-    }
-    tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-    fputc('\n', stderr);
-    fflush(stderr);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    if (!rc && too_long)
-        rc = -E2BIG;
-    if (rc)
-        sodium_memzero(buf, cap);
-    *len = rc ? 0 : n;
-    return rc;
-}
-
 static int prompt_pass(struct pass *p, const char *what, int confirm, char *err, size_t errlen)
 {
     char prompt[300];
     snprintf(prompt, sizeof prompt, "Passphrase for %s: ", what);
-    int rc = prompt_line(prompt, p->buf, RP_PASSPHRASE_MAX, &p->len);
+    int rc = rp_prompt_secret(prompt, p->buf, RP_PASSPHRASE_MAX + 1, &p->len);
     if (!rc && confirm) {
         struct pass again;
-        rc = prompt_line("Same passphrase again: ", again.buf, RP_PASSPHRASE_MAX, &again.len);
+        rc = rp_prompt_secret("Repeat it: ", again.buf, RP_PASSPHRASE_MAX + 1, &again.len);
         if (!rc && (again.len != p->len || sodium_memcmp(again.buf, p->buf, p->len) != 0)) {
             pass_wipe(&again);
             pass_wipe(p);
@@ -313,9 +249,7 @@ static int prompt_pass(struct pass *p, const char *what, int confirm, char *err,
         }
         pass_wipe(&again);
     }
-    if (rc == -ECANCELED)
-        seterr(err, errlen, "interrupted at the passphrase prompt");
-    else if (rc == -E2BIG)
+    if (rc == -E2BIG)
         seterr(err, errlen, "passphrase longer than %d bytes", RP_PASSPHRASE_MAX);
     else if (rc)
         seterr(err, errlen, "cannot read a passphrase from the terminal: %s", rp_strerror(rc));
@@ -369,8 +303,9 @@ static int get_pass(struct pass *p, const char *credential, const char *pass_fil
             return 0;
         }
     }
-    if (isatty(STDIN_FILENO))
-        return prompt_pass(p, what, confirm, err, errlen);
+    int rc = prompt_pass(p, what, confirm, err, errlen);
+    if (rc != -ENXIO)
+        return rc;
     seterr(err, errlen,
            "no passphrase for %s. Give it in one of four ways: a systemd credential "
            "(LoadCredential=%s:FILE in the unit, read from $CREDENTIALS_DIRECTORY/%s); a "

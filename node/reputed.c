@@ -34,9 +34,9 @@
 #include "ledger/store.h"
 #include "node/cmdline.h"
 #include "node/daemon.h"
+#include "node/errors.h"
 #include "node/init.h"
 #include "node/pool.h"
-#include "node/errors.h"
 
 #define PROG "reputed"
 

@@ -15,13 +15,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <uv.h>
+
 #include "crypto/error.h"
 #include "crypto/hex.h"
 #include "crypto/sig.h"
 #include "ledger/block.h"
+#include "node/errors.h"
 #include "node/gen/gen.h"
 #include "node/pool.h"
-#include "node/errors.h"
 
 #define PROG                "repute-gen"
 #define EXIT_USAGE          2
@@ -316,6 +318,13 @@ int main(int argc, char **argv)
     memset(&o, 0, sizeof o);
     if ((rc = parse_args(argc, argv, &o)) != 0)
         return rc;
+    /* Records are signed on libuv's pool: one thread per core, unless the
+     * environment says otherwise (before anything uses the pool). */
+    if (!getenv("UV_THREADPOOL_SIZE")) {
+        char v[16];
+        snprintf(v, sizeof v, "%u", uv_available_parallelism());
+        setenv("UV_THREADPOOL_SIZE", v, 1);
+    }
     if ((rc = rp_crypto_init()) != 0) {
         fprintf(stderr, PROG ": cannot start the crypto library: %s\n", rp_strerror(rc));
         return 1;
