@@ -132,15 +132,17 @@ static const char usage_export[] =
 static const char usage_import[] =
     "usage: reputed import --datadir DIR FILE\n"
     "\n"
-    "Create a new datadir DIR from a binary export FILE ('-' for standard\n"
-    "input), applying every block with full validation, as 'reputed verify'\n"
-    "does. DIR is created (mode 0700) if it does not exist and must not hold a\n"
-    "ledger yet. If a block fails or the file is truncated, the import stops\n"
-    "there: DIR keeps the blocks before it, each fully checked, and the\n"
-    "message names the failing height.\n"
+    "Build datadir DIR from a binary export FILE ('-' for standard input),\n"
+    "applying every block with full validation, as 'reputed verify' does, in\n"
+    "durable batches of many blocks. DIR is created (mode 0700) if it does not\n"
+    "exist. If DIR already holds a ledger of the same chain (an import that\n"
+    "stopped or was killed), the import resumes after its tip, once each block\n"
+    "it holds is found to be the export's. If a block fails or the file is\n"
+    "truncated, the import stops there: DIR keeps the blocks before it, each\n"
+    "fully checked, and the message names the failing height.\n"
     "\n"
     "Options:\n"
-    "  --datadir DIR   the new datadir (required)\n"
+    "  --datadir DIR   the datadir to build or finish (required)\n"
     "  -h, --help      show this help\n";
 
 static const char usage_scores[] =
@@ -767,6 +769,10 @@ static int cmd_import(int argc, char **argv)
         &rep);
     progress_end(&pr);
     rp_pool_free(pool);
+    if (rep.resumed_from)
+        fprintf(stderr,
+                "import: resumed after height %llu (the blocks %s held were the export's)\n",
+                (unsigned long long)rep.resumed_from, datadir);
     if (rc) {
         print_failure("import", &rep);
         if (rep.tip.height) {
