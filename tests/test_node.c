@@ -1621,7 +1621,7 @@ START_TEST(test_submit_and_get)
     {
         rp_rpc_client *w = cli();
         json_t *p = submit_params(&held, 1, 60000);
-        json_t *req = json_pack("{s:s,s:i,s:s,s:O}", "jsonrpc", "2.0", "id", 1, "method",
+        json_t *req = json_pack("{s:s,s:i,s:s,s:o}", "jsonrpc", "2.0", "id", 1, "method",
                                 "record.submit", "params", p);
         char *text = json_dumps(req, JSON_COMPACT);
         json_decref(req);
