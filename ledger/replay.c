@@ -47,8 +47,10 @@
 #include "ledger/schema.h"
 #include "ledger/state.h"
 
-#define QUEUE_BLOCKS    8           /* blocks read ahead at most */
-#define QUEUE_BYTES     (32u << 20) /* and about this much memory */
+#define QUEUE_BLOCKS    64          /* blocks read ahead at most: enough that signatures
+                                       keep every core busy while a score epoch
+                                       is computed on the applying thread */
+#define QUEUE_BYTES     (64u << 20) /* and about this much memory */
 #define VERIFY_ATTEMPTS 8           /* catch-ups on a chain that keeps growing */
 
 static double now(void)

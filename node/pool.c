@@ -88,7 +88,7 @@ static unsigned thread_count(void)
     if (env && *env) {
         n = strtol(env, NULL, 10);
     } else {
-        n = sysconf(_SC_NPROCESSORS_ONLN) - 1;
+        n = sysconf(_SC_NPROCESSORS_ONLN);
     }
     if (n < 1)
         n = 1;

@@ -11,8 +11,10 @@
  * checked there), which the earlier design, built on libuv's pool, could
  * deadlock.
  *
- * The pool has one thread per online core less one (the caller is the
- * last), at least one; RP_POOL_THREADS in the environment overrides it.
+ * The pool has one thread per online core; the caller makes one more, so
+ * a core whose thread waits (on the disk, or on the caller's own next
+ * batch) still has work. RP_POOL_THREADS in the environment overrides the
+ * count (at least 1).
  * The daemon does not use it: it queues its own work on libuv's pool.
  */
 #ifndef RP_POOL_H
