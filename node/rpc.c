@@ -187,20 +187,40 @@ static void conn_schedule(struct conn *c)
     s->dirty = c;
 }
 
-/* Nothing more will come from or go to this connection: close it. */
+/* Does the buffer still hold a complete line that has not run? */
+static int has_line(const struct conn *c)
+{
+    return c->len > c->off && memchr(c->buf + c->off, '\n', c->len - c->off) != NULL;
+}
+
+/* The most a connection may have read and not yet consumed: reading pauses
+ * above it and resumes below it. */
+static size_t read_high_water(const struct conn *c)
+{
+    return (size_t)c->srv->lim.max_line * 2 + 65536;
+}
+
+/* Nothing more will come from or go to this connection: close it. After
+ * the client's EOF that means every complete line it sent has run and been
+ * answered (a client that half-closes after pipelining still gets an answer
+ * to each line). */
 static void conn_maybe_close(struct conn *c)
 {
     if (c->closing || c->unsent != 0)
         return;
-    if (c->reject || c->draining || (c->eof && !c->head))
+    if (c->reject || c->draining || (c->eof && !c->head && !has_line(c)))
         conn_close(c);
 }
 
+/* Start or stop reading as the connection's limits allow: calls in flight,
+ * unsent answers, and bytes read but not consumed. Called whenever one of
+ * them falls, so a pause always ends. */
 static void update_reading(struct conn *c)
 {
     if (c->closing || c->eof || c->srv->stopping)
         return;
-    int want = c->inflight < c->srv->lim.max_inflight && c->unsent < WRITE_HIGH_WATER;
+    int want = c->inflight < c->srv->lim.max_inflight && c->unsent < WRITE_HIGH_WATER &&
+               c->len - c->off <= read_high_water(c);
     if (want && !c->reading) {
         if (uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, conn_read_cb) == 0)
             c->reading = 1;
@@ -650,6 +670,10 @@ static void conn_process(struct conn *c)
         c->discarding = 1;
         c->off = c->len = 0;
     }
+    /* Lines that produce no answer (blank ones, notifications) free the
+     * buffer without any write completing: resume reading here too. */
+    update_reading(c);
+    conn_maybe_close(c);
     conn_unref(c);
 }
 
@@ -742,11 +766,9 @@ static void conn_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     }
     c->len += (size_t)nread;
     conn_process(c);
-    /* Keep the buffer from growing past a line when reads outpace work. */
-    if (!c->closing && c->len - c->off > (size_t)c->srv->lim.max_line * 2 + 65536 && c->reading) {
-        uv_read_stop(st);
-        c->reading = 0;
-    }
+    /* Keep the buffer from growing past a line when reads outpace work;
+     * conn_process starts reading again once the lines are consumed. */
+    update_reading(c);
 }
 
 /* ---- listening ---------------------------------------------------------------- */

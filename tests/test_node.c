@@ -2512,6 +2512,90 @@ START_TEST(test_cli_end_to_end)
 }
 END_TEST
 
+/* ---- hostile clients ------------------------------------------------------------------- */
+
+/* Write all of buf to fd (blocking). */
+static void write_all(int fd, const char *buf, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        ck_assert_msg(n > 0, "write: %s", strerror(errno));
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+/* Read lines from fd until EOF (or the deadline); count them. */
+static size_t count_lines_to_eof(int fd, unsigned timeout_ms)
+{
+    char buf[65536];
+    size_t lines = 0;
+    uint64_t end = mono_ms() + timeout_ms;
+    for (;;) {
+        ck_assert_msg(mono_ms() < end, "no EOF after %zu lines", lines);
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (poll(&pfd, 1, 200) <= 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n == 0)
+            return lines;
+        ck_assert_msg(n > 0, "read: %s", strerror(errno));
+        for (ssize_t i = 0; i < n; i++)
+            lines += buf[i] == '\n';
+    }
+}
+
+/* A client that pipelines many lines and then half-closes (what
+ * `socat - UNIX-CONNECT:... < file` does) gets exactly one answer per line
+ * before the node closes; with fewer lines than the in-flight limit and
+ * more, and with a last line that has no newline. */
+START_TEST(test_half_close_answers_every_line)
+{
+    node_start();
+    static const size_t counts[] = {3, 3000};
+    for (size_t k = 0; k < 2; k++) {
+        size_t n = counts[k], cap = n * 80 + 64, len = 0;
+        char *buf = malloc(cap);
+        ck_assert_ptr_nonnull(buf);
+        for (size_t i = 0; i < n; i++)
+            len += (size_t)snprintf(buf + len, cap - len,
+                                    "{\"jsonrpc\":\"2.0\",\"id\":%zu,\"method\":\"chain.head\"}%s",
+                                    i, i + 1 < n ? "\n" : "");
+        int fd = raw_connect();
+        write_all(fd, buf, len);
+        ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+        size_t got = count_lines_to_eof(fd, 60000);
+        ck_assert_msg(got == n, "%zu lines sent, %zu answered", n, got);
+        close(fd);
+        free(buf);
+    }
+    node_stop();
+}
+END_TEST
+
+/* Megabytes of blank lines before a request: the request is answered (the
+ * reads paused at the buffer cap resume once the blank lines are gone). */
+START_TEST(test_blank_lines_then_request)
+{
+    node_start();
+    int fd = raw_connect();
+    size_t blank = 3u << 20;
+    char *buf = malloc(blank);
+    ck_assert_ptr_nonnull(buf);
+    memset(buf, '\n', blank);
+    write_all(fd, buf, blank);
+    free(buf);
+    const char *req = "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"chain.head\"}\n";
+    write_all(fd, req, strlen(req));
+    ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+    ck_assert_uint_eq(count_lines_to_eof(fd, 30000), 1);
+    close(fd);
+    node_stop();
+}
+END_TEST
+
 /* ---- main
  * ------------------------------------------------------------------------------------------- */
 
@@ -2569,6 +2653,8 @@ int main(void)
     add(s, "socket_path_too_long", test_socket_path_too_long, 60);
     add(s, "kill9_keeps_acknowledged", test_kill9_keeps_acknowledged, 300);
     add(s, "cli_end_to_end", test_cli_end_to_end, 300);
+    add(s, "half_close_answers_every_line", test_half_close_answers_every_line, 120);
+    add(s, "blank_lines_then_request", test_blank_lines_then_request, 120);
 
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
