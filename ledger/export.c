@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -402,7 +403,8 @@ static char *dump(const json_t *root)
 }
 
 int rp_export_block_obj(json_t **out, const rp_hash *chain_id, const unsigned char *block,
-                        size_t blen, const unsigned char *commit, size_t clen, rp_store_error *err)
+                        size_t blen, const unsigned char *commit, size_t clen, size_t first,
+                        size_t max, rp_store_error *err)
 {
     rp_header h;
     rp_hash hh;
@@ -442,7 +444,7 @@ int rp_export_block_obj(json_t **out, const rp_hash *chain_id, const unsigned ch
     set(root, "header", header_json(&h, &ok), &ok);
     json_t *recs = json_array();
     set(root, "records", recs, &ok);
-    for (size_t i = 0; ok && i < h.record_count; i++) {
+    for (size_t i = first; ok && i < h.record_count && i - first < max; i++) {
         json_t *r = record_json(i, chain_id, items[i].bytes, items[i].len, h.height, &rc, err);
         if (!r)
             goto out;
@@ -469,7 +471,7 @@ int rp_export_block_json(char **line, const rp_hash *chain_id, const unsigned ch
 {
     json_t *root;
     *line = NULL;
-    int rc = rp_export_block_obj(&root, chain_id, block, blen, commit, clen, err);
+    int rc = rp_export_block_obj(&root, chain_id, block, blen, commit, clen, 0, SIZE_MAX, err);
     if (rc)
         return rc;
     if ((*line = dump(root)) == NULL) {

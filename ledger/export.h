@@ -109,11 +109,14 @@ int rp_export_block_json(char **line, const rp_hash *chain_id, const unsigned ch
                          size_t blen, const unsigned char *commit, size_t clen,
                          rp_store_error *err);
 
-/* The same block as a JSON object (the RPC server's chain.block answer).
+/* The same block as a JSON object (the RPC server's chain.block answer),
+ * with the records [first, first + max) only (all: 0, SIZE_MAX), so that a
+ * large block can be served in pages.
  * Returns: as rp_export_block_json. Out: *out (the caller decrefs; NULL on
  * failure). */
 int rp_export_block_obj(json_t **out, const rp_hash *chain_id, const unsigned char *block,
-                        size_t blen, const unsigned char *commit, size_t clen, rp_store_error *err);
+                        size_t blen, const unsigned char *commit, size_t clen, size_t first,
+                        size_t max, rp_store_error *err);
 
 /* One record or one header as a JSON object, exactly as the JSON Lines
  * export writes it (the RPC server answers with the same objects).

@@ -425,6 +425,44 @@ int rp_cli_cmd_record(int argc, char **argv)
                        "record.get", "id");
 }
 
+/* chain.block answers a block's records in pages: fetch every page and
+ * put the records together, so the command shows the whole block. Takes
+ * params; on success *res is the first page's answer with every record. */
+static int fetch_block(json_t *params, json_t **res)
+{
+    json_t *all = NULL;
+    int rc = 0;
+    json_int_t offset = 0;
+    for (;;) {
+        json_t *p = json_deep_copy(params), *page = NULL;
+        json_object_set_new(p, "records_offset", json_integer(offset));
+        json_object_set_new(p, "records_limit", json_integer(1000));
+        if ((rc = rp_cli_call("chain.block", p, &page)) != 0 || !page)
+            break;
+        json_t *next = json_object_get(page, "next_offset");
+        int more = json_is_integer(next) && json_integer_value(next) > offset;
+        if (more)
+            offset = json_integer_value(next);
+        if (!all) {
+            all = page;
+        } else {
+            json_array_extend(json_object_get(all, "records"), json_object_get(page, "records"));
+            json_decref(page);
+        }
+        if (!more)
+            break;
+    }
+    json_decref(params);
+    if (rc || !all) {
+        json_decref(all);
+        return rc ? rc : RP_CLI_EXIT_FAIL;
+    }
+    json_object_del(all, "records_offset");
+    json_object_del(all, "next_offset");
+    *res = all;
+    return 0;
+}
+
 int rp_cli_cmd_block(int argc, char **argv)
 {
     const char *pos[1];
@@ -444,8 +482,10 @@ int rp_cli_cmd_block(int argc, char **argv)
         return rp_cli_usage_error(rp_cli_usage_block, "'%s' is neither a height nor a block hash",
                                   pos[0]);
     json_t *res;
-    if ((rc = call_for_text("chain.block", params, &res)) != 0 || !res)
+    if ((rc = fetch_block(params, &res)) != 0)
         return rc;
+    if (rp_cli.json)
+        return rp_cli_print_json(res);
     json_t *top = json_copy(res);
     json_t *commit = json_object_get(res, "commit");
     json_object_del(top, "records");

@@ -29,6 +29,8 @@
 #include "node/log.h"
 #include "node/node.h"
 
+#define RP_READS_MAX_QUEUED 16384 /* client reads waiting for the pool, in all */
+
 uint64_t rp_node_wall_ms(void)
 {
     struct timespec ts;
@@ -60,6 +62,9 @@ static void on_signal(uv_signal_t *h, int signum)
     rp_mempool_close(n->mp);
     /* Clients waiting for inclusion learn why they will not see it. */
     rp_waiters_fail_all(n);
+    /* Reads not started are answered now; the lane frees itself after the
+     * running ones, which still answer through it. */
+    rp_lane_close(n->reads);
     rp_rpc_stop(n->rpc);
     n->rpc = NULL;
     rp_producer_stop(n);
@@ -186,6 +191,12 @@ int rp_daemon_run(const char *datadir, char *err, size_t errlen)
         snprintf(err, errlen, "cannot start the writer: %s", rp_strerror(rc));
         goto fail_mp;
     }
+    /* Client reads may use every pool thread but one: that one is always
+     * free for the chain's work. */
+    if ((rc = rp_lane_new(&n->reads, n->loop, n->threads, RP_READS_MAX_QUEUED)) != 0) {
+        snprintf(err, errlen, "cannot start the read lane: %s", rp_strerror(rc));
+        goto fail_loop;
+    }
     snprintf(path, sizeof path, "%s/rpc.sock", datadir);
     if (strlen(path) > RP_RPC_PATH_MAX) {
         snprintf(err, errlen,
@@ -262,6 +273,7 @@ fail_handles:
     uv_close((uv_handle_t *)&n->sig_int, NULL);
     uv_close((uv_handle_t *)&n->sig_term, NULL);
 fail_loop:
+    rp_lane_close(n->reads);
     rp_node_writer_close(n->writer);
     n->writer = NULL;
     uv_run(n->loop, UV_RUN_DEFAULT); /* the closes above finish here */

@@ -291,11 +291,15 @@ static void m_node_metrics(struct node *n, rp_rpc_call *call, json_t *params)
     rp_mempool_stats s;
     rp_mempool_stats_get(n->mp, &s);
     json_t *rpc = rp_rpc_metrics(n->rpc);
-    json_t *gauges = json_pack("{s:o,s:i,s:I,s:O,s:o,s:i,s:I}", "height", rp_json_u64(tip.height),
-                               "mempool_count", (int)s.count, "mempool_bytes", (json_int_t)s.bytes,
-                               "connections", json_object_get(rpc, "connections"), "uptime_s",
-                               rp_json_u64((rp_node_wall_ms() - n->start_ms) / 1000), "verify_jobs",
-                               (int)n->batches, "waiting_calls", (json_int_t)n->nwaiters);
+    size_t rq = 0, rr = 0;
+    rp_lane_stats(n->reads, &rq, &rr);
+    json_t *gauges = json_pack(
+        "{s:o,s:i,s:I,s:O,s:o,s:i,s:I,s:I,s:I}", "height", rp_json_u64(tip.height), "mempool_count",
+        (int)s.count, "mempool_bytes", (json_int_t)s.bytes, "connections",
+        json_object_get(rpc, "connections"), "uptime_s",
+        rp_json_u64((rp_node_wall_ms() - n->start_ms) / 1000), "verify_jobs", (int)n->batches,
+        "waiting_calls", (json_int_t)n->nwaiters, "reads_queued", (json_int_t)rq, "reads_running",
+        (json_int_t)rr);
     json_t *counters = json_pack(
         "{s:I,s:I,s:I,s:I,s:I,s:O,s:O,s:I}", "blocks_produced", (json_int_t)n->blocks_produced,
         "records_included", (json_int_t)n->records_included, "records_admitted",
@@ -322,7 +326,8 @@ static const struct method {
 } methods[] = {
     {"node.info", m_node_info, (const char *const[]){NULL}},
     {"chain.head", m_chain_head, (const char *const[]){NULL}},
-    {"chain.block", rp_m_chain_block, (const char *const[]){"height", "hash", NULL}},
+    {"chain.block", rp_m_chain_block,
+     (const char *const[]){"height", "hash", "records_offset", "records_limit", NULL}},
     {"record.submit", m_record_submit, (const char *const[]){"record", "wait", "timeout_ms", NULL}},
     {"record.get", m_record_get, (const char *const[]){"id", NULL}},
     {"identity.get", m_identity_get, (const char *const[]){"identity", NULL}},

@@ -15,7 +15,10 @@
  *     (a read transaction; each touches only its job), score epochs computed
  *     ahead (a read transaction), and RPC answers too large for the loop (a
  *     read transaction each). Their after-callbacks apply the results on the
- *     loop.
+ *     loop. The chain's work is queued on the pool directly; client reads
+ *     go through the read lane (node/lane.h), which keeps at most one fewer
+ *     than the pool's threads busy with them, so the chain never waits
+ *     behind a client.
  *   - The store is read by any thread through read transactions (MDB_NOTLS).
  *     It is written by the writer only (node/writer.h): one job at a time on
  *     the pool, in the order queued, every block commit and every epoch
@@ -34,6 +37,7 @@
 #include "ledger/epoch.h"
 #include "ledger/store.h"
 #include "node/config.h"
+#include "node/lane.h"
 #include "node/mempool.h"
 #include "node/rpc.h"
 #include "node/writer.h"
@@ -54,6 +58,7 @@ struct node {
     rp_mp_sub mp_sub; /* the RPC waiters' subscription; their waitlists are its user pointers */
     rp_rpc_server *rpc;
     rp_node_writer *writer;
+    rp_lane *reads; /* client reads on the pool (node/lane.h) */
     uv_timer_t block_timer;
     uv_timer_t housekeeping; /* every 10 s: expire held records */
     uv_check_t verify_check;

@@ -4,9 +4,11 @@
  * score.top (the latest epoch's table ranked by score, built once per epoch
  * and then answered from memory).
  *
- * A read job's work function reads through its own read transactions and
- * touches nothing but its job; the answer is sent from the after-callback on
- * the loop.
+ * They go through the read lane (node/lane.h), never straight to the pool,
+ * so client reads cannot delay the chain's work and each connection gets a
+ * fair share. A read job's work function reads through its own read
+ * transactions and touches nothing but its job; the answer is sent from the
+ * after-callback on the loop.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +21,12 @@
 #include "ledger/proof.h"
 #include "ledger/query.h"
 #include "node/node.h"
+#include "node/lane.h"
 #include "node/rpc_params.h"
+
+/* chain.block serves a block's records in pages (docs/rpc.md). */
+#define RP_BLOCK_PAGE_DEFAULT 100
+#define RP_BLOCK_PAGE_MAX 1000
 
 /* The latest epoch's table ordered by score, built on the pool. */
 struct top_row {
@@ -44,7 +51,7 @@ struct top_waiter {
 /* ---- score.top's ranking ------------------------------------------------------------ */
 
 struct top_job {
-    uv_work_t req;
+    rp_lane_job lj; /* first: the lane's uv_work_t is the job's */
     struct node *n;
     struct top_cache *c;
     int rc;
@@ -142,8 +149,9 @@ static void top_done(uv_work_t *req, int status)
 {
     struct top_job *j = req->data;
     struct node *n = j->n;
-    (void)status;
     n->top_job = 0;
+    if (status == UV_ECANCELED)
+        j->rc = RP_ERR_SHUTDOWN;
     struct top_waiter *w = n->top_waiters, *next;
     n->top_waiters = NULL;
     if (j->rc == 0) {
@@ -156,6 +164,8 @@ static void top_done(uv_work_t *req, int status)
         next = w->next;
         if (j->rc == RP_ERR_NOT_FOUND)
             rp_rpc_error(w->call, RP_RPC_NO_EPOCH, "no score epoch is committed yet", NULL);
+        else if (j->rc == RP_ERR_SHUTDOWN)
+            rp_rpc_error(w->call, RP_RPC_SHUTTING_DOWN, "the node is shutting down", NULL);
         else if (j->rc)
             rp_rpc_store_error(w->call, j->rc);
         else
@@ -165,15 +175,26 @@ static void top_done(uv_work_t *req, int status)
     free(j);
 }
 
+/* The ranking is shared by every client that asks, so its job belongs to
+ * no connection: it has an owner of its own in the read lane. */
 static void start_top_job(struct node *n)
 {
     if (n->top_job)
         return;
     struct top_job *j = calloc(1, sizeof *j);
     struct top_cache *c = calloc(1, sizeof *c);
-    if (!j || !c ||
-        (j->c = c, j->n = n, j->req.data = j,
-         uv_queue_work(n->loop, &j->req, top_work, top_done) != 0)) {
+    if (!j || !c) {
+        free(j);
+        free(c);
+        return;
+    }
+    j->c = c;
+    j->n = n;
+    j->lj.req.data = j;
+    j->lj.work = top_work;
+    j->lj.after = top_done;
+    j->lj.owner = &n->top;
+    if (rp_lane_submit(n->reads, &j->lj) != 0) {
         free(j);
         free(c);
         return;
@@ -184,16 +205,21 @@ static void start_top_job(struct node *n)
 /* ---- reads too large for the loop, made on the pool ------------------------------- */
 
 /* A read whose answer takes O(chain data) to build (a proof's Merkle path
- * spans the epoch table; a block may hold 10,000 records) runs on the pool:
- * fn builds the answer from read transactions and touches nothing else. */
+ * spans the epoch table; a page of a block holds up to 1,000 records) runs
+ * on the pool through the read lane (node/lane.h): one at a time per
+ * connection, started only while the connection takes its answers, and
+ * never ahead of the chain's own work. fn builds the answer from read
+ * transactions and touches nothing else. A job whose client leaves before
+ * it starts is cancelled. */
 struct read_job {
-    uv_work_t req;
+    rp_lane_job lj; /* first: the lane's uv_work_t is the job's */
     struct node *n;
     rp_rpc_call *call;
     int (*fn)(struct read_job *j);
     json_t *answer; /* fn's result (or, for a proof, the answer to extend) */
     rp_pubkey who;
-    uint64_t num; /* the epoch or height */
+    uint64_t num;          /* the epoch or height */
+    size_t first, max;     /* chain.block: the page of records */
     int rc;
 };
 
@@ -206,8 +232,10 @@ static void read_work(uv_work_t *req)
 static void read_done(uv_work_t *req, int status)
 {
     struct read_job *j = req->data;
-    (void)status;
-    if (j->rc == 0 && j->answer) {
+    if (status == UV_ECANCELED) {
+        json_decref(j->answer);
+        rp_rpc_error(j->call, RP_RPC_SHUTTING_DOWN, "cancelled: the client went away", NULL);
+    } else if (j->rc == 0 && j->answer) {
         rp_rpc_reply(j->call, j->answer);
     } else {
         json_decref(j->answer);
@@ -216,9 +244,24 @@ static void read_done(uv_work_t *req, int status)
     free(j);
 }
 
+static int read_ready(void *ctx)
+{
+    struct read_job *j = ctx;
+    return rp_rpc_call_can_send(j->call);
+}
+
+/* The client left: a job that has not started never will. */
+static void read_cancelled(void *ctx, rp_rpc_call *call)
+{
+    struct read_job *j = ctx;
+    (void)call;
+    rp_lane_cancel(j->n->reads, &j->lj); /* if running, read_done answers later */
+}
+
 /* Queue fn; answer (may be NULL) is the job's to keep or free. */
 static void start_read_job(struct node *n, rp_rpc_call *call, int (*fn)(struct read_job *j),
-                           json_t *answer, const rp_pubkey *who, uint64_t num)
+                           json_t *answer, const rp_pubkey *who, uint64_t num, size_t first,
+                           size_t max)
 {
     struct read_job *j = calloc(1, sizeof *j);
     if (!j) {
@@ -233,12 +276,27 @@ static void start_read_job(struct node *n, rp_rpc_call *call, int (*fn)(struct r
     if (who)
         j->who = *who;
     j->num = num;
-    j->req.data = j;
-    if (uv_queue_work(n->loop, &j->req, read_work, read_done) != 0) {
+    j->first = first;
+    j->max = max;
+    j->lj.req.data = j;
+    j->lj.work = read_work;
+    j->lj.after = read_done;
+    j->lj.ready = read_ready;
+    j->lj.ready_ctx = j;
+    j->lj.owner = rp_rpc_call_owner(call);
+    int rc = rp_lane_submit(n->reads, &j->lj);
+    if (rc) {
         json_decref(answer);
-        rp_rpc_store_error(call, RP_ERR_NOMEM);
+        if (rc == RP_ERR_TOO_MANY)
+            rp_rpc_error(call, RP_RPC_BUSY, "too many reads are waiting; retry later", NULL);
+        else if (rc == RP_ERR_SHUTDOWN)
+            rp_rpc_error(call, RP_RPC_SHUTTING_DOWN, "the node is shutting down", NULL);
+        else
+            rp_rpc_store_error(call, rc);
         free(j);
+        return;
     }
+    rp_rpc_call_on_cancel(call, read_cancelled, j);
 }
 
 /* score.get with proof: the binary proof, in hex, added to the answer. */
@@ -261,19 +319,29 @@ static int proof_fn(struct read_job *j)
     return rc;
 }
 
-/* chain.block: the export's object of the block, plus the commit's bytes. */
+/* chain.block: the export's object of the block with one page of its
+ * records, plus the commit's bytes and where the next page starts. */
 static int block_fn(struct read_job *j)
 {
     unsigned char *block = NULL, *commit = NULL;
     size_t blen = 0, clen = 0;
+    rp_header h;
     int rc = rp_store_read_block(j->n->st, j->num, &block, &blen);
     if (rc == 0)
         rc = rp_store_read_commit(j->n->st, j->num, &commit, &clen);
+    if (rc == 0 && (blen < RP_HEADER_SIZE || rp_header_decode(&h, block, RP_HEADER_SIZE) != 0))
+        rc = RP_ERR_CORRUPT;
     if (rc == 0)
         rc = rp_export_block_obj(&j->answer, rp_store_chain_id(j->n->st), block, blen, commit, clen,
-                                 NULL);
-    if (rc == 0)
+                                 j->first, j->max, NULL);
+    if (rc == 0) {
+        size_t end = j->first + j->max;
         json_object_set_new(j->answer, "commit_hex", rp_json_hex(commit, clen));
+        json_object_set_new(j->answer, "records_offset", json_integer((json_int_t)j->first));
+        json_object_set_new(j->answer, "records_total", json_integer(h.record_count));
+        json_object_set_new(j->answer, "next_offset",
+                            end < h.record_count ? json_integer((json_int_t)end) : json_null());
+    }
     free(block);
     free(commit);
     return rc;
@@ -303,10 +371,23 @@ void rp_m_chain_block(struct node *n, rp_rpc_call *call, json_t *params)
     }
     if (rc == 0 && height == 0)
         rc = RP_ERR_NOT_FOUND;
-    if (rc)
+    if (rc) {
         rp_rpc_store_error(call, rc);
-    else
-        start_read_job(n, call, block_fn, NULL, NULL, height);
+        return;
+    }
+    uint64_t offset = 0, limit = RP_BLOCK_PAGE_DEFAULT;
+    if (rp_param_u64(call, params, "records_offset", &offset) < 0 ||
+        rp_param_u64(call, params, "records_limit", &limit) < 0)
+        return;
+    if (limit < 1 || limit > RP_BLOCK_PAGE_MAX) {
+        rp_param_bad(call, "records_limit", "must be 1..1000");
+        return;
+    }
+    if (offset > RP_BLOCK_MAX_RECORDS) {
+        rp_param_bad(call, "records_offset", "is beyond any block's records");
+        return;
+    }
+    start_read_job(n, call, block_fn, NULL, NULL, height, (size_t)offset, (size_t)limit);
 }
 
 void rp_m_score_get(struct node *n, rp_rpc_call *call, json_t *params)
@@ -343,7 +424,7 @@ void rp_m_score_get(struct node *n, rp_rpc_call *call, json_t *params)
         present, "score", row.score, "confidence", row.confidence, "trust", rp_json_u64(row.trust),
         "rating", (json_int_t)row.rating, "reviews", (json_int_t)row.reviews);
     if (want_proof) {
-        start_read_job(n, call, proof_fn, o, &who, info.epoch);
+        start_read_job(n, call, proof_fn, o, &who, info.epoch, 0, 0);
         return;
     }
     rp_rpc_reply(call, o);

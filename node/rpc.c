@@ -518,6 +518,14 @@ void rp_rpc_error(rp_rpc_call *call, int code, const char *message, json_t *data
 
 int rp_rpc_call_live(const rp_rpc_call *call) { return !call->line->c->closing; }
 
+const void *rp_rpc_call_owner(const rp_rpc_call *call) { return call->line->c; }
+
+int rp_rpc_call_can_send(const rp_rpc_call *call)
+{
+    const struct conn *c = call->line->c;
+    return !c->closing && c->unsent < WRITE_HIGH_WATER;
+}
+
 void rp_rpc_call_on_cancel(rp_rpc_call *call, rp_rpc_cancel_fn fn, void *ctx)
 {
     struct conn *c = call->line->c;

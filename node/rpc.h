@@ -35,6 +35,7 @@ enum {
     RP_RPC_SHUTTING_DOWN = -32006,
     RP_RPC_TOO_MANY_CONNECTIONS = -32007,
     RP_RPC_NO_EPOCH = -32008,
+    RP_RPC_BUSY = -32009,
 };
 
 #define RP_RPC_MAX_METHODS 32
@@ -86,7 +87,8 @@ int rp_rpc_call_live(const rp_rpc_call *call);
 
 /* Called when a call's client goes away before its answer (its connection
  * closed). It must answer the call (rp_rpc_reply or rp_rpc_error; the
- * answer is dropped), which ends it. */
+ * answer is dropped), now or when the work it already started ends: either
+ * way the sooner, the sooner the connection's memory is freed. */
 typedef void (*rp_rpc_cancel_fn)(void *ctx, rp_rpc_call *call);
 
 /* Ask to be told if the call's client goes away: for calls that wait long
@@ -95,6 +97,13 @@ typedef void (*rp_rpc_cancel_fn)(void *ctx, rp_rpc_call *call);
  * server; if the connection is already closed it runs now. Answering the
  * call first unregisters it; fn NULL unregisters it too. */
 void rp_rpc_call_on_cancel(rp_rpc_call *call, rp_rpc_cancel_fn fn, void *ctx);
+
+/* The call's connection, as an opaque key (to share work fairly between
+ * clients), and whether it can take more output now: it is open and its
+ * unsent answers are below the write high-water mark (4 MiB). A client that
+ * does not read its answers soon cannot. */
+const void *rp_rpc_call_owner(const rp_rpc_call *call);
+int rp_rpc_call_can_send(const rp_rpc_call *call);
 
 /* Counters and per-method latency for node.metrics: a new object with
  * "connections", "calls", "errors" and "methods" (name -> {calls, errors,
