@@ -122,10 +122,11 @@ static int open_env(rp_store *s, const char *path, const rp_store_opts *opts, rp
     }
     uint64_t map = opts && opts->map_size ? opts->map_size : RP_STORE_DEFAULT_MAP_SIZE;
     /* A scratch store is thrown away after use, so its commits need not
-     * reach the disk (no fsync), and it is written through the map rather
-     * than by copying dirty pages into write() calls. */
+     * reach the disk (no fsync). It is not written through a writable map
+     * (MDB_WRITEMAP): a full disk under a sparse map file is a SIGBUS there,
+     * where write() returns an error the caller can report. */
     unsigned int flags = MDB_NOTLS | (s->read_only ? MDB_RDONLY : 0) |
-                         (s->scratch ? MDB_WRITEMAP | MDB_NOSYNC | MDB_NOMETASYNC : 0);
+                         (s->scratch ? MDB_NOSYNC | MDB_NOMETASYNC : 0);
     if ((rc = mdb_env_set_maxdbs(s->env, RP_DB_COUNT)) != 0 ||
         (rc = mdb_env_set_mapsize(s->env, (size_t)map)) != 0 ||
         (rc = mdb_env_set_maxreaders(s->env, 256)) != 0 ||

@@ -51,10 +51,9 @@ typedef struct rp_store rp_store;
 typedef struct rp_store_opts {
     uint64_t map_size; /* 0 = RP_STORE_DEFAULT_MAP_SIZE */
     int read_only;     /* open without the write lock, for readers and tools */
-    int scratch;       /* a throwaway store (verify's replay): written through
-                          a writable map and never synced to disk; a crash
-                          may lose or break it, so it must be deleted after
-                          use, never served */
+    int scratch;       /* a throwaway store (verify's replay): never synced to
+                          disk; a crash may lose or break it, so it must be
+                          deleted after use, never served */
 } rp_store_opts;
 
 /* Where an error happened and what it was, for messages an operator can act

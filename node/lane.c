@@ -33,7 +33,10 @@ struct rp_lane {
 
 static void pump(rp_lane *l);
 
-static void lane_check_cb(uv_check_t *h) { pump(h->data); }
+static void lane_check_cb(uv_check_t *h)
+{
+    pump(h->data);
+}
 
 int rp_lane_new(rp_lane **out, uv_loop_t *loop, unsigned max_running, size_t max_queued)
 {
@@ -107,7 +110,10 @@ static void unqueue(rp_lane *l, rp_lane_job *j)
 }
 
 /* Free the lane once it is closing and nothing is left. */
-static void check_closed_cb(uv_handle_t *h) { free(h->data); }
+static void check_closed_cb(uv_handle_t *h)
+{
+    free(h->data);
+}
 
 static void maybe_free(rp_lane *l)
 {
@@ -217,7 +223,10 @@ int rp_lane_cancel(rp_lane *l, rp_lane_job *j)
     return 1;
 }
 
-void rp_lane_kick(rp_lane *l) { pump(l); }
+void rp_lane_kick(rp_lane *l)
+{
+    pump(l);
+}
 
 void rp_lane_stats(const rp_lane *l, size_t *queued, size_t *running)
 {

@@ -31,12 +31,12 @@ typedef struct rp_lane rp_lane;
 /* A job: embedded in the caller's own struct (its memory belongs to the
  * caller until the after-callback has run). */
 typedef struct rp_lane_job {
-    uv_work_t req;                 /* req.data is the caller's */
-    uv_work_cb work;               /* on a pool thread */
-    uv_after_work_cb after;        /* on the loop, exactly once */
-    int (*ready)(void *ctx);       /* may the owner's next job start? NULL: yes */
+    uv_work_t req;           /* req.data is the caller's */
+    uv_work_cb work;         /* on a pool thread */
+    uv_after_work_cb after;  /* on the loop, exactly once */
+    int (*ready)(void *ctx); /* may the owner's next job start? NULL: yes */
     void *ready_ctx;
-    const void *owner;             /* jobs of one owner run one at a time, in order */
+    const void *owner; /* jobs of one owner run one at a time, in order */
     /* The lane's own bookkeeping. */
     struct rp_lane *lane;
     struct rp_lane_owner *own;

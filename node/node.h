@@ -47,6 +47,7 @@
 struct waiter;
 struct top_cache;
 struct top_waiter;
+struct produce_job;
 
 struct node {
     uv_loop_t *loop;
@@ -80,6 +81,10 @@ struct node {
     uint64_t epoch_computed; /* the last epoch computed ahead (offered or queued) */
     uint64_t epoch_offered;  /* the last epoch the writer handed to the store */
     uint64_t blocks_produced, records_included, inline_verifies;
+    uv_timer_t retry_timer;          /* a block waiting for disk room */
+    struct produce_job *retry_job;   /* that block */
+    uint64_t disk_full_since;        /* wall ms; 0: the disk has room */
+    unsigned retry_ms;
     struct {
         uint64_t t_ms, records;
     } rate[256];

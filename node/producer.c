@@ -26,6 +26,7 @@
 #include "crypto/hex.h"
 #include "ledger/exec.h"
 #include "ledger/query.h"
+#include "node/disk.h"
 #include "node/log.h"
 #include "node/node.h"
 #include "node/solo.h"
@@ -161,7 +162,9 @@ struct produce_job {
     rp_sig_item *sigs; /* the candidates' verified signatures, sorted */
     size_t nsigs;
     uint64_t time_ms, height, inline_verifies, t0;
-    rp_checked *checked; /* the built block, until the writer takes it */
+    rp_checked *checked;           /* the built block, until the writer takes it */
+    unsigned char *block, *commit; /* copies, to try again on a full disk */
+    size_t blen, clen;
     rp_hash hash;
     rp_hash *included; /* the block's record ids */
     size_t nincluded;
@@ -174,6 +177,8 @@ struct produce_job {
 static void job_free(struct produce_job *j)
 {
     rp_checked_free(j->checked);
+    free(j->block);
+    free(j->commit);
     free(j->items);
     free(j->ids);
     free(j->sigs);
@@ -238,17 +243,72 @@ static void produce_failed(struct produce_job *j, const char *what)
     job_free(j);
 }
 
+static int submit_commit(struct produce_job *j, rp_checked *checked);
+
+/* The block could not be written for want of room: say so once, keep the
+ * block (and the mempool frozen around its records, so nothing pending is
+ * dropped) and try the same block again later, backing off to a try every
+ * RETRY_MAX_MS. Its time stays the time it was built at, so its records
+ * stay within the time tolerance however long the disk stays full. */
+#define RETRY_FIRST_MS 1000
+#define RETRY_MAX_MS   30000
+
+static void retry_cb(uv_timer_t *t)
+{
+    struct node *n = t->data;
+    struct produce_job *j = n->retry_job;
+    n->retry_job = NULL;
+    if (!j)
+        return;
+    int rc = n->stopping ? RP_ERR_SHUTDOWN : submit_commit(j, NULL);
+    if (rc) {
+        j->rc = rc;
+        produce_failed(j, "commit");
+    }
+}
+
+static void disk_full(struct produce_job *j, int rc)
+{
+    struct node *n = j->n;
+    uint64_t avail = 0;
+    (void)rp_disk_full(n->datadir, rc, &avail);
+    if (!n->disk_full_since) {
+        char room[32], q[300];
+        rp_disk_size_text(room, sizeof room, avail);
+        n->disk_full_since = rp_node_wall_ms();
+        n->retry_ms = RETRY_FIRST_MS;
+        rp_log(RP_LOG_ERROR, "disk_full",
+               "path=%s free=\"%s\" height=%llu msg=\"the ledger cannot grow: block %llu waits "
+               "and is tried again; pending records are kept; make room on this disk\"",
+               rp_log_str(q, sizeof q, n->datadir), room, (unsigned long long)j->height,
+               (unsigned long long)j->height);
+    } else {
+        n->retry_ms = n->retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : n->retry_ms * 2;
+    }
+    n->retry_job = j; /* producing stays set: no other block meanwhile */
+    uv_timer_start(&n->retry_timer, retry_cb, n->retry_ms, 0);
+}
+
 static void commit_done(void *ctx, int rc, const rp_store_error *err)
 {
     struct produce_job *j = ctx;
     struct node *n = j->n;
     const rp_params *p = &n->g->params;
     uint64_t now = rp_node_wall_ms();
+    if (rc && !n->stopping && rp_disk_full(n->datadir, rc, NULL)) {
+        disk_full(j, rc);
+        return;
+    }
     if (rc) {
         j->rc = rc;
         j->err = *err;
         produce_failed(j, "commit");
         return;
+    }
+    if (n->disk_full_since) {
+        rp_log(RP_LOG_INFO, "disk_ok", "height=%llu waited_s=%llu", (unsigned long long)j->height,
+               (unsigned long long)((now - n->disk_full_since) / 1000));
+        n->disk_full_since = 0;
     }
     size_t k = j->nincluded;
     n->producing = 0;
@@ -297,39 +357,55 @@ static void build_done(uv_work_t *req, int status)
     }
     size_t blen;
     const unsigned char *built = rp_checked_block(j->checked, &blen);
-    unsigned char *block = malloc(blen), *commit = malloc(RP_COMMIT_MAX_SIZE);
     unsigned char aux[32];
-    size_t clen = 0;
-    if (!block || !commit) {
-        free(block);
-        free(commit);
+    j->block = malloc(blen);
+    j->commit = malloc(RP_COMMIT_MAX_SIZE);
+    if (!j->block || !j->commit) {
         j->rc = RP_ERR_NOMEM;
         produce_failed(j, "sign");
         return;
     }
-    memcpy(block, built, blen);
+    memcpy(j->block, built, blen);
+    j->blen = blen;
     rp_aux_fresh(aux);
     j->rc = rp_solo_commit(rp_store_chain_id(n->st), rp_checked_header(j->checked), &n->key,
-                           (uint16_t)n->validator_index, aux, commit, &clen);
+                           (uint16_t)n->validator_index, aux, j->commit, &j->clen);
     sodium_memzero(aux, sizeof aux);
     if (j->rc) {
-        free(block);
-        free(commit);
         produce_failed(j, "sign");
         return;
     }
-    /* The writer takes the block, the commit and the built result, whose
-     * changes it writes without running the rules again. */
-    int rc = rp_node_writer_commit(n->writer, block, blen, commit, clen, j->checked, NULL, NULL,
-                                   commit_done, j);
-    if (rc == 0) {
-        j->checked = NULL;
-        return;
+    /* The writer takes the built result, whose changes it writes without
+     * running the rules again. */
+    rp_checked *checked = j->checked;
+    j->checked = NULL;
+    if ((j->rc = submit_commit(j, checked)) != 0)
+        produce_failed(j, "commit");
+}
+
+/* Hand copies of the block and its commit to the writer (with the built
+ * result, or NULL on a retry: the commit then checks the block itself,
+ * its signatures answered from the job). Returns 0 or the writer's error
+ * (checked is freed either way). */
+static int submit_commit(struct produce_job *j, rp_checked *checked)
+{
+    unsigned char *block = malloc(j->blen), *commit = malloc(j->clen);
+    if (!block || !commit) {
+        free(block);
+        free(commit);
+        rp_checked_free(checked);
+        return RP_ERR_NOMEM;
     }
-    free(block);
-    free(commit);
-    j->rc = rc;
-    produce_failed(j, "commit");
+    memcpy(block, j->block, j->blen);
+    memcpy(commit, j->commit, j->clen);
+    int rc = rp_node_writer_commit(j->n->writer, block, j->blen, commit, j->clen, checked,
+                                   job_verify, j, commit_done, j);
+    if (rc) {
+        free(block);
+        free(commit);
+        rp_checked_free(checked);
+    }
+    return rc;
 }
 
 /* One turn of the producer (a timer tick). */
@@ -409,6 +485,8 @@ int rp_producer_start(struct node *n)
     maybe_start_epoch(n, tip.height);
     uv_timer_init(n->loop, &n->block_timer);
     n->block_timer.data = n;
+    uv_timer_init(n->loop, &n->retry_timer);
+    n->retry_timer.data = n;
     if (n->producer)
         uv_timer_start(&n->block_timer, block_timer_cb, n->cfg.block_interval_ms,
                        n->cfg.block_interval_ms);
@@ -419,4 +497,12 @@ void rp_producer_stop(struct node *n)
 {
     uv_timer_stop(&n->block_timer);
     uv_close((uv_handle_t *)&n->block_timer, NULL);
+    uv_timer_stop(&n->retry_timer);
+    uv_close((uv_handle_t *)&n->retry_timer, NULL);
+    if (n->retry_job) { /* the block that waited for room is not written */
+        struct produce_job *j = n->retry_job;
+        n->retry_job = NULL;
+        j->rc = RP_ERR_SHUTDOWN;
+        produce_failed(j, "commit");
+    }
 }

@@ -20,13 +20,13 @@
 #include "ledger/export.h"
 #include "ledger/proof.h"
 #include "ledger/query.h"
-#include "node/node.h"
 #include "node/lane.h"
+#include "node/node.h"
 #include "node/rpc_params.h"
 
 /* chain.block serves a block's records in pages (docs/rpc.md). */
 #define RP_BLOCK_PAGE_DEFAULT 100
-#define RP_BLOCK_PAGE_MAX 1000
+#define RP_BLOCK_PAGE_MAX     1000
 
 /* The latest epoch's table ordered by score, built on the pool. */
 struct top_row {
@@ -218,8 +218,8 @@ struct read_job {
     int (*fn)(struct read_job *j);
     json_t *answer; /* fn's result (or, for a proof, the answer to extend) */
     rp_pubkey who;
-    uint64_t num;          /* the epoch or height */
-    size_t first, max;     /* chain.block: the page of records */
+    uint64_t num;      /* the epoch or height */
+    size_t first, max; /* chain.block: the page of records */
     int rc;
 };
 

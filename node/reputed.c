@@ -34,6 +34,7 @@
 #include "ledger/store.h"
 #include "node/cmdline.h"
 #include "node/daemon.h"
+#include "node/disk.h"
 #include "node/errors.h"
 #include "node/init.h"
 #include "node/pool.h"
@@ -469,9 +470,23 @@ static int cmd_verify(int argc, char **argv)
             .verify = rp_pool_verify, .vctx = pool, .progress = replay_progress, .pctx = &pr},
         &rep);
     progress_end(&pr);
+    uint64_t avail = 0;
+    int full = rc && rp_disk_full(scratch, rep.code, &avail);
     if (rmdir(scratch) != 0)
         fprintf(stderr, "verify: warning: cannot remove %s: %s\n", scratch, strerror(errno));
     rp_pool_free(pool);
+    if (full) {
+        /* The scratch ledger did not fit: nothing is known about the chain. */
+        char room[32];
+        rp_disk_size_text(room, sizeof room, avail);
+        fprintf(stderr,
+                "verify: the scratch disk is full: the replay's ledger in %s ran out of room "
+                "after %llu blocks (%s free there). It needs about the size of "
+                "%s/ledger/data.mdb. Point TMPDIR at a disk with more room and run verify "
+                "again; this says nothing about the chain.\n",
+                tmp, (unsigned long long)rep.blocks, room, datadir);
+        return 1;
+    }
     if (rc) {
         print_failure("verify", &rep);
         if (rep.code != -ECANCELED && rep.failed_height > 1)
@@ -773,6 +788,17 @@ static int cmd_import(int argc, char **argv)
         fprintf(stderr,
                 "import: resumed after height %llu (the blocks %s held were the export's)\n",
                 (unsigned long long)rep.resumed_from, datadir);
+    uint64_t avail = 0;
+    if (rc && rp_disk_full(datadir, rep.code, &avail)) {
+        char room[32];
+        rp_disk_size_text(room, sizeof room, avail);
+        fprintf(stderr,
+                "import: the disk of %s is full (%s free): the import stopped with the datadir "
+                "at height %llu, every block in it checked. Make room and run the same command "
+                "again: it resumes there.\n",
+                datadir, room, (unsigned long long)rep.tip.height);
+        return 1;
+    }
     if (rc) {
         print_failure("import", &rep);
         if (rep.tip.height) {
