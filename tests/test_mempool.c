@@ -930,6 +930,60 @@ START_TEST(test_held_unregistered_refused)
     rp_record v = fx_vouch(1, 3, 2);
     ck_assert_int_eq(submit(mp, &v, &res), 0);
     ck_assert_int_eq(res.status, RP_MP_HELD);
+    /* An issuer whose registration is pending has a key, that one: its
+     * records ahead are held if they verify with it, refused if not. */
+    rp_record reg3 = fx_identity(3, NULL, RP_ROLE_BRAND, "b");
+    ck_assert_int_eq(submit(mp, &reg3, &res), 0);
+    rp_record forged = fx_base(RP_REC_VOUCH, 3, 3);
+    forged.body.vouch.subject = fx.pk[1];
+    forged.body.vouch.relation = RP_VOUCH_KNOWS;
+    fx_sign(&forged, 0, 4);
+    ck_assert_int_eq(submit(mp, &forged, &res), RP_ERR_BAD_SIGNATURE);
+    rp_record w = fx_vouch(3, 3, 1);
+    ck_assert_int_eq(submit(mp, &w, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_HELD);
+    rp_mempool_stats_get(mp, &st);
+    ck_assert_uint_eq(st.held, 2);
+    rp_mempool_free(mp);
+}
+END_TEST
+
+/* A ROTATE by recovery held ahead of its sequence: signed by the revealed
+ * recovery key, which must match the issuer's commitment. */
+START_TEST(test_held_rotation_by_recovery)
+{
+    const size_t rk = FX_NKEYS - 1;
+    rp_record reg = fx_identity(3, &fx.pk[rk], RP_ROLE_TALENT, "r");
+    fx_ok(&reg, 1);
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_result res;
+    rp_record wrong = fx_base(RP_REC_ROTATE, 3, 3);
+    wrong.body.rotate.new_key = fx.pk[9];
+    wrong.body.rotate.auth = RP_ROTATE_BY_RECOVERY;
+    wrong.body.rotate.recovery_key = fx.pk[10];
+    fx_sign(&wrong, 0, 10);
+    ck_assert_int_eq(submit(mp, &wrong, &res), RP_ERR_RECOVERY_MISMATCH);
+    rp_record ro = fx_base(RP_REC_ROTATE, 3, 3);
+    ro.body.rotate.new_key = fx.pk[9];
+    ro.body.rotate.auth = RP_ROTATE_BY_RECOVERY;
+    ro.body.rotate.recovery_key = fx.pk[rk];
+    rp_record unsigned_ro = ro;
+    fx_sign(&unsigned_ro, 0, 3); /* by the current key, not the recovery key */
+    ck_assert_int_eq(submit(mp, &unsigned_ro, &res), RP_ERR_BAD_SIGNATURE);
+    fx_sign(&ro, 0, rk);
+    ck_assert_int_eq(submit(mp, &ro, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_HELD);
+    rp_record fill = update(3, 2, 2, 3);
+    rp_recovery_commitment(&fill.body.identity.recovery, &fx.pk[rk]); /* an update keeps it */
+    fx_sign(&fill, 0, 3);
+    ck_assert_int_eq(submit(mp, &fill, &res), 0);
+    rp_hash rid = fx_id(&ro);
+    saw(&ev, &rid, RP_MP_EV_READY); /* its check did not change: ready at once */
+    verify_all(mp);
+    ck_assert_uint_eq(produce(mp), 2);
+    rp_identity_state is;
+    ck_assert_int_eq(rp_store_read_identity(fx.st, &fx.pk[3], &is), 0);
+    ck_assert_mem_eq(is.key.bytes, fx.pk[9].bytes, 32);
     rp_mempool_free(mp);
 }
 END_TEST
@@ -1211,6 +1265,7 @@ static Suite *mempool_suite(void)
     tcase_add_test(tc, test_stale_batch_ignored);
     tcase_add_test(tc, test_held_unregistered_refused);
     tcase_add_test(tc, test_held_bad_signature_refused);
+    tcase_add_test(tc, test_held_rotation_by_recovery);
     tcase_add_test(tc, test_held_forgery_cannot_squat);
     tcase_add_test(tc, test_held_equivocation_first_stays);
     tcase_add_test(tc, test_held_key_rotated_before_release);
