@@ -58,10 +58,11 @@
  * its own and a later event for this rare case.
  * Release: when the gap fills, a held record goes through step 3 like any
  * other. If the checks the rules then ask for are the ones it passed when
- * held, it is READY at once (not verified twice); if a key changed (a
- * ROTATE pending or in a block since) or its counterparty has registered
- * since, it goes VERIFYING and a batch checks it again, which drops it if
- * it no longer verifies.
+ * held, it is READY at once (not verified twice; the READY event comes
+ * from whichever call released it: rp_mempool_submit, _committed, _rebuild
+ * or _batch_done); if a key changed (a ROTATE pending or in a block since)
+ * or its counterparty has registered since, it goes VERIFYING and a batch
+ * checks it again, which drops it if it no longer verifies.
  *
  * Blocks this node makes take a prefix of the READY records in admission
  * order, which is an order in which they are valid (rp_mempool_block).
