@@ -1,14 +1,17 @@
 /* The mempool's one implementation: every pending and held record is an
  * entry in a map by id; pending ones sit in a list in admission order (the
  * order of the pending state's layer, and of the next block), held ones in
- * a second list and a map by (issuer, sequence). Ids whose signatures wait
- * for a batch sit in a queue. The pending state (ledger/pending.h) holds the
- * changes of every pending record, and whenever a pending record leaves
- * other than into a block, that state is rebuilt from the records left so
- * their dependents are judged again: no path may drop a record and keep its
- * changes. Events go to a fixed table of subscribers; a record keeps one
- * user pointer per subscriber slot, allocated only for records someone
- * waits on.
+ * a second list and a map by (issuer, sequence), one record per slot. A
+ * held record's signatures are verified at once, before it is held (its
+ * rules wait for the gap), and the checks it passed stay with it: its
+ * release skips the batch if they are still the ones the rules ask for.
+ * Ids whose signatures wait for a batch sit in a queue. The pending state
+ * (ledger/pending.h) holds the changes of every pending record, and
+ * whenever a pending record leaves other than into a block, that state is
+ * rebuilt from the records left so their dependents are judged again: no
+ * path may drop a record and keep its changes. Events go to a fixed table
+ * of subscribers; a record keeps one user pointer per subscriber slot,
+ * allocated only for records someone waits on.
  */
 #include "node/mempool.h"
 
@@ -143,6 +146,8 @@ struct entry {
     enum rp_mp_status status; /* HELD, VERIFYING or READY */
     int taken;                /* its signatures are in a batch being verified */
     uint64_t since;           /* HELD: when it was held (unix seconds) */
+    /* VERIFYING, READY: the checks the rules ask for; HELD: the checks it
+     * passed (held_checks), verified. */
     rp_sig_item sigs[RP_RECORD_MAX_SIGS];
     size_t nsigs;
     rp_mp_source source; /* where it first came from */
@@ -422,10 +427,27 @@ static int sigs_equal(const struct entry *e, const rp_sig_item *sigs, size_t n)
     return e->nsigs == n && memcmp(e->sigs, sigs, n * sizeof *sigs) == 0;
 }
 
-/* Check e against the pending state and make it live (VERIFYING, queued),
- * or return the rule's error with the reason in msg, leaving e as it was
- * and unlinked. */
-static int admit(rp_mempool *mp, struct entry *e, uint64_t now_s, char *msg, size_t msglen)
+/* Does the set have[0..nhave) hold every check of need[0..nneed)? */
+static int covers(const rp_sig_item *have, size_t nhave, const rp_sig_item *need, size_t nneed)
+{
+    for (size_t i = 0; i < nneed; i++) {
+        size_t j = 0;
+        while (j < nhave && memcmp(&have[j], &need[i], sizeof need[i]) != 0)
+            j++;
+        if (j == nhave)
+            return 0;
+    }
+    return 1;
+}
+
+/* Check e against the pending state and make it live, or return the rule's
+ * error with the reason in msg, leaving e as it was and unlinked. It goes
+ * VERIFYING (queued for a batch), except a record released from the held
+ * list (held) whose verified checks, e->sigs, are still every check the
+ * rules ask for: that one is READY at once, its signatures not verified a
+ * second time (the caller emits the event). */
+static int admit(rp_mempool *mp, struct entry *e, uint64_t now_s, int held, char *msg,
+                 size_t msglen)
 {
     rp_hash id;
     rp_sig_item sigs[RP_RECORD_MAX_SIGS];
@@ -440,8 +462,15 @@ static int admit(rp_mempool *mp, struct entry *e, uint64_t now_s, char *msg, siz
     rc = rp_pending_add(mp->pending, e->rec, e->len, now_s, &id, sigs, &n, msg, msglen);
     if (rc)
         return rc;
-    queue_append(mp, &e->id);
-    e->status = RP_MP_VERIFYING;
+    if (held && covers(e->sigs, e->nsigs, sigs, n)) {
+        e->status = RP_MP_READY;
+        mp->nready++;
+    } else {
+        /* A key changed since it was held, or a signer it could not be
+         * checked against then is known now: verified again, in a batch. */
+        queue_append(mp, &e->id);
+        e->status = RP_MP_VERIFYING;
+    }
     e->taken = 0;
     memcpy(e->sigs, sigs, n * sizeof *sigs);
     e->nsigs = n;
@@ -471,13 +500,15 @@ static void promote(rp_mempool *mp, const rp_pubkey *issuer, uint64_t now_s)
         mp->nheld--;
         e->status = 0; /* in no list until admit puts it in live */
         char msg[256];
-        int rc = admit(mp, e, now_s, msg, sizeof msg);
+        int rc = admit(mp, e, now_s, 1, msg, sizeof msg);
         if (rc) {
             /* A refused record leaves no trace in the pending state. */
             drop(mp, e, rc, msg);
             return;
         }
         mp->admitted++;
+        if (e->status == RP_MP_READY)
+            emit(mp, e, &(rp_mp_event){.kind = RP_MP_EV_READY});
     }
 }
 
@@ -504,6 +535,195 @@ static int on_chain(rp_mempool *mp, rp_mp_result *res)
 static int ensure_pending(rp_mempool *mp)
 {
     return mp->pending ? 0 : rp_pending_new(mp->store, &mp->pending);
+}
+
+/* ---- held records: verified before they are held ------------------------------ */
+
+/* The signatures a held record needs, with the keys its signers have as the
+ * pending state sees them now (the chain plus pending records, so a pending
+ * registration or ROTATE counts): slot 0 by the issuer's current key (for a
+ * ROTATE by recovery, by the revealed recovery key, if it matches the
+ * issuer's commitment), slot 1 of an ENGAGEMENT by the counterparty's
+ * current key if the counterparty is registered (else it cannot be checked
+ * yet, and the release's batch will). The rules of the record itself wait
+ * for its release: they depend on the records of the gap.
+ * Returns: 0; RP_ERR_NOT_REGISTERED (an issuer nobody registered has no key:
+ *          it cannot have signed anything); RP_ERR_RECOVERY_MISMATCH; a
+ *          store error. msg says why. */
+static int held_checks(rp_mempool *mp, const rp_record *r, const rp_hash *id,
+                       rp_sig_item out[static RP_RECORD_MAX_SIGS], size_t *n, char *msg,
+                       size_t msglen)
+{
+    static const rp_hash zero;
+    rp_identity_state st;
+    *n = 0;
+    int rc = rp_pending_identity(mp->pending, &r->issuer, &st);
+    if (rc == RP_ERR_NOT_FOUND) {
+        snprintf(msg, msglen,
+                 "the issuer is not registered, on chain or by a pending record: a record "
+                 "ahead of its sequence is held only if it verifies with the issuer's key");
+        return RP_ERR_NOT_REGISTERED;
+    }
+    if (rc) {
+        snprintf(msg, msglen, "the node could not read its ledger");
+        return rc;
+    }
+    const rp_pubkey *signer = &st.key;
+    if (r->type == RP_REC_ROTATE && r->body.rotate.auth == RP_ROTATE_BY_RECOVERY) {
+        rp_hash c;
+        rp_recovery_commitment(&c, &r->body.rotate.recovery_key);
+        if (memcmp(st.recovery.bytes, zero.bytes, 32) == 0 ||
+            memcmp(c.bytes, st.recovery.bytes, 32) != 0) {
+            snprintf(msg, msglen, "the recovery key does not match the commitment");
+            return RP_ERR_RECOVERY_MISMATCH;
+        }
+        signer = &r->body.rotate.recovery_key;
+    }
+    out[0] = (rp_sig_item){.msg = *id, .key = *signer, .sig = r->sigs[0]};
+    *n = 1;
+    if (r->type == RP_REC_ENGAGEMENT) {
+        rp_identity_state cp;
+        rc = rp_pending_identity(mp->pending, &r->body.engagement.counterparty, &cp);
+        if (rc == 0) {
+            out[1] = (rp_sig_item){.msg = *id, .key = cp.key, .sig = r->sigs[1]};
+            *n = 2;
+        } else if (rc != RP_ERR_NOT_FOUND) {
+            snprintf(msg, msglen, "the node could not read its ledger");
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* Verify checks[0..n) here, on the loop (at most RP_RECORD_MAX_SIGS).
+ * Returns: 1 if every one verifies, 0 if not. */
+static int verify_now(const rp_sig_item *checks, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!rp_verify(&checks[i].sig, checks[i].msg.bytes, 32, &checks[i].key))
+            return 0;
+    return 1;
+}
+
+/* Held record e with the checks it needs now. Returns: 0 and checks[0..*n);
+ * 1 if no key can have signed it now (its issuer's registration was a
+ * pending record that left, a recovery commitment changed); a store error. */
+static int held_now(rp_mempool *mp, const struct entry *e,
+                    rp_sig_item checks[static RP_RECORD_MAX_SIGS], size_t *n)
+{
+    rp_record r;
+    char msg[160];
+    if (rp_record_decode(&r, e->rec, e->len, NULL) != 0)
+        return 1; /* never: it decoded when it was held */
+    int rc = held_checks(mp, &r, &e->id, checks, n, msg, sizeof msg);
+    return rc == RP_ERR_NOT_REGISTERED || rc == RP_ERR_RECOVERY_MISMATCH ? 1 : rc;
+}
+
+/* May held record e be served as the issuer's (rp_mempool_find)? Only if
+ * every check it needs now was verified: nothing is verified here. */
+static int held_servable(rp_mempool *mp, const struct entry *e)
+{
+    rp_sig_item now[RP_RECORD_MAX_SIGS];
+    size_t n;
+    return mp->pending && held_now(mp, e, now, &n) == 0 && covers(e->sigs, e->nsigs, now, n);
+}
+
+/* Does held record e still verify with the keys its signers have now? The
+ * checks it has not verified yet (its issuer rotated since, its
+ * counterparty registered since) are verified now, at most
+ * RP_RECORD_MAX_SIGS, and remembered. Returns: 1, 0, or a store error. */
+static int held_still_valid(rp_mempool *mp, struct entry *e)
+{
+    rp_sig_item now[RP_RECORD_MAX_SIGS], todo[RP_RECORD_MAX_SIGS];
+    size_t n, ntodo = 0;
+    int rc = held_now(mp, e, now, &n);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    for (size_t i = 0; i < n; i++)
+        if (!covers(e->sigs, e->nsigs, &now[i], 1))
+            todo[ntodo++] = now[i];
+    if (!verify_now(todo, ntodo))
+        return 0;
+    memcpy(e->sigs, now, n * sizeof *now);
+    e->nsigs = n;
+    return 1;
+}
+
+/* Hold e, record r, whose sequence is ahead of the issuer's next (expected).
+ * Its rules cannot be checked before the gap fills, but its signer can: it
+ * is held only if its signatures verify now with the keys its signers have
+ * (held_checks), which then stay in e->sigs as the checks it passed. For
+ * its (issuer, sequence) slot, a held record that no longer verifies
+ * (its issuer's key changed since) gives way to e; one that still does is
+ * the issuer's own first record for that sequence, and stays.
+ * Returns: 0 (e held); RP_ERR_SEQUENCE_GAP, an error of held_checks,
+ *          RP_ERR_MEMPOOL_FULL, RP_ERR_BAD_SIGNATURE, RP_ERR_BAD_SEQUENCE,
+ *          RP_ERR_NOMEM or a store error, with res->msg (e is then in no
+ *          map, for the caller to free). */
+static int hold(rp_mempool *mp, struct entry *e, const rp_record *r, uint64_t expected,
+                uint64_t now_s, rp_mp_result *res)
+{
+    char *msg = res->msg;
+    size_t msglen = sizeof res->msg;
+    res->expected_seq = expected;
+    if (r->seq - expected > mp->lim.max_gap) {
+        snprintf(msg, msglen,
+                 "sequence %llu, but the issuer's next is %llu (at most %u ahead are held)",
+                 (unsigned long long)r->seq, (unsigned long long)expected, mp->lim.max_gap);
+        return RP_ERR_SEQUENCE_GAP;
+    }
+    rp_sig_item checks[RP_RECORD_MAX_SIGS];
+    size_t n;
+    int rc = held_checks(mp, r, &e->id, checks, &n, msg, msglen);
+    if (rc)
+        return rc;
+    unsigned char k[KEY_MAX];
+    slot_key(k, &r->issuer, r->seq);
+    struct entry *holder = map_get(&mp->by_slot, k);
+    /* A replacement does not grow the held records. */
+    if (!holder && mp->nheld >= held_cap(mp)) {
+        snprintf(msg, msglen,
+                 "%u records are already held waiting for earlier sequence numbers "
+                 "(the limit is a quarter of the pool); submit the missing ones first",
+                 mp->nheld);
+        return RP_ERR_MEMPOOL_FULL;
+    }
+    if (!verify_now(checks, n)) {
+        snprintf(msg, msglen, "a signature does not verify with the signer's current key");
+        return RP_ERR_BAD_SIGNATURE;
+    }
+    if (holder) {
+        rc = held_still_valid(mp, holder);
+        if (rc < 0) {
+            snprintf(msg, msglen, "the node could not read its ledger");
+            return rc;
+        }
+        if (rc == 1) {
+            snprintf(msg, msglen,
+                     "another record of this issuer with sequence %llu, signed with its "
+                     "current key, is already held; the first one stays",
+                     (unsigned long long)r->seq);
+            return RP_ERR_BAD_SEQUENCE;
+        }
+        drop(mp, holder, RP_ERR_BAD_SIGNATURE,
+             "a signature no longer verifies with the signer's current key; a record for the "
+             "same sequence that does took its place");
+    }
+    if ((rc = map_put(&mp->by_slot, k, e)) == 0 && (rc = map_put(&mp->by_id, e->id.bytes, e)) != 0)
+        map_del(&mp->by_slot, k);
+    if (rc) {
+        snprintf(msg, msglen, "out of memory");
+        return rc;
+    }
+    memcpy(e->sigs, checks, n * sizeof *checks);
+    e->nsigs = n;
+    e->status = RP_MP_HELD;
+    e->since = now_s;
+    list_push(&mp->held, e);
+    mp->nheld++;
+    mp->count++;
+    mp->bytes += e->len;
+    return 0;
 }
 
 int rp_mempool_submit(rp_mempool *mp, const unsigned char *rec, size_t len, rp_mp_source src,
@@ -566,40 +786,11 @@ int rp_mempool_submit(rp_mempool *mp, const unsigned char *rec, size_t len, rp_m
 
     uint64_t expected = next_seq(mp, &r.issuer);
     if (r.seq > expected) {
-        res->expected_seq = expected;
-        unsigned char k[KEY_MAX];
-        slot_key(k, &r.issuer, r.seq);
-        if (r.seq - expected > mp->lim.max_gap) {
-            snprintf(res->msg, sizeof res->msg,
-                     "sequence %llu, but the issuer's next is %llu (at most %u ahead are held)",
-                     (unsigned long long)r.seq, (unsigned long long)expected, mp->lim.max_gap);
-            rc = RP_ERR_SEQUENCE_GAP;
-        } else if (mp->nheld >= held_cap(mp)) {
-            snprintf(res->msg, sizeof res->msg,
-                     "%u records are already held waiting for earlier sequence numbers "
-                     "(the limit is a quarter of the pool); submit the missing ones first",
-                     mp->nheld);
-            rc = RP_ERR_MEMPOOL_FULL;
-        } else if (map_get(&mp->by_slot, k)) {
-            snprintf(res->msg, sizeof res->msg,
-                     "another record of this issuer with sequence %llu is already held",
-                     (unsigned long long)r.seq);
-            rc = RP_ERR_BAD_SEQUENCE;
-        } else if ((rc = map_put(&mp->by_slot, k, e)) == 0 &&
-                   (rc = map_put(&mp->by_id, e->id.bytes, e)) != 0) {
-            map_del(&mp->by_slot, k);
-        }
-        if (rc) {
+        if ((rc = hold(mp, e, &r, expected, now_s, res)) != 0) {
             entry_free(e);
             mp->rejected++;
             return rc;
         }
-        e->status = RP_MP_HELD;
-        e->since = now_s;
-        list_push(&mp->held, e);
-        mp->nheld++;
-        mp->count++;
-        mp->bytes += len;
         res->status = RP_MP_HELD;
         return 0;
     }
@@ -607,7 +798,7 @@ int rp_mempool_submit(rp_mempool *mp, const unsigned char *rec, size_t len, rp_m
         entry_free(e);
         return rc;
     }
-    rc = admit(mp, e, now_s, res->msg, sizeof res->msg);
+    rc = admit(mp, e, now_s, 0, res->msg, sizeof res->msg);
     if (rc) {
         map_del(&mp->by_id, e->id.bytes);
         entry_free(e);
@@ -631,10 +822,13 @@ int rp_mempool_find(rp_mempool *mp, const rp_hash *id, enum rp_mp_status *status
     if (!e)
         return RP_ERR_NOT_FOUND;
     *status = e->status;
+    /* Only what verified is served as the issuer's: a record waiting for
+     * its batch is not, nor a held one whose signer's key changed since. */
+    int verified = e->status == RP_MP_READY || (e->status == RP_MP_HELD && held_servable(mp, e));
     if (bytes)
-        *bytes = e->rec;
+        *bytes = verified ? e->rec : NULL;
     if (len)
-        *len = e->len;
+        *len = verified ? e->len : 0;
     return 0;
 }
 

@@ -6,8 +6,8 @@
  *      INCLUDED with where it is if it is on chain already), whoever sends
  *      them;
  *   2. the issuer's sequence: the next expected one goes on; one at most
- *      max_gap ahead is HELD until the missing ones arrive; further ahead is
- *      RP_ERR_SEQUENCE_GAP;
+ *      max_gap ahead is HELD until the missing ones arrive (see "Held
+ *      records" below); further ahead is RP_ERR_SEQUENCE_GAP;
  *   3. the block rules against the tip plus every pending record
  *      (ledger/pending.h), so dependent records (a REVIEW of a pending
  *      ENGAGEMENT, an issuer's next records) are admitted;
@@ -19,6 +19,50 @@
  * take at most a quarter of the count; a held record is dropped after
  * RP_MEMPOOL_HELD_TTL_S at the next rebuild); a full pool answers
  * RP_ERR_MEMPOOL_FULL and does not grow.
+ *
+ * Held records. A held record's rules cannot be checked before the gap
+ * fills (they depend on records not seen yet), but its signer can, and
+ * nothing is held that its issuer did not sign: anyone could otherwise fill
+ * the held quarter with junk, or squat an issuer's next sequence numbers
+ * with forgeries that record.get would serve as the issuer's. So a record
+ * ahead of its issuer's sequence is held only if
+ *   - its issuer has a key: registered on chain or by a pending record
+ *     (else RP_ERR_NOT_REGISTERED; nothing is verified);
+ *   - its signatures verify with the keys the pending state names now
+ *     (rp_pending_identity, so a pending ROTATE counts): slot 0 by the
+ *     issuer's current key (a ROTATE by recovery: the revealed recovery key,
+ *     which must match the commitment, else RP_ERR_RECOVERY_MISMATCH), and
+ *     an ENGAGEMENT's slot 1 by the counterparty's current key if the
+ *     counterparty is registered (if not, that signature waits for the
+ *     release); else RP_ERR_BAD_SIGNATURE. A record signed with a key that a
+ *     ROTATE still missing from the gap introduces is refused too: submit
+ *     it again once the rotation is pending.
+ * One record per (issuer, sequence) slot. A newcomer for a taken slot (a
+ * different record id: the same id is KNOWN) is compared with the holder:
+ * a holder that no longer verifies with its signers' current keys (the
+ * issuer rotated since it was held) gives way (DROPPED, BAD_SIGNATURE) to
+ * the newcomer, which does; a holder that still verifies is the issuer's
+ * own first record for that sequence, and the newcomer, its equivocation,
+ * is refused (RP_ERR_BAD_SEQUENCE). A valid record of the current key thus
+ * always wins over anything that does not verify, and the first of two
+ * valid ones stays.
+ * Cost: these signatures are verified at once, on the caller's (the
+ * loop's) thread: at most RP_RECORD_MAX_SIGS for the newcomer, and at most
+ * as many for a holder whose keys changed since (its new checks are then
+ * remembered), so at most 4 per submit, after every cheaper refusal (gap,
+ * issuer, held quota). One BIP-340 verification takes about 40 us here
+ * (bench_crypto: 25,600/s on one core; tests/test_mempool.c measures a
+ * refused held candidate at about 45 us), and records ahead of their
+ * sequence are the exception (the held quarter caps them), so the loop's
+ * cost stays bounded per record; the batch path would need a state of
+ * its own and a later event for this rare case.
+ * Release: when the gap fills, a held record goes through step 3 like any
+ * other. If the checks the rules then ask for are the ones it passed when
+ * held, it is READY at once (not verified twice; the READY event comes
+ * from whichever call released it: rp_mempool_submit, _committed, _rebuild
+ * or _batch_done); if a key changed (a ROTATE pending or in a block since)
+ * or its counterparty has registered since, it goes VERIFYING and a batch
+ * checks it again, which drops it if it no longer verifies.
  *
  * Blocks this node makes take a prefix of the READY records in admission
  * order, which is an order in which they are valid (rp_mempool_block).
@@ -145,12 +189,25 @@ int rp_mempool_unsubscribe(rp_mempool *mp, rp_mp_sub sub);
  *          RP_ERR_TOO_LONG, a decode error, a rule error (res->msg),
  *          RP_ERR_MEMPOOL_FULL, RP_ERR_SEQUENCE_GAP, RP_ERR_NOMEM,
  *          RP_ERR_STORE, RP_ERR_SHUTDOWN, RP_ERR_INVALID_ARG (an unknown
- *          src.origin). Held records admitted by this one go VERIFYING. */
+ *          src.origin). A record ahead of its sequence is refused with
+ *          RP_ERR_NOT_REGISTERED, RP_ERR_RECOVERY_MISMATCH,
+ *          RP_ERR_BAD_SIGNATURE (verified here, see "Held records") or
+ *          RP_ERR_BAD_SEQUENCE (its slot holds another valid record).
+ *          Held records admitted by this one go VERIFYING, or READY (with
+ *          the event, during the call) if their checks did not change.
+ *          Holding a record may drop a held one that no longer verifies
+ *          (DROPPED event, during the call). */
 int rp_mempool_submit(rp_mempool *mp, const unsigned char *rec, size_t len, rp_mp_source src,
                       uint64_t now_s, rp_mp_result *res);
 
-/* Where a record is: 0 with status and, when pending, *bytes and *len borrowed
- * until the next mempool call; RP_ERR_NOT_FOUND. */
+/* Where a record is, and its bytes if they may be served as its issuer's.
+ * Returns: 0; RP_ERR_NOT_FOUND.
+ * Out: *status; if not NULL, *bytes and *len: the record, borrowed until the
+ *      next mempool call, only if its signatures verified: READY records,
+ *      and HELD ones whose checks are still the ones they passed (none of
+ *      their signers' keys changed since); NULL and 0 for the others (a
+ *      VERIFYING record, a held one whose issuer rotated since). Verifies
+ *      nothing: a few reads of the pending state at most. */
 int rp_mempool_find(rp_mempool *mp, const rp_hash *id, enum rp_mp_status *status,
                     const unsigned char **bytes, size_t *len);
 

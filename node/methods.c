@@ -171,6 +171,18 @@ static void m_record_get(struct node *n, rp_rpc_call *call, json_t *params)
         rp_rpc_error(call, RP_RPC_NOT_FOUND, "no such record", NULL);
         return;
     }
+    /* Never serve as the issuer's a record whose signatures did not verify:
+     * one still waiting for its batch, or a held one whose issuer's key
+     * changed since it was verified. */
+    if (!bytes) {
+        rp_rpc_error(call, RP_RPC_NOT_FOUND,
+                     status == RP_MP_HELD
+                         ? "no such record: one with this id is held, but its signatures no "
+                           "longer verify with its signers' current keys"
+                         : "no such record yet: its signatures are being verified",
+                     NULL);
+        return;
+    }
     json_t *o = rp_export_record_obj(0, rp_store_chain_id(n->st), bytes, len);
     if (!o) {
         rp_rpc_store_error(call, RP_ERR_NOMEM);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "chain_fixture.h"
 #include "crypto/error.h"
@@ -843,6 +844,402 @@ START_TEST(test_stale_batch_ignored)
 }
 END_TEST
 
+/* ---- held records: only verified ones, never a squatter ----------------------------- */
+
+/* An IDENTITY update of identity i at sequence seq (same role as
+ * register_two gives 1 and 2 would keep, a name of its own), signed by
+ * key signer: a cheap record an issuer may send again and again. */
+static rp_record update(size_t i, uint64_t seq, unsigned n, size_t signer)
+{
+    rp_record r = fx_base(RP_REC_IDENTITY, i, seq);
+    r.body.identity.role = RP_ROLE_TALENT;
+    int k = snprintf(r.body.identity.name, sizeof r.body.identity.name, "update %u", n);
+    r.body.identity.name_len = (uint8_t)k;
+    fx_sign(&r, 0, signer);
+    return r;
+}
+
+/* A ROTATE of identity i (sequence seq) to key new_key, by its current key. */
+static rp_record rotate(size_t i, uint64_t seq, size_t new_key)
+{
+    rp_record r = fx_base(RP_REC_ROTATE, i, seq);
+    r.body.rotate.new_key = fx.pk[new_key];
+    r.body.rotate.auth = RP_ROTATE_BY_CURRENT;
+    fx_sign(&r, 0, i);
+    return r;
+}
+
+/* Where the pool has a record, and whether it would serve its bytes. */
+static enum rp_mp_status find_status(rp_mempool *mp, const rp_record *r, int *served)
+{
+    rp_hash id = fx_id(r);
+    enum rp_mp_status status = 0;
+    const unsigned char *bytes = (const unsigned char *)"x";
+    size_t len = 7;
+    ck_assert_int_eq(rp_mempool_find(mp, &id, &status, &bytes, &len), 0);
+    *served = bytes != NULL;
+    if (bytes) {
+        unsigned char buf[RP_RECORD_MAX_SIZE];
+        size_t n;
+        ck_assert_int_eq(rp_record_encode(r, buf, sizeof buf, &n), 0);
+        ck_assert_uint_eq(len, n);
+        ck_assert_mem_eq(bytes, buf, n);
+    } else {
+        ck_assert_uint_eq(len, 0);
+    }
+    return status;
+}
+
+static void assert_not_in_pool(rp_mempool *mp, const rp_record *r)
+{
+    rp_hash id = fx_id(r);
+    enum rp_mp_status status;
+    ck_assert_int_eq(rp_mempool_find(mp, &id, &status, NULL, NULL), RP_ERR_NOT_FOUND);
+}
+
+/* The flood of issue 10: records a little ahead of the next sequence, by
+ * issuers nobody registered, signed with random bytes. None is held (an
+ * issuer with no key cannot have signed anything), so the held quarter
+ * stays free for a real issuer's record. */
+START_TEST(test_held_unregistered_refused)
+{
+    register_two();
+    rp_mempool *mp = new_pool(40000, 64 << 20, 16); /* room for 10000 held */
+    rp_mp_result res;
+    for (uint64_t i = 0; i < 5200; i++) {
+        rp_record r = fx_base(RP_REC_VOUCH, 1, 2 + i % 16);
+        unsigned char rnd[32];
+        rp_aux_derive(rnd, fx.seed, 1000000 + i);
+        memcpy(r.issuer.bytes, rnd, 32);
+        r.body.vouch.subject = fx.pk[1];
+        r.body.vouch.relation = RP_VOUCH_KNOWS;
+        for (size_t h = 0; h < 2; h++) {
+            rp_aux_derive(rnd, fx.seed, 2000000 + 2 * i + h);
+            memcpy(r.sigs[0].bytes + 32 * h, rnd, 32);
+        }
+        ck_assert_int_eq(submit(mp, &r, &res), RP_ERR_NOT_REGISTERED);
+        ck_assert_str_ne(res.msg, "");
+    }
+    rp_mempool_stats st;
+    rp_mempool_stats_get(mp, &st);
+    ck_assert_uint_eq(st.held, 0);
+    ck_assert_uint_eq(st.count, 0);
+    ck_assert_uint_eq(st.rejected, 5200);
+    ck_assert_uint_eq(ev.n, 0);
+    /* A real issuer's record a little ahead is held as ever. */
+    rp_record v = fx_vouch(1, 3, 2);
+    ck_assert_int_eq(submit(mp, &v, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_HELD);
+    /* An issuer whose registration is pending has a key, that one: its
+     * records ahead are held if they verify with it, refused if not. */
+    rp_record reg3 = fx_identity(3, NULL, RP_ROLE_BRAND, "b");
+    ck_assert_int_eq(submit(mp, &reg3, &res), 0);
+    rp_record forged = fx_base(RP_REC_VOUCH, 3, 3);
+    forged.body.vouch.subject = fx.pk[1];
+    forged.body.vouch.relation = RP_VOUCH_KNOWS;
+    fx_sign(&forged, 0, 4);
+    ck_assert_int_eq(submit(mp, &forged, &res), RP_ERR_BAD_SIGNATURE);
+    rp_record w = fx_vouch(3, 3, 1);
+    ck_assert_int_eq(submit(mp, &w, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_HELD);
+    rp_mempool_stats_get(mp, &st);
+    ck_assert_uint_eq(st.held, 2);
+    rp_mempool_free(mp);
+}
+END_TEST
+
+/* A ROTATE by recovery held ahead of its sequence: signed by the revealed
+ * recovery key, which must match the issuer's commitment. */
+START_TEST(test_held_rotation_by_recovery)
+{
+    const size_t rk = FX_NKEYS - 1;
+    rp_record reg = fx_identity(3, &fx.pk[rk], RP_ROLE_TALENT, "r");
+    fx_ok(&reg, 1);
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_result res;
+    rp_record wrong = fx_base(RP_REC_ROTATE, 3, 3);
+    wrong.body.rotate.new_key = fx.pk[9];
+    wrong.body.rotate.auth = RP_ROTATE_BY_RECOVERY;
+    wrong.body.rotate.recovery_key = fx.pk[10];
+    fx_sign(&wrong, 0, 10);
+    ck_assert_int_eq(submit(mp, &wrong, &res), RP_ERR_RECOVERY_MISMATCH);
+    rp_record ro = fx_base(RP_REC_ROTATE, 3, 3);
+    ro.body.rotate.new_key = fx.pk[9];
+    ro.body.rotate.auth = RP_ROTATE_BY_RECOVERY;
+    ro.body.rotate.recovery_key = fx.pk[rk];
+    rp_record unsigned_ro = ro;
+    fx_sign(&unsigned_ro, 0, 3); /* by the current key, not the recovery key */
+    ck_assert_int_eq(submit(mp, &unsigned_ro, &res), RP_ERR_BAD_SIGNATURE);
+    fx_sign(&ro, 0, rk);
+    ck_assert_int_eq(submit(mp, &ro, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_HELD);
+    rp_record fill = update(3, 2, 2, 3);
+    rp_recovery_commitment(&fill.body.identity.recovery, &fx.pk[rk]); /* an update keeps it */
+    fx_sign(&fill, 0, 3);
+    ck_assert_int_eq(submit(mp, &fill, &res), 0);
+    rp_hash rid = fx_id(&ro);
+    saw(&ev, &rid, RP_MP_EV_READY); /* its check did not change: ready at once */
+    verify_all(mp);
+    ck_assert_uint_eq(produce(mp), 2);
+    rp_identity_state is;
+    ck_assert_int_eq(rp_store_read_identity(fx.st, &fx.pk[3], &is), 0);
+    ck_assert_mem_eq(is.key.bytes, fx.pk[9].bytes, 32);
+    rp_mempool_free(mp);
+}
+END_TEST
+
+/* A registered issuer's held candidates are verified before they are held:
+ * a broken signature, a valid signature by another key, and an engagement
+ * whose (registered) counterparty did not sign are all refused. */
+START_TEST(test_held_bad_signature_refused)
+{
+    register_two();
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_result res;
+    rp_record flipped = fx_vouch(1, 3, 2);
+    flipped.sigs[0].bytes[17] ^= 0x20;
+    rp_record other = fx_base(RP_REC_VOUCH, 1, 3);
+    other.body.vouch.subject = fx.pk[2];
+    other.body.vouch.relation = RP_VOUCH_KNOWS;
+    fx_sign(&other, 0, 2); /* valid, but by 2's key */
+    rp_record eng = fx_engagement(1, 4, 2, RP_ENG_GIG);
+    eng.sigs[1].bytes[40] ^= 0x01;
+    const rp_record bad[3] = {flipped, other, eng};
+    for (size_t i = 0; i < 3; i++) {
+        ck_assert_int_eq(submit(mp, &bad[i], &res), RP_ERR_BAD_SIGNATURE);
+        ck_assert_str_ne(res.msg, "");
+        assert_not_in_pool(mp, &bad[i]);
+    }
+    rp_mempool_stats st;
+    rp_mempool_stats_get(mp, &st);
+    ck_assert_uint_eq(st.held, 0);
+    ck_assert_uint_eq(st.count, 0);
+
+    /* The cost on the loop: one synchronous verification per refused
+     * candidate (a figure for mempool.h, not a timed assertion). */
+    enum { N = 400 };
+    unsigned char buf[RP_RECORD_MAX_SIZE];
+    size_t len;
+    ck_assert_int_eq(rp_record_encode(&flipped, buf, sizeof buf, &len), 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < N; i++) {
+        buf[len - 1] = (unsigned char)i; /* another bad signature, same record id */
+        ck_assert_int_eq(rp_mempool_submit(mp, buf, len, from_rpc, fx.now_s, &res),
+                         RP_ERR_BAD_SIGNATURE);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double us = ((double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3);
+    fprintf(stderr, "test_mempool: a refused held candidate costs %.1f us on the loop\n", us / N);
+
+    /* The real ones are held. */
+    rp_record good = fx_vouch(1, 3, 2), geng = fx_engagement(1, 4, 2, RP_ENG_GIG);
+    ck_assert_int_eq(submit(mp, &good, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_HELD);
+    ck_assert_int_eq(submit(mp, &geng, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_HELD);
+    rp_mempool_free(mp);
+}
+END_TEST
+
+/* Squatting: a forgery for the victim's next-but-one sequence is refused,
+ * so the victim's own record for that sequence is held, served as the
+ * victim's, and included once the gap fills. */
+START_TEST(test_held_forgery_cannot_squat)
+{
+    register_two();
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_result res;
+    rp_record forged = update(1, 3, 666, 3); /* 1's sequence 3, signed by key 3 */
+    ck_assert_int_eq(submit(mp, &forged, &res), RP_ERR_BAD_SIGNATURE);
+    assert_not_in_pool(mp, &forged);
+    rp_record real = update(1, 3, 3, 1);
+    ck_assert_int_eq(submit(mp, &real, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_HELD);
+    int served;
+    ck_assert_int_eq(find_status(mp, &real, &served), RP_MP_HELD);
+    ck_assert(served);
+    /* The forgery again, now that the slot is taken: still refused for
+     * its signature, and the real one stays. */
+    ck_assert_int_eq(submit(mp, &forged, &res), RP_ERR_BAD_SIGNATURE);
+    /* The gap fills: both go, the held one after. */
+    rp_record fill = update(1, 2, 2, 1);
+    ck_assert_int_eq(submit(mp, &fill, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_VERIFYING);
+    verify_all(mp);
+    ck_assert_uint_eq(produce(mp), 2);
+    rp_hash rid = fx_id(&real);
+    const rp_mp_event *inc = saw(&ev, &rid, RP_MP_EV_INCLUDED);
+    ck_assert_uint_eq(inc->index, 1);
+    ck_assert_uint_eq(ev.dropped, 0);
+    rp_identity_state is;
+    ck_assert_int_eq(rp_store_read_identity(fx.st, &fx.pk[1], &is), 0);
+    ck_assert_uint_eq(is.seq, 3);
+    ck_assert_str_eq(is.name, "update 3");
+    rp_mempool_free(mp);
+}
+END_TEST
+
+/* Two validly signed records of one issuer for one sequence: the issuer's
+ * own equivocation. The first stays held, the second is refused. */
+START_TEST(test_held_equivocation_first_stays)
+{
+    register_two();
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_result res;
+    rp_record first = update(1, 3, 1, 1), second = update(1, 3, 2, 1);
+    ck_assert_int_eq(submit(mp, &first, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_HELD);
+    ck_assert_int_eq(submit(mp, &second, &res), RP_ERR_BAD_SEQUENCE);
+    ck_assert_ptr_nonnull(strstr(res.msg, "already held"));
+    assert_not_in_pool(mp, &second);
+    int served;
+    ck_assert_int_eq(find_status(mp, &first, &served), RP_MP_HELD);
+    ck_assert(served);
+    rp_mempool_free(mp);
+}
+END_TEST
+
+/* The issuer's key changes after a record was held: the record is no
+ * longer served, is checked again when released, and is dropped, whether
+ * the rotation is pending or in a block. */
+START_TEST(test_held_key_rotated_before_release)
+{
+    register_two();
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_result res;
+    /* Pending rotation: 1 holds h at 4, then rotates (2) to key 7. */
+    rp_record h = update(1, 4, 4, 1);
+    ck_assert_int_eq(submit(mp, &h, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_HELD);
+    rp_record ro = rotate(1, 2, 7);
+    ck_assert_int_eq(submit(mp, &ro, &res), 0);
+    int served;
+    ck_assert_int_eq(find_status(mp, &h, &served), RP_MP_HELD);
+    ck_assert_msg(!served, "a held record whose signer's key changed is served");
+    rp_record u3 = update(1, 3, 3, 7);
+    ck_assert_int_eq(submit(mp, &u3, &res), 0);
+    verify_all(mp);
+    rp_hash hid = fx_id(&h);
+    ck_assert_int_eq(saw(&ev, &hid, RP_MP_EV_DROPPED)->code, RP_ERR_BAD_SIGNATURE);
+    ck_assert_ptr_null(seen_event(&ev, &hid, RP_MP_EV_READY));
+    ck_assert_uint_eq(produce(mp), 2);
+    ck_assert_uint_eq(ev.dropped, 1);
+
+    /* Rotation in a block: 2 holds g at 3; another validator's block holds
+     * 2's rotation to key 8. */
+    rp_record g = update(2, 3, 3, 2);
+    ck_assert_int_eq(submit(mp, &g, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_HELD);
+    rp_record ro2 = rotate(2, 2, 8);
+    rp_hash rid;
+    foreign_block(&ro2, 1, &rid);
+    ck_assert_int_eq(rp_mempool_committed(mp, &rid, 1, fx.now_s), 0);
+    verify_all(mp);
+    rp_hash gid = fx_id(&g);
+    ck_assert_int_eq(saw(&ev, &gid, RP_MP_EV_DROPPED)->code, RP_ERR_BAD_SIGNATURE);
+    rp_mempool_stats st;
+    rp_mempool_stats_get(mp, &st);
+    ck_assert_uint_eq(st.count, 0);
+    ck_assert_uint_eq(st.held, 0);
+    rp_mempool_free(mp);
+}
+END_TEST
+
+/* A held record that no longer verifies (its issuer rotated since) never
+ * blocks the issuer's real record for that sequence: the newcomer, signed
+ * by the current key, takes the slot, and goes ready without a second
+ * verification once its turn comes. */
+START_TEST(test_held_stale_record_replaced)
+{
+    register_two();
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_result res;
+    rp_record old = update(1, 4, 40, 1);
+    ck_assert_int_eq(submit(mp, &old, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_HELD);
+    rp_record ro = rotate(1, 2, 7);
+    ck_assert_int_eq(submit(mp, &ro, &res), 0);
+    rp_record real = update(1, 4, 4, 7);
+    ck_assert_int_eq(submit(mp, &real, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_HELD);
+    rp_hash oid = fx_id(&old), rid = fx_id(&real);
+    ck_assert_int_eq(saw(&ev, &oid, RP_MP_EV_DROPPED)->code, RP_ERR_BAD_SIGNATURE);
+    assert_not_in_pool(mp, &old);
+    int served;
+    ck_assert_int_eq(find_status(mp, &real, &served), RP_MP_HELD);
+    ck_assert(served);
+    /* An old-key record for the slot now is simply a bad signature. */
+    rp_record late = update(1, 4, 41, 1);
+    ck_assert_int_eq(submit(mp, &late, &res), RP_ERR_BAD_SIGNATURE);
+    /* The gap fills; the held record's check still holds: ready at once. */
+    rp_record u3 = update(1, 3, 3, 7);
+    ck_assert_int_eq(submit(mp, &u3, &res), 0);
+    saw(&ev, &rid, RP_MP_EV_READY);
+    ck_assert_int_eq(find_status(mp, &real, &served), RP_MP_READY);
+    ck_assert(served);
+    verify_all(mp);
+    ck_assert_uint_eq(produce(mp), 3);
+    ck_assert_uint_eq(saw(&ev, &rid, RP_MP_EV_INCLUDED)->index, 2);
+    rp_mempool_free(mp);
+}
+END_TEST
+
+/* An engagement with a counterparty nobody registered yet: only the
+ * issuer's signature can be checked, so it is held on that. Once the
+ * counterparty is known, its signature counts too: a record for that slot
+ * signed by both parties replaces one whose counterparty signature is bad,
+ * and the bad one is never served. */
+START_TEST(test_held_engagement_counterparty)
+{
+    register_two();
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_result res;
+    rp_record bad = fx_engagement(1, 3, 3, RP_ENG_GIG);
+    bad.sigs[1].bytes[3] ^= 0x04;
+    ck_assert_int_eq(submit(mp, &bad, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_HELD);
+    int served;
+    ck_assert_int_eq(find_status(mp, &bad, &served), RP_MP_HELD);
+    ck_assert(served);
+    /* 3 registers (pending): now its signature can be, and is, checked. */
+    rp_record reg3 = fx_identity(3, NULL, RP_ROLE_BRAND, "b");
+    ck_assert_int_eq(submit(mp, &reg3, &res), 0);
+    ck_assert_int_eq(find_status(mp, &bad, &served), RP_MP_HELD);
+    ck_assert(!served);
+    rp_record good = fx_engagement(1, 3, 3, RP_ENG_SPONSORSHIP);
+    ck_assert_int_eq(submit(mp, &good, &res), 0);
+    ck_assert_int_eq(res.status, RP_MP_HELD);
+    rp_hash bid = fx_id(&bad), gid = fx_id(&good);
+    ck_assert_int_eq(saw(&ev, &bid, RP_MP_EV_DROPPED)->code, RP_ERR_BAD_SIGNATURE);
+    rp_record fill = update(1, 2, 2, 1);
+    ck_assert_int_eq(submit(mp, &fill, &res), 0);
+    verify_all(mp);
+    ck_assert_uint_eq(produce(mp), 3);
+    saw(&ev, &gid, RP_MP_EV_INCLUDED);
+    rp_mempool_free(mp);
+}
+END_TEST
+
+/* record.get's source: a record whose signatures are still being verified
+ * is in the pool but not served; once verified it is. */
+START_TEST(test_find_serves_verified_only)
+{
+    register_two();
+    rp_mempool *mp = new_pool(100, 1 << 20, 4);
+    rp_mp_result res;
+    rp_record v = fx_vouch(1, 2, 2);
+    ck_assert_int_eq(submit(mp, &v, &res), 0);
+    int served;
+    ck_assert_int_eq(find_status(mp, &v, &served), RP_MP_VERIFYING);
+    ck_assert_msg(!served, "a record not yet verified is served");
+    verify_all(mp);
+    ck_assert_int_eq(find_status(mp, &v, &served), RP_MP_READY);
+    ck_assert(served);
+    rp_mempool_free(mp);
+}
+END_TEST
+
 static Suite *mempool_suite(void)
 {
     Suite *s = suite_create("mempool");
@@ -866,6 +1263,15 @@ static Suite *mempool_suite(void)
     tcase_add_test(tc, test_own_block_fast_path);
     tcase_add_test(tc, test_oom_drop_rechecks_dependents);
     tcase_add_test(tc, test_stale_batch_ignored);
+    tcase_add_test(tc, test_held_unregistered_refused);
+    tcase_add_test(tc, test_held_bad_signature_refused);
+    tcase_add_test(tc, test_held_rotation_by_recovery);
+    tcase_add_test(tc, test_held_forgery_cannot_squat);
+    tcase_add_test(tc, test_held_equivocation_first_stays);
+    tcase_add_test(tc, test_held_key_rotated_before_release);
+    tcase_add_test(tc, test_held_stale_record_replaced);
+    tcase_add_test(tc, test_held_engagement_counterparty);
+    tcase_add_test(tc, test_find_serves_verified_only);
     suite_add_tcase(s, tc);
     return s;
 }

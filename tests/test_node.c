@@ -1829,6 +1829,91 @@ START_TEST(test_cli_end_to_end)
 }
 END_TEST
 
+/* ---- held records: only what the issuer signed ------------------------------------------- */
+
+/* A record ahead of its issuer's sequence is held only if its issuer
+ * signed it. Forgeries of the victim's next-but-one record (a valid
+ * signature by another key, random bytes) and a flood by an unregistered
+ * issuer are refused with -32002 and never held nor served; the victim's
+ * own record for that sequence is held, served as the victim's, and
+ * included once the gap fills. */
+START_TEST(test_held_forgeries_refused)
+{
+    node_start();
+    rp_rpc_client *c = cli();
+    ident victim, mallory, ghost;
+    ident_gen(&victim, RP_ROLE_TALENT, "Vic Held");
+    ident_gen(&mallory, RP_ROLE_BRAND, "Mallory Forger");
+    ident_gen(&ghost, RP_ROLE_BRAND, "Ghost Unregistered");
+    ident *reg[2] = {&victim, &mallory};
+    register_all(c, reg, 2);
+    uint64_t next = victim.seq + 1;
+
+    /* The victim's next-but-one sequence, signed by mallory's key... */
+    victim.seq = next;
+    rp_record forged = r_update(&victim, 666);
+    victim.seq = next - 1;
+    rsign(&forged, 0, &mallory.sk);
+    json_t *data = NULL;
+    ck_assert_int_eq(call_err(c, "record.submit", submit_params(&forged, 0, 0), &data), -32002);
+    ck_assert_int_eq(jint(data, "ledger_code"), RP_ERR_BAD_SIGNATURE);
+    /* ... or with random bytes for a signature, waiting or not. */
+    rp_record junk = forged;
+    for (int w = 0; w <= 1; w++) {
+        randombytes_buf(junk.sigs[0].bytes, sizeof junk.sigs[0].bytes);
+        ck_assert_int_eq(call_err(c, "record.submit", submit_params(&junk, w, 0), &data), -32002);
+        ck_assert_int_eq(jint(data, "ledger_code"), RP_ERR_BAD_SIGNATURE);
+    }
+    /* A flood by an issuer nobody registered: refused, nothing verified. */
+    for (uint64_t i = 0; i < 32; i++) {
+        ghost.seq = 1 + i % 16;
+        rp_record g = r_vouch(&ghost, &victim);
+        randombytes_buf(g.sigs[0].bytes, sizeof g.sigs[0].bytes);
+        ck_assert_int_eq(call_err(c, "record.submit", submit_params(&g, 0, 0), &data), -32002);
+        ck_assert_int_eq(jint(data, "ledger_code"), RP_ERR_NOT_REGISTERED);
+    }
+    json_t *mi = call_ok(c, "mempool.info", NULL);
+    ck_assert_int_eq(jint(mi, "held"), 0);
+    char fid[65];
+    id_hex(&forged, fid);
+    ck_assert_int_eq(call_err(c, "record.get", P("{s:s}", "id", fid), NULL), -32001);
+
+    /* The victim's own record for that sequence: held, and served as such. */
+    victim.seq = next;
+    rp_record real = r_update(&victim, 1);
+    victim.seq = next - 1;
+    expect_status(submit_ok(c, &real, 0), "held");
+    char rid_hex[65], hex[HEX_MAX];
+    id_hex(&real, rid_hex);
+    rhex(&real, hex);
+    json_t *hg = call_ok(c, "record.get", P("{s:s}", "id", rid_hex));
+    ck_assert_str_eq(jstr(hg, "status"), "held");
+    ck_assert_str_eq(jstr(hg, "issuer"), victim.hex);
+    ck_assert_str_eq(jstr(hg, "hex"), hex);
+    /* The forgery once more, now that the slot is taken: still refused. */
+    ck_assert_int_eq(call_err(c, "record.submit", submit_params(&forged, 0, 0), &data), -32002);
+    ck_assert_int_eq(jint(data, "ledger_code"), RP_ERR_BAD_SIGNATURE);
+
+    /* The gap fills: both go in, the held one after. */
+    rp_record fill = r_update(&victim, 0);
+    ck_assert_uint_eq(fill.seq, next);
+    victim.seq = real.seq;
+    json_t *fr = submit_ok(c, &fill, 1);
+    json_t *hr = submit_ok(c, &real, 1);
+    ck_assert_uint_ge(ju64(hr, "height"), ju64(fr, "height"));
+    if (ju64(hr, "height") == ju64(fr, "height"))
+        ck_assert_int_gt(jint(hr, "index"), jint(fr, "index"));
+    json_t *ia = call_ok(c, "identity.get", P("{s:s}", "identity", victim.hex));
+    ck_assert_uint_eq(ju64(ia, "seq"), real.seq);
+    ck_assert_str_eq(jstr(ia, "name"), "Vic Held 1");
+    hg = call_ok(c, "record.get", P("{s:s}", "id", rid_hex));
+    ck_assert_str_eq(jstr(hg, "status"), "included");
+    ck_assert_str_eq(jstr(hg, "hex"), hex);
+    rp_rpc_close(c);
+    node_stop();
+}
+END_TEST
+
 /* ---- main
  * ------------------------------------------------------------------------------------------- */
 
@@ -1886,6 +1971,7 @@ int main(void)
     add(s, "socket_path_too_long", test_socket_path_too_long, 60);
     add(s, "kill9_keeps_acknowledged", test_kill9_keeps_acknowledged, 300);
     add(s, "cli_end_to_end", test_cli_end_to_end, 300);
+    add(s, "held_forgeries_refused", test_held_forgeries_refused, 120);
 
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
