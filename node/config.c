@@ -127,6 +127,7 @@ static const struct key keys[] = {
      "(100..600000)."},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
+_Static_assert(NKEYS <= 64, "rp_config.set_keys has a bit per key");
 
 /* ---- values ------------------------------------------------------------------ */
 
@@ -447,6 +448,7 @@ static int handler(void *user, const char *section, const char *name, const char
             return 0;
         }
         P->set_line[i] = P->line;
+        P->cfg.set_keys |= UINT64_C(1) << i;
         return 1;
     }
     known_keys(known, sizeof known, section);
@@ -544,6 +546,14 @@ int rp_config_load(rp_config *cfg, const char *path, char *errbuf, size_t errlen
     int rc = rp_config_parse(cfg, path, text, len, errbuf, errlen);
     free(text);
     return rc;
+}
+
+int rp_config_is_set(const rp_config *cfg, const char *section, const char *name)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (!strcmp(keys[i].section, section) && !strcmp(keys[i].name, name))
+            return (cfg->set_keys >> i) & 1;
+    return 0;
 }
 
 int rp_config_path(char *out, size_t cap, const char *datadir, const char *path)

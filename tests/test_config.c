@@ -416,6 +416,40 @@ START_TEST(test_load_errors)
 }
 END_TEST
 
+START_TEST(test_is_set)
+{
+    /* Which keys a file set, apart from their values: a key set to its
+     * default is set, a key left out is not. */
+    rp_config c;
+    rp_config_defaults(&c);
+    ck_assert_int_eq(rp_config_is_set(&c, "validator", "enabled"), 0);
+    accepted("[validator]\nenabled = false\n[rpc]\nmax_batch = 100\n", &c);
+    ck_assert_int_eq(rp_config_is_set(&c, "validator", "enabled"), 1);
+    ck_assert_int_eq(rp_config_is_set(&c, "rpc", "max_batch"), 1);
+    ck_assert_int_eq(rp_config_is_set(&c, "rpc", "max_line"), 0);
+    ck_assert_int_eq(rp_config_is_set(&c, "validator", "key_file"), 0);
+    ck_assert_int_eq(rp_config_is_set(&c, "node", "enabled"), 0);
+    ck_assert_int_eq(rp_config_is_set(&c, "nope", "nope"), 0);
+    /* An empty file sets nothing; a refused one leaves nothing set. */
+    accepted("", &c);
+    ck_assert_int_eq(rp_config_is_set(&c, "validator", "enabled"), 0);
+    refused("[validator]\nenabled = true\nenabled = true\n", 3, "duplicate");
+    const char *bad = "[validator]\nenabled = true\nbad = 1\n";
+    char err[600];
+    ck_assert_int_eq(rp_config_parse(&c, "x", bad, strlen(bad), err, sizeof err), RP_ERR_CONFIG);
+    ck_assert_int_eq(rp_config_is_set(&c, "validator", "enabled"), 0);
+    /* Every key init writes is set in what it writes. */
+    rp_config_defaults(&c);
+    char *text = rp_config_format(&c);
+    ck_assert_ptr_nonnull(text);
+    accepted(text, &c);
+    free(text);
+    ck_assert_int_eq(rp_config_is_set(&c, "validator", "enabled"), 1);
+    ck_assert_int_eq(rp_config_is_set(&c, "node", "node_key"), 1);
+    ck_assert_int_eq(rp_config_is_set(&c, "validator", "block_interval_ms"), 1);
+}
+END_TEST
+
 START_TEST(test_config_path)
 {
     char out[64];
@@ -924,6 +958,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_strict_syntax);
     tcase_add_test(tc, test_load_errors);
     tcase_add_test(tc, test_config_path);
+    tcase_add_test(tc, test_is_set);
     suite_add_tcase(s, tc);
 
     TCase *ti = tcase_create("init");
