@@ -501,9 +501,18 @@ int rp_validator_key_load(const char *datadir, const rp_config *cfg, rp_seckey *
 
 /* ---- init ------------------------------------------------------------------------ */
 
+void (*rp_init_test_hook)(const char *step);
+
+static void step_done(const char *step)
+{
+    if (rp_init_test_hook)
+        rp_init_test_hook(step);
+}
+
 struct init {
     const rp_init_opts *o;
-    const char *who; /* "init", or the tool making the datadir, for messages */
+    const char *who;     /* "init", or the tool making the datadir, for messages */
+    const char *program; /* the command to run again: "reputed init", "repute-gen" */
     char *err;
     size_t errlen;
     int dir_created;
@@ -575,6 +584,72 @@ static int same_file(const char *a, const char *b)
            sa.st_ino == sb.st_ino;
 }
 
+/* ---- the marker of a datadir being created -------------------------------------- */
+
+/* If DIR/RP_INIT_MARKER exists, say so: what wrote it (its first line, one
+ * of the programs that make datadirs) was interrupted, and what to do.
+ * Returns: 0 without a marker; RP_ERR_UNFINISHED with err set. */
+static int check_marker(const char *dir, char *err, size_t errlen)
+{
+    char path[PATH_MAX], text[256];
+    struct stat st;
+    size_t n = 0;
+    if (snprintf(path, sizeof path, "%s/%s", dir, RP_INIT_MARKER) >= (int)sizeof path ||
+        lstat(path, &st) != 0)
+        return 0;
+    const char *prog = "reputed init";
+    if (read_small_file(path, (unsigned char *)text, sizeof text - 1, &n, NULL) == 0) {
+        text[n] = '\0';
+        if (!strncmp(text, "repute-gen\n", 11))
+            prog = "repute-gen";
+    }
+    seterr(err, errlen,
+           "%s: an interrupted %s (%s is still there); remove %s, or everything in it, and run "
+           "%s again",
+           dir, prog, path, dir, prog);
+    return RP_ERR_UNFINISHED;
+}
+
+/* Write the marker, first: its first line names the program, the rest
+ * tells whoever finds it what it means. Then fsync the folder, so that no
+ * file of the datadir can reach the disk before it. */
+static int begin_marker(struct init *I)
+{
+    char text[600];
+    int n = snprintf(text, sizeof text,
+                     "%s\n"
+                     "# %s is creating this datadir. While this file is here, reputed run,\n"
+                     "# reputed init and repute-gen refuse the folder. If it is here and %s\n"
+                     "# is not running, it was interrupted: remove the folder, or everything\n"
+                     "# in it, and run %s again.\n",
+                     I->program, I->program, I->program, I->program);
+    int rc = n > 0 && (size_t)n < sizeof text ? create_file(I, RP_INIT_MARKER, text, (size_t)n)
+                                              : -EOVERFLOW;
+    if (!rc && (rc = fsync_dir(I->o->datadir)) != 0)
+        seterr(I->err, I->errlen, "cannot sync %s: %s", I->o->datadir, rp_strerror(rc));
+    return rc;
+}
+
+/* The datadir is complete: remove the marker, the commit point of init
+ * (nothing is rolled back after it), and fsync the folder. */
+static int end_marker(struct init *I)
+{
+    char path[PATH_MAX];
+    int rc = dpath(I, path, RP_INIT_MARKER);
+    if (!rc && unlink(path) != 0) {
+        rc = -errno;
+        seterr(I->err, I->errlen, "cannot remove %s: %s", path, rp_strerror(rc));
+    }
+    if (rc)
+        return rc;
+    I->ncreated = 0;
+    I->ledger_created = 0;
+    I->dir_created = 0;
+    if ((rc = fsync_dir(I->o->datadir)) != 0)
+        seterr(I->err, I->errlen, "cannot sync %s: %s", I->o->datadir, rp_strerror(rc));
+    return rc;
+}
+
 /* Check the datadir before anything is written: it may be missing (we
  * create it) or an empty folder. Out: *genesis_in_place if DIR/genesis.json
  * is the --genesis file itself. */
@@ -601,9 +676,12 @@ static int inspect_datadir(struct init *I, int *genesis_in_place)
                dir, (unsigned)st.st_uid, (unsigned)geteuid(), I->who);
         return -EPERM;
     }
+    int rc = check_marker(dir, I->err, I->errlen);
+    if (rc)
+        return rc;
     DIR *d = opendir(dir);
     if (!d) {
-        int rc = -errno;
+        rc = -errno;
         seterr(I->err, I->errlen, "cannot read %s: %s", dir, rp_strerror(rc));
         return rc;
     }
@@ -635,7 +713,6 @@ static int inspect_datadir(struct init *I, int *genesis_in_place)
         else if (!is_node && !is_ours && !other[0])
             snprintf(other, sizeof other, "%.255s", n);
     }
-    int rc = 0;
     if (node[0]) {
         seterr(I->err, I->errlen,
                "%s already holds a node (it has %s): %s never overwrites one; choose a new "
@@ -988,8 +1065,13 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
     /* 2. The folder and its files. */
     if ((rc = make_datadir(I)) != 0)
         return rc;
+    step_done("datadir");
+    if ((rc = begin_marker(I)) != 0)
+        return rc;
+    step_done("marker");
     if (!genesis_in_place && (rc = create_file(I, "genesis.json", S->json, S->json_len)) != 0)
         return rc;
+    step_done("genesis.json");
 
     char path[PATH_MAX];
     if ((rc = dpath(I, path, "node.key")) != 0)
@@ -999,6 +1081,7 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
         return rc;
     }
     remember(I, "node.key");
+    step_done("node.key");
 
     if ((rc = dpath(I, path, cfg.key_file)) != 0)
         return rc;
@@ -1017,6 +1100,7 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
             return rc;
         }
         remember(I, cfg.key_file);
+        step_done("validator.key");
     }
     pass_wipe(&S->pass);
 
@@ -1029,6 +1113,7 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
             return rc;
         }
         remember(I, RP_DEV_ANCHOR_FILE);
+        step_done(RP_DEV_ANCHOR_FILE);
     }
 
     /* 3. The ledger, and for --dev block 1. */
@@ -1042,9 +1127,12 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
         return rc;
     }
     I->ledger_created = 1;
+    step_done("ledger");
     if (o->dev) {
         uint64_t t = now_ms > S->g->genesis_time * 1000 ? now_ms : S->g->genesis_time * 1000 + 1;
         rc = register_anchor(I, st, &chain_id, S->g, &S->ask, &S->apk, &S->vsk, t);
+        if (!rc)
+            step_done("block 1");
     }
     rp_tip tip;
     memset(&tip, 0, sizeof tip);
@@ -1057,10 +1145,14 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
     /* 4. The conf, last: its presence marks a finished datadir. */
     if ((rc = create_file(I, "reputed.conf", S->conf, strlen(S->conf))) != 0)
         return rc;
+    step_done("reputed.conf");
     if ((rc = fsync_dir(o->datadir)) != 0) {
         seterr(I->err, I->errlen, "cannot sync %s: %s", o->datadir, rp_strerror(rc));
         return rc;
     }
+    if ((rc = end_marker(I)) != 0)
+        return rc;
+    step_done("done");
 
     if (res) {
         memset(res, 0, sizeof *res);
@@ -1092,6 +1184,7 @@ int rp_node_init(const rp_init_opts *o, char *err, size_t errlen)
     memset(&I, 0, sizeof I);
     I.o = o;
     I.who = "init";
+    I.program = "reputed init";
     I.err = err;
     I.errlen = errlen;
     struct init_state *S = sodium_malloc(sizeof *S);
@@ -1128,6 +1221,7 @@ int rp_init_check_datadir(const char *datadir, const char *who, char *err, size_
     memset(&I, 0, sizeof I);
     I.o = &o;
     I.who = who;
+    I.program = who;
     I.err = err;
     I.errlen = errlen;
     int rc = inspect_datadir(&I, &in_place);
@@ -1155,6 +1249,7 @@ int rp_init_dev_files(const char *datadir, const rp_genesis *g, const rp_seckey 
     memset(&I, 0, sizeof I);
     I.o = &o;
     I.who = writer;
+    I.program = writer;
     I.err = err;
     I.errlen = errlen;
 

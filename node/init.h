@@ -17,6 +17,17 @@
  * earlier steps created is removed again, so a failed init leaves the
  * folder as it found it.
  *
+ * An init that is killed (SIGKILL, a power cut) cannot clean up. So the
+ * first file init writes is DIR/init.incomplete (RP_INIT_MARKER), and the
+ * last thing it does is remove it, after reputed.conf: while the marker is
+ * there, init, repute-gen and `reputed run` refuse the folder with one
+ * message (RP_ERR_UNFINISHED), "DIR: an interrupted reputed init
+ * (DIR/init.incomplete is still there); remove DIR, or everything in it,
+ * and run reputed init again".
+ * Building in a temporary folder and renaming it would be atomic too, but
+ * cannot work for a datadir that exists already and whose parent the user
+ * may not write (systemd's StateDirectory, a mount point).
+ *
  * Passphrases. A validator key file's passphrase is looked for in this
  * order, the first that is present winning:
  *   1. a systemd credential: $CREDENTIALS_DIRECTORY/NAME (LoadCredential=
@@ -50,7 +61,8 @@
 #define RP_DEV_ANCHOR_NAME "Repute Dev Anchor"
 #define RP_DEV_ANCHOR_FILE "dev-anchor.key"
 #define RP_DEV_KEY_HEADER  "# repute PLAINTEXT DEV KEY - never use for a real chain"
-#define RP_PASSPHRASE_MAX  1024 /* bytes, from any source */
+#define RP_INIT_MARKER     "init.incomplete" /* in a datadir being created */
+#define RP_PASSPHRASE_MAX  1024              /* bytes, from any source */
 
 /* What init made, for the caller to print. */
 typedef struct rp_init_result {
@@ -94,7 +106,9 @@ typedef struct rp_init_opts {
  * dev_plaintext_key and a 500 ms block interval.
  * Returns: 0; RP_ERR_INVALID_ARG for contradictory options; -EEXIST if the
  *          datadir holds a ledger, a reputed.conf or a file init would
- *          create; -ENOTEMPTY for any other non-empty datadir;
+ *          create; RP_ERR_UNFINISHED if it holds RP_INIT_MARKER (an
+ *          interrupted init or repute-gen); -ENOTEMPTY for any other
+ *          non-empty datadir;
  *          RP_ERR_GENESIS; errors of the key files, the passphrase sources
  *          (RP_ERR_KEYFILE_PERMS, -ECANCELED for an interrupted prompt,
  *          RP_ERR_INVALID_ARG for none at all or an empty one), the store
@@ -123,13 +137,22 @@ int rp_validator_key_load(const char *datadir, const rp_config *cfg, rp_seckey *
  * Out:     key: 32 bytes (zeroed on failure; a secret: wipe after use). */
 int rp_node_key_read(const char *path, unsigned char key[static 32], char *err, size_t errlen);
 
+/* For tests only: if not NULL, rp_node_init calls it after each step that
+ * changes the disk, with the step's name ("datadir", "marker", "genesis.json",
+ * "node.key", "validator.key", "dev-anchor.key", "ledger", "block 1",
+ * "reputed.conf", "done"), so that a test can stop the process there
+ * (SIGKILL) and look at what an interrupted init leaves. Programs leave
+ * it NULL. */
+extern void (*rp_init_test_hook)(const char *step);
+
 /* ---- for tools that build a datadir's ledger themselves (repute-gen) ---- */
 
 /* Check, without changing anything, that a folder can become a datadir:
  * missing, or an empty folder of this user's (lost+found aside), as
  * rp_node_init requires.
  * Returns: 0; -EEXIST if it holds a ledger, a reputed.conf or a file init
- *          writes; -ENOTEMPTY if it holds anything else; -ENOTDIR; -EPERM
+ *          writes; RP_ERR_UNFINISHED if it holds RP_INIT_MARKER (an
+ *          interrupted init); -ENOTEMPTY if it holds anything else; -ENOTDIR; -EPERM
  *          if it is another user's; RP_ERR_INVALID_ARG without a datadir;
  *          -errno. err names the entry in the way, for an operator.
  * In:      who: the program, for messages ("init", "repute-gen"). */

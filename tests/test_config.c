@@ -18,6 +18,7 @@
  * input is /dev/null, so the passphrase prompt is never reached.
  */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -26,6 +27,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "crypto/error.h"
@@ -941,6 +943,139 @@ START_TEST(test_init_import_key)
 }
 END_TEST
 
+/* ---- an interrupted init --------------------------------------------------------- */
+
+static int kill_after; /* steps the child lets pass before it dies */
+static int step_fd = -1;
+
+static void die_at_step(const char *step)
+{
+    if (kill_after-- > 0)
+        return;
+    ssize_t w = write(step_fd, step, strlen(step));
+    (void)w;
+    raise(SIGKILL);
+}
+
+/* Run init with o in a child that SIGKILLs itself after `steps` steps
+ * (rp_init_test_hook). Returns: 1 with the step's name in step if the child
+ * died there, 0 if init finished first. */
+static int init_killed_at(const rp_init_opts *o, int steps, char *step, size_t cap)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(fds[0]);
+        step_fd = fds[1];
+        kill_after = steps;
+        rp_init_test_hook = die_at_step;
+        char err[600];
+        int rc = rp_node_init(o, err, sizeof err);
+        if (rc)
+            fprintf(stderr, "init failed in the child: %s\n", err);
+        _exit(rc ? 3 : 0);
+    }
+    close(fds[1]);
+    size_t n = 0;
+    for (;;) {
+        ssize_t r = read(fds[0], step + n, cap - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    step[n] = '\0';
+    close(fds[0]);
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        return 0;
+    ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the init child ended with 0x%x", st);
+    return 1;
+}
+
+static int empty_or_missing(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT;
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d)) != NULL)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n == 0;
+}
+
+static void remove_tree(const char *dir)
+{
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* What an init killed at `when` left in o->datadir is one of three things:
+ * nothing (or an empty folder), which init takes; a finished datadir; or a
+ * folder that init refuses, saying that an init was interrupted and what
+ * to do. Never one that is refused without saying why. Ends with the
+ * folder removed. */
+static void check_interrupted(const rp_init_opts *o, const char *when, int finished)
+{
+    char err[600], want[400];
+    const char *dir = o->datadir;
+    rp_init_opts again = *o;
+    again.result = NULL;
+    int empty = empty_or_missing(dir);
+    int rc = rp_node_init(&again, err, sizeof err);
+    if (empty) {
+        ck_assert_msg(rc == 0, "killed at %s: init refused the empty folder: %s", when, err);
+    } else if (finished) {
+        ck_assert_msg(rc == -EEXIST && strstr(err, "already holds a node"),
+                      "killed at %s, after init finished: %s", when, err);
+    } else {
+        ck_assert_msg(rc == RP_ERR_UNFINISHED, "killed at %s: init said (%d) %s", when, rc, err);
+        snprintf(want, sizeof want, "remove %s, or everything in it, and run", dir);
+        ck_assert_msg(strstr(err, "interrupted") && strstr(err, want), "killed at %s: init said %s",
+                      when, err);
+    }
+    remove_tree(dir);
+}
+
+/* Kill an init after each of its steps in turn (SIGKILL: nothing of its
+ * own runs), for a dev datadir and for a validator of a given genesis. */
+START_TEST(test_init_killed_at_each_step)
+{
+    char gpath[4096], step[64];
+    source_path(gpath, sizeof gpath, "configs/devnet/genesis.json");
+    for (int mode = 0; mode < 2; mode++) {
+        rp_init_opts o;
+        memset(&o, 0, sizeof o);
+        o.datadir = path(0, "d");
+        if (mode == 0) {
+            o.dev = 1;
+        } else {
+            o.genesis = gpath;
+            o.validator = 1;
+            o.kdf_ops = RP_KDF_OPS_MIN;
+            o.kdf_mem = RP_KDF_MEM_MIN;
+            setenv("REPUTE_PASSPHRASE", "correct horse", 1);
+        }
+        int steps = 0;
+        while (init_killed_at(&o, steps, step, sizeof step)) {
+            check_interrupted(&o, step, !strcmp(step, "done"));
+            steps++;
+            ck_assert_int_lt(steps, 40);
+        }
+        ck_assert_int_ge(steps, mode == 0 ? 10 : 8); /* every step was a kill point */
+        remove_tree(o.datadir);
+    }
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -972,6 +1107,7 @@ static Suite *config_suite(void)
     tcase_add_test(ti, test_validator_key_sources);
     tcase_add_test(ti, test_init_passphrase_refusals);
     tcase_add_test(ti, test_init_import_key);
+    tcase_add_test(ti, test_init_killed_at_each_step);
     suite_add_tcase(s, ti);
     return s;
 }
