@@ -45,6 +45,7 @@
 #include "ledger/store.h"
 #include "node/log.h"
 #include "node/prompt.h"
+#include "node/rpc.h"
 #include "node/solo.h"
 
 #define DEV_POW_DIFFICULTY 8
@@ -608,6 +609,22 @@ static int check_marker(const char *dir, char *err, size_t errlen)
            "%s again",
            dir, prog, path, dir, prog);
     return RP_ERR_UNFINISHED;
+}
+
+/* DIR/rpc.sock must fit a Unix socket address, with the message `run`
+ * has always given. Returns: 0, or -ENAMETOOLONG with err set. */
+static int check_socket_path(const char *dir, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/rpc.sock", dir);
+    if (n < 0 || n > RP_RPC_PATH_MAX) {
+        seterr(err, errlen,
+               "socket path %s is %d bytes; Unix sockets allow at most %d: use a shorter "
+               "datadir path",
+               path, n, RP_RPC_PATH_MAX);
+        return -ENAMETOOLONG;
+    }
+    return 0;
 }
 
 /* Write the marker, first: its first line names the program, the rest
@@ -1294,4 +1311,93 @@ out:
     free(json);
     free(conf);
     return rc;
+}
+
+/* ---- reputed run's start-up checks ---------------------------------------------------- */
+
+/* A folder or file of the datadir that no other user can change: owned by
+ * this user (or, with root_ok, by root, who can change anything anyway),
+ * and not writable by group or others. The message says the fix. */
+static int check_owner_mode(const char *what, const char *path, const struct stat *st, int root_ok,
+                            const char *mode, const char *why, char *err, size_t errlen)
+{
+    unsigned me = (unsigned)geteuid();
+    if (st->st_uid != me && !(root_ok && st->st_uid == 0)) {
+        seterr(err, errlen,
+               "%s %s belongs to uid %u, not to this user (uid %u)%s: that user could %s; "
+               "run reputed as the user that owns the datadir, or give it this user "
+               "(chown %u %s)",
+               what, path, (unsigned)st->st_uid, me, root_ok ? " or root" : "", why, me, path);
+        return RP_ERR_UNSAFE_PERMS;
+    }
+    if (st->st_mode & 022) {
+        seterr(err, errlen,
+               "%s %s is mode %04o: group and others must not be able to write to it, or they "
+               "could %s (chmod %s %s)",
+               what, path, (unsigned)(st->st_mode & 07777), why, st->st_uid == me ? mode : "go-w",
+               path);
+        return RP_ERR_UNSAFE_PERMS;
+    }
+    return 0;
+}
+
+int rp_node_load_config(const char *datadir, rp_config *cfg, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    int rc;
+    rp_node_errors_register();
+    rp_config_defaults(cfg);
+    if (!datadir || !datadir[0]) {
+        seterr(err, errlen, "a datadir is required");
+        return RP_ERR_INVALID_ARG;
+    }
+
+    /* The folder: ours, and nobody else may add, remove or replace what
+     * is in it (reputed.conf, the keys, the ledger, the socket). */
+    if (stat(datadir, &st) != 0) {
+        rc = -errno;
+        if (rc == -ENOENT)
+            seterr(err, errlen, "%s does not exist: create a datadir with 'reputed init'", datadir);
+        else
+            seterr(err, errlen, "cannot use %s: %s", datadir, rp_strerror(rc));
+        return rc;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        seterr(err, errlen, "%s is not a folder: give --datadir the folder 'reputed init' made",
+               datadir);
+        return -ENOTDIR;
+    }
+    if ((rc = check_owner_mode("datadir", datadir, &st, 0, "700",
+                               "replace its config, keys or socket", err, errlen)) != 0 ||
+        (rc = check_marker(datadir, err, errlen)) != 0 ||
+        (rc = check_socket_path(datadir, err, errlen)) != 0)
+        return rc;
+
+    /* The config names the key files: only we (or root) may change it. */
+    if (snprintf(path, sizeof path, "%s/reputed.conf", datadir) >= (int)sizeof path) {
+        seterr(err, errlen, "datadir path too long: %s", datadir);
+        return -ENAMETOOLONG;
+    }
+    if (stat(path, &st) != 0 && errno == ENOENT) {
+        seterr(err, errlen, "%s not found: is %s a datadir? Create one with 'reputed init'", path,
+               datadir);
+        return -ENOENT;
+    }
+    if (S_ISREG(st.st_mode) &&
+        (rc = check_owner_mode("config", path, &st, 1, "600", "point the node at other keys", err,
+                               errlen)) != 0)
+        return rc;
+    if ((rc = rp_config_load(cfg, path, err, errlen)) != 0)
+        return rc;
+
+    /* The ledger folder: a missing one is the store's to report. */
+    if (snprintf(path, sizeof path, "%s/ledger", datadir) < (int)sizeof path &&
+        stat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+        (rc = check_owner_mode("ledger folder", path, &st, 0, "700", "replace the chain", err,
+                               errlen)) != 0)
+        return rc;
+    if (errlen)
+        err[0] = '\0';
+    return 0;
 }

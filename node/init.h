@@ -130,6 +130,24 @@ int rp_node_init(const rp_init_opts *o, char *err, size_t errlen);
 int rp_validator_key_load(const char *datadir, const rp_config *cfg, rp_seckey *sk, rp_pubkey *pk,
                           char *err, size_t errlen);
 
+/* What `reputed run` does first: check that datadir is a finished datadir
+ * that no other user can change, and load its config.
+ *   - The datadir must be a folder owned by this user that group and
+ *     others cannot write (they could replace reputed.conf, a key or the
+ *     socket); reputed.conf a file owned by this user or root that group
+ *     and others cannot write (it names the key files); the ledger folder
+ *     likewise the datadir. Read access is not checked here: key files
+ *     refuse it themselves (rp_validator_key_load, rp_node_key_read).
+ *   - An interrupted init (RP_INIT_MARKER) is refused as init refuses it.
+ *   - DIR/rpc.sock must fit in a Unix socket address (RP_RPC_PATH_MAX).
+ * Every message names the path and the fix ("chmod 700 DIR").
+ * Returns: 0; RP_ERR_UNSAFE_PERMS; RP_ERR_UNFINISHED; -ENAMETOOLONG;
+ *          -ENOENT (no datadir, or no reputed.conf in it); -ENOTDIR;
+ *          RP_ERR_CONFIG and the other errors of rp_config_load;
+ *          RP_ERR_INVALID_ARG without a datadir; -errno.
+ * Out:     cfg (the defaults on failure); err[0..errlen). */
+int rp_node_load_config(const char *datadir, rp_config *cfg, char *err, size_t errlen);
+
 /* Read a node key file (node.key): comment lines starting with '#' and one
  * line of 64 hex digits; the file must be a regular file that group and
  * others cannot access.

@@ -943,6 +943,97 @@ START_TEST(test_init_import_key)
 }
 END_TEST
 
+/* ---- reputed run's start-up checks --------------------------------------------- */
+
+/* rp_node_load_config refuses dir with rc, and a message holding needle. */
+static void run_refused(const char *dir, int rc, const char *needle)
+{
+    rp_config c;
+    char err[600];
+    int got = rp_node_load_config(dir, &c, err, sizeof err);
+    ck_assert_msg(got == rc, "wanted %d, got %d: %s", rc, got, err);
+    ck_assert_msg(strstr(err, needle) != NULL, "'%s' not in '%s'", needle, err);
+}
+
+static void run_accepted(const char *dir)
+{
+    rp_config c;
+    char err[600];
+    ck_assert_msg(rp_node_load_config(dir, &c, err, sizeof err) == 0, "%s", err);
+    ck_assert_str_eq(err, "");
+}
+
+START_TEST(test_run_refuses_unsafe_modes)
+{
+    const char *dir = path(0, "d");
+    rp_init_opts o = dev_opts(dir, NULL);
+    char err[600], want[400];
+    ck_assert_msg(rp_node_init(&o, err, sizeof err) == 0, "%s", err);
+    run_accepted(dir);
+    rp_config c;
+    ck_assert_int_eq(rp_node_load_config(dir, &c, err, sizeof err), 0);
+    ck_assert_int_eq(c.validator, 1); /* the config was loaded */
+
+    /* A datadir that group or others can write: they could replace the
+     * config, a key or the socket. Reading is not the datadir's business. */
+    static const unsigned bad_dir[] = {0777, 0770, 0730, 0703, 01777};
+    snprintf(want, sizeof want, "(chmod 700 %s)", dir);
+    for (size_t i = 0; i < sizeof bad_dir / sizeof *bad_dir; i++) {
+        ck_assert_int_eq(chmod(dir, bad_dir[i]), 0);
+        run_refused(dir, RP_ERR_UNSAFE_PERMS, want);
+        run_refused(dir, RP_ERR_UNSAFE_PERMS, "group and others must not be able to write");
+    }
+    ck_assert_int_eq(chmod(dir, 0755), 0);
+    run_accepted(dir);
+    ck_assert_int_eq(chmod(dir, 0700), 0);
+
+    /* The config names the key files. */
+    const char *conf = path(1, "d/reputed.conf");
+    snprintf(want, sizeof want,
+             "config %s is mode 0666: group and others must not be able to write to it", conf);
+    ck_assert_int_eq(chmod(conf, 0666), 0);
+    run_refused(dir, RP_ERR_UNSAFE_PERMS, want);
+    snprintf(want, sizeof want, "(chmod 600 %s)", conf);
+    run_refused(dir, RP_ERR_UNSAFE_PERMS, want);
+    ck_assert_int_eq(chmod(conf, 0620), 0);
+    run_refused(dir, RP_ERR_UNSAFE_PERMS, want);
+    ck_assert_int_eq(chmod(conf, 0644), 0);
+    run_accepted(dir);
+    ck_assert_int_eq(chmod(conf, 0600), 0);
+
+    /* The ledger folder. */
+    const char *ledger = path(2, "d/ledger");
+    ck_assert_int_eq(chmod(ledger, 0777), 0);
+    snprintf(want, sizeof want, "ledger folder %s is mode 0777", ledger);
+    run_refused(dir, RP_ERR_UNSAFE_PERMS, want);
+    snprintf(want, sizeof want, "(chmod 700 %s)", ledger);
+    run_refused(dir, RP_ERR_UNSAFE_PERMS, want);
+    ck_assert_int_eq(chmod(ledger, 0700), 0);
+    run_accepted(dir);
+
+    /* Owners: only as root can a test give a file away. */
+    if (geteuid() == 0) {
+        ck_assert_int_eq(chown(conf, 65534, 65534), 0);
+        run_refused(dir, RP_ERR_UNSAFE_PERMS, "belongs to uid 65534, not to this user (uid 0)");
+        ck_assert_int_eq(chown(conf, 0, 0), 0);
+        ck_assert_int_eq(chown(dir, 65534, 65534), 0);
+        snprintf(want, sizeof want, "datadir %s belongs to uid 65534", dir);
+        run_refused(dir, RP_ERR_UNSAFE_PERMS, want);
+        ck_assert_int_eq(chown(dir, 0, 0), 0);
+        ck_assert_int_eq(chown(ledger, 65534, 65534), 0);
+        run_refused(dir, RP_ERR_UNSAFE_PERMS, "ledger folder");
+        ck_assert_int_eq(chown(ledger, 0, 0), 0);
+        run_accepted(dir);
+    }
+
+    /* What is not a datadir says so. */
+    run_refused(path(3, "missing"), -ENOENT, "does not exist: create a datadir");
+    run_refused(conf, -ENOTDIR, "is not a folder");
+    ck_assert_int_eq(mkdir(path(3, "empty"), 0700), 0);
+    run_refused(path(3, "empty"), -ENOENT, "reputed.conf not found: is");
+}
+END_TEST
+
 /* ---- an interrupted init --------------------------------------------------------- */
 
 static int kill_after; /* steps the child lets pass before it dies */
@@ -1030,17 +1121,26 @@ static void check_interrupted(const rp_init_opts *o, const char *when, int finis
     rp_init_opts again = *o;
     again.result = NULL;
     int empty = empty_or_missing(dir);
+    rp_config c;
+    char run_err[600];
+    int run_rc = rp_node_load_config(dir, &c, run_err, sizeof run_err);
     int rc = rp_node_init(&again, err, sizeof err);
     if (empty) {
         ck_assert_msg(rc == 0, "killed at %s: init refused the empty folder: %s", when, err);
+        ck_assert_msg(run_rc == -ENOENT && strstr(run_err, "Create one with 'reputed init'"),
+                      "killed at %s: run said %s", when, run_err);
     } else if (finished) {
         ck_assert_msg(rc == -EEXIST && strstr(err, "already holds a node"),
                       "killed at %s, after init finished: %s", when, err);
+        ck_assert_msg(run_rc == 0, "killed at %s, after init finished: run said %s", when, run_err);
     } else {
         ck_assert_msg(rc == RP_ERR_UNFINISHED, "killed at %s: init said (%d) %s", when, rc, err);
         snprintf(want, sizeof want, "remove %s, or everything in it, and run", dir);
         ck_assert_msg(strstr(err, "interrupted") && strstr(err, want), "killed at %s: init said %s",
                       when, err);
+        /* run refuses it with the same words. */
+        ck_assert_int_eq(run_rc, RP_ERR_UNFINISHED);
+        ck_assert_str_eq(run_err, err);
     }
     remove_tree(dir);
 }
@@ -1108,6 +1208,7 @@ static Suite *config_suite(void)
     tcase_add_test(ti, test_init_passphrase_refusals);
     tcase_add_test(ti, test_init_import_key);
     tcase_add_test(ti, test_init_killed_at_each_step);
+    tcase_add_test(ti, test_run_refuses_unsafe_modes);
     suite_add_tcase(s, ti);
     return s;
 }
