@@ -1341,6 +1341,30 @@ static int check_owner_mode(const char *what, const char *path, const struct sta
     return 0;
 }
 
+/* The keys whose default can be wrong for this datadir must be in the
+ * file. [validator] enabled defaults to false, which is right for a
+ * follower, but next to a validator key it would turn a validator into a
+ * follower without a word when the conf loses the line (an empty or
+ * truncated file). Every other key's default is safe: a wrong one fails
+ * loudly (a plaintext key without dev_plaintext_key, a missing passphrase
+ * source) or changes nothing that matters (limits, the log level). */
+static int check_required(const char *datadir, const char *conf, const rp_config *cfg, char *err,
+                          size_t errlen)
+{
+    char key[RP_CONFIG_PATH_MAX];
+    struct stat st;
+    if (!rp_config_is_set(cfg, "validator", "enabled") &&
+        rp_config_path(key, sizeof key, datadir, cfg->key_file) == 0 && stat(key, &st) == 0) {
+        seterr(err, errlen,
+               "%s: [validator] enabled is not set, but the validator key %s exists: add "
+               "'enabled = true' under [validator] to sign blocks with it, or 'enabled = false' "
+               "to follow the chain without signing",
+               conf, key);
+        return RP_ERR_CONFIG;
+    }
+    return 0;
+}
+
 int rp_node_load_config(const char *datadir, rp_config *cfg, char *err, size_t errlen)
 {
     char path[PATH_MAX];
@@ -1388,8 +1412,11 @@ int rp_node_load_config(const char *datadir, rp_config *cfg, char *err, size_t e
         (rc = check_owner_mode("config", path, &st, 1, "600", "point the node at other keys", err,
                                errlen)) != 0)
         return rc;
-    if ((rc = rp_config_load(cfg, path, err, errlen)) != 0)
+    if ((rc = rp_config_load(cfg, path, err, errlen)) != 0 ||
+        (rc = check_required(datadir, path, cfg, err, errlen)) != 0) {
+        rp_config_defaults(cfg);
         return rc;
+    }
 
     /* The ledger folder: a missing one is the store's to report. */
     if (snprintf(path, sizeof path, "%s/ledger", datadir) < (int)sizeof path &&

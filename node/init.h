@@ -138,6 +138,9 @@ int rp_validator_key_load(const char *datadir, const rp_config *cfg, rp_seckey *
  *     and others cannot write (it names the key files); the ledger folder
  *     likewise the datadir. Read access is not checked here: key files
  *     refuse it themselves (rp_validator_key_load, rp_node_key_read).
+ *   - Keys without a safe default must be in the file: [validator]
+ *     enabled whenever the validator key file ([validator] key_file)
+ *     exists, so that a lost line cannot make a validator a follower.
  *   - An interrupted init (RP_INIT_MARKER) is refused as init refuses it.
  *   - DIR/rpc.sock must fit in a Unix socket address (RP_RPC_PATH_MAX).
  * Every message names the path and the fix ("chmod 700 DIR").

@@ -1034,6 +1034,50 @@ START_TEST(test_run_refuses_unsafe_modes)
 }
 END_TEST
 
+/* A key without a safe default must be in the file: an empty conf next to
+ * a validator key would otherwise make the validator a follower. */
+START_TEST(test_run_required_keys)
+{
+    const char *dir = path(0, "dev");
+    const char *conf = path(1, "dev/reputed.conf");
+    rp_init_opts o = dev_opts(dir, NULL);
+    char err[600], want[800];
+    ck_assert_msg(rp_node_init(&o, err, sizeof err) == 0, "%s", err);
+
+    snprintf(want, sizeof want,
+             "%s: [validator] enabled is not set, but the validator key %s/validator.key "
+             "exists: add 'enabled = true' under [validator]",
+             conf, dir);
+    write_file(conf, "", 0600);
+    run_refused(dir, RP_ERR_CONFIG, want);
+    write_file(conf, "# all defaults\n[validator]\nblock_interval_ms = 500\n", 0600);
+    run_refused(dir, RP_ERR_CONFIG, want);
+    write_file(conf, "[validator]\nenabled = false\n", 0600);
+    run_accepted(dir);
+    write_file(conf, "[validator]\nenabled = true\ndev_plaintext_key = true\n", 0600);
+    run_accepted(dir);
+    /* The key that counts is the one key_file names. */
+    write_file(conf, "[validator]\nkey_file = elsewhere.key\n", 0600);
+    run_accepted(dir);
+
+    /* A follower has no key: its empty conf is all defaults. */
+    char gpath[4096];
+    source_path(gpath, sizeof gpath, "configs/devnet/genesis.json");
+    memset(&o, 0, sizeof o);
+    o.datadir = path(2, "follower");
+    o.genesis = gpath;
+    ck_assert_msg(rp_node_init(&o, err, sizeof err) == 0, "%s", err);
+    write_file(path(3, "follower/reputed.conf"), "", 0600);
+    run_accepted(path(2, "follower"));
+
+    /* A validator key that is in no genesis yet: init writes enabled = false
+     * (it is required, so it is there). */
+    rp_init_result res;
+    make_validator(path(2, "val"), "correct horse", &res);
+    run_accepted(path(2, "val"));
+}
+END_TEST
+
 /* ---- an interrupted init --------------------------------------------------------- */
 
 static int kill_after; /* steps the child lets pass before it dies */
@@ -1209,6 +1253,7 @@ static Suite *config_suite(void)
     tcase_add_test(ti, test_init_import_key);
     tcase_add_test(ti, test_init_killed_at_each_step);
     tcase_add_test(ti, test_run_refuses_unsafe_modes);
+    tcase_add_test(ti, test_run_required_keys);
     suite_add_tcase(s, ti);
     return s;
 }

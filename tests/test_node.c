@@ -2622,6 +2622,27 @@ START_TEST(test_interrupted_init_refused)
 }
 END_TEST
 
+/* An empty reputed.conf next to the validator key must not make a
+ * validator a follower without a word: [validator] enabled is required. */
+START_TEST(test_empty_conf_refused)
+{
+    char conf[256], want[1024];
+    snprintf(conf, sizeof conf, "%s/reputed.conf", T.dir);
+    write_file(conf, "");
+    snprintf(want, sizeof want,
+             "reputed run: %s: [validator] enabled is not set, but the validator key "
+             "%s/validator.key exists: add 'enabled = true' under [validator] to sign blocks "
+             "with it, or 'enabled = false' to follow the chain without signing",
+             conf, T.dir);
+    run_refused_with(T.dir, want);
+
+    /* Said either way, it starts. */
+    write_file(conf, "[validator]\nenabled = false\n");
+    node_start();
+    node_stop();
+}
+END_TEST
+
 /* ---- main
  * ------------------------------------------------------------------------------------------- */
 
@@ -2681,6 +2702,7 @@ int main(void)
     add(s, "cli_end_to_end", test_cli_end_to_end, 300);
     add(s, "unsafe_datadir_refused", test_unsafe_datadir_refused, 120);
     add(s, "interrupted_init_refused", test_interrupted_init_refused, 120);
+    add(s, "empty_conf_refused", test_empty_conf_refused, 120);
 
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
