@@ -1365,6 +1365,68 @@ static int check_required(const char *datadir, const char *conf, const rp_config
     return 0;
 }
 
+/* [node] node_key and [node] genesis name files that nothing else in run
+ * reads yet: the ledger holds its own copy of the genesis, and the network
+ * that will use the node key is still to come. A setting that is never
+ * read cannot be wrong, so an operator who edits it learns nothing; both
+ * are read and checked here instead. The node key must be a private,
+ * well-formed key file. The genesis must parse and be the one the ledger
+ * was created from (a missing or unreadable ledger is left to the store
+ * to report). */
+static int check_node_files(const char *datadir, const rp_config *cfg, char *err, size_t errlen)
+{
+    char path[RP_CONFIG_PATH_MAX], msg[RP_CONFIG_PATH_MAX + 200];
+    unsigned char key[32];
+    int rc;
+    if (rp_config_path(path, sizeof path, datadir, cfg->node_key) != 0) {
+        seterr(err, errlen, "[node] node_key: path too long");
+        return -ENAMETOOLONG;
+    }
+    rc = rp_node_key_read(path, key, msg, sizeof msg);
+    sodium_memzero(key, sizeof key);
+    if (rc) {
+        seterr(err, errlen, "%s ([node] node_key)", msg);
+        return rc;
+    }
+
+    if (rp_config_path(path, sizeof path, datadir, cfg->genesis) != 0) {
+        seterr(err, errlen, "[node] genesis: path too long");
+        return -ENAMETOOLONG;
+    }
+    rp_genesis *g = calloc(1, sizeof *g);
+    if (!g) {
+        seterr(err, errlen, "out of memory");
+        return RP_ERR_NOMEM;
+    }
+    rp_hash id;
+    if ((rc = rp_genesis_load(g, path, msg, sizeof msg)) != 0) {
+        seterr(err, errlen, "[node] genesis: %s", msg);
+    } else if ((rc = rp_genesis_chain_id(&id, g)) != 0) {
+        seterr(err, errlen, "[node] genesis %s: cannot encode it: %s", path, rp_strerror(rc));
+    } else {
+        rp_store *st = NULL;
+        rp_store_error serr;
+        rp_store_opts ro = {.map_size = cfg->map_size, .read_only = 1};
+        if (rp_store_open(&st, datadir, &ro, &serr) == 0) {
+            const rp_hash *ledger = rp_store_chain_id(st);
+            if (!rp_hash_eq(&id, ledger)) {
+                char a[65], b[65];
+                rp_hex_encode(a, sizeof a, id.bytes, 32);
+                rp_hex_encode(b, sizeof b, ledger->bytes, 32);
+                seterr(err, errlen,
+                       "[node] genesis %s is chain '%s' (id %.16s...), but the ledger in %s is "
+                       "chain id %.16s...: point [node] genesis at the genesis this datadir was "
+                       "created from",
+                       path, g->chain_name, a, datadir, b);
+                rc = RP_ERR_CHAIN_MISMATCH;
+            }
+            rp_store_close(st);
+        }
+    }
+    free(g);
+    return rc;
+}
+
 int rp_node_load_config(const char *datadir, rp_config *cfg, char *err, size_t errlen)
 {
     char path[PATH_MAX];
@@ -1375,6 +1437,10 @@ int rp_node_load_config(const char *datadir, rp_config *cfg, char *err, size_t e
     if (!datadir || !datadir[0]) {
         seterr(err, errlen, "a datadir is required");
         return RP_ERR_INVALID_ARG;
+    }
+    if ((rc = rp_crypto_init()) != 0) { /* the genesis's chain id is a tagged hash */
+        seterr(err, errlen, "cannot start the crypto library: %s", rp_strerror(rc));
+        return rc;
     }
 
     /* The folder: ours, and nobody else may add, remove or replace what
@@ -1413,7 +1479,8 @@ int rp_node_load_config(const char *datadir, rp_config *cfg, char *err, size_t e
                                errlen)) != 0)
         return rc;
     if ((rc = rp_config_load(cfg, path, err, errlen)) != 0 ||
-        (rc = check_required(datadir, path, cfg, err, errlen)) != 0) {
+        (rc = check_required(datadir, path, cfg, err, errlen)) != 0 ||
+        (rc = check_node_files(datadir, cfg, err, errlen)) != 0) {
         rp_config_defaults(cfg);
         return rc;
     }

@@ -141,10 +141,15 @@ int rp_validator_key_load(const char *datadir, const rp_config *cfg, rp_seckey *
  *   - Keys without a safe default must be in the file: [validator]
  *     enabled whenever the validator key file ([validator] key_file)
  *     exists, so that a lost line cannot make a validator a follower.
+ *   - Every setting is read: [node] node_key must be a node key file
+ *     (rp_node_key_read), [node] genesis a genesis file whose chain id is
+ *     the ledger's.
  *   - An interrupted init (RP_INIT_MARKER) is refused as init refuses it.
  *   - DIR/rpc.sock must fit in a Unix socket address (RP_RPC_PATH_MAX).
  * Every message names the path and the fix ("chmod 700 DIR").
  * Returns: 0; RP_ERR_UNSAFE_PERMS; RP_ERR_UNFINISHED; -ENAMETOOLONG;
+ *          RP_ERR_KEYFILE_* for the node key; RP_ERR_GENESIS, or
+ *          RP_ERR_CHAIN_MISMATCH for another chain's genesis;
  *          -ENOENT (no datadir, or no reputed.conf in it); -ENOTDIR;
  *          RP_ERR_CONFIG and the other errors of rp_config_load;
  *          RP_ERR_INVALID_ARG without a datadir; -errno.

@@ -1078,6 +1078,69 @@ START_TEST(test_run_required_keys)
 }
 END_TEST
 
+/* Rewrite dir's reputed.conf with [node] genesis and node_key set. */
+static void set_node_files(const char *dir, const char *genesis, const char *node_key)
+{
+    rp_config c;
+    char p[300];
+    load_conf(dir, &c);
+    snprintf(c.genesis, sizeof c.genesis, "%s", genesis);
+    snprintf(c.node_key, sizeof c.node_key, "%s", node_key);
+    char *text = rp_config_format(&c);
+    ck_assert_ptr_nonnull(text);
+    snprintf(p, sizeof p, "%s/reputed.conf", dir);
+    write_file(p, text, 0600);
+    free(text);
+}
+
+/* Every setting init writes is read by run: [node] node_key and [node]
+ * genesis, which nothing else reads yet, are checked at start. */
+START_TEST(test_run_reads_node_files)
+{
+    const char *dir = path(0, "d");
+    rp_init_opts o = dev_opts(dir, NULL);
+    char err[600], want[4800], gpath[4096];
+    ck_assert_msg(rp_node_init(&o, err, sizeof err) == 0, "%s", err);
+    run_accepted(dir);
+
+    /* The node key: private and well formed. */
+    const char *nk = path(1, "d/node.key");
+    ck_assert_int_eq(chmod(nk, 0644), 0);
+    snprintf(want, sizeof want, "node key %s is mode 0644", nk);
+    run_refused(dir, RP_ERR_KEYFILE_PERMS, want);
+    snprintf(want, sizeof want, "(chmod 600 %s) ([node] node_key)", nk);
+    run_refused(dir, RP_ERR_KEYFILE_PERMS, want);
+    ck_assert_int_eq(chmod(nk, 0600), 0);
+    set_node_files(dir, "genesis.json", "other.key");
+    run_refused(dir, -ENOENT, "other.key");
+    write_file(path(2, "d/other.key"), "# not hex\nxyz\n", 0600);
+    run_refused(dir, RP_ERR_KEYFILE_FORMAT, "not in the expected format");
+    set_node_files(dir, "genesis.json", "node.key");
+    run_accepted(dir);
+
+    /* The genesis: readable, valid, and the ledger's. */
+    set_node_files(dir, "nothing.json", "node.key");
+    run_refused(dir, -ENOENT, "[node] genesis: ");
+    write_file(path(2, "d/broken.json"), "{\"chain_name\": \"x\"}", 0600);
+    set_node_files(dir, "broken.json", "node.key");
+    run_refused(dir, RP_ERR_GENESIS, "[node] genesis: ");
+    source_path(gpath, sizeof gpath, "configs/devnet/genesis.json");
+    set_node_files(dir, gpath, "node.key");
+    snprintf(want, sizeof want, "[node] genesis %s is chain 'repute-devnet'", gpath);
+    run_refused(dir, RP_ERR_CHAIN_MISMATCH, want);
+    run_refused(dir, RP_ERR_CHAIN_MISMATCH,
+                "point [node] genesis at the genesis this datadir was created from");
+
+    /* The datadir's own genesis, wherever it is kept. */
+    size_t n;
+    char *text = read_file(path(1, "d/genesis.json"), &n);
+    write_file(path(2, "kept.json"), text, 0644);
+    free(text);
+    set_node_files(dir, path(2, "kept.json"), "node.key");
+    run_accepted(dir);
+}
+END_TEST
+
 /* ---- an interrupted init --------------------------------------------------------- */
 
 static int kill_after; /* steps the child lets pass before it dies */
@@ -1254,6 +1317,7 @@ static Suite *config_suite(void)
     tcase_add_test(ti, test_init_killed_at_each_step);
     tcase_add_test(ti, test_run_refuses_unsafe_modes);
     tcase_add_test(ti, test_run_required_keys);
+    tcase_add_test(ti, test_run_reads_node_files);
     suite_add_tcase(s, ti);
     return s;
 }

@@ -2643,6 +2643,37 @@ START_TEST(test_empty_conf_refused)
 }
 END_TEST
 
+/* [node] genesis and [node] node_key, which nothing else reads yet, are
+ * checked at start: another chain's genesis, or a node key others can
+ * read, is refused with the fix. */
+START_TEST(test_node_files_checked)
+{
+    char genesis[256], saved[256], other[1024], nk[256], want[1024], cmd[2400];
+    snprintf(genesis, sizeof genesis, "%s/genesis.json", T.dir);
+    snprintf(saved, sizeof saved, "%s/genesis.saved", T.work);
+    snprintf(nk, sizeof nk, "%s/node.key", T.dir);
+    const char *root = getenv("RP_SOURCE_ROOT");
+    ck_assert_ptr_nonnull(root);
+    snprintf(other, sizeof other, "%s/configs/devnet/genesis.json", root);
+    ck_assert_int_eq(rename(genesis, saved), 0);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", other, genesis);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(want, sizeof want, "reputed run: [node] genesis %s is chain 'repute-devnet'", genesis);
+    run_refused_with(T.dir, want);
+    ck_assert_int_eq(rename(saved, genesis), 0);
+
+    ck_assert_int_eq(chmod(nk, 0640), 0);
+    snprintf(want, sizeof want,
+             "reputed run: node key %s is mode 0640: group and others must have no access to it "
+             "(chmod 600 %s) ([node] node_key)",
+             nk, nk);
+    run_refused_with(T.dir, want);
+    ck_assert_int_eq(chmod(nk, 0600), 0);
+    node_start();
+    node_stop();
+}
+END_TEST
+
 /* ---- main
  * ------------------------------------------------------------------------------------------- */
 
@@ -2703,6 +2734,7 @@ int main(void)
     add(s, "unsafe_datadir_refused", test_unsafe_datadir_refused, 120);
     add(s, "interrupted_init_refused", test_interrupted_init_refused, 120);
     add(s, "empty_conf_refused", test_empty_conf_refused, 120);
+    add(s, "node_files_checked", test_node_files_checked, 120);
 
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
