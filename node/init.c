@@ -675,10 +675,15 @@ static int inspect_datadir(struct init *I, int *genesis_in_place)
     const char *dir = I->o->datadir;
     struct stat st;
     *genesis_in_place = 0;
+    /* `reputed run --datadir DIR` binds DIR/rpc.sock: refuse now what run
+     * would refuse later, in the same words. */
+    int rc = check_socket_path(dir, I->err, I->errlen);
+    if (rc)
+        return rc;
     if (stat(dir, &st) != 0) {
         if (errno == ENOENT)
             return 0;
-        int rc = -errno;
+        rc = -errno;
         seterr(I->err, I->errlen, "cannot use %s: %s", dir, rp_strerror(rc));
         return rc;
     }
@@ -693,8 +698,7 @@ static int inspect_datadir(struct init *I, int *genesis_in_place)
                dir, (unsigned)st.st_uid, (unsigned)geteuid(), I->who);
         return -EPERM;
     }
-    int rc = check_marker(dir, I->err, I->errlen);
-    if (rc)
+    if ((rc = check_marker(dir, I->err, I->errlen)) != 0)
         return rc;
     DIR *d = opendir(dir);
     if (!d) {

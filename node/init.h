@@ -104,7 +104,10 @@ typedef struct rp_init_opts {
  * EMPTY passphrase, cheapest KDF), and block 1 registering that identity
  * as "Repute Dev Anchor" (role agent); the conf enables the validator with
  * dev_plaintext_key and a 500 ms block interval.
- * Returns: 0; RP_ERR_INVALID_ARG for contradictory options; -EEXIST if the
+ * A datadir whose socket path, DIR/rpc.sock as given, would not fit a Unix
+ * socket address (RP_RPC_PATH_MAX) is refused as `reputed run` refuses it.
+ * Returns: 0; RP_ERR_INVALID_ARG for contradictory options; -ENAMETOOLONG
+ *          for a datadir path too long for its socket; -EEXIST if the
  *          datadir holds a ledger, a reputed.conf or a file init would
  *          create; RP_ERR_UNFINISHED if it holds RP_INIT_MARKER (an
  *          interrupted init or repute-gen); -ENOTEMPTY for any other
@@ -175,12 +178,14 @@ extern void (*rp_init_test_hook)(const char *step);
 
 /* Check, without changing anything, that a folder can become a datadir:
  * missing, or an empty folder of this user's (lost+found aside), as
- * rp_node_init requires.
- * Returns: 0; -EEXIST if it holds a ledger, a reputed.conf or a file init
- *          writes; RP_ERR_UNFINISHED if it holds RP_INIT_MARKER (an
- *          interrupted init); -ENOTEMPTY if it holds anything else; -ENOTDIR; -EPERM
- *          if it is another user's; RP_ERR_INVALID_ARG without a datadir;
- *          -errno. err names the entry in the way, for an operator.
+ * rp_node_init requires, and with a socket path run can bind.
+ * Returns: 0; -ENAMETOOLONG if DIR/rpc.sock is longer than
+ *          RP_RPC_PATH_MAX; -EEXIST if it holds a ledger, a reputed.conf
+ *          or a file init writes; RP_ERR_UNFINISHED if it holds
+ *          RP_INIT_MARKER (an interrupted init); -ENOTEMPTY if it holds
+ *          anything else; -ENOTDIR; -EPERM if it is another user's;
+ *          RP_ERR_INVALID_ARG without a datadir; -errno. err names the
+ *          entry in the way, for an operator.
  * In:      who: the program, for messages ("init", "repute-gen"). */
 int rp_init_check_datadir(const char *datadir, const char *who, char *err, size_t errlen);
 

@@ -1034,6 +1034,42 @@ START_TEST(test_run_refuses_unsafe_modes)
 }
 END_TEST
 
+/* A datadir path whose socket, DIR/rpc.sock, would not fit a Unix socket
+ * address (107 bytes and the NUL) is refused by init as run refuses it. */
+START_TEST(test_init_socket_path_too_long)
+{
+    char dir[200], err[600], want[400];
+    /* DIR/rpc.sock of 108 bytes: one too many. */
+    int n = snprintf(dir, sizeof dir, "%s/", tmp);
+    while (n < 108 - 9)
+        dir[n++] = 's';
+    dir[n] = '\0';
+    rp_init_opts o = dev_opts(dir, NULL);
+    snprintf(want, sizeof want,
+             "socket path %s/rpc.sock is 108 bytes; Unix sockets allow at most 107: use a "
+             "shorter datadir path",
+             dir);
+    ck_assert_int_eq(rp_node_init(&o, err, sizeof err), -ENAMETOOLONG);
+    ck_assert_str_eq(err, want);
+    ck_assert(!exists(dir));
+    /* repute-gen's check says the same. */
+    ck_assert_int_eq(rp_init_check_datadir(dir, "repute-gen", err, sizeof err), -ENAMETOOLONG);
+    ck_assert_str_eq(err, want);
+    /* And so does run, on a datadir moved there. */
+    o.datadir = path(0, "d");
+    ck_assert_msg(rp_node_init(&o, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(rename(path(0, "d"), dir), 0);
+    run_refused(dir, -ENAMETOOLONG, want);
+    ck_assert_int_eq(rename(dir, path(0, "d")), 0);
+
+    /* 107 bytes fit. */
+    dir[n - 1] = '\0';
+    o.datadir = dir;
+    ck_assert_msg(rp_node_init(&o, err, sizeof err) == 0, "%s", err);
+    run_accepted(dir);
+}
+END_TEST
+
 /* A key without a safe default must be in the file: an empty conf next to
  * a validator key would otherwise make the validator a follower. */
 START_TEST(test_run_required_keys)
@@ -1318,6 +1354,7 @@ static Suite *config_suite(void)
     tcase_add_test(ti, test_run_refuses_unsafe_modes);
     tcase_add_test(ti, test_run_required_keys);
     tcase_add_test(ti, test_run_reads_node_files);
+    tcase_add_test(ti, test_init_socket_path_too_long);
     suite_add_tcase(s, ti);
     return s;
 }
