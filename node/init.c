@@ -592,7 +592,7 @@ static int same_file(const char *a, const char *b)
  * Returns: 0 without a marker; RP_ERR_UNFINISHED with err set. */
 static int check_marker(const char *dir, char *err, size_t errlen)
 {
-    char path[PATH_MAX], text[256];
+    char path[PATH_MAX], text[1024]; /* the marker is a few lines */
     struct stat st;
     size_t n = 0;
     if (snprintf(path, sizeof path, "%s/%s", dir, RP_INIT_MARKER) >= (int)sizeof path ||
@@ -1246,6 +1246,51 @@ int rp_init_check_datadir(const char *datadir, const char *who, char *err, size_
     I.err = err;
     I.errlen = errlen;
     int rc = inspect_datadir(&I, &in_place);
+    if (!rc && errlen)
+        err[0] = '\0';
+    return rc;
+}
+
+/* A struct init for the marker alone, on datadir. */
+static void marker_init(struct init *I, rp_init_opts *o, const char *datadir, const char *writer,
+                        char *err, size_t errlen)
+{
+    memset(o, 0, sizeof *o);
+    o->datadir = datadir;
+    memset(I, 0, sizeof *I);
+    I->o = o;
+    I->who = I->program = writer;
+    I->err = err;
+    I->errlen = errlen;
+}
+
+int rp_init_mark_begin(const char *datadir, const char *writer, char *err, size_t errlen)
+{
+    rp_init_opts o;
+    struct init I;
+    if (!datadir || !datadir[0] || !writer) {
+        seterr(err, errlen, "a datadir and a writer are required");
+        return RP_ERR_INVALID_ARG;
+    }
+    marker_init(&I, &o, datadir, writer, err, errlen);
+    int rc = begin_marker(&I);
+    if (rc)
+        rollback(&I);
+    else if (errlen)
+        err[0] = '\0';
+    return rc;
+}
+
+int rp_init_mark_done(const char *datadir, char *err, size_t errlen)
+{
+    rp_init_opts o;
+    struct init I;
+    if (!datadir || !datadir[0]) {
+        seterr(err, errlen, "a datadir is required");
+        return RP_ERR_INVALID_ARG;
+    }
+    marker_init(&I, &o, datadir, "", err, errlen);
+    int rc = end_marker(&I);
     if (!rc && errlen)
         err[0] = '\0';
     return rc;

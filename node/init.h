@@ -189,6 +189,24 @@ extern void (*rp_init_test_hook)(const char *step);
  * In:      who: the program, for messages ("init", "repute-gen"). */
 int rp_init_check_datadir(const char *datadir, const char *who, char *err, size_t errlen);
 
+/* Mark a datadir as being created, before anything else is written in it,
+ * as rp_node_init does: DIR/RP_INIT_MARKER is created (O_EXCL, mode 0600,
+ * fsynced, then the folder), its first line writer. Until
+ * rp_init_mark_done, init, repute-gen and run refuse the folder with
+ * RP_ERR_UNFINISHED and a message that names writer ("an interrupted
+ * repute-gen ...; remove DIR, or everything in it, and run repute-gen
+ * again"), so a tool killed halfway leaves a folder that says so.
+ * Returns: 0; -EEXIST if a marker is there already; RP_ERR_INVALID_ARG;
+ *          -errno. err says what and where.
+ * In:      datadir: an existing folder; writer: the command to run again
+ *          ("repute-gen"). */
+int rp_init_mark_begin(const char *datadir, const char *writer, char *err, size_t errlen);
+
+/* The datadir is complete: remove the marker and fsync the folder. Call it
+ * last, after rp_init_dev_files.
+ * Returns: 0; -ENOENT without a marker; -errno. */
+int rp_init_mark_done(const char *datadir, char *err, size_t errlen);
+
 /* Write what `reputed init --dev` writes besides its ledger and its anchor
  * key, into a datadir whose ledger the caller has made, so that
  * `reputed run --datadir DIR` serves it at once:
