@@ -28,6 +28,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto/error.h"
@@ -1252,7 +1253,8 @@ static void remove_tree(const char *dir)
     ck_assert_int_eq(system(cmd), 0);
 }
 
-/* What an init killed at `when` left in o->datadir is one of three things:
+/* What an init killed at `when` (finished: 1 after its last step, 0
+ * before, -1 unknown) left in o->datadir is one of three things:
  * nothing (or an empty folder), which init takes; a finished datadir; or a
  * folder that init refuses, saying that an init was interrupted and what
  * to do. Never one that is refused without saying why. Ends with the
@@ -1270,9 +1272,11 @@ static void check_interrupted(const rp_init_opts *o, const char *when, int finis
     int rc = rp_node_init(&again, err, sizeof err);
     if (empty) {
         ck_assert_msg(rc == 0, "killed at %s: init refused the empty folder: %s", when, err);
-        ck_assert_msg(run_rc == -ENOENT && strstr(run_err, "Create one with 'reputed init'"),
+        /* "does not exist: create a datadir with 'reputed init'", or for the
+         * empty folder "reputed.conf not found: ... Create one with ..." */
+        ck_assert_msg(run_rc == -ENOENT && strstr(run_err, " with 'reputed init'"),
                       "killed at %s: run said %s", when, run_err);
-    } else if (finished) {
+    } else if (finished == 1 || (finished < 0 && run_rc == 0)) {
         ck_assert_msg(rc == -EEXIST && strstr(err, "already holds a node"),
                       "killed at %s, after init finished: %s", when, err);
         ck_assert_msg(run_rc == 0, "killed at %s, after init finished: run said %s", when, run_err);
@@ -1319,6 +1323,47 @@ START_TEST(test_init_killed_at_each_step)
 }
 END_TEST
 
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Kill a dev init at evenly spread moments of its run, so that some land
+ * inside the steps (the ledger being built in ledger.new, block 1 being
+ * written), where the step hook cannot stop it. */
+START_TEST(test_init_killed_any_time)
+{
+    rp_init_opts o = dev_opts(path(0, "d"), NULL);
+    char err[600], when[64];
+    uint64_t t0 = mono_us();
+    ck_assert_msg(rp_node_init(&o, err, sizeof err) == 0, "%s", err);
+    uint64_t span = mono_us() - t0;
+    remove_tree(o.datadir);
+    /* A child takes longer than this process did (it starts cold, and
+     * fsyncs vary): spread the kills over three spans. */
+    for (int i = 0; i < 24; i++) {
+        uint64_t delay = 3 * span * (uint64_t)i / 23;
+        fflush(NULL);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0)
+            _exit(rp_node_init(&o, err, sizeof err) == 0 ? 0 : 3);
+        struct timespec ts = {(time_t)(delay / 1000000), (long)(delay % 1000000) * 1000};
+        nanosleep(&ts, NULL);
+        kill(pid, SIGKILL);
+        int st;
+        ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+        ck_assert_msg(WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) == 0),
+                      "init failed in the child (0x%x)", st);
+        snprintf(when, sizeof when, "%llu us of %llu", (unsigned long long)delay,
+                 (unsigned long long)span);
+        check_interrupted(&o, when, WIFEXITED(st) ? 1 : -1);
+    }
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -1351,6 +1396,7 @@ static Suite *config_suite(void)
     tcase_add_test(ti, test_init_passphrase_refusals);
     tcase_add_test(ti, test_init_import_key);
     tcase_add_test(ti, test_init_killed_at_each_step);
+    tcase_add_test(ti, test_init_killed_any_time);
     tcase_add_test(ti, test_run_refuses_unsafe_modes);
     tcase_add_test(ti, test_run_required_keys);
     tcase_add_test(ti, test_run_reads_node_files);
