@@ -1163,7 +1163,8 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
     if (rc)
         return rc;
 
-    /* 4. The conf, last: its presence marks a finished datadir. */
+    /* 4. The conf, then the marker's removal: a datadir with a conf and no
+     * marker is a finished one. */
     if ((rc = create_file(I, "reputed.conf", S->conf, strlen(S->conf))) != 0)
         return rc;
     step_done("reputed.conf");
@@ -1374,7 +1375,7 @@ static int check_owner_mode(const char *what, const char *path, const struct sta
     if (st->st_uid != me && !(root_ok && st->st_uid == 0)) {
         seterr(err, errlen,
                "%s %s belongs to uid %u, not to this user (uid %u)%s: that user could %s; "
-               "run reputed as the user that owns the datadir, or give it this user "
+               "run reputed as the user that owns the datadir, or give it to this user "
                "(chown %u %s)",
                what, path, (unsigned)st->st_uid, me, root_ok ? " or root" : "", why, me, path);
         return RP_ERR_UNSAFE_PERMS;
