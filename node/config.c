@@ -75,12 +75,13 @@ static const struct key keys[] = {
      "the file grows with the chain. If the node stops with \"map full\",\n"
      "nothing is lost: raise this and start it again."},
     {"node", "genesis", K_PATH, F(genesis), 1, 0, "genesis.json",
-     "The genesis file the datadir was created from. Relative paths are\n"
-     "relative to the datadir (as for every path below)."},
+     "The genesis file the datadir was created from; the node checks at start\n"
+     "that it is its ledger's. Relative paths are relative to the datadir (as\n"
+     "for every path below)."},
     {"node", "node_key", K_PATH, F(node_key), 1, 0, "node.key",
-     "This node's network identity key: 32 random bytes in hex, mode 0600.\n"
-     "Plaintext by design (like Tendermint's node_key): it names the node to\n"
-     "its peers and signs nothing on chain."},
+     "This node's network identity key: 32 random bytes in hex, mode 0600\n"
+     "(checked at start). Plaintext by design (like Tendermint's node_key): it\n"
+     "names the node to its peers and signs nothing on chain."},
 
     {"rpc", "max_connections", K_U32, F(rpc_max_connections), 1, 65536, "256",
      "Most clients connected at once (1..65536); one more gets an error and\n"
@@ -104,7 +105,9 @@ static const struct key keys[] = {
      "and be held until the gap fills (0..1000); further ahead is refused."},
 
     {"validator", "enabled", K_BOOL, F(validator), 0, 1, "false",
-     "true: sign and produce blocks with key_file."},
+     "true: sign and produce blocks with key_file. Required whenever key_file\n"
+     "exists, so that a conf that lost this line cannot quietly turn a\n"
+     "validator into a follower."},
     {"validator", "key_file", K_PATH, F(key_file), 1, 0, "validator.key",
      "The validator's secret key: a key file encrypted with a passphrase\n"
      "(docs/keys.md), or with dev_plaintext_key a plaintext dev key."},
@@ -127,6 +130,7 @@ static const struct key keys[] = {
      "(100..600000)."},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
+_Static_assert(NKEYS <= 64, "rp_config.set_keys has a bit per key");
 
 /* ---- values ------------------------------------------------------------------ */
 
@@ -447,6 +451,7 @@ static int handler(void *user, const char *section, const char *name, const char
             return 0;
         }
         P->set_line[i] = P->line;
+        P->cfg.set_keys |= UINT64_C(1) << i;
         return 1;
     }
     known_keys(known, sizeof known, section);
@@ -544,6 +549,14 @@ int rp_config_load(rp_config *cfg, const char *path, char *errbuf, size_t errlen
     int rc = rp_config_parse(cfg, path, text, len, errbuf, errlen);
     free(text);
     return rc;
+}
+
+int rp_config_is_set(const rp_config *cfg, const char *section, const char *name)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (!strcmp(keys[i].section, section) && !strcmp(keys[i].name, name))
+            return (cfg->set_keys >> i) & 1;
+    return 0;
 }
 
 int rp_config_path(char *out, size_t cap, const char *datadir, const char *path)
@@ -650,11 +663,12 @@ char *rp_config_format(const rp_config *cfg)
               "# `reputed init` writes this file into the datadir; `reputed run` reads\n"
               "# DATADIR/reputed.conf at start. Every key is listed with its meaning and\n"
               "# range; a key left out keeps its default (configs/reputed.conf.example\n"
-              "# shows them all). Unknown sections and keys, duplicate keys, malformed\n"
-              "# values and lines longer than %d characters are refused with the line\n"
-              "# number. Booleans are true or false, integers plain decimal. Comments\n"
-              "# start with # or ; at the beginning of a line. docs/operators.md explains\n"
-              "# each setting.\n",
+              "# shows them all), except [validator] enabled next to a validator key.\n"
+              "# Group and others must not be able to write this file (chmod 600).\n"
+              "# Unknown sections and keys, duplicate keys, malformed values and lines\n"
+              "# longer than %d characters are refused with the line number. Booleans\n"
+              "# are true or false, integers plain decimal. Comments start with # or ;\n"
+              "# at the beginning of a line. docs/operators.md explains each setting.\n",
               RP_CONFIG_MAX_LINE - 1);
     for (size_t s = 0; s < NSECTIONS; s++) {
         sb_printf(&b, "\n");

@@ -45,6 +45,10 @@ typedef struct rp_config {
     char passphrase_env[64];         /* passphrase_env = REPUTE_PASSPHRASE */
     char credential[64];             /* credential = validator-passphrase ($CREDENTIALS_DIRECTORY/NAME) */
     uint32_t block_interval_ms;      /* block_interval_ms = 1000 */
+
+    /* Which keys the file set (one bit per key of the table in config.c):
+     * read it with rp_config_is_set, never directly. */
+    uint64_t set_keys;
 } rp_config;
 
 /* Fill cfg with the defaults above. */
@@ -55,6 +59,15 @@ void rp_config_defaults(rp_config *cfg);
  *          errbuf saying "PATH:LINE: what is wrong".
  * Out:     cfg (unchanged fields keep their defaults). */
 int rp_config_load(rp_config *cfg, const char *path, char *errbuf, size_t errlen);
+
+/* Did the file set this key, rather than leave it at its default?
+ * For keys whose default is wrong for some datadirs (a validator's
+ * [validator] enabled), so that their absence can be an error.
+ * Returns: 1 if the last rp_config_load or rp_config_parse that filled cfg
+ *          read the key from the file; 0 if it kept its default, after
+ *          rp_config_defaults, or for a key that does not exist.
+ * In:      section, name: as in the file ("validator", "enabled"). */
+int rp_config_is_set(const rp_config *cfg, const char *section, const char *name);
 
 /* Resolve a path from the config against the datadir: absolute paths are
  * kept, relative ones are joined to datadir. Returns: 0, or -ENAMETOOLONG. */

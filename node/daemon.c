@@ -2,7 +2,7 @@
  * contract of its parts in node.h).
  *
  * Start-up is a sequence of steps, each undone in reverse if a later one
- * fails: config, the store (which takes the datadir lock, so a second
+ * fails: datadir checks and config, the store (which takes the datadir lock, so a second
  * instance stops there), the validator key, the mempool, the writer, the
  * RPC socket, the timers and signals, the producer. SIGINT or SIGTERM stops
  * intake, answers waiting clients, lets queued commits and running jobs
@@ -125,13 +125,8 @@ int rp_daemon_run(const char *datadir, char *err, size_t errlen)
         free(n);
         return RP_ERR_INVALID_ARG;
     }
-    rp_config_defaults(&n->cfg);
-    snprintf(path, sizeof path, "%s/reputed.conf", datadir);
-    rc = rp_config_load(&n->cfg, path, err, errlen);
-    if (rc) {
-        if (rc == -ENOENT)
-            snprintf(err, errlen, "%s not found: is %s a datadir? Create one with 'reputed init'",
-                     path, datadir);
+    /* The datadir's safety and its config (node/init.h). */
+    if ((rc = rp_node_load_config(datadir, &n->cfg, err, errlen)) != 0) {
         free(n);
         return rc;
     }

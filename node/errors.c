@@ -22,6 +22,10 @@ static const char *message(int code)
         return "node is shutting down";
     case RP_ERR_TOO_MANY:
         return "too many: a fixed bound is reached";
+    case RP_ERR_UNSAFE_PERMS:
+        return "another user could change this: fix its owner or mode";
+    case RP_ERR_UNFINISHED:
+        return "an interrupted init: remove the datadir and run init again";
     }
     return NULL;
 }

@@ -16,6 +16,8 @@ enum rp_node_error {
     RP_ERR_DUPLICATE = -2003,    /* the same record is already pending */
     RP_ERR_SHUTDOWN = -2004,     /* the node is stopping */
     RP_ERR_TOO_MANY = -2005,     /* a fixed bound is reached (e.g. mempool subscribers) */
+    RP_ERR_UNSAFE_PERMS = -2006, /* a datadir, config or ledger others could change */
+    RP_ERR_UNFINISHED = -2007,   /* a datadir whose init was interrupted */
 };
 
 /* Register the messages of the codes above (and the ledger's) with

@@ -45,6 +45,7 @@
 #include "ledger/store.h"
 #include "node/log.h"
 #include "node/prompt.h"
+#include "node/rpc.h"
 #include "node/solo.h"
 
 #define DEV_POW_DIFFICULTY 8
@@ -501,9 +502,18 @@ int rp_validator_key_load(const char *datadir, const rp_config *cfg, rp_seckey *
 
 /* ---- init ------------------------------------------------------------------------ */
 
+void (*rp_init_test_hook)(const char *step);
+
+static void step_done(const char *step)
+{
+    if (rp_init_test_hook)
+        rp_init_test_hook(step);
+}
+
 struct init {
     const rp_init_opts *o;
-    const char *who; /* "init", or the tool making the datadir, for messages */
+    const char *who;     /* "init", or the tool making the datadir, for messages */
+    const char *program; /* the command to run again: "reputed init", "repute-gen" */
     char *err;
     size_t errlen;
     int dir_created;
@@ -575,6 +585,88 @@ static int same_file(const char *a, const char *b)
            sa.st_ino == sb.st_ino;
 }
 
+/* ---- the marker of a datadir being created -------------------------------------- */
+
+/* If DIR/RP_INIT_MARKER exists, say so: what wrote it (its first line, one
+ * of the programs that make datadirs) was interrupted, and what to do.
+ * Returns: 0 without a marker; RP_ERR_UNFINISHED with err set. */
+static int check_marker(const char *dir, char *err, size_t errlen)
+{
+    char path[PATH_MAX], text[1024]; /* the marker is a few lines */
+    struct stat st;
+    size_t n = 0;
+    if (snprintf(path, sizeof path, "%s/%s", dir, RP_INIT_MARKER) >= (int)sizeof path ||
+        lstat(path, &st) != 0)
+        return 0;
+    const char *prog = "reputed init";
+    if (read_small_file(path, (unsigned char *)text, sizeof text - 1, &n, NULL) == 0) {
+        text[n] = '\0';
+        if (!strncmp(text, "repute-gen\n", 11))
+            prog = "repute-gen";
+    }
+    seterr(err, errlen,
+           "%s: an interrupted %s (%s is still there); remove %s, or everything in it, and run "
+           "%s again",
+           dir, prog, path, dir, prog);
+    return RP_ERR_UNFINISHED;
+}
+
+/* DIR/rpc.sock must fit a Unix socket address, with the message `run`
+ * has always given. Returns: 0, or -ENAMETOOLONG with err set. */
+static int check_socket_path(const char *dir, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/rpc.sock", dir);
+    if (n < 0 || n > RP_RPC_PATH_MAX) {
+        seterr(err, errlen,
+               "socket path %s is %d bytes; Unix sockets allow at most %d: use a shorter "
+               "datadir path",
+               path, n, RP_RPC_PATH_MAX);
+        return -ENAMETOOLONG;
+    }
+    return 0;
+}
+
+/* Write the marker, first: its first line names the program, the rest
+ * tells whoever finds it what it means. Then fsync the folder, so that no
+ * file of the datadir can reach the disk before it. */
+static int begin_marker(struct init *I)
+{
+    char text[600];
+    int n = snprintf(text, sizeof text,
+                     "%s\n"
+                     "# %s is creating this datadir. While this file is here, reputed run,\n"
+                     "# reputed init and repute-gen refuse the folder. If it is here and %s\n"
+                     "# is not running, it was interrupted: remove the folder, or everything\n"
+                     "# in it, and run %s again.\n",
+                     I->program, I->program, I->program, I->program);
+    int rc = n > 0 && (size_t)n < sizeof text ? create_file(I, RP_INIT_MARKER, text, (size_t)n)
+                                              : -EOVERFLOW;
+    if (!rc && (rc = fsync_dir(I->o->datadir)) != 0)
+        seterr(I->err, I->errlen, "cannot sync %s: %s", I->o->datadir, rp_strerror(rc));
+    return rc;
+}
+
+/* The datadir is complete: remove the marker, the commit point of init
+ * (nothing is rolled back after it), and fsync the folder. */
+static int end_marker(struct init *I)
+{
+    char path[PATH_MAX];
+    int rc = dpath(I, path, RP_INIT_MARKER);
+    if (!rc && unlink(path) != 0) {
+        rc = -errno;
+        seterr(I->err, I->errlen, "cannot remove %s: %s", path, rp_strerror(rc));
+    }
+    if (rc)
+        return rc;
+    I->ncreated = 0;
+    I->ledger_created = 0;
+    I->dir_created = 0;
+    if ((rc = fsync_dir(I->o->datadir)) != 0)
+        seterr(I->err, I->errlen, "cannot sync %s: %s", I->o->datadir, rp_strerror(rc));
+    return rc;
+}
+
 /* Check the datadir before anything is written: it may be missing (we
  * create it) or an empty folder. Out: *genesis_in_place if DIR/genesis.json
  * is the --genesis file itself. */
@@ -583,10 +675,15 @@ static int inspect_datadir(struct init *I, int *genesis_in_place)
     const char *dir = I->o->datadir;
     struct stat st;
     *genesis_in_place = 0;
+    /* `reputed run --datadir DIR` binds DIR/rpc.sock: refuse now what run
+     * would refuse later, in the same words. */
+    int rc = check_socket_path(dir, I->err, I->errlen);
+    if (rc)
+        return rc;
     if (stat(dir, &st) != 0) {
         if (errno == ENOENT)
             return 0;
-        int rc = -errno;
+        rc = -errno;
         seterr(I->err, I->errlen, "cannot use %s: %s", dir, rp_strerror(rc));
         return rc;
     }
@@ -601,9 +698,11 @@ static int inspect_datadir(struct init *I, int *genesis_in_place)
                dir, (unsigned)st.st_uid, (unsigned)geteuid(), I->who);
         return -EPERM;
     }
+    if ((rc = check_marker(dir, I->err, I->errlen)) != 0)
+        return rc;
     DIR *d = opendir(dir);
     if (!d) {
-        int rc = -errno;
+        rc = -errno;
         seterr(I->err, I->errlen, "cannot read %s: %s", dir, rp_strerror(rc));
         return rc;
     }
@@ -635,7 +734,6 @@ static int inspect_datadir(struct init *I, int *genesis_in_place)
         else if (!is_node && !is_ours && !other[0])
             snprintf(other, sizeof other, "%.255s", n);
     }
-    int rc = 0;
     if (node[0]) {
         seterr(I->err, I->errlen,
                "%s already holds a node (it has %s): %s never overwrites one; choose a new "
@@ -988,8 +1086,13 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
     /* 2. The folder and its files. */
     if ((rc = make_datadir(I)) != 0)
         return rc;
+    step_done("datadir");
+    if ((rc = begin_marker(I)) != 0)
+        return rc;
+    step_done("marker");
     if (!genesis_in_place && (rc = create_file(I, "genesis.json", S->json, S->json_len)) != 0)
         return rc;
+    step_done("genesis.json");
 
     char path[PATH_MAX];
     if ((rc = dpath(I, path, "node.key")) != 0)
@@ -999,6 +1102,7 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
         return rc;
     }
     remember(I, "node.key");
+    step_done("node.key");
 
     if ((rc = dpath(I, path, cfg.key_file)) != 0)
         return rc;
@@ -1017,6 +1121,7 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
             return rc;
         }
         remember(I, cfg.key_file);
+        step_done("validator.key");
     }
     pass_wipe(&S->pass);
 
@@ -1029,6 +1134,7 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
             return rc;
         }
         remember(I, RP_DEV_ANCHOR_FILE);
+        step_done(RP_DEV_ANCHOR_FILE);
     }
 
     /* 3. The ledger, and for --dev block 1. */
@@ -1042,9 +1148,12 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
         return rc;
     }
     I->ledger_created = 1;
+    step_done("ledger");
     if (o->dev) {
         uint64_t t = now_ms > S->g->genesis_time * 1000 ? now_ms : S->g->genesis_time * 1000 + 1;
         rc = register_anchor(I, st, &chain_id, S->g, &S->ask, &S->apk, &S->vsk, t);
+        if (!rc)
+            step_done("block 1");
     }
     rp_tip tip;
     memset(&tip, 0, sizeof tip);
@@ -1054,13 +1163,18 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
     if (rc)
         return rc;
 
-    /* 4. The conf, last: its presence marks a finished datadir. */
+    /* 4. The conf, then the marker's removal: a datadir with a conf and no
+     * marker is a finished one. */
     if ((rc = create_file(I, "reputed.conf", S->conf, strlen(S->conf))) != 0)
         return rc;
+    step_done("reputed.conf");
     if ((rc = fsync_dir(o->datadir)) != 0) {
         seterr(I->err, I->errlen, "cannot sync %s: %s", o->datadir, rp_strerror(rc));
         return rc;
     }
+    if ((rc = end_marker(I)) != 0)
+        return rc;
+    step_done("done");
 
     if (res) {
         memset(res, 0, sizeof *res);
@@ -1092,6 +1206,7 @@ int rp_node_init(const rp_init_opts *o, char *err, size_t errlen)
     memset(&I, 0, sizeof I);
     I.o = o;
     I.who = "init";
+    I.program = "reputed init";
     I.err = err;
     I.errlen = errlen;
     struct init_state *S = sodium_malloc(sizeof *S);
@@ -1128,9 +1243,55 @@ int rp_init_check_datadir(const char *datadir, const char *who, char *err, size_
     memset(&I, 0, sizeof I);
     I.o = &o;
     I.who = who;
+    I.program = who;
     I.err = err;
     I.errlen = errlen;
     int rc = inspect_datadir(&I, &in_place);
+    if (!rc && errlen)
+        err[0] = '\0';
+    return rc;
+}
+
+/* A struct init for the marker alone, on datadir. */
+static void marker_init(struct init *I, rp_init_opts *o, const char *datadir, const char *writer,
+                        char *err, size_t errlen)
+{
+    memset(o, 0, sizeof *o);
+    o->datadir = datadir;
+    memset(I, 0, sizeof *I);
+    I->o = o;
+    I->who = I->program = writer;
+    I->err = err;
+    I->errlen = errlen;
+}
+
+int rp_init_mark_begin(const char *datadir, const char *writer, char *err, size_t errlen)
+{
+    rp_init_opts o;
+    struct init I;
+    if (!datadir || !datadir[0] || !writer) {
+        seterr(err, errlen, "a datadir and a writer are required");
+        return RP_ERR_INVALID_ARG;
+    }
+    marker_init(&I, &o, datadir, writer, err, errlen);
+    int rc = begin_marker(&I);
+    if (rc)
+        rollback(&I);
+    else if (errlen)
+        err[0] = '\0';
+    return rc;
+}
+
+int rp_init_mark_done(const char *datadir, char *err, size_t errlen)
+{
+    rp_init_opts o;
+    struct init I;
+    if (!datadir || !datadir[0]) {
+        seterr(err, errlen, "a datadir is required");
+        return RP_ERR_INVALID_ARG;
+    }
+    marker_init(&I, &o, datadir, "", err, errlen);
+    int rc = end_marker(&I);
     if (!rc && errlen)
         err[0] = '\0';
     return rc;
@@ -1155,6 +1316,7 @@ int rp_init_dev_files(const char *datadir, const rp_genesis *g, const rp_seckey 
     memset(&I, 0, sizeof I);
     I.o = &o;
     I.who = writer;
+    I.program = writer;
     I.err = err;
     I.errlen = errlen;
 
@@ -1199,4 +1361,187 @@ out:
     free(json);
     free(conf);
     return rc;
+}
+
+/* ---- reputed run's start-up checks ---------------------------------------------------- */
+
+/* A folder or file of the datadir that no other user can change: owned by
+ * this user (or, with root_ok, by root, who can change anything anyway),
+ * and not writable by group or others. The message says the fix. */
+static int check_owner_mode(const char *what, const char *path, const struct stat *st, int root_ok,
+                            const char *mode, const char *why, char *err, size_t errlen)
+{
+    unsigned me = (unsigned)geteuid();
+    if (st->st_uid != me && !(root_ok && st->st_uid == 0)) {
+        seterr(err, errlen,
+               "%s %s belongs to uid %u, not to this user (uid %u)%s: that user could %s; "
+               "run reputed as the user that owns the datadir, or give it to this user "
+               "(chown %u %s)",
+               what, path, (unsigned)st->st_uid, me, root_ok ? " or root" : "", why, me, path);
+        return RP_ERR_UNSAFE_PERMS;
+    }
+    if (st->st_mode & 022) {
+        seterr(err, errlen,
+               "%s %s is mode %04o: group and others must not be able to write to it, or they "
+               "could %s (chmod %s %s)",
+               what, path, (unsigned)(st->st_mode & 07777), why, st->st_uid == me ? mode : "go-w",
+               path);
+        return RP_ERR_UNSAFE_PERMS;
+    }
+    return 0;
+}
+
+/* The keys whose default can be wrong for this datadir must be in the
+ * file. [validator] enabled defaults to false, which is right for a
+ * follower, but next to a validator key it would turn a validator into a
+ * follower without a word when the conf loses the line (an empty or
+ * truncated file). Every other key's default is safe: a wrong one fails
+ * loudly (a plaintext key without dev_plaintext_key, a missing passphrase
+ * source) or changes nothing that matters (limits, the log level). */
+static int check_required(const char *datadir, const char *conf, const rp_config *cfg, char *err,
+                          size_t errlen)
+{
+    char key[RP_CONFIG_PATH_MAX];
+    struct stat st;
+    if (!rp_config_is_set(cfg, "validator", "enabled") &&
+        rp_config_path(key, sizeof key, datadir, cfg->key_file) == 0 && stat(key, &st) == 0) {
+        seterr(err, errlen,
+               "%s: [validator] enabled is not set, but the validator key %s exists: add "
+               "'enabled = true' under [validator] to sign blocks with it, or 'enabled = false' "
+               "to follow the chain without signing",
+               conf, key);
+        return RP_ERR_CONFIG;
+    }
+    return 0;
+}
+
+/* [node] node_key and [node] genesis name files that nothing else in run
+ * reads yet: the ledger holds its own copy of the genesis, and the network
+ * that will use the node key is still to come. A setting that is never
+ * read cannot be wrong, so an operator who edits it learns nothing; both
+ * are read and checked here instead. The node key must be a private,
+ * well-formed key file. The genesis must parse and be the one the ledger
+ * was created from (a missing or unreadable ledger is left to the store
+ * to report). */
+static int check_node_files(const char *datadir, const rp_config *cfg, char *err, size_t errlen)
+{
+    char path[RP_CONFIG_PATH_MAX], msg[RP_CONFIG_PATH_MAX + 200];
+    unsigned char key[32];
+    int rc;
+    if (rp_config_path(path, sizeof path, datadir, cfg->node_key) != 0) {
+        seterr(err, errlen, "[node] node_key: path too long");
+        return -ENAMETOOLONG;
+    }
+    rc = rp_node_key_read(path, key, msg, sizeof msg);
+    sodium_memzero(key, sizeof key);
+    if (rc) {
+        seterr(err, errlen, "%s ([node] node_key)", msg);
+        return rc;
+    }
+
+    if (rp_config_path(path, sizeof path, datadir, cfg->genesis) != 0) {
+        seterr(err, errlen, "[node] genesis: path too long");
+        return -ENAMETOOLONG;
+    }
+    rp_genesis *g = calloc(1, sizeof *g);
+    if (!g) {
+        seterr(err, errlen, "out of memory");
+        return RP_ERR_NOMEM;
+    }
+    rp_hash id;
+    if ((rc = rp_genesis_load(g, path, msg, sizeof msg)) != 0) {
+        seterr(err, errlen, "[node] genesis: %s", msg);
+    } else if ((rc = rp_genesis_chain_id(&id, g)) != 0) {
+        seterr(err, errlen, "[node] genesis %s: cannot encode it: %s", path, rp_strerror(rc));
+    } else {
+        rp_store *st = NULL;
+        rp_store_error serr;
+        rp_store_opts ro = {.map_size = cfg->map_size, .read_only = 1};
+        if (rp_store_open(&st, datadir, &ro, &serr) == 0) {
+            const rp_hash *ledger = rp_store_chain_id(st);
+            if (!rp_hash_eq(&id, ledger)) {
+                char a[65], b[65];
+                rp_hex_encode(a, sizeof a, id.bytes, 32);
+                rp_hex_encode(b, sizeof b, ledger->bytes, 32);
+                seterr(err, errlen,
+                       "[node] genesis %s is chain '%s' (id %.16s...), but the ledger in %s is "
+                       "chain id %.16s...: point [node] genesis at the genesis this datadir was "
+                       "created from",
+                       path, g->chain_name, a, datadir, b);
+                rc = RP_ERR_CHAIN_MISMATCH;
+            }
+            rp_store_close(st);
+        }
+    }
+    free(g);
+    return rc;
+}
+
+int rp_node_load_config(const char *datadir, rp_config *cfg, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    int rc;
+    rp_node_errors_register();
+    rp_config_defaults(cfg);
+    if (!datadir || !datadir[0]) {
+        seterr(err, errlen, "a datadir is required");
+        return RP_ERR_INVALID_ARG;
+    }
+    if ((rc = rp_crypto_init()) != 0) { /* the genesis's chain id is a tagged hash */
+        seterr(err, errlen, "cannot start the crypto library: %s", rp_strerror(rc));
+        return rc;
+    }
+
+    /* The folder: ours, and nobody else may add, remove or replace what
+     * is in it (reputed.conf, the keys, the ledger, the socket). */
+    if (stat(datadir, &st) != 0) {
+        rc = -errno;
+        if (rc == -ENOENT)
+            seterr(err, errlen, "%s does not exist: create a datadir with 'reputed init'", datadir);
+        else
+            seterr(err, errlen, "cannot use %s: %s", datadir, rp_strerror(rc));
+        return rc;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        seterr(err, errlen, "%s is not a folder: give --datadir the folder 'reputed init' made",
+               datadir);
+        return -ENOTDIR;
+    }
+    if ((rc = check_owner_mode("datadir", datadir, &st, 0, "700",
+                               "replace its config, keys or socket", err, errlen)) != 0 ||
+        (rc = check_marker(datadir, err, errlen)) != 0 ||
+        (rc = check_socket_path(datadir, err, errlen)) != 0)
+        return rc;
+
+    /* The config names the key files: only we (or root) may change it. */
+    if (snprintf(path, sizeof path, "%s/reputed.conf", datadir) >= (int)sizeof path) {
+        seterr(err, errlen, "datadir path too long: %s", datadir);
+        return -ENAMETOOLONG;
+    }
+    if (stat(path, &st) != 0 && errno == ENOENT) {
+        seterr(err, errlen, "%s not found: is %s a datadir? Create one with 'reputed init'", path,
+               datadir);
+        return -ENOENT;
+    }
+    if (S_ISREG(st.st_mode) &&
+        (rc = check_owner_mode("config", path, &st, 1, "600", "point the node at other keys", err,
+                               errlen)) != 0)
+        return rc;
+    if ((rc = rp_config_load(cfg, path, err, errlen)) != 0 ||
+        (rc = check_required(datadir, path, cfg, err, errlen)) != 0 ||
+        (rc = check_node_files(datadir, cfg, err, errlen)) != 0) {
+        rp_config_defaults(cfg);
+        return rc;
+    }
+
+    /* The ledger folder: a missing one is the store's to report. */
+    if (snprintf(path, sizeof path, "%s/ledger", datadir) < (int)sizeof path &&
+        stat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+        (rc = check_owner_mode("ledger folder", path, &st, 0, "700", "replace the chain", err,
+                               errlen)) != 0)
+        return rc;
+    if (errlen)
+        err[0] = '\0';
+    return 0;
 }

@@ -17,6 +17,17 @@
  * earlier steps created is removed again, so a failed init leaves the
  * folder as it found it.
  *
+ * An init that is killed (SIGKILL, a power cut) cannot clean up. So the
+ * first file init writes is DIR/init.incomplete (RP_INIT_MARKER), and the
+ * last thing it does is remove it, after reputed.conf: while the marker is
+ * there, init, repute-gen and `reputed run` refuse the folder with one
+ * message (RP_ERR_UNFINISHED), "DIR: an interrupted reputed init
+ * (DIR/init.incomplete is still there); remove DIR, or everything in it,
+ * and run reputed init again".
+ * Building in a temporary folder and renaming it would be atomic too, but
+ * cannot work for a datadir that exists already and whose parent the user
+ * may not write (systemd's StateDirectory, a mount point).
+ *
  * Passphrases. A validator key file's passphrase is looked for in this
  * order, the first that is present winning:
  *   1. a systemd credential: $CREDENTIALS_DIRECTORY/NAME (LoadCredential=
@@ -50,7 +61,8 @@
 #define RP_DEV_ANCHOR_NAME "Repute Dev Anchor"
 #define RP_DEV_ANCHOR_FILE "dev-anchor.key"
 #define RP_DEV_KEY_HEADER  "# repute PLAINTEXT DEV KEY - never use for a real chain"
-#define RP_PASSPHRASE_MAX  1024 /* bytes, from any source */
+#define RP_INIT_MARKER     "init.incomplete" /* in a datadir being created */
+#define RP_PASSPHRASE_MAX  1024              /* bytes, from any source */
 
 /* What init made, for the caller to print. */
 typedef struct rp_init_result {
@@ -92,9 +104,14 @@ typedef struct rp_init_opts {
  * EMPTY passphrase, cheapest KDF), and block 1 registering that identity
  * as "Repute Dev Anchor" (role agent); the conf enables the validator with
  * dev_plaintext_key and a 500 ms block interval.
- * Returns: 0; RP_ERR_INVALID_ARG for contradictory options; -EEXIST if the
+ * A datadir whose socket path, DIR/rpc.sock as given, would not fit a Unix
+ * socket address (RP_RPC_PATH_MAX) is refused as `reputed run` refuses it.
+ * Returns: 0; RP_ERR_INVALID_ARG for contradictory options; -ENAMETOOLONG
+ *          for a datadir path too long for its socket; -EEXIST if the
  *          datadir holds a ledger, a reputed.conf or a file init would
- *          create; -ENOTEMPTY for any other non-empty datadir;
+ *          create; RP_ERR_UNFINISHED if it holds RP_INIT_MARKER (an
+ *          interrupted init or repute-gen); -ENOTEMPTY for any other
+ *          non-empty datadir;
  *          RP_ERR_GENESIS; errors of the key files, the passphrase sources
  *          (RP_ERR_KEYFILE_PERMS, -ECANCELED for an interrupted prompt,
  *          RP_ERR_INVALID_ARG for none at all or an empty one), the store
@@ -116,6 +133,32 @@ int rp_node_init(const rp_init_opts *o, char *err, size_t errlen);
 int rp_validator_key_load(const char *datadir, const rp_config *cfg, rp_seckey *sk, rp_pubkey *pk,
                           char *err, size_t errlen);
 
+/* What `reputed run` does first: check that datadir is a finished datadir
+ * that no other user can change, and load its config.
+ *   - The datadir must be a folder owned by this user that group and
+ *     others cannot write (they could replace reputed.conf, a key or the
+ *     socket); reputed.conf a file owned by this user or root that group
+ *     and others cannot write (it names the key files); the ledger folder
+ *     likewise the datadir. Read access is not checked here: key files
+ *     refuse it themselves (rp_validator_key_load, rp_node_key_read).
+ *   - Keys without a safe default must be in the file: [validator]
+ *     enabled whenever the validator key file ([validator] key_file)
+ *     exists, so that a lost line cannot make a validator a follower.
+ *   - Every setting is read: [node] node_key must be a node key file
+ *     (rp_node_key_read), [node] genesis a genesis file whose chain id is
+ *     the ledger's.
+ *   - An interrupted init (RP_INIT_MARKER) is refused as init refuses it.
+ *   - DIR/rpc.sock must fit in a Unix socket address (RP_RPC_PATH_MAX).
+ * Every message names the path and the fix ("chmod 700 DIR").
+ * Returns: 0; RP_ERR_UNSAFE_PERMS; RP_ERR_UNFINISHED; -ENAMETOOLONG;
+ *          RP_ERR_KEYFILE_* for the node key; RP_ERR_GENESIS, or
+ *          RP_ERR_CHAIN_MISMATCH for another chain's genesis;
+ *          -ENOENT (no datadir, or no reputed.conf in it); -ENOTDIR;
+ *          RP_ERR_CONFIG and the other errors of rp_config_load;
+ *          RP_ERR_INVALID_ARG without a datadir; -errno.
+ * Out:     cfg (the defaults on failure); err[0..errlen). */
+int rp_node_load_config(const char *datadir, rp_config *cfg, char *err, size_t errlen);
+
 /* Read a node key file (node.key): comment lines starting with '#' and one
  * line of 64 hex digits; the file must be a regular file that group and
  * others cannot access.
@@ -123,17 +166,46 @@ int rp_validator_key_load(const char *datadir, const rp_config *cfg, rp_seckey *
  * Out:     key: 32 bytes (zeroed on failure; a secret: wipe after use). */
 int rp_node_key_read(const char *path, unsigned char key[static 32], char *err, size_t errlen);
 
+/* For tests only: if not NULL, rp_node_init calls it after each step that
+ * changes the disk, with the step's name ("datadir", "marker", "genesis.json",
+ * "node.key", "validator.key", "dev-anchor.key", "ledger", "block 1",
+ * "reputed.conf", "done"), so that a test can stop the process there
+ * (SIGKILL) and look at what an interrupted init leaves. Programs leave
+ * it NULL. */
+extern void (*rp_init_test_hook)(const char *step);
+
 /* ---- for tools that build a datadir's ledger themselves (repute-gen) ---- */
 
 /* Check, without changing anything, that a folder can become a datadir:
  * missing, or an empty folder of this user's (lost+found aside), as
- * rp_node_init requires.
- * Returns: 0; -EEXIST if it holds a ledger, a reputed.conf or a file init
- *          writes; -ENOTEMPTY if it holds anything else; -ENOTDIR; -EPERM
- *          if it is another user's; RP_ERR_INVALID_ARG without a datadir;
- *          -errno. err names the entry in the way, for an operator.
+ * rp_node_init requires, and with a socket path run can bind.
+ * Returns: 0; -ENAMETOOLONG if DIR/rpc.sock is longer than
+ *          RP_RPC_PATH_MAX; -EEXIST if it holds a ledger, a reputed.conf
+ *          or a file init writes; RP_ERR_UNFINISHED if it holds
+ *          RP_INIT_MARKER (an interrupted init); -ENOTEMPTY if it holds
+ *          anything else; -ENOTDIR; -EPERM if it is another user's;
+ *          RP_ERR_INVALID_ARG without a datadir; -errno. err names the
+ *          entry in the way, for an operator.
  * In:      who: the program, for messages ("init", "repute-gen"). */
 int rp_init_check_datadir(const char *datadir, const char *who, char *err, size_t errlen);
+
+/* Mark a datadir as being created, before anything else is written in it,
+ * as rp_node_init does: DIR/RP_INIT_MARKER is created (O_EXCL, mode 0600,
+ * fsynced, then the folder), its first line writer. Until
+ * rp_init_mark_done, init, repute-gen and run refuse the folder with
+ * RP_ERR_UNFINISHED and a message that names writer ("an interrupted
+ * repute-gen ...; remove DIR, or everything in it, and run repute-gen
+ * again"), so a tool killed halfway leaves a folder that says so.
+ * Returns: 0; -EEXIST if a marker is there already; RP_ERR_INVALID_ARG;
+ *          -errno. err says what and where.
+ * In:      datadir: an existing folder; writer: the command to run again
+ *          ("repute-gen"). */
+int rp_init_mark_begin(const char *datadir, const char *writer, char *err, size_t errlen);
+
+/* The datadir is complete: remove the marker and fsync the folder. Call it
+ * last, after rp_init_dev_files.
+ * Returns: 0; -ENOENT without a marker; -errno. */
+int rp_init_mark_done(const char *datadir, char *err, size_t errlen);
 
 /* Write what `reputed init --dev` writes besides its ledger and its anchor
  * key, into a datadir whose ledger the caller has made, so that

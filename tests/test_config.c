@@ -18,6 +18,7 @@
  * input is /dev/null, so the passphrase prompt is never reached.
  */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -26,6 +27,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto/error.h"
@@ -413,6 +416,40 @@ START_TEST(test_load_errors)
     snprintf(want, sizeof want, "%s:3: map_size_gib: must be an integer in 1..1024, not '0'",
              path(1, "bad.conf"));
     ck_assert_str_eq(err, want);
+}
+END_TEST
+
+START_TEST(test_is_set)
+{
+    /* Which keys a file set, apart from their values: a key set to its
+     * default is set, a key left out is not. */
+    rp_config c;
+    rp_config_defaults(&c);
+    ck_assert_int_eq(rp_config_is_set(&c, "validator", "enabled"), 0);
+    accepted("[validator]\nenabled = false\n[rpc]\nmax_batch = 100\n", &c);
+    ck_assert_int_eq(rp_config_is_set(&c, "validator", "enabled"), 1);
+    ck_assert_int_eq(rp_config_is_set(&c, "rpc", "max_batch"), 1);
+    ck_assert_int_eq(rp_config_is_set(&c, "rpc", "max_line"), 0);
+    ck_assert_int_eq(rp_config_is_set(&c, "validator", "key_file"), 0);
+    ck_assert_int_eq(rp_config_is_set(&c, "node", "enabled"), 0);
+    ck_assert_int_eq(rp_config_is_set(&c, "nope", "nope"), 0);
+    /* An empty file sets nothing; a refused one leaves nothing set. */
+    accepted("", &c);
+    ck_assert_int_eq(rp_config_is_set(&c, "validator", "enabled"), 0);
+    refused("[validator]\nenabled = true\nenabled = true\n", 3, "duplicate");
+    const char *bad = "[validator]\nenabled = true\nbad = 1\n";
+    char err[600];
+    ck_assert_int_eq(rp_config_parse(&c, "x", bad, strlen(bad), err, sizeof err), RP_ERR_CONFIG);
+    ck_assert_int_eq(rp_config_is_set(&c, "validator", "enabled"), 0);
+    /* Every key init writes is set in what it writes. */
+    rp_config_defaults(&c);
+    char *text = rp_config_format(&c);
+    ck_assert_ptr_nonnull(text);
+    accepted(text, &c);
+    free(text);
+    ck_assert_int_eq(rp_config_is_set(&c, "validator", "enabled"), 1);
+    ck_assert_int_eq(rp_config_is_set(&c, "node", "node_key"), 1);
+    ck_assert_int_eq(rp_config_is_set(&c, "validator", "block_interval_ms"), 1);
 }
 END_TEST
 
@@ -907,6 +944,426 @@ START_TEST(test_init_import_key)
 }
 END_TEST
 
+/* ---- reputed run's start-up checks --------------------------------------------- */
+
+/* rp_node_load_config refuses dir with rc, and a message holding needle. */
+static void run_refused(const char *dir, int rc, const char *needle)
+{
+    rp_config c;
+    char err[600];
+    int got = rp_node_load_config(dir, &c, err, sizeof err);
+    ck_assert_msg(got == rc, "wanted %d, got %d: %s", rc, got, err);
+    ck_assert_msg(strstr(err, needle) != NULL, "'%s' not in '%s'", needle, err);
+}
+
+static void run_accepted(const char *dir)
+{
+    rp_config c;
+    char err[600];
+    ck_assert_msg(rp_node_load_config(dir, &c, err, sizeof err) == 0, "%s", err);
+    ck_assert_str_eq(err, "");
+}
+
+START_TEST(test_run_refuses_unsafe_modes)
+{
+    const char *dir = path(0, "d");
+    rp_init_opts o = dev_opts(dir, NULL);
+    char err[600], want[400];
+    ck_assert_msg(rp_node_init(&o, err, sizeof err) == 0, "%s", err);
+    run_accepted(dir);
+    rp_config c;
+    ck_assert_int_eq(rp_node_load_config(dir, &c, err, sizeof err), 0);
+    ck_assert_int_eq(c.validator, 1); /* the config was loaded */
+
+    /* A datadir that group or others can write: they could replace the
+     * config, a key or the socket. Reading is not the datadir's business. */
+    static const unsigned bad_dir[] = {0777, 0770, 0730, 0703, 01777};
+    snprintf(want, sizeof want, "(chmod 700 %s)", dir);
+    for (size_t i = 0; i < sizeof bad_dir / sizeof *bad_dir; i++) {
+        ck_assert_int_eq(chmod(dir, bad_dir[i]), 0);
+        run_refused(dir, RP_ERR_UNSAFE_PERMS, want);
+        run_refused(dir, RP_ERR_UNSAFE_PERMS, "group and others must not be able to write");
+    }
+    ck_assert_int_eq(chmod(dir, 0755), 0);
+    run_accepted(dir);
+    ck_assert_int_eq(chmod(dir, 0700), 0);
+
+    /* The config names the key files. */
+    const char *conf = path(1, "d/reputed.conf");
+    snprintf(want, sizeof want,
+             "config %s is mode 0666: group and others must not be able to write to it", conf);
+    ck_assert_int_eq(chmod(conf, 0666), 0);
+    run_refused(dir, RP_ERR_UNSAFE_PERMS, want);
+    snprintf(want, sizeof want, "(chmod 600 %s)", conf);
+    run_refused(dir, RP_ERR_UNSAFE_PERMS, want);
+    ck_assert_int_eq(chmod(conf, 0620), 0);
+    run_refused(dir, RP_ERR_UNSAFE_PERMS, want);
+    ck_assert_int_eq(chmod(conf, 0644), 0);
+    run_accepted(dir);
+    ck_assert_int_eq(chmod(conf, 0600), 0);
+
+    /* The ledger folder. */
+    const char *ledger = path(2, "d/ledger");
+    ck_assert_int_eq(chmod(ledger, 0777), 0);
+    snprintf(want, sizeof want, "ledger folder %s is mode 0777", ledger);
+    run_refused(dir, RP_ERR_UNSAFE_PERMS, want);
+    snprintf(want, sizeof want, "(chmod 700 %s)", ledger);
+    run_refused(dir, RP_ERR_UNSAFE_PERMS, want);
+    ck_assert_int_eq(chmod(ledger, 0700), 0);
+    run_accepted(dir);
+
+    /* Owners: only as root can a test give a file away. */
+    if (geteuid() == 0) {
+        ck_assert_int_eq(chown(conf, 65534, 65534), 0);
+        run_refused(dir, RP_ERR_UNSAFE_PERMS, "belongs to uid 65534, not to this user (uid 0)");
+        ck_assert_int_eq(chown(conf, 0, 0), 0);
+        ck_assert_int_eq(chown(dir, 65534, 65534), 0);
+        snprintf(want, sizeof want, "datadir %s belongs to uid 65534", dir);
+        run_refused(dir, RP_ERR_UNSAFE_PERMS, want);
+        ck_assert_int_eq(chown(dir, 0, 0), 0);
+        ck_assert_int_eq(chown(ledger, 65534, 65534), 0);
+        run_refused(dir, RP_ERR_UNSAFE_PERMS, "ledger folder");
+        ck_assert_int_eq(chown(ledger, 0, 0), 0);
+        run_accepted(dir);
+    }
+
+    /* What is not a datadir says so. */
+    run_refused(path(3, "missing"), -ENOENT, "does not exist: create a datadir");
+    run_refused(conf, -ENOTDIR, "is not a folder");
+    ck_assert_int_eq(mkdir(path(3, "empty"), 0700), 0);
+    run_refused(path(3, "empty"), -ENOENT, "reputed.conf not found: is");
+}
+END_TEST
+
+/* A datadir path whose socket, DIR/rpc.sock, would not fit a Unix socket
+ * address (107 bytes and the NUL) is refused by init as run refuses it. */
+START_TEST(test_init_socket_path_too_long)
+{
+    char dir[200], err[600], want[400];
+    /* DIR/rpc.sock of 108 bytes: one too many. */
+    int n = snprintf(dir, sizeof dir, "%s/", tmp);
+    while (n < 108 - 9)
+        dir[n++] = 's';
+    dir[n] = '\0';
+    rp_init_opts o = dev_opts(dir, NULL);
+    snprintf(want, sizeof want,
+             "socket path %s/rpc.sock is 108 bytes; Unix sockets allow at most 107: use a "
+             "shorter datadir path",
+             dir);
+    ck_assert_int_eq(rp_node_init(&o, err, sizeof err), -ENAMETOOLONG);
+    ck_assert_str_eq(err, want);
+    ck_assert(!exists(dir));
+    /* repute-gen's check says the same. */
+    ck_assert_int_eq(rp_init_check_datadir(dir, "repute-gen", err, sizeof err), -ENAMETOOLONG);
+    ck_assert_str_eq(err, want);
+    /* And so does run, on a datadir moved there. */
+    o.datadir = path(0, "d");
+    ck_assert_msg(rp_node_init(&o, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(rename(path(0, "d"), dir), 0);
+    run_refused(dir, -ENAMETOOLONG, want);
+    ck_assert_int_eq(rename(dir, path(0, "d")), 0);
+
+    /* 107 bytes fit. */
+    dir[n - 1] = '\0';
+    o.datadir = dir;
+    ck_assert_msg(rp_node_init(&o, err, sizeof err) == 0, "%s", err);
+    run_accepted(dir);
+}
+END_TEST
+
+/* A key without a safe default must be in the file: an empty conf next to
+ * a validator key would otherwise make the validator a follower. */
+START_TEST(test_run_required_keys)
+{
+    const char *dir = path(0, "dev");
+    const char *conf = path(1, "dev/reputed.conf");
+    rp_init_opts o = dev_opts(dir, NULL);
+    char err[600], want[800];
+    ck_assert_msg(rp_node_init(&o, err, sizeof err) == 0, "%s", err);
+
+    snprintf(want, sizeof want,
+             "%s: [validator] enabled is not set, but the validator key %s/validator.key "
+             "exists: add 'enabled = true' under [validator]",
+             conf, dir);
+    write_file(conf, "", 0600);
+    run_refused(dir, RP_ERR_CONFIG, want);
+    write_file(conf, "# all defaults\n[validator]\nblock_interval_ms = 500\n", 0600);
+    run_refused(dir, RP_ERR_CONFIG, want);
+    write_file(conf, "[validator]\nenabled = false\n", 0600);
+    run_accepted(dir);
+    write_file(conf, "[validator]\nenabled = true\ndev_plaintext_key = true\n", 0600);
+    run_accepted(dir);
+    /* The key that counts is the one key_file names. */
+    write_file(conf, "[validator]\nkey_file = elsewhere.key\n", 0600);
+    run_accepted(dir);
+
+    /* A follower has no key: its empty conf is all defaults. */
+    char gpath[4096];
+    source_path(gpath, sizeof gpath, "configs/devnet/genesis.json");
+    memset(&o, 0, sizeof o);
+    o.datadir = path(2, "follower");
+    o.genesis = gpath;
+    ck_assert_msg(rp_node_init(&o, err, sizeof err) == 0, "%s", err);
+    write_file(path(3, "follower/reputed.conf"), "", 0600);
+    run_accepted(path(2, "follower"));
+
+    /* A validator key that is in no genesis yet: init writes enabled = false
+     * (it is required, so it is there). */
+    rp_init_result res;
+    make_validator(path(2, "val"), "correct horse", &res);
+    run_accepted(path(2, "val"));
+}
+END_TEST
+
+/* Rewrite dir's reputed.conf with [node] genesis and node_key set. */
+static void set_node_files(const char *dir, const char *genesis, const char *node_key)
+{
+    rp_config c;
+    char p[300];
+    load_conf(dir, &c);
+    snprintf(c.genesis, sizeof c.genesis, "%s", genesis);
+    snprintf(c.node_key, sizeof c.node_key, "%s", node_key);
+    char *text = rp_config_format(&c);
+    ck_assert_ptr_nonnull(text);
+    snprintf(p, sizeof p, "%s/reputed.conf", dir);
+    write_file(p, text, 0600);
+    free(text);
+}
+
+/* Every setting init writes is read by run: [node] node_key and [node]
+ * genesis, which nothing else reads yet, are checked at start. */
+START_TEST(test_run_reads_node_files)
+{
+    const char *dir = path(0, "d");
+    rp_init_opts o = dev_opts(dir, NULL);
+    char err[600], want[4800], gpath[4096];
+    ck_assert_msg(rp_node_init(&o, err, sizeof err) == 0, "%s", err);
+    run_accepted(dir);
+
+    /* The node key: private and well formed. */
+    const char *nk = path(1, "d/node.key");
+    ck_assert_int_eq(chmod(nk, 0644), 0);
+    snprintf(want, sizeof want, "node key %s is mode 0644", nk);
+    run_refused(dir, RP_ERR_KEYFILE_PERMS, want);
+    snprintf(want, sizeof want, "(chmod 600 %s) ([node] node_key)", nk);
+    run_refused(dir, RP_ERR_KEYFILE_PERMS, want);
+    ck_assert_int_eq(chmod(nk, 0600), 0);
+    set_node_files(dir, "genesis.json", "other.key");
+    run_refused(dir, -ENOENT, "other.key");
+    write_file(path(2, "d/other.key"), "# not hex\nxyz\n", 0600);
+    run_refused(dir, RP_ERR_KEYFILE_FORMAT, "not in the expected format");
+    set_node_files(dir, "genesis.json", "node.key");
+    run_accepted(dir);
+
+    /* The genesis: readable, valid, and the ledger's. */
+    set_node_files(dir, "nothing.json", "node.key");
+    run_refused(dir, -ENOENT, "[node] genesis: ");
+    write_file(path(2, "d/broken.json"), "{\"chain_name\": \"x\"}", 0600);
+    set_node_files(dir, "broken.json", "node.key");
+    run_refused(dir, RP_ERR_GENESIS, "[node] genesis: ");
+    source_path(gpath, sizeof gpath, "configs/devnet/genesis.json");
+    set_node_files(dir, gpath, "node.key");
+    snprintf(want, sizeof want, "[node] genesis %s is chain 'repute-devnet'", gpath);
+    run_refused(dir, RP_ERR_CHAIN_MISMATCH, want);
+    run_refused(dir, RP_ERR_CHAIN_MISMATCH,
+                "point [node] genesis at the genesis this datadir was created from");
+
+    /* The datadir's own genesis, wherever it is kept. */
+    size_t n;
+    char *text = read_file(path(1, "d/genesis.json"), &n);
+    write_file(path(2, "kept.json"), text, 0644);
+    free(text);
+    set_node_files(dir, path(2, "kept.json"), "node.key");
+    run_accepted(dir);
+}
+END_TEST
+
+/* ---- an interrupted init --------------------------------------------------------- */
+
+static int kill_after; /* steps the child lets pass before it dies */
+static int step_fd = -1;
+
+static void die_at_step(const char *step)
+{
+    if (kill_after-- > 0)
+        return;
+    ssize_t w = write(step_fd, step, strlen(step));
+    (void)w;
+    raise(SIGKILL);
+}
+
+/* Run init with o in a child that SIGKILLs itself after `steps` steps
+ * (rp_init_test_hook). Returns: 1 with the step's name in step if the child
+ * died there, 0 if init finished first. */
+static int init_killed_at(const rp_init_opts *o, int steps, char *step, size_t cap)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(fds[0]);
+        step_fd = fds[1];
+        kill_after = steps;
+        rp_init_test_hook = die_at_step;
+        char err[600];
+        int rc = rp_node_init(o, err, sizeof err);
+        if (rc)
+            fprintf(stderr, "init failed in the child: %s\n", err);
+        _exit(rc ? 3 : 0);
+    }
+    close(fds[1]);
+    size_t n = 0;
+    for (;;) {
+        ssize_t r = read(fds[0], step + n, cap - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    step[n] = '\0';
+    close(fds[0]);
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        return 0;
+    ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the init child ended with 0x%x", st);
+    return 1;
+}
+
+static int empty_or_missing(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT;
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d)) != NULL)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n == 0;
+}
+
+static void remove_tree(const char *dir)
+{
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* What an init killed at `when` (finished: 1 after its last step, 0
+ * before, -1 unknown) left in o->datadir is one of three things:
+ * nothing (or an empty folder), which init takes; a finished datadir; or a
+ * folder that init refuses, saying that an init was interrupted and what
+ * to do. Never one that is refused without saying why. Ends with the
+ * folder removed. */
+static void check_interrupted(const rp_init_opts *o, const char *when, int finished)
+{
+    char err[600], want[400];
+    const char *dir = o->datadir;
+    rp_init_opts again = *o;
+    again.result = NULL;
+    int empty = empty_or_missing(dir);
+    rp_config c;
+    char run_err[600];
+    int run_rc = rp_node_load_config(dir, &c, run_err, sizeof run_err);
+    int rc = rp_node_init(&again, err, sizeof err);
+    if (empty) {
+        ck_assert_msg(rc == 0, "killed at %s: init refused the empty folder: %s", when, err);
+        /* "does not exist: create a datadir with 'reputed init'", or for the
+         * empty folder "reputed.conf not found: ... Create one with ..." */
+        ck_assert_msg(run_rc == -ENOENT && strstr(run_err, " with 'reputed init'"),
+                      "killed at %s: run said %s", when, run_err);
+    } else if (finished == 1 || (finished < 0 && run_rc == 0)) {
+        ck_assert_msg(rc == -EEXIST && strstr(err, "already holds a node"),
+                      "killed at %s, after init finished: %s", when, err);
+        ck_assert_msg(run_rc == 0, "killed at %s, after init finished: run said %s", when, run_err);
+    } else {
+        ck_assert_msg(rc == RP_ERR_UNFINISHED, "killed at %s: init said (%d) %s", when, rc, err);
+        snprintf(want, sizeof want, "remove %s, or everything in it, and run", dir);
+        ck_assert_msg(strstr(err, "interrupted") && strstr(err, want), "killed at %s: init said %s",
+                      when, err);
+        /* run refuses it with the same words. */
+        ck_assert_int_eq(run_rc, RP_ERR_UNFINISHED);
+        ck_assert_str_eq(run_err, err);
+    }
+    remove_tree(dir);
+}
+
+/* Kill an init after each of its steps in turn (SIGKILL: nothing of its
+ * own runs), for a dev datadir and for a validator of a given genesis. */
+START_TEST(test_init_killed_at_each_step)
+{
+    char gpath[4096], step[64];
+    source_path(gpath, sizeof gpath, "configs/devnet/genesis.json");
+    for (int mode = 0; mode < 2; mode++) {
+        rp_init_opts o;
+        memset(&o, 0, sizeof o);
+        o.datadir = path(0, "d");
+        if (mode == 0) {
+            o.dev = 1;
+        } else {
+            o.genesis = gpath;
+            o.validator = 1;
+            o.kdf_ops = RP_KDF_OPS_MIN;
+            o.kdf_mem = RP_KDF_MEM_MIN;
+            setenv("REPUTE_PASSPHRASE", "correct horse", 1);
+        }
+        int steps = 0;
+        while (init_killed_at(&o, steps, step, sizeof step)) {
+            check_interrupted(&o, step, !strcmp(step, "done"));
+            steps++;
+            ck_assert_int_lt(steps, 40);
+        }
+        ck_assert_int_ge(steps, mode == 0 ? 10 : 8); /* every step was a kill point */
+        remove_tree(o.datadir);
+    }
+}
+END_TEST
+
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Kill a dev init at evenly spread moments of its run, so that some land
+ * inside the steps (the ledger being built in ledger.new, block 1 being
+ * written), where the step hook cannot stop it. */
+START_TEST(test_init_killed_any_time)
+{
+    rp_init_opts o = dev_opts(path(0, "d"), NULL);
+    char err[600], when[64];
+    uint64_t t0 = mono_us();
+    ck_assert_msg(rp_node_init(&o, err, sizeof err) == 0, "%s", err);
+    uint64_t span = mono_us() - t0;
+    remove_tree(o.datadir);
+    /* A child takes longer than this process did (it starts cold, and
+     * fsyncs vary): spread the kills over three spans. */
+    for (int i = 0; i < 24; i++) {
+        uint64_t delay = 3 * span * (uint64_t)i / 23;
+        fflush(NULL);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0)
+            _exit(rp_node_init(&o, err, sizeof err) == 0 ? 0 : 3);
+        struct timespec ts = {(time_t)(delay / 1000000), (long)(delay % 1000000) * 1000};
+        nanosleep(&ts, NULL);
+        kill(pid, SIGKILL);
+        int st;
+        ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+        ck_assert_msg(WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) == 0),
+                      "init failed in the child (0x%x)", st);
+        snprintf(when, sizeof when, "%llu us of %llu", (unsigned long long)delay,
+                 (unsigned long long)span);
+        check_interrupted(&o, when, WIFEXITED(st) ? 1 : -1);
+    }
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -924,6 +1381,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_strict_syntax);
     tcase_add_test(tc, test_load_errors);
     tcase_add_test(tc, test_config_path);
+    tcase_add_test(tc, test_is_set);
     suite_add_tcase(s, tc);
 
     TCase *ti = tcase_create("init");
@@ -937,6 +1395,12 @@ static Suite *config_suite(void)
     tcase_add_test(ti, test_validator_key_sources);
     tcase_add_test(ti, test_init_passphrase_refusals);
     tcase_add_test(ti, test_init_import_key);
+    tcase_add_test(ti, test_init_killed_at_each_step);
+    tcase_add_test(ti, test_init_killed_any_time);
+    tcase_add_test(ti, test_run_refuses_unsafe_modes);
+    tcase_add_test(ti, test_run_required_keys);
+    tcase_add_test(ti, test_run_reads_node_files);
+    tcase_add_test(ti, test_init_socket_path_too_long);
     suite_add_tcase(s, ti);
     return s;
 }

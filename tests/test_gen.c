@@ -854,6 +854,50 @@ START_TEST(test_datadir_runs)
 }
 END_TEST
 
+/* A repute-gen killed halfway (here once its ledger exists) leaves a
+ * folder that repute-gen, init and run refuse, saying what happened. */
+START_TEST(test_killed_gen_says_so)
+{
+    char dir[128], out[128], errlog[128], marker[160], ledger[160], want[600], err[600];
+    snprintf(dir, sizeof dir, "%s/node", tmp);
+    snprintf(out, sizeof out, "%s/gen.out", tmp);
+    snprintf(errlog, sizeof errlog, "%s/gen.err", tmp);
+    snprintf(marker, sizeof marker, "%s/%s", dir, RP_INIT_MARKER);
+    snprintf(ledger, sizeof ledger, "%s/ledger", dir);
+    char *gargv[] = {gen_bin,     "--datadir", dir,      "--identities", "2000",
+                     "--reviews", "200000",    "--seed", "11",           NULL};
+    pid_t gp = spawn(gargv, out, errlog);
+    struct stat sb;
+    uint64_t end = mono_ms() + 60000;
+    while (stat(ledger, &sb) != 0) {
+        ck_assert_int_eq(waitpid(gp, NULL, WNOHANG), 0); /* still running */
+        ck_assert_msg(mono_ms() < end, "repute-gen made no ledger in 60 s");
+        sleep_ms(5);
+    }
+    ck_assert_int_eq(kill(gp, SIGKILL), 0);
+    int st;
+    ck_assert_int_eq(waitpid(gp, &st, 0), gp);
+    ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    ck_assert_int_eq(stat(marker, &sb), 0);
+
+    snprintf(want, sizeof want,
+             "%s: an interrupted repute-gen (%s is still there); remove %s, or everything in "
+             "it, and run repute-gen again",
+             dir, marker, dir);
+    ck_assert_int_eq(rp_init_check_datadir(dir, "repute-gen", err, sizeof err), RP_ERR_UNFINISHED);
+    ck_assert_str_eq(err, want);
+    char rout[128];
+    snprintf(rout, sizeof rout, "%s/run.out", tmp);
+    char *rargv[] = {reputed_bin, "run", "--datadir", dir, NULL};
+    pid_t rp = spawn(rargv, rout, rout);
+    ck_assert_int_eq(waitpid(rp, &st, 0), rp);
+    char *said = slurp(rout);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "reputed run: 0x%x: %s", st, said);
+    ck_assert_msg(strstr(said, want) != NULL, "'%s' not in %s", want, said);
+    free(said);
+}
+END_TEST
+
 static Suite *gen_suite(void)
 {
     Suite *s = suite_create("gen");
@@ -875,6 +919,7 @@ static Suite *gen_suite(void)
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_set_timeout(tc, 300);
         tcase_add_test(tc, test_datadir_runs);
+        tcase_add_test(tc, test_killed_gen_says_so);
         suite_add_tcase(s, tc);
     } else {
         fprintf(stderr, "test_gen: set RP_REPUTED and RP_REPUTE_GEN to the built reputed and "

@@ -1914,6 +1914,168 @@ START_TEST(test_held_forgeries_refused)
 }
 END_TEST
 
+/* ---- start-up safety (docs/operators.md, "The datadir") ---------------------------------- */
+
+/* `reputed run --datadir dir` must stop at once, exit 1, say needle and
+ * leave no socket behind. */
+static void run_refused_with(const char *dir, const char *needle)
+{
+    char out[4096], sock[600], d[300];
+    snprintf(d, sizeof d, "%s", dir);
+    char *argv[] = {reputed_bin, "run", "--datadir", d, NULL};
+    int st = run_cmd(argv, out, sizeof out, 20000);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "reputed run exited 0x%x: %s", st, out);
+    ck_assert_msg(strstr(out, needle) != NULL, "'%s' not in: %s", needle, out);
+    struct stat sb;
+    snprintf(sock, sizeof sock, "%s/rpc.sock", dir);
+    ck_assert_msg(lstat(sock, &sb) != 0, "a refused start left %s", sock);
+}
+
+/* A datadir, config or ledger folder that another user could change is
+ * refused with the fix; read access for others is not the datadir's
+ * business, and the node starts again once the modes are right. */
+START_TEST(test_unsafe_datadir_refused)
+{
+    char want[1024], conf[256], ledger[256];
+    snprintf(conf, sizeof conf, "%s/reputed.conf", T.dir);
+    snprintf(ledger, sizeof ledger, "%s/ledger", T.dir);
+
+    ck_assert_int_eq(chmod(T.dir, 0777), 0);
+    snprintf(want, sizeof want,
+             "reputed run: datadir %s is mode 0777: group and others must not be able to write "
+             "to it, or they could replace its config, keys or socket (chmod 700 %s)",
+             T.dir, T.dir);
+    run_refused_with(T.dir, want);
+    ck_assert_int_eq(chmod(T.dir, 0700), 0);
+
+    ck_assert_int_eq(chmod(conf, 0666), 0);
+    snprintf(want, sizeof want,
+             "reputed run: config %s is mode 0666: group and others must not be able to write "
+             "to it, or they could point the node at other keys (chmod 600 %s)",
+             conf, conf);
+    run_refused_with(T.dir, want);
+    ck_assert_int_eq(chmod(conf, 0600), 0);
+
+    ck_assert_int_eq(chmod(ledger, 0770), 0);
+    snprintf(want, sizeof want, "(chmod 700 %s)", ledger);
+    run_refused_with(T.dir, want);
+    ck_assert_int_eq(chmod(ledger, 0700), 0);
+
+    ck_assert_int_eq(chmod(T.dir, 0755), 0);
+    ck_assert_int_eq(chmod(conf, 0644), 0);
+    node_start();
+    node_stop();
+}
+END_TEST
+
+static int die_after_steps;
+
+static void die_at_init_step(const char *step)
+{
+    (void)step;
+    if (die_after_steps-- == 0)
+        raise(SIGKILL);
+}
+
+/* An init killed after its ledger is made: `reputed run` and `reputed
+ * init` both say what happened and what to do, in the same words. */
+START_TEST(test_interrupted_init_refused)
+{
+    char dir[256], out[4096], want[1024];
+    snprintf(dir, sizeof dir, "%s/half", T.work);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        /* datadir, marker, genesis.json, node.key, validator.key,
+         * dev-anchor.key, ledger: dies there. */
+        die_after_steps = 6;
+        rp_init_test_hook = die_at_init_step;
+        rp_init_opts o;
+        char err[600];
+        memset(&o, 0, sizeof o);
+        o.datadir = dir;
+        o.dev = 1;
+        _exit(rp_node_init(&o, err, sizeof err) == 0 ? 0 : 3);
+    }
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "init was not killed: 0x%x", st);
+    struct stat sb;
+    snprintf(want, sizeof want, "%s/ledger", dir);
+    ck_assert_int_eq(stat(want, &sb), 0);
+
+    snprintf(want, sizeof want,
+             "%s: an interrupted reputed init (%s/init.incomplete is still there); remove %s, "
+             "or everything in it, and run reputed init again",
+             dir, dir, dir);
+    run_refused_with(dir, want);
+    char *argv[] = {reputed_bin, "init", "--datadir", dir, "--dev", NULL};
+    st = run_cmd(argv, out, sizeof out, 30000);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "reputed init exited 0x%x: %s", st, out);
+    ck_assert_msg(strstr(out, want) != NULL, "'%s' not in: %s", want, out);
+
+    /* Doing what it says works. */
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    st = run_cmd(argv, out, sizeof out, 60000);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "init again: 0x%x: %s", st, out);
+}
+END_TEST
+
+/* An empty reputed.conf next to the validator key must not make a
+ * validator a follower without a word: [validator] enabled is required. */
+START_TEST(test_empty_conf_refused)
+{
+    char conf[256], want[1024];
+    snprintf(conf, sizeof conf, "%s/reputed.conf", T.dir);
+    write_file(conf, "");
+    snprintf(want, sizeof want,
+             "reputed run: %s: [validator] enabled is not set, but the validator key "
+             "%s/validator.key exists: add 'enabled = true' under [validator] to sign blocks "
+             "with it, or 'enabled = false' to follow the chain without signing",
+             conf, T.dir);
+    run_refused_with(T.dir, want);
+
+    /* Said either way, it starts. */
+    write_file(conf, "[validator]\nenabled = false\n");
+    node_start();
+    node_stop();
+}
+END_TEST
+
+/* [node] genesis and [node] node_key, which nothing else reads yet, are
+ * checked at start: another chain's genesis, or a node key others can
+ * read, is refused with the fix. */
+START_TEST(test_node_files_checked)
+{
+    char genesis[256], saved[256], other[1024], nk[256], want[1024], cmd[2400];
+    snprintf(genesis, sizeof genesis, "%s/genesis.json", T.dir);
+    snprintf(saved, sizeof saved, "%s/genesis.saved", T.work);
+    snprintf(nk, sizeof nk, "%s/node.key", T.dir);
+    const char *root = getenv("RP_SOURCE_ROOT");
+    ck_assert_ptr_nonnull(root);
+    snprintf(other, sizeof other, "%s/configs/devnet/genesis.json", root);
+    ck_assert_int_eq(rename(genesis, saved), 0);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", other, genesis);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(want, sizeof want, "reputed run: [node] genesis %s is chain 'repute-devnet'", genesis);
+    run_refused_with(T.dir, want);
+    ck_assert_int_eq(rename(saved, genesis), 0);
+
+    ck_assert_int_eq(chmod(nk, 0640), 0);
+    snprintf(want, sizeof want,
+             "reputed run: node key %s is mode 0640: group and others must have no access to it "
+             "(chmod 600 %s) ([node] node_key)",
+             nk, nk);
+    run_refused_with(T.dir, want);
+    ck_assert_int_eq(chmod(nk, 0600), 0);
+    node_start();
+    node_stop();
+}
+END_TEST
+
 /* ---- main
  * ------------------------------------------------------------------------------------------- */
 
@@ -1972,6 +2134,10 @@ int main(void)
     add(s, "kill9_keeps_acknowledged", test_kill9_keeps_acknowledged, 300);
     add(s, "cli_end_to_end", test_cli_end_to_end, 300);
     add(s, "held_forgeries_refused", test_held_forgeries_refused, 120);
+    add(s, "unsafe_datadir_refused", test_unsafe_datadir_refused, 120);
+    add(s, "interrupted_init_refused", test_interrupted_init_refused, 120);
+    add(s, "empty_conf_refused", test_empty_conf_refused, 120);
+    add(s, "node_files_checked", test_node_files_checked, 120);
 
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -15,7 +15,9 @@
  * After the last records come empty blocks up to the one that commits the
  * epoch covering them, as the node makes them; then the files `reputed init
  * --dev` writes around a ledger (node/init.h, the same code), the conf last,
- * so the datadir is one `reputed run` serves at once.
+ * so the datadir is one `reputed run` serves at once. As for init, the
+ * marker DIR/init.incomplete is written before the ledger and removed
+ * last, so a repute-gen killed halfway leaves a folder that says so.
  *
  * Secret keys are never stored: each is re-derived from the master seed
  * (one SHA-256) right before it signs and wiped right after. Output files
@@ -726,14 +728,16 @@ int rp_gen_run(const rp_gen_opts *o, rp_gen_stats *stats, char *err, size_t errl
         (o->manifest && (rc = out_open(&G, &G.manifest_f, o->manifest, "manifest")) != 0))
         goto out;
     rp_store_error serr;
-    if ((rc = make_datadir(&G, o->datadir)) != 0)
+    if ((rc = make_datadir(&G, o->datadir)) != 0 ||
+        (rc = rp_init_mark_begin(o->datadir, "repute-gen", err, errlen)) != 0)
         goto out;
     if ((rc = rp_store_create(&G.st, o->datadir, G.g, NULL, &serr)) != 0) {
         rp_gen_seterr(&G, "%s", serr.msg[0] ? serr.msg : rp_strerror(rc));
         goto out;
     }
     if ((rc = rp_gen_plan_records(&G)) != 0 || (rc = finish_blocks(&G)) != 0 ||
-        (rc = settle(&G)) != 0 || (rc = write_datadir_files(&G)) != 0)
+        (rc = settle(&G)) != 0 || (rc = write_datadir_files(&G)) != 0 ||
+        (rc = rp_init_mark_done(o->datadir, err, errlen)) != 0)
         goto out;
     if ((o->genesis_out && (rc = write_genesis(&G)) != 0) ||
         (o->manifest && (rc = write_manifest(&G)) != 0))
