@@ -43,6 +43,8 @@ enum kind {
     K_PATH,  /* char[size]; empty allowed if min == 0 */
     K_ENV,   /* char[size]: an environment variable name, or empty */
     K_CRED,  /* char[size]: a systemd credential name, or empty */
+    K_LISTEN, /* char[size]: host:port to listen on (port 0: any), or empty */
+    K_PEERS, /* rp_config_list of ID@host:port, one per line, repeatable */
 };
 
 struct key {
@@ -56,7 +58,7 @@ struct key {
 
 #define F(field) offsetof(rp_config, field), sizeof(((rp_config *)0)->field)
 
-static const char *const sections[] = {"node", "rpc", "mempool", "validator"};
+static const char *const sections[] = {"node", "rpc", "mempool", "validator", "p2p"};
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 
 static const char *const section_docs[] = {
@@ -65,6 +67,9 @@ static const char *const section_docs[] = {
     "Records waiting for a block.",
     ("Block production. Only a node whose key is in the genesis validator set\n"
      "signs blocks; every other node follows the chain."),
+    ("The peer-to-peer network (docs/p2p.md). Peers are written ID@host:port:\n"
+     "ID is the peer's node key (64 hex digits, `repute-cli info` shows it as\n"
+     "node_id), host an IPv4 address, an IPv6 address in brackets or a DNS name."),
 };
 
 static const struct key keys[] = {
@@ -128,6 +133,24 @@ static const struct key keys[] = {
     {"validator", "block_interval_ms", K_U32, F(block_interval_ms), 100, 600000, "1000",
      "Time between the blocks this validator makes, in milliseconds\n"
      "(100..600000)."},
+
+    {"p2p", "listen", K_LISTEN, F(p2p_listen), 0, 0, "0.0.0.0:27650",
+     "Address and TCP port peers connect to: 0.0.0.0:PORT for every IPv4\n"
+     "address, [::]:PORT for IPv6 (and IPv4 where the system maps it), port 0\n"
+     "for any free port (node.info shows it). Empty: accept no peers; the node\n"
+     "still dials out."},
+    {"p2p", "persistent_peer", K_PEERS, F(p2p_persistent), 0, 0, "",
+     "A peer to stay connected to (ID@host:port), one line each, at most 32:\n"
+     "dialed again whenever it drops, never counted against max_outbound and\n"
+     "never discouraged. Validators list each other here."},
+    {"p2p", "seed", K_PEERS, F(p2p_seeds), 0, 0, "",
+     "A node that introduces this one to the network (ID@host:port), one line\n"
+     "each, at most 32: dialed when the address book has too few addresses."},
+    {"p2p", "max_outbound", K_U32, F(p2p_max_outbound), 0, 64, "8",
+     "Peers this node dials on its own (0..64), besides persistent peers."},
+    {"p2p", "max_inbound", K_U32, F(p2p_max_inbound), 0, 1024, "32",
+     "Peers that may connect to this node at once (0..1024); when full, a new\n"
+     "one may take the place of the least useful (docs/p2p.md, \"Eviction\")."},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 _Static_assert(NKEYS <= 64, "rp_config.set_keys has a bit per key");
@@ -241,6 +264,41 @@ static int set_value(rp_config *cfg, const struct key *k, const char *v, char *m
                 return -1;
             }
         break;
+    case K_LISTEN:
+        if (n) {
+            rp_endpoint e;
+            const char *why;
+            if (rp_endpoint_parse(&e, v, -1, 1, &why) != 0 || e.kind == RP_ENDPOINT_NAME) {
+                snprintf(msg, cap, "%s: '%s': %s", k->name, shown(sv, v),
+                         why ? why : "listen on an IP address, not a name");
+                return -1;
+            }
+        }
+        break;
+    case K_PEERS: {
+        rp_config_list *l = (rp_config_list *)(void *)p;
+        rp_endpoint e;
+        const char *why;
+        if (rp_endpoint_parse(&e, v, 1, 0, &why) != 0) {
+            snprintf(msg, cap, "%s: '%s': %s", k->name, shown(sv, v), why);
+            return -1;
+        }
+        if (n >= sizeof l->v[0]) {
+            snprintf(msg, cap, "%s: longer than %zu characters", k->name, sizeof l->v[0] - 1);
+            return -1;
+        }
+        for (uint32_t i = 0; i < l->n; i++)
+            if (!strcmp(l->v[i], v)) {
+                snprintf(msg, cap, "%s: '%s' is listed twice", k->name, shown(sv, v));
+                return -1;
+            }
+        if (l->n >= RP_CONFIG_MAX_PEERS) {
+            snprintf(msg, cap, "%s: at most %d lines", k->name, RP_CONFIG_MAX_PEERS);
+            return -1;
+        }
+        memcpy(l->v[l->n++], v, n + 1);
+        return 0;
+    }
     case K_ENV:
         if (!env_name_ok(v)) {
             snprintf(msg, cap,
@@ -274,6 +332,8 @@ void rp_config_defaults(rp_config *cfg)
     char msg[160];
     memset(cfg, 0, sizeof *cfg);
     for (size_t i = 0; i < NKEYS; i++) {
+        if (keys[i].kind == K_PEERS)
+            continue; /* lists start empty */
         int rc = set_value(cfg, &keys[i], keys[i].def, msg, sizeof msg);
         (void)rc; /* the table's defaults are valid (tests/test_config.c checks) */
     }
@@ -387,7 +447,8 @@ static int prescan(struct parser *P)
                 memcpy(name, s + 1, nlen < 40 ? nlen : 40);
                 name[nlen < 40 ? nlen : 40] = '\0';
                 char sv[48];
-                fail(P, line, "unknown section [%s] (known: [node], [rpc], [mempool], [validator])",
+                fail(P, line,
+                     "unknown section [%s] (known: [node], [rpc], [mempool], [validator], [p2p])",
                      shown(sv, name));
                 return -1;
             }
@@ -441,7 +502,7 @@ static int handler(void *user, const char *section, const char *name, const char
     for (size_t i = 0; i < NKEYS; i++) {
         if (strcmp(keys[i].section, section) != 0 || strcmp(keys[i].name, name) != 0)
             continue;
-        if (P->set_line[i]) {
+        if (P->set_line[i] && keys[i].kind != K_PEERS) {
             fail(P, P->line, "duplicate key '%s' in [%s] (first set on line %d)", name, section,
                  P->set_line[i]);
             return 0;
@@ -646,7 +707,10 @@ static void sb_value(struct sbuf *b, const rp_config *cfg, const struct key *k)
     case K_PATH:
     case K_ENV:
     case K_CRED:
+    case K_LISTEN:
         sb_printf(b, "%s", p);
+        break;
+    case K_PEERS: /* written line by line by rp_config_format */
         break;
     }
 }
@@ -679,10 +743,20 @@ char *rp_config_format(const rp_config *cfg)
                 continue;
             sb_printf(&b, "\n");
             sb_comment(&b, keys[i].doc);
+            if (keys[i].kind == K_PEERS) {
+                const rp_config_list *l =
+                    (const rp_config_list *)(const void *)((const char *)cfg + keys[i].off);
+                sb_printf(&b, "# Default: none. For example:\n# %s = %064d@192.0.2.7:%d\n",
+                          keys[i].name, 0, 27650);
+                for (uint32_t j = 0; j < l->n; j++)
+                    sb_printf(&b, "%s = %s\n", keys[i].name, l->v[j]);
+                continue;
+            }
             sb_printf(&b, "# Default: %s\n", keys[i].def[0] ? keys[i].def : "(empty)");
             const char *v = (const char *)cfg + keys[i].off;
             int empty =
-                (keys[i].kind == K_PATH || keys[i].kind == K_ENV || keys[i].kind == K_CRED) &&
+                (keys[i].kind == K_PATH || keys[i].kind == K_ENV || keys[i].kind == K_CRED ||
+                 keys[i].kind == K_LISTEN) &&
                 !v[0];
             sb_printf(&b, "%s =%s", keys[i].name, empty ? "" : " ");
             sb_value(&b, cfg, &keys[i]);

@@ -15,9 +15,17 @@
 
 #include "node/errors.h"
 #include "node/log.h"
+#include "p2p/endpoint.h"
 
 #define RP_CONFIG_MAX_LINE 200 /* inih's INI_MAX_LINE, including the newline */
 #define RP_CONFIG_PATH_MAX 4096
+#define RP_CONFIG_MAX_PEERS 32 /* persistent_peer lines, and seed lines */
+
+/* A key that may be given on several lines, one value per line. */
+typedef struct rp_config_list {
+    uint32_t n;
+    char v[RP_CONFIG_MAX_PEERS][RP_ENDPOINT_TEXT_MAX + 1];
+} rp_config_list;
 
 typedef struct rp_config {
     /* [node] */
@@ -45,6 +53,13 @@ typedef struct rp_config {
     char passphrase_env[64];         /* passphrase_env = REPUTE_PASSPHRASE */
     char credential[64];             /* credential = validator-passphrase ($CREDENTIALS_DIRECTORY/NAME) */
     uint32_t block_interval_ms;      /* block_interval_ms = 1000 */
+
+    /* [p2p] (docs/p2p.md; endpoints as p2p/endpoint.h parses them) */
+    char p2p_listen[RP_ENDPOINT_TEXT_MAX + 1]; /* listen = 0.0.0.0:27650; empty: none */
+    rp_config_list p2p_persistent;   /* persistent_peer = ID@host:port (repeatable) */
+    rp_config_list p2p_seeds;        /* seed = ID@host:port (repeatable) */
+    uint32_t p2p_max_outbound;       /* max_outbound = 8 */
+    uint32_t p2p_max_inbound;        /* max_inbound = 32 */
 
     /* Which keys the file set (one bit per key of the table in config.c):
      * read it with rp_config_is_set, never directly. */

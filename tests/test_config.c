@@ -151,6 +151,11 @@ static void assert_defaults(const rp_config *c)
     ck_assert_str_eq(c->passphrase_env, "REPUTE_PASSPHRASE");
     ck_assert_str_eq(c->credential, "validator-passphrase");
     ck_assert_uint_eq(c->block_interval_ms, 1000);
+    ck_assert_str_eq(c->p2p_listen, "0.0.0.0:27650");
+    ck_assert_uint_eq(c->p2p_persistent.n, 0);
+    ck_assert_uint_eq(c->p2p_seeds.n, 0);
+    ck_assert_uint_eq(c->p2p_max_outbound, 8);
+    ck_assert_uint_eq(c->p2p_max_inbound, 32);
 }
 
 /* ---- config -------------------------------------------------------------------- */
@@ -195,6 +200,46 @@ START_TEST(test_example_file)
 }
 END_TEST
 
+#define ID64 "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"
+
+/* [p2p]: endpoints parsed when the file is read, lists on several lines. */
+START_TEST(test_p2p_keys)
+{
+    rp_config c;
+    accepted("[p2p]\nlisten =\npersistent_peer = " ID64 "@10.0.0.1:27650\n"
+             "persistent_peer = " ID64 "@[::1]:27651\nseed = " ID64 "@node-a.example:1\n",
+             &c);
+    ck_assert_str_eq(c.p2p_listen, "");
+    ck_assert_uint_eq(c.p2p_persistent.n, 2);
+    ck_assert_str_eq(c.p2p_persistent.v[0], ID64 "@10.0.0.1:27650");
+    ck_assert_uint_eq(c.p2p_seeds.n, 1);
+    ck_assert(rp_config_is_set(&c, "p2p", "persistent_peer"));
+
+    refused("[p2p]\npersistent_peer = 10.0.0.1:27650\n", 2, "missing the node ID");
+    refused("[p2p]\nseed = abcd@10.0.0.1:27650\n", 2, "64 hex digits");
+    refused("[p2p]\nseed = " ID64 "@10.0.0.1\n", 2, "missing ':port'");
+    refused("[p2p]\nseed = " ID64 "@10.0.0.1:0\n", 2, "port 0 is only for a listener");
+    refused("[p2p]\nseed = " ID64 "@10.0.0.1:65536\n", 2, "0..65535");
+    refused("[p2p]\nseed = " ID64 "@::1:5\n", 2, "in brackets");
+    refused("[p2p]\nseed = " ID64 "@[::1:5\n", 2, "closing ']'");
+    refused("[p2p]\nseed = " ID64 "@300.1.1.1:5\n", 2, "not an IPv4 address");
+    refused("[p2p]\nseed = " ID64 "@bad_name:5\n", 2, "not an IP address or a DNS name");
+    refused("[p2p]\nlisten = " ID64 "@127.0.0.1:5\n", 2, "not allowed here");
+    refused("[p2p]\nlisten = localhost:5\n", 2, "not a name");
+    refused("[p2p]\nseed = " ID64 "@10.0.0.1:1\nseed = " ID64 "@10.0.0.1:1\n", 3,
+            "listed twice");
+    refused("[p2p]\nmax_outbound = 65\n", 2, "0..64");
+    refused("[p2p]\nmax_inbound = 1025\n", 2, "0..1024");
+    refused("[p2p]\nlisten = 127.0.0.1:1\nlisten = 127.0.0.1:2\n", 3, "duplicate key");
+    /* At most 32 lines of a list. */
+    char text[8192];
+    size_t o = (size_t)snprintf(text, sizeof text, "[p2p]\n");
+    for (int i = 0; i < 33; i++)
+        o += (size_t)snprintf(text + o, sizeof text - o, "seed = %s@10.0.0.%d:1\n", ID64, i + 1);
+    refused(text, 34, "at most 32 lines");
+}
+END_TEST
+
 START_TEST(test_format_round_trip)
 {
     rp_config c, back;
@@ -211,6 +256,13 @@ START_TEST(test_format_round_trip)
     strcpy(c.passphrase_env, "");
     strcpy(c.credential, "");
     c.block_interval_ms = 500;
+    strcpy(c.p2p_listen, "[::1]:0");
+    c.p2p_persistent.n = 2;
+    strcpy(c.p2p_persistent.v[0], ID64 "@127.0.0.1:27651");
+    strcpy(c.p2p_persistent.v[1], ID64 "@[2001:db8::7]:1");
+    c.p2p_seeds.n = 1;
+    strcpy(c.p2p_seeds.v[0], ID64 "@seed-1.example.org:27650");
+    c.p2p_max_outbound = 0;
     char *text = rp_config_format(&c);
     ck_assert_ptr_nonnull(text);
     accepted(text, &back);
@@ -226,6 +278,12 @@ START_TEST(test_format_round_trip)
     ck_assert_str_eq(back.passphrase_env, "");
     ck_assert_str_eq(back.credential, "");
     ck_assert_uint_eq(back.block_interval_ms, 500);
+    ck_assert_str_eq(back.p2p_listen, "[::1]:0");
+    ck_assert_uint_eq(back.p2p_persistent.n, 2);
+    ck_assert_str_eq(back.p2p_persistent.v[1], ID64 "@[2001:db8::7]:1");
+    ck_assert_uint_eq(back.p2p_seeds.n, 1);
+    ck_assert_str_eq(back.p2p_seeds.v[0], ID64 "@seed-1.example.org:27650");
+    ck_assert_uint_eq(back.p2p_max_outbound, 0);
     free(text);
 }
 END_TEST
@@ -1372,6 +1430,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_defaults);
     tcase_add_test(tc, test_example_file);
     tcase_add_test(tc, test_format_round_trip);
+    tcase_add_test(tc, test_p2p_keys);
     tcase_add_test(tc, test_full_file);
     tcase_add_test(tc, test_unknown_key);
     tcase_add_test(tc, test_unknown_section);
