@@ -97,8 +97,7 @@ static void pblock_free(struct pipe *p, struct pblock *pb)
         return;
     free(pb->block);
     free(pb->commit);
-    free(pb->sigs);
-    free(pb->ok);
+    rp_presig_free(&pb->pre);
     if (pb != &p->spare_final)
         free(pb);
 }
@@ -113,9 +112,7 @@ static size_t call_verify(struct pipe *p, const rp_sig_check *c, size_t n, unsig
     return bad;
 }
 
-/* Decode a block's records and list their signatures with the keys the
- * records name. Anything that does not decode is left for the store to
- * report: the cache then simply holds fewer entries. */
+/* Read the block's height fields and list its signatures (presig.h). */
 static void decode_block(struct pipe *p, struct pblock *pb)
 {
     rp_header h;
@@ -123,58 +120,19 @@ static void decode_block(struct pipe *p, struct pblock *pb)
         pb->nrecords = h.record_count;
     if (rp_commit_decode(&p->commit, pb->commit, pb->clen) == 0)
         pb->ncommit_sigs = p->commit.count;
-    if (rp_block_decode(&h, p->items, p->max_records, pb->block, pb->blen) != 0 ||
-        h.record_count == 0)
-        return;
-    pb->sigs = malloc((size_t)h.record_count * RP_RECORD_MAX_SIGS * sizeof *pb->sigs);
-    pb->ok = malloc((size_t)h.record_count * RP_RECORD_MAX_SIGS);
-    if (!pb->sigs || !pb->ok) {
-        free(pb->sigs);
-        free(pb->ok);
-        pb->sigs = NULL;
-        pb->ok = NULL;
-        return;
-    }
-    size_t n = 0;
-    for (size_t i = 0; i < h.record_count; i++) {
-        rp_record r;
-        rp_pubkey keys[RP_RECORD_MAX_SIGS];
-        rp_hash id;
-        if (rp_record_decode(&r, p->items[i].bytes, p->items[i].len, NULL) != 0)
-            break;
-        rp_record_id_from_body(&id, p->chain_id, p->items[i].bytes,
-                               rp_record_body_len(r.type, p->items[i].len));
-        size_t k = rp_record_default_signers(&r, keys);
-        for (size_t s = 0; s < k; s++) {
-            pb->sigs[n].msg = id;
-            pb->sigs[n].key = keys[s];
-            pb->sigs[n].sig = r.sigs[s];
-            n++;
-        }
-    }
-    pb->nsigs = n;
+    rp_presig_list(&pb->pre, p->chain_id, pb->block, pb->blen, p->items, p->max_records);
 }
 
-/* Verify the listed signatures through the caller's verifier. Until this
- * has run, pb->ok holds nothing and the cache must not be used. */
+/* The caller's verifier, called by one thread at a time (the verifier
+ * thread ahead, the applying thread for the misses). */
+static size_t locked_verify(void *ctx, const rp_sig_check *c, size_t n, unsigned char *ok)
+{
+    return call_verify(ctx, c, n, ok);
+}
+
 static void verify_block(struct pipe *p, struct pblock *pb)
 {
-    if (!pb->sigs || pb->nsigs == 0)
-        return;
-    rp_sig_check *checks = malloc(pb->nsigs * sizeof *checks);
-    if (!checks) {
-        pb->nsigs = 0; /* no cache: the store's batch is verified in full */
-        return;
-    }
-    for (size_t i = 0; i < pb->nsigs; i++) {
-        checks[i].msg = pb->sigs[i].msg.bytes;
-        checks[i].msglen = 32;
-        checks[i].pubkey = &pb->sigs[i].key;
-        checks[i].sig = &pb->sigs[i].sig;
-    }
-    (void)call_verify(p, checks, pb->nsigs, pb->ok);
-    free(checks);
-    pb->verified = 1;
+    rp_presig_verify(&pb->pre, locked_verify, p);
 }
 
 /* Read and decode one item. Never fails to return one. */
@@ -203,7 +161,7 @@ static struct pblock *produce_one(struct pipe *p)
 /* What a queued block holds in memory, for the queues' bound. */
 static size_t footprint(const struct pblock *pb)
 {
-    return pb->blen + pb->clen + pb->nsigs * (sizeof *pb->sigs + 1);
+    return pb->blen + pb->clen + pb->pre.n * (sizeof *pb->pre.sigs + 1);
 }
 
 /* Queue pb, waiting for room. Returns 0, or -1 if the pipe is stopping (pb
@@ -334,59 +292,6 @@ static void stop_threads(struct pipe *p)
     }
 }
 
-/* The verifier the store calls for the block being applied. */
-struct vcache {
-    struct pipe *p;
-    const struct pblock *pb;
-    uint64_t checked;
-};
-
-static int same_check(const rp_sig_check *c, const struct sigent *e)
-{
-    return c->msglen == 32 && memcmp(c->msg, e->msg.bytes, 32) == 0 &&
-           memcmp(c->pubkey->bytes, e->key.bytes, 32) == 0 &&
-           memcmp(c->sig->bytes, e->sig.bytes, 64) == 0;
-}
-
-static size_t cached_verify(void *ctx, const rp_sig_check *items, size_t n, unsigned char *ok)
-{
-    struct vcache *vc = ctx;
-    const struct pblock *pb = vc->pb;
-    size_t *miss = malloc((n ? n : 1) * sizeof *miss);
-    size_t nmiss = 0, bad = 0;
-
-    vc->checked += n;
-    for (size_t i = 0; i < n; i++) {
-        if (pb->verified && i < pb->nsigs && same_check(&items[i], &pb->sigs[i]))
-            ok[i] = pb->ok[i];
-        else if (miss)
-            miss[nmiss++] = i;
-        else
-            ok[i] = (unsigned char)rp_verify(items[i].sig, items[i].msg, items[i].msglen,
-                                             items[i].pubkey);
-    }
-    if (nmiss) {
-        rp_sig_check *c = malloc(nmiss * sizeof *c);
-        unsigned char *r = malloc(nmiss);
-        if (c && r) {
-            for (size_t j = 0; j < nmiss; j++)
-                c[j] = items[miss[j]];
-            (void)call_verify(vc->p, c, nmiss, r);
-            for (size_t j = 0; j < nmiss; j++)
-                ok[miss[j]] = r[j];
-        } else {
-            for (size_t j = 0; j < nmiss; j++)
-                (void)rp_verify_range(items, miss[j], miss[j] + 1, ok);
-        }
-        free(c);
-        free(r);
-    }
-    free(miss);
-    for (size_t i = 0; i < n; i++)
-        bad += ok[i] == 0;
-    return bad;
-}
-
 /* "record 3: ..." from the store becomes "record 3 (review, seq 9): ...", so
  * that an operator can find the record without decoding the block. */
 static void describe_failure(char *out, size_t cap, const struct pblock *pb,
@@ -448,7 +353,7 @@ static int run_pipeline(struct pipe *p, rp_store *dst, struct run_stats *st, uin
     void *pctx = p->pctx;
     uint32_t batch_blocks = p->batch_blocks ? p->batch_blocks : BATCH_BLOCKS;
     int rc = 0;
-    struct vcache vc = {p, NULL, 0};
+    rp_presig_cache vc = {NULL, locked_verify, p, 0};
     uint64_t batch_records = 0;
     double batch_t0 = 0;
 
@@ -484,9 +389,9 @@ static int run_pipeline(struct pipe *p, rp_store *dst, struct run_stats *st, uin
             batch_records = 0;
             batch_t0 = rp_replay_now();
         }
-        vc.pb = pb;
-        rc = rp_exec_commit(dst, pb->block, pb->blen, pb->commit, pb->clen, NULL, cached_verify,
-                            &vc, &err);
+        vc.ps = &pb->pre;
+        rc = rp_exec_commit(dst, pb->block, pb->blen, pb->commit, pb->clen, NULL,
+                            rp_presig_cached_verify, &vc, &err);
         if (rc) {
             char why[sizeof out->reason];
             describe_failure(why, sizeof why, pb, &err);

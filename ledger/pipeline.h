@@ -15,14 +15,9 @@
 
 #include "crypto/hash.h"
 #include "crypto/sig.h"
+#include "ledger/presig.h"
 #include "ledger/replay.h"
 #include "ledger/store.h"
-
-struct sigent {
-    rp_hash msg;
-    rp_pubkey key;
-    rp_sig sig;
-};
 
 /* One block in flight, or (final set) the end of the source. */
 struct pblock {
@@ -32,10 +27,7 @@ struct pblock {
     uint64_t offset;       /* source position after this block (import) */
     uint32_t nrecords;     /* from the header */
     uint32_t ncommit_sigs; /* from the commit */
-    struct sigent *sigs;   /* pre-verified, in the order the rules queue them */
-    unsigned char *ok;
-    size_t nsigs;
-    int verified; /* ok[] holds the verifier's answers for sigs[] */
+    rp_presig pre;         /* its signatures, verified ahead (ledger/presig.h) */
     int index_rc; /* verify: the hash index entry of this block is wrong */
     char index_msg[256];
     int final; /* end of the source: rc 0 (clean) or the error, in err */
