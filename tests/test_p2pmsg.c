@@ -1350,7 +1350,9 @@ START_TEST(test_write_corpus)
     for (size_t i = 0; i < N_TYPES; i++) {
         for (int max = 0; max < 2; max++) {
             size_t n = build_extreme(all_types[i], max, m);
-            if (n > 64 * 1024) /* keep the seeds small, the fuzzer fast */
+            /* Small seeds keep the fuzzer fast (libFuzzer's -max_len follows
+             * the largest); GETADDR has one encoding, written above. */
+            if (n > 4096 || all_types[i] == RP_P2P_MSG_GETADDR)
                 continue;
             snprintf(name, sizeof name, "%s-%s", rp_p2p_msg_type_name(all_types[i]),
                      max ? "max" : "min");
