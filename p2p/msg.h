@@ -261,12 +261,12 @@ int rp_p2p_msg_encode(const rp_p2p_msg *m, unsigned char *out, size_t cap, size_
     __attribute__((warn_unused_result));
 
 /* Decode one message from exactly len bytes of untrusted input.
- * Every count and length is checked against its limit before anything it
- * counts is read, and len against rp_p2p_msg_max_size of its type before
- * the body is read. Nothing is allocated.
+ * len is checked against RP_P2P_MAX_MESSAGE before anything is read, every
+ * count and length against its limit before anything it counts is read.
+ * Nothing is allocated.
  * Returns: 0; RP_ERR_TRUNCATED (len 0 included); RP_ERR_TRAILING;
- *          RP_ERR_TOO_LONG (len above RP_P2P_MAX_MESSAGE or the type's
- *          maximum, or a count or length above its limit); RP_ERR_BAD_TYPE
+ *          RP_ERR_TOO_LONG (len above RP_P2P_MAX_MESSAGE, or a count or
+ *          length above its limit); RP_ERR_BAD_TYPE
  *          (an unknown type: ask rp_p2p_msg_type_class whether to skip it);
  *          RP_ERR_RANGE, RP_ERR_BAD_UTF8, RP_ERR_NONCANONICAL as
  *          rp_p2p_msg_check. m is zeroed on failure.
