@@ -154,7 +154,10 @@ static int is_zero(const unsigned char *p, size_t n)
     return acc == 0;
 }
 
-static int role_ok(uint8_t role) { return role >= 1 && role <= RP_P2P_ROLE_MAX; }
+static int role_ok(uint8_t role)
+{
+    return role >= 1 && role <= RP_P2P_ROLE_MAX;
+}
 
 /* A user agent is printable ASCII: safe in a log line or a terminal as it
  * is, and free of NUL, so the struct's C string has the wire's length. */
@@ -272,8 +275,8 @@ static int check_fields(const rp_p2p_msg *m, const char **field)
         if (rs->count > RP_P2P_MAX_RECORDS)
             FAIL(RP_ERR_TOO_LONG, "count");
         for (size_t i = 0; i < rs->count; i++)
-            if ((err = check_view(&rs->records[i], RP_RECORD_MAX_SIZE, "record_length",
-                                  "record", field)) != 0)
+            if ((err = check_view(&rs->records[i], RP_RECORD_MAX_SIZE, "record_length", "record",
+                                  field)) != 0)
                 return err;
         return 0;
     }
@@ -290,10 +293,10 @@ static int check_fields(const rp_p2p_msg *m, const char **field)
             return err;
         for (size_t i = 0; i < b->count; i++) {
             const rp_p2p_block_pair *p = &b->pairs[i];
-            if ((err = check_view(&p->block, RP_BLOCK_MAX_SIZE, "block_length", "block",
-                                  field)) != 0 ||
-                (err = check_view(&p->commit, RP_COMMIT_MAX_SIZE, "commit_length", "commit",
-                                  field)) != 0)
+            err = check_view(&p->block, RP_BLOCK_MAX_SIZE, "block_length", "block", field);
+            if (!err)
+                err = check_view(&p->commit, RP_COMMIT_MAX_SIZE, "commit_length", "commit", field);
+            if (err)
                 return err;
         }
         return 0;
@@ -433,8 +436,8 @@ static void get_body(rp_reader *r, rp_p2p_msg *m)
         rp_get_bytes(r, h->binding.bytes, 64, "binding");
         h->port = rp_get_u16(r, "port");
         h->role = rp_get_u8(r, "role");
-        size_t n = rp_get_var(r, (unsigned char *)h->user_agent, RP_P2P_USER_AGENT_MAX,
-                              "user_agent");
+        size_t n =
+            rp_get_var(r, (unsigned char *)h->user_agent, RP_P2P_USER_AGENT_MAX, "user_agent");
         /* Refused here, not only in check_fields: a NUL inside would
          * shorten the C string and re-encode differently. */
         if (!r->err && !user_agent_ok(h->user_agent, n))

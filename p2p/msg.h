@@ -83,28 +83,28 @@ enum rp_p2p_msg_type {
  * not know a type in this range skips the message; any other unknown type
  * is a protocol violation (docs/p2p.md says why). */
 #define RP_P2P_MSG_RESERVED_FIRST 0x40
-#define RP_P2P_MSG_RESERVED_LAST 0x4F
+#define RP_P2P_MSG_RESERVED_LAST  0x4F
 
 /* Limits. Like those of p2p/proto.h, they are part of the wire. */
-#define RP_P2P_USER_AGENT_MAX 64 /* bytes of printable ASCII */
-#define RP_P2P_MAX_ADDR 1000     /* entries in one ADDR */
-#define RP_P2P_MAX_INV 1000      /* ids in one INV or GETDATA */
-#define RP_P2P_MAX_RECORDS 1000  /* records in one RECORDS */
-#define RP_P2P_MAX_BLOCKS 128    /* heights in GETBLOCKS, BLOCKS, NOBLOCKS */
+#define RP_P2P_USER_AGENT_MAX 64   /* bytes of printable ASCII */
+#define RP_P2P_MAX_ADDR       1000 /* entries in one ADDR */
+#define RP_P2P_MAX_INV        1000 /* ids in one INV or GETDATA */
+#define RP_P2P_MAX_RECORDS    1000 /* records in one RECORDS */
+#define RP_P2P_MAX_BLOCKS     128  /* heights in GETBLOCKS, BLOCKS, NOBLOCKS */
 
 /* Encoded sizes (each includes the type byte). */
-#define RP_P2P_HELLO_MIN_SIZE (1 + 32 + 64 + 2 + 1 + 2)
-#define RP_P2P_HELLO_MAX_SIZE (RP_P2P_HELLO_MIN_SIZE + RP_P2P_USER_AGENT_MAX)
-#define RP_P2P_STATUS_SIZE (1 + 4 + 32 + 8 + 32 + 1 + 8)
-#define RP_P2P_PING_SIZE (1 + 8)
-#define RP_P2P_ADDR_V4_SIZE (1 + 4 + 2 + 1 + 8 + 32)  /* one IPv4 entry: 48 */
-#define RP_P2P_ADDR_V6_SIZE (1 + 16 + 2 + 1 + 8 + 32) /* one IPv6 entry: 60 */
-#define RP_P2P_ADDR_MAX_SIZE (1 + 2 + RP_P2P_MAX_ADDR * RP_P2P_ADDR_V6_SIZE)
-#define RP_P2P_INV_MAX_SIZE (1 + 2 + RP_P2P_MAX_INV * 32)
+#define RP_P2P_HELLO_MIN_SIZE   (1 + 32 + 64 + 2 + 1 + 2)
+#define RP_P2P_HELLO_MAX_SIZE   (RP_P2P_HELLO_MIN_SIZE + RP_P2P_USER_AGENT_MAX)
+#define RP_P2P_STATUS_SIZE      (1 + 4 + 32 + 8 + 32 + 1 + 8)
+#define RP_P2P_PING_SIZE        (1 + 8)
+#define RP_P2P_ADDR_V4_SIZE     (1 + 4 + 2 + 1 + 8 + 32)  /* one IPv4 entry: 48 */
+#define RP_P2P_ADDR_V6_SIZE     (1 + 16 + 2 + 1 + 8 + 32) /* one IPv6 entry: 60 */
+#define RP_P2P_ADDR_MAX_SIZE    (1 + 2 + RP_P2P_MAX_ADDR * RP_P2P_ADDR_V6_SIZE)
+#define RP_P2P_INV_MAX_SIZE     (1 + 2 + RP_P2P_MAX_INV * 32)
 #define RP_P2P_RECORDS_MAX_SIZE (1 + 2 + RP_P2P_MAX_RECORDS * (2 + RP_RECORD_MAX_SIZE))
-#define RP_P2P_NEWBLOCK_SIZE (1 + 8 + 32)
-#define RP_P2P_RANGE_SIZE (1 + 8 + 2) /* GETBLOCKS and NOBLOCKS */
-#define RP_P2P_BLOCKS_MAX_SIZE RP_P2P_MAX_MESSAGE
+#define RP_P2P_NEWBLOCK_SIZE    (1 + 8 + 32)
+#define RP_P2P_RANGE_SIZE       (1 + 8 + 2) /* GETBLOCKS and NOBLOCKS */
+#define RP_P2P_BLOCKS_MAX_SIZE  RP_P2P_MAX_MESSAGE
 
 /* What a node says it is (HELLO, STATUS, ADDR). A claim, not a proof: the
  * node key is not a validator key. */
@@ -130,7 +130,7 @@ typedef struct rp_p2p_hello {
 } rp_p2p_hello;
 
 typedef struct rp_p2p_status {
-    uint32_t version;    /* RP_P2P_VERSION of the sender; at least 1 */
+    uint32_t version; /* RP_P2P_VERSION of the sender; at least 1 */
     rp_hash chain_id;
     uint64_t height;     /* its latest committed block; 0: none yet */
     rp_hash head;        /* that block's hash; zero at height 0 */
@@ -139,13 +139,13 @@ typedef struct rp_p2p_status {
 } rp_p2p_status;
 
 typedef struct rp_p2p_addr {
-    uint8_t network;       /* enum rp_p2p_network */
-    unsigned char ip[16];  /* IPv4: ip[0..4), the rest zero; IPv6: all 16,
-                              never an IPv4-mapped address (::ffff:0:0/96) */
-    uint16_t port;         /* 1..65535 */
-    uint8_t role;          /* enum rp_p2p_role */
-    uint64_t last_seen;    /* unix seconds */
-    rp_pubkey node_id;     /* the node key its HELLO showed */
+    uint8_t network;      /* enum rp_p2p_network */
+    unsigned char ip[16]; /* IPv4: ip[0..4), the rest zero; IPv6: all 16,
+                             never an IPv4-mapped address (::ffff:0:0/96) */
+    uint16_t port;        /* 1..65535 */
+    uint8_t role;         /* enum rp_p2p_role */
+    uint64_t last_seen;   /* unix seconds */
+    rp_pubkey node_id;    /* the node key its HELLO showed */
 } rp_p2p_addr;
 
 typedef struct rp_p2p_addr_list { /* ADDR */
@@ -158,8 +158,8 @@ typedef struct rp_p2p_ids { /* INV, GETDATA */
     rp_hash ids[RP_P2P_MAX_INV];
 } rp_p2p_ids;
 
-typedef struct rp_p2p_records { /* RECORDS */
-    uint16_t count;             /* 0..RP_P2P_MAX_RECORDS */
+typedef struct rp_p2p_records {              /* RECORDS */
+    uint16_t count;                          /* 0..RP_P2P_MAX_RECORDS */
     rp_p2p_view records[RP_P2P_MAX_RECORDS]; /* each 1..RP_RECORD_MAX_SIZE */
 } rp_p2p_records;
 
@@ -246,8 +246,7 @@ void rp_p2p_msg_noblocks(rp_p2p_msg *m, uint64_t from, uint16_t count);
  * Out:     field: if not NULL, the name of the offending field (a static
  *          string) or NULL.
  */
-int rp_p2p_msg_check(const rp_p2p_msg *m, const char **field)
-    __attribute__((warn_unused_result));
+int rp_p2p_msg_check(const rp_p2p_msg *m, const char **field) __attribute__((warn_unused_result));
 
 /* Encode a message.
  * Returns: 0; any error of rp_p2p_msg_check; RP_ERR_BUFFER if cap is too

@@ -225,8 +225,8 @@ static void build_example(size_t i, rp_p2p_msg *m)
         key(1, &sk, &pk);
         e[0].node_id = pk;
         e[1].network = RP_P2P_NET_IPV6;
-        memcpy(e[1].ip, (const unsigned char[]){0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                                0, 0, 1},
+        memcpy(e[1].ip,
+               (const unsigned char[]){0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
                16); /* 2001:db8::1, RFC 3849 */
         e[1].port = RP_P2P_DEFAULT_PORT + 1;
         e[1].role = RP_P2P_ROLE_VALIDATOR;
@@ -274,9 +274,9 @@ static void build_example(size_t i, rp_p2p_msg *m)
 
 #define N_TYPES 13
 static const uint8_t all_types[N_TYPES] = {
-    RP_P2P_MSG_HELLO,   RP_P2P_MSG_STATUS,   RP_P2P_MSG_PING,     RP_P2P_MSG_PONG,
-    RP_P2P_MSG_GETADDR, RP_P2P_MSG_ADDR,     RP_P2P_MSG_INV,      RP_P2P_MSG_GETDATA,
-    RP_P2P_MSG_RECORDS, RP_P2P_MSG_NEWBLOCK, RP_P2P_MSG_GETBLOCKS, RP_P2P_MSG_BLOCKS,
+    RP_P2P_MSG_HELLO,    RP_P2P_MSG_STATUS,   RP_P2P_MSG_PING,      RP_P2P_MSG_PONG,
+    RP_P2P_MSG_GETADDR,  RP_P2P_MSG_ADDR,     RP_P2P_MSG_INV,       RP_P2P_MSG_GETDATA,
+    RP_P2P_MSG_RECORDS,  RP_P2P_MSG_NEWBLOCK, RP_P2P_MSG_GETBLOCKS, RP_P2P_MSG_BLOCKS,
     RP_P2P_MSG_NOBLOCKS,
 };
 
@@ -1156,8 +1156,8 @@ START_TEST(test_binding)
     unsigned char buf[RP_P2P_HELLO_MAX_SIZE];
     size_t n = encode_ok(m, buf, sizeof buf);
     ck_assert_int_eq(rp_p2p_msg_decode(back, buf, n, NULL), 0);
-    ck_assert_int_eq(
-        rp_p2p_hello_verify(&back->body.hello, &chain_id, x25519_a, RP_P2P_VERSION), 1);
+    ck_assert_int_eq(rp_p2p_hello_verify(&back->body.hello, &chain_id, x25519_a, RP_P2P_VERSION),
+                     1);
     rp_seckey sk;
     rp_pubkey pk;
     key(0, &sk, &pk);
@@ -1194,8 +1194,8 @@ START_TEST(test_binding)
     /* Another protocol version, both ways. */
     ck_assert_int_eq(rp_p2p_hello_verify(h, &chain_id, x25519_a, RP_P2P_VERSION + 1), 0);
     other = *h;
-    ck_assert_int_eq(
-        rp_p2p_hello_sign(&other, &sk, &chain_id, x25519_a, RP_P2P_VERSION + 1, aux), 0);
+    ck_assert_int_eq(rp_p2p_hello_sign(&other, &sk, &chain_id, x25519_a, RP_P2P_VERSION + 1, aux),
+                     0);
     ck_assert_int_eq(rp_p2p_hello_verify(&other, &chain_id, x25519_a, RP_P2P_VERSION + 1), 1);
     ck_assert_int_eq(rp_p2p_hello_verify(&other, &chain_id, x25519_a, RP_P2P_VERSION), 0);
 
