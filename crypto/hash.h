@@ -34,6 +34,7 @@
 #define RP_TAG_VALIDATORS "repute/validators/v1"     /* validator-set hash */
 #define RP_TAG_CHANGES "repute/changes/v1"           /* a block's state changes */
 #define RP_TAG_GEN_SEED "repute/gen-seed/v1"         /* repute-gen's master seed */
+#define RP_TAG_P2P_BINDING "repute/p2p-binding/v1"   /* HELLO: node key over Noise static key */
 
 typedef struct rp_hash {
     unsigned char bytes[32];
