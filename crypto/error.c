@@ -103,6 +103,20 @@ static const char *project_message(enum rp_error e)
         return "signature does not verify";
     case RP_ERR_SIGN:
         return "signing failed";
+    case RP_ERR_NOISE_MSG_LEN:
+        return "Noise message of a bad length (truncated, or over 65,535 bytes)";
+    case RP_ERR_NOISE_DECRYPT:
+        return "Noise message failed to decrypt (tampered, out of order, or another key)";
+    case RP_ERR_NOISE_LOW_ORDER:
+        return "remote X25519 key is a low-order point";
+    case RP_ERR_NOISE_STATE:
+        return "Noise handshake or cipher used out of order, or after it failed";
+    case RP_ERR_NOISE_NONCE:
+        return "Noise cipher nonces exhausted (2^64-1 reached)";
+    case RP_ERR_FRAME_LENGTH:
+        return "encrypted frame length breaks the framing rules";
+    case RP_ERR_FRAME_TOO_LARGE:
+        return "p2p message larger than the protocol's maximum";
     case RP_ERR_KEYFILE_FORMAT:
         return "not a repute key file, or corrupt";
     case RP_ERR_KEYFILE_VERSION:

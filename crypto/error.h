@@ -12,8 +12,9 @@
  *
  * Each layer owns a range of codes and their messages:
  *   -1000..-1799  crypto/error.h (here): generic, decoding, keys, key files,
- *                 and the chain's shared vocabulary (records, genesis,
- *                 blocks, rules), which every layer above speaks
+ *                 the Noise handshake and the p2p framing on it, and the
+ *                 chain's shared vocabulary (records, genesis, blocks,
+ *                 rules), which every layer above speaks
  *   -1800..-1899  ledger/errors.h: the store
  *   -1900..-1999  here: the trust engine's (trust/ depends on nothing)
  *   -2000..-2099  node/errors.h: configuration, mempool, node
@@ -50,6 +51,17 @@ enum rp_error {
     RP_ERR_BAD_KEY = -1200,       /* not a valid secret or x-only public key */
     RP_ERR_BAD_SIGNATURE = -1201, /* a signature that does not verify */
     RP_ERR_SIGN = -1202,          /* signing failed (never expected) */
+
+    /* The Noise handshake and its CipherStates (crypto/noise.h). */
+    RP_ERR_NOISE_MSG_LEN = -1250,   /* a message shorter than its fields, or over 65,535 bytes */
+    RP_ERR_NOISE_DECRYPT = -1251,   /* a message did not authenticate */
+    RP_ERR_NOISE_LOW_ORDER = -1252, /* a remote X25519 key is a low-order point */
+    RP_ERR_NOISE_STATE = -1253,     /* used out of order, or after it failed */
+    RP_ERR_NOISE_NONCE = -1254,     /* a CipherState reached nonce 2^64-1 */
+
+    /* The encrypted framing of p2p sessions (p2p/frame.h). */
+    RP_ERR_FRAME_LENGTH = -1260,    /* a frame's length breaks the framing rules */
+    RP_ERR_FRAME_TOO_LARGE = -1261, /* a message above RP_P2P_MAX_MESSAGE */
 
     /* Key files. */
     RP_ERR_KEYFILE_FORMAT = -1300,  /* not a repute key file, or corrupt */
