@@ -469,12 +469,16 @@ static int reserve(rp_addrman *am, size_t want)
     return 0;
 }
 
-/* Point the cell and the index at entry i after it moved there. */
-static void fix_refs(rp_addrman *am, size_t i)
+/* The index slot that holds entry i, found by its address along its run
+ * and by the index itself, so that it can be looked up while the entries
+ * are being moved. */
+static size_t map_slot_of(const rp_addrman *am, size_t i)
 {
-    const entry *x = &am->e[i];
-    *cell(&am->tab[x->tried], x->bucket, x->slot) = (int32_t)i;
-    am->map[map_probe(am, &x->addr)] = (int32_t)i;
+    size_t mask = am->map_cap - 1;
+    size_t s = map_hash(am, &am->e[i].addr);
+    while (am->map[s] != (int32_t)i)
+        s = (s + 1) & mask;
+    return s;
 }
 
 /* Drop entry i, which no cell holds any more; the last entry takes its
@@ -484,10 +488,8 @@ static void delete_entry(rp_addrman *am, size_t i)
     map_remove(am, &am->e[i].addr);
     size_t last = am->n - 1;
     if (i != last) {
+        am->map[map_slot_of(am, last)] = (int32_t)i;
         am->e[i] = am->e[last];
-        /* map_probe finds the moved entry by its address, which compares
-         * equal at its new index as at its old one. */
-        am->map[map_probe(am, &am->e[i].addr)] = (int32_t)i;
         *cell(&am->tab[am->e[i].tried], am->e[i].bucket, am->e[i].slot) = (int32_t)i;
     }
     am->n--;
@@ -497,11 +499,16 @@ static void swap_entries(rp_addrman *am, size_t i, size_t j)
 {
     if (i == j)
         return;
+    /* Both index slots first: once one is rewritten, two slots hold the
+     * same index for a moment and the other could no longer be told. */
+    size_t si = map_slot_of(am, i), sj = map_slot_of(am, j);
     entry tmp = am->e[i];
     am->e[i] = am->e[j];
     am->e[j] = tmp;
-    fix_refs(am, i);
-    fix_refs(am, j);
+    am->map[si] = (int32_t)j;
+    am->map[sj] = (int32_t)i;
+    *cell(&am->tab[am->e[i].tried], am->e[i].bucket, am->e[i].slot) = (int32_t)i;
+    *cell(&am->tab[am->e[j].tried], am->e[j].bucket, am->e[j].slot) = (int32_t)j;
 }
 
 /* ---- judging entries ---- */
@@ -999,6 +1006,7 @@ int rp_addrman_undiscourage(rp_addrman *am, int kind, const unsigned char *value
 size_t rp_addrman_discouragements(const rp_addrman *am, rp_addrman_disc *out, size_t cap)
 {
     for (size_t i = 0; i < am->n_disc && i < cap; i++) {
+        memset(&out[i], 0, sizeof out[i]);
         out[i].kind = am->d[i].kind;
         memcpy(out[i].value, am->d[i].value, 32);
         out[i].until = am->d[i].until;
