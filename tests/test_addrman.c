@@ -1523,6 +1523,25 @@ START_TEST(test_corpus)
     size_t len;
     unsigned char *b = save(empty, &len);
     write_seed(dir, "empty.bin", b, len);
+    /* One address in two places, refused: the fuzzer starts next to the
+     * duplicate check. */
+    rp_addrman *two = book(41);
+    rp_netaddr x = v4(20, 4, 4, 4, 4), src = v4(30, 4, 4, 4, 0);
+    ck_assert_int_eq(rp_addrman_add(two, &x, NULL, NOW, src.ip, NOW), 1);
+    rp_addrman_entry in_new, in_tried;
+    ck_assert_int_eq(rp_addrman_find(two, &x, &in_new), 1);
+    ck_assert_int_eq(rp_addrman_good(two, &x, NULL, NOW), 1);
+    ck_assert_int_eq(rp_addrman_find(two, &x, &in_tried), 1);
+    unsigned char key[32];
+    memset(key, 41, 32);
+    static filebuf f;
+    fb_header(&f, key, 1, 1);
+    fb_entry(&f, in_new.bucket, in_new.slot, &in_new);
+    fb_entry(&f, in_tried.bucket, in_tried.slot, &in_tried);
+    size_t flen = fb_end(&f, 0);
+    expect_refused(f.b, flen, RP_ERR_NONCANONICAL, "tried.duplicate");
+    write_seed(dir, "two-places.bin", f.b, flen);
+    rp_addrman_free(two);
     free(b);
     rp_addrman_free(empty);
 }
