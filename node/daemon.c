@@ -68,6 +68,7 @@ static void on_signal(uv_signal_t *h, int signum)
     rp_rpc_stop(n->rpc);
     n->rpc = NULL;
     rp_producer_stop(n);
+    rp_network_stop(n);
     /* Queued commits still run; the writer frees itself after the last. */
     rp_node_writer_close(n->writer);
     n->writer = NULL;
@@ -235,6 +236,8 @@ int rp_daemon_run(const char *datadir, char *err, size_t errlen)
         snprintf(err, errlen, "cannot read the chain tip: %s", rp_strerror(rc));
         goto fail_handles;
     }
+    if ((rc = rp_network_start(n, err, errlen)) != 0)
+        goto fail_producer;
     char cid[65];
     rp_hex_encode(cid, sizeof cid, rp_store_chain_id(n->st)->bytes, 32);
     char q1[300], q2[300];
@@ -247,6 +250,7 @@ int rp_daemon_run(const char *datadir, char *err, size_t errlen)
     uv_run(n->loop, UV_RUN_DEFAULT);
 
     /* Every handle is closed and every job back: nothing uses the store. */
+    rp_network_free(n);
     rp_reads_free(n);
     rp_mempool_free(n->mp);
     rp_tip end;
@@ -260,6 +264,8 @@ int rp_daemon_run(const char *datadir, char *err, size_t errlen)
     free(n);
     return 0;
 
+fail_producer:
+    rp_producer_stop(n);
 fail_handles:
     /* Undo the handles started above; the loop runs only to close them. */
     rp_rpc_stop(n->rpc);

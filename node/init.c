@@ -844,9 +844,12 @@ static int register_anchor(struct init *I, rp_store *st, const rp_hash *chain_id
 }
 
 /* The conf of a single-validator dev datadir: the validator enabled on its
- * plaintext key, making blocks at the genesis's interval. */
+ * plaintext key, making blocks at the genesis's interval, and no peers let
+ * in (a dev chain is one node; scripts/devnet.sh sets [p2p] listen for the
+ * nodes of a local network), so that dev nodes never fight over a port. */
 static void dev_config(rp_config *cfg, const rp_genesis *g)
 {
+    cfg->p2p_listen[0] = '\0';
     cfg->validator = 1;
     cfg->dev_plaintext_key = 1;
     cfg->block_interval_ms = g->params.block_interval_ms;

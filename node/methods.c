@@ -43,6 +43,7 @@ static void m_node_info(struct node *n, rp_rpc_call *call, json_t *params)
                   (int)p->max_block_records, "pid", (int)getpid(), "max_record_bytes",
                   (json_int_t)RP_RECORD_MAX_SIZE);
     json_object_set_new(o, "max_engagement_ttl_s", json_integer(p->max_engagement_ttl_s));
+    json_object_set_new(o, "network", rp_network_info(n));
     rp_rpc_reply(call, o);
 }
 
@@ -318,9 +319,9 @@ static void m_node_metrics(struct node *n, rp_rpc_call *call, json_t *params)
         (json_int_t)s.admitted, "records_rejected", (json_int_t)s.rejected, "records_dropped",
         (json_int_t)s.dropped, "rpc_calls", json_object_get(rpc, "calls"), "rpc_errors",
         json_object_get(rpc, "errors"), "block_inline_verifies", (json_int_t)n->inline_verifies);
-    json_t *o =
-        json_pack("{s:o,s:o,s:{s:f},s:O}", "gauges", gauges, "counters", counters, "rates",
-                  "records_per_s", rp_producer_rate(n), "methods", json_object_get(rpc, "methods"));
+    json_t *o = json_pack("{s:o,s:o,s:{s:f},s:O,s:o}", "gauges", gauges, "counters", counters,
+                          "rates", "records_per_s", rp_producer_rate(n), "methods",
+                          json_object_get(rpc, "methods"), "p2p", rp_network_metrics(n));
     json_decref(rpc);
     rp_rpc_reply(call, o);
 }
@@ -349,6 +350,11 @@ static const struct method {
      (const char *const[]){"subject", "issuer", "limit", "after", NULL}},
     {"mempool.info", m_mempool_info, (const char *const[]){NULL}},
     {"node.metrics", m_node_metrics, (const char *const[]){NULL}},
+    {"peers.list", rp_m_peers_list, (const char *const[]){NULL}},
+    {"peers.add", rp_m_peers_add, (const char *const[]){"endpoint", "persistent", NULL}},
+    {"peers.disconnect", rp_m_peers_disconnect, (const char *const[]){"peer", NULL}},
+    {"peers.ban", rp_m_peers_ban, (const char *const[]){"who", "seconds", NULL}},
+    {"peers.unban", rp_m_peers_unban, (const char *const[]){"who", NULL}},
 };
 
 #define NMETHODS (sizeof methods / sizeof methods[0])
@@ -357,6 +363,7 @@ const int rp_node_method_count = (int)NMETHODS;
 const char *const rp_node_method_names[] = {
     "node.info", "chain.head", "chain.block",  "record.submit", "record.get",   "identity.get",
     "score.get", "score.top",  "reviews.list", "mempool.info",  "node.metrics",
+    "peers.list", "peers.add", "peers.disconnect", "peers.ban", "peers.unban",
 };
 
 void rp_node_dispatch(void *ctx, rp_rpc_call *call, int method, json_t *params)

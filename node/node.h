@@ -48,6 +48,7 @@ struct waiter;
 struct top_cache;
 struct top_waiter;
 struct produce_job;
+struct network;
 
 struct node {
     uv_loop_t *loop;
@@ -100,6 +101,8 @@ struct node {
     size_t nwaiters;
 
     uint64_t start_ms;
+
+    struct network *network; /* network.c: peers, gossip, sync (NULL: not started) */
 };
 
 /* Wall-clock milliseconds since the epoch. */
@@ -141,6 +144,33 @@ int rp_producer_start(struct node *n);
 void rp_producer_stop(struct node *n);
 /* Records included per second over the last minute. */
 double rp_producer_rate(struct node *n);
+
+/* ---- network.c ---------------------------------------------------------------- */
+
+/* Start the network: the node key, the transport, gossip and sync.
+ * Returns 0, or an error with err saying why (a bad [p2p] setting, a port
+ * in use). */
+int rp_network_start(struct node *n, char *err, size_t errlen);
+/* Close the connections and timers (the node is stopping); work in flight
+ * still calls back. rp_network_free after the loop has ended. */
+void rp_network_stop(struct node *n);
+void rp_network_free(struct node *n);
+/* A block is committed (this node's or a peer's): announce it. */
+void rp_network_block_committed(struct node *n, uint64_t height, const rp_hash *hash);
+/* A synced block is with the writer: the producer waits. */
+int rp_network_committing(const struct node *n);
+
+/* ---- peers.c ------------------------------------------------------------------ */
+
+/* node.info's "network" member and node.metrics' "p2p" member (new
+ * references). */
+json_t *rp_network_info(struct node *n);
+json_t *rp_network_metrics(struct node *n);
+void rp_m_peers_list(struct node *n, rp_rpc_call *call, json_t *params);
+void rp_m_peers_add(struct node *n, rp_rpc_call *call, json_t *params);
+void rp_m_peers_disconnect(struct node *n, rp_rpc_call *call, json_t *params);
+void rp_m_peers_ban(struct node *n, rp_rpc_call *call, json_t *params);
+void rp_m_peers_unban(struct node *n, rp_rpc_call *call, json_t *params);
 
 /* ---- reads.c ------------------------------------------------------------------ */
 

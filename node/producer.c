@@ -326,6 +326,7 @@ static void commit_done(void *ctx, int rc, const rp_store_error *err)
     rp_log(RP_LOG_INFO, "block_produced", "height=%llu records=%zu hash=%s ms=%.1f",
            (unsigned long long)j->height, k, hh, (double)(uv_hrtime() - j->t0) / 1e6);
     rp_mempool_committed(n->mp, j->included, k, now / 1000);
+    rp_network_block_committed(n, j->height, &j->hash);
     /* A candidate the build left out goes, if the mempool's re-check at
      * the new tip kept it: the block's rules had the last word. */
     for (size_t r = 0; r < j->nrejected; r++) {
@@ -411,7 +412,7 @@ static int submit_commit(struct produce_job *j, rp_checked *checked)
 /* One turn of the producer (a timer tick). */
 static void producer_tick(struct node *n)
 {
-    if (n->stopping || !n->producer || n->producing)
+    if (n->stopping || !n->producer || n->producing || rp_network_committing(n))
         return;
     rp_tip tip;
     if (rp_store_tip(n->st, &tip) != 0)
