@@ -8,10 +8,11 @@
  *     hole, so an index is valid only until the next deletion; nothing keeps
  *     one across calls (the collision queue keeps addresses);
  *   - each table is a flat array of cells, bucket-major, holding an entry's
- *     index or -1, with a count per bucket and a list of the non-empty
- *     buckets, so that select draws among non-empty buckets directly (which
- *     gives each entry the probability Bitcoin Core's "random bucket, retry
- *     if empty" gives it, without the retries on a sparse table);
+ *     index + 1 or 0 (so that a zeroed table is empty), with a count per
+ *     bucket and a list of the non-empty buckets, so that select draws
+ *     among non-empty buckets directly (which gives each entry the
+ *     probability Bitcoin Core's "random bucket, retry if empty" gives it,
+ *     without the retries on a sparse table);
  *   - an open-addressing index (linear probing, backward-shift deletion)
  *     from address to entry, hashed with SipHash under a key derived from
  *     the book's key, so that peers cannot aim collisions at it.
@@ -25,7 +26,8 @@
  * refuses an entry found anywhere else.
  *
  * Randomness is ChaCha20's keystream under the caller's seed, read in
- * 256-byte blocks. The key and the seed are wiped when the book is freed.
+ * 256-byte blocks. The key, the index's key and the generator are wiped when
+ * the book is freed.
  */
 #include "p2p/addrman.h"
 
@@ -60,7 +62,7 @@ typedef struct entry {
 typedef struct table {
     unsigned nbuckets;
     size_t count;
-    int32_t *cells; /* nbuckets * BSIZE */
+    uint32_t *cells; /* nbuckets * BSIZE: an entry's index + 1, or 0 when empty */
     uint8_t fill[NB_NEW];
     uint16_t nonempty[NB_NEW]; /* the buckets with fill > 0, in any order */
     uint16_t where[NB_NEW];    /* a bucket's index in nonempty */
@@ -354,14 +356,18 @@ static unsigned slot_of(const rp_addrman *am, int tried, unsigned bucket, const 
 
 /* ---- tables ---- */
 
-static int32_t *cell(table *t, unsigned b, unsigned s)
+/* A cell holds an entry's index + 1, so that a calloc'ed table is empty
+ * (the tables are most of a book's fixed size, and untouched pages of
+ * them then cost nothing). */
+static void cell_set(table *t, unsigned b, unsigned s, int32_t i)
 {
-    return &t->cells[(size_t)b * BSIZE + s];
+    t->cells[(size_t)b * BSIZE + s] = (uint32_t)(i + 1);
 }
 
+/* The index of the entry in a cell, or -1. */
 static int32_t cell_get(const table *t, unsigned b, unsigned s)
 {
-    return t->cells[(size_t)b * BSIZE + s];
+    return (int32_t)t->cells[(size_t)b * BSIZE + s] - 1;
 }
 
 static void place(rp_addrman *am, size_t i, int tried, unsigned b, unsigned s)
@@ -371,7 +377,7 @@ static void place(rp_addrman *am, size_t i, int tried, unsigned b, unsigned s)
     x->tried = (uint8_t)tried;
     x->bucket = (uint16_t)b;
     x->slot = (uint8_t)s;
-    *cell(t, b, s) = (int32_t)i;
+    cell_set(t, b, s, (int32_t)i);
     t->count++;
     if (t->fill[b]++ == 0) {
         t->where[b] = (uint16_t)t->n_nonempty;
@@ -384,7 +390,7 @@ static void unplace(rp_addrman *am, size_t i)
     const entry *x = &am->e[i];
     table *t = &am->tab[x->tried];
     unsigned b = x->bucket;
-    *cell(t, b, x->slot) = -1;
+    cell_set(t, b, x->slot, -1);
     t->count--;
     if (--t->fill[b] == 0) {
         uint16_t last = t->nonempty[--t->n_nonempty];
@@ -490,7 +496,7 @@ static void delete_entry(rp_addrman *am, size_t i)
     if (i != last) {
         am->map[map_slot_of(am, last)] = (int32_t)i;
         am->e[i] = am->e[last];
-        *cell(&am->tab[am->e[i].tried], am->e[i].bucket, am->e[i].slot) = (int32_t)i;
+        cell_set(&am->tab[am->e[i].tried], am->e[i].bucket, am->e[i].slot, (int32_t)i);
     }
     am->n--;
 }
@@ -507,8 +513,8 @@ static void swap_entries(rp_addrman *am, size_t i, size_t j)
     am->e[j] = tmp;
     am->map[si] = (int32_t)j;
     am->map[sj] = (int32_t)i;
-    *cell(&am->tab[am->e[i].tried], am->e[i].bucket, am->e[i].slot) = (int32_t)i;
-    *cell(&am->tab[am->e[j].tried], am->e[j].bucket, am->e[j].slot) = (int32_t)j;
+    cell_set(&am->tab[am->e[i].tried], am->e[i].bucket, am->e[i].slot, (int32_t)i);
+    cell_set(&am->tab[am->e[j].tried], am->e[j].bucket, am->e[j].slot, (int32_t)j);
 }
 
 /* ---- judging entries ---- */
@@ -652,13 +658,11 @@ int rp_addrman_new(rp_addrman **out, const unsigned char key[static 32],
     am->tab[0].nbuckets = NB_NEW;
     am->tab[1].nbuckets = NB_TRIED;
     for (int t = 0; t < 2; t++) {
-        size_t n = (size_t)am->tab[t].nbuckets * BSIZE;
-        am->tab[t].cells = malloc(n * sizeof(int32_t));
+        am->tab[t].cells = calloc((size_t)am->tab[t].nbuckets * BSIZE, sizeof(uint32_t));
         if (!am->tab[t].cells) {
             rp_addrman_free(am);
             return RP_ERR_NOMEM;
         }
-        memset(am->tab[t].cells, 0xff, n * sizeof(int32_t));
     }
     memcpy(am->key, key, 32);
     static const unsigned char label[] = "repute/addrman/index";
@@ -677,7 +681,11 @@ void rp_addrman_free(rp_addrman *am)
     free(am->tab[1].cells);
     free(am->e);
     free(am->map);
-    sodium_memzero(am, sizeof *am); /* the key, the index key, the generator */
+    /* The secrets: the key, the index's key, the generator. The rest is
+     * addresses anyone may gossip. */
+    sodium_memzero(am->key, sizeof am->key);
+    sodium_memzero(am->map_key, sizeof am->map_key);
+    sodium_memzero(&am->rng, sizeof am->rng);
     free(am);
 }
 
