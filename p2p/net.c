@@ -28,95 +28,22 @@
 #include "crypto/hex.h"
 #include "p2p/addrman.h"
 #include "p2p/evict.h"
-
-#define RP_NET_TICK_MS 500
-#define MAX_TARGETS 96           /* persistent peers, seeds and peers.add, together */
-#define SEED_RETRY_MS 60000      /* a seed is dialed at most this often */
-#define BOOK_LOW 16              /* fewer addresses than this: ask the seeds */
-#define RELAYED_AGE_PENALTY 7200 /* seconds taken off relayed last-seen claims */
-
-enum target_kind { T_PERSISTENT = 1, T_SEED = 2, T_ONCE = 3 };
-
-struct target {
-    int kind;
-    rp_endpoint ep;
-    uint64_t next_ms;   /* not before (monotonic) */
-    unsigned backoff_ms;
-    struct peer *peer;  /* the connection in flight or up, or NULL */
-    int used;
-};
-
-struct peer {
-    struct peer *next;
-    rp_net *net;
-    uint64_t id;
-    uv_tcp_t tcp;
-    uv_connect_t connect;
-    rp_session *sess;
-    struct target *target; /* the target it was dialed for, or NULL */
-    int outbound, from_book, closing, ready, connected;
-    rp_netaddr addr; /* as connected (IPv4 mapped) */
-    int has_expect;
-    rp_pubkey expect;
-    rp_p2p_hello hello;
-    uint64_t start_ms, connected_wall_ms;
-    /* ping */
-    uint64_t ping_nonce, ping_sent_ms, next_ping_ms;
-    int64_t ping_us;
-    uint64_t min_ping_us;
-    /* eviction */
-    uint64_t last_block_ms, last_record_ms;
-    /* budgets and counters */
-    double tokens;
-    uint64_t tokens_ms;
-    size_t queued;
-    uint64_t bytes_in, bytes_out, msgs_in, msgs_out;
-    int asked_addr, answered_addr;
-};
-
-struct rp_net {
-    uv_loop_t *loop;
-    rp_net_handler h;
-    const rp_session_local *local;
-    uint32_t max_outbound, max_inbound;
-    char *peers_file;
-    int listening;
-    uv_tcp_t listener;
-    uint16_t port;
-    uv_timer_t timer;
-    struct peer *peers;
-    uint64_t next_id;
-    struct target targets[MAX_TARGETS];
-    rp_addrman *book;
-    uint64_t group_key; /* eviction's keyed group hash */
-    uint64_t last_save_ms;
-    rp_p2p_msg *msg; /* decoded messages land here (one at a time: the loop's) */
-    unsigned char rbuf[65536];
-    int rbuf_busy;
-    rp_net_stats st;
-    int stopping;
-    size_t open_handles; /* handles not closed yet, and requests in flight */
-    void (*done)(void *);
-    void *done_arg;
-};
+#include "p2p/net_impl.h"
 
 /* ---- small helpers --------------------------------------------------------- */
 
-static uint64_t now_ms(const rp_net *net) { return uv_now(net->loop); }
+uint64_t net_now_ms(const rp_net *net) { return uv_now(net->loop); }
 
-static uint64_t wall_ms(void)
+uint64_t net_wall_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static uint64_t unix_s(void) { return wall_ms() / 1000; }
+uint64_t net_unix_s(void) { return net_wall_ms() / 1000; }
 
-static void nlog(rp_net *net, int level, const char *event, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void nlog(rp_net *net, int level, const char *event, const char *fmt, ...)
+void net_log(rp_net *net, int level, const char *event, const char *fmt, ...)
 {
     if (!net->h.log)
         return;
@@ -128,7 +55,7 @@ static void nlog(rp_net *net, int level, const char *event, const char *fmt, ...
     net->h.log(net->h.ctx, level, event, fields);
 }
 
-static void addr_text(const rp_netaddr *a, char *out, size_t cap)
+void net_addr_text(const rp_netaddr *a, char *out, size_t cap)
 {
     char ip[INET6_ADDRSTRLEN];
     if (rp_netaddr_is_ipv4(a->ip)) {
@@ -140,7 +67,7 @@ static void addr_text(const rp_netaddr *a, char *out, size_t cap)
     }
 }
 
-static int sockaddr_to_netaddr(const struct sockaddr *sa, rp_netaddr *out)
+int net_sockaddr_to_netaddr(const struct sockaddr *sa, rp_netaddr *out)
 {
     memset(out, 0, sizeof *out);
     if (sa->sa_family == AF_INET) {
@@ -157,7 +84,7 @@ static int sockaddr_to_netaddr(const struct sockaddr *sa, rp_netaddr *out)
     return -1;
 }
 
-static void netaddr_to_sockaddr(const rp_netaddr *a, struct sockaddr_storage *ss)
+void net_netaddr_to_sockaddr(const rp_netaddr *a, struct sockaddr_storage *ss)
 {
     memset(ss, 0, sizeof *ss);
     if (rp_netaddr_is_ipv4(a->ip)) {
@@ -174,7 +101,7 @@ static void netaddr_to_sockaddr(const rp_netaddr *a, struct sockaddr_storage *ss
 }
 
 /* An endpoint with an IP literal as a netaddr. */
-static void endpoint_netaddr(const rp_endpoint *e, rp_netaddr *out)
+void net_endpoint_netaddr(const rp_endpoint *e, rp_netaddr *out)
 {
     memset(out, 0, sizeof *out);
     if (e->kind == RP_ENDPOINT_IPV4)
@@ -184,7 +111,7 @@ static void endpoint_netaddr(const rp_endpoint *e, rp_netaddr *out)
     out->port = e->port;
 }
 
-static uint64_t group_hash(const rp_net *net, const unsigned char ip[16])
+uint64_t net_group_hash(const rp_net *net, const unsigned char ip[16])
 {
     unsigned char g[RP_NETGROUP_SIZE], h[8];
     rp_netaddr_group(g, ip);
@@ -198,21 +125,21 @@ static uint64_t group_hash(const rp_net *net, const unsigned char ip[16])
 /* Loopback and private addresses are one group each: the book and the
  * one-outbound-per-group rule would allow one peer per devnet. The rule is
  * for the routable internet only. */
-static int routable_group(const unsigned char ip[16])
+int net_routable_group(const unsigned char ip[16])
 {
     unsigned char g[RP_NETGROUP_SIZE];
     rp_netaddr_group(g, ip);
     return g[0] >= 3;
 }
 
-static int hex_id(const rp_pubkey *id, char out[65])
+int net_hex_id(const rp_pubkey *id, char out[65])
 {
     return rp_hex_encode(out, 65, id->bytes, 32);
 }
 
 /* ---- peers: lifecycle ------------------------------------------------------ */
 
-static void release(rp_net *net)
+void net_release(rp_net *net)
 {
     if (--net->open_handles == 0 && net->stopping) {
         void (*done)(void *) = net->done;
@@ -237,10 +164,10 @@ static void on_peer_closed(uv_handle_t *h)
         *pp = p->next;
     rp_session_free(p->sess);
     free(p);
-    release(net);
+    net_release(net);
 }
 
-static struct peer *peer_find(const rp_net *net, uint64_t id)
+struct peer *net_peer_find(const rp_net *net, uint64_t id)
 {
     for (struct peer *p = net->peers; p; p = p->next)
         if (p->id == id && !p->closing)
@@ -250,43 +177,43 @@ static struct peer *peer_find(const rp_net *net, uint64_t id)
 
 /* Schedule a persistent target's next attempt: exponential backoff with
  * +-25% jitter. */
-static void target_backoff(rp_net *net, struct target *t)
+void net_target_backoff(rp_net *net, struct target *t)
 {
     unsigned b = t->backoff_ms ? t->backoff_ms * 2 : RP_NET_BACKOFF_MIN_MS;
     if (b > RP_NET_BACKOFF_MAX_MS)
         b = RP_NET_BACKOFF_MAX_MS;
     t->backoff_ms = b;
     uint32_t r = randombytes_uniform(b / 2 + 1);
-    t->next_ms = now_ms(net) + b - b / 4 + r;
+    t->next_ms = net_now_ms(net) + b - b / 4 + r;
 }
 
-static void peer_close(struct peer *p, int level, const char *why)
+void net_peer_close(struct peer *p, int level, const char *why)
 {
     rp_net *net = p->net;
     if (p->closing)
         return;
     p->closing = 1;
     char a[64];
-    addr_text(&p->addr, a, sizeof a);
+    net_addr_text(&p->addr, a, sizeof a);
     if (p->ready) {
         char id[65];
-        hex_id(&p->hello.node_key, id);
-        nlog(net, level, "peer_disconnected", "peer=%llu addr=%s node_id=%s why=\"%s\"",
+        net_hex_id(&p->hello.node_key, id);
+        net_log(net, level, "peer_disconnected", "peer=%llu addr=%s node_id=%s why=\"%s\"",
              (unsigned long long)p->id, a, id, why);
     } else {
-        nlog(net, level, "peer_failed", "peer=%llu addr=%s outbound=%d why=\"%s\"",
+        net_log(net, level, "peer_failed", "peer=%llu addr=%s outbound=%d why=\"%s\"",
              (unsigned long long)p->id, a, p->outbound, why);
         net->st.handshakes_failed++;
     }
     if (p->from_book && p->connected)
-        rp_addrman_connected(net->book, &p->addr, unix_s());
+        rp_addrman_connected(net->book, &p->addr, net_unix_s());
     if (p->target) {
         struct target *t = p->target;
         t->peer = NULL;
         if (t->kind == T_PERSISTENT)
-            target_backoff(net, t);
+            net_target_backoff(net, t);
         else if (t->kind == T_SEED)
-            t->next_ms = now_ms(net) + SEED_RETRY_MS;
+            t->next_ms = net_now_ms(net) + SEED_RETRY_MS;
         else
             t->used = 0; /* a one-time dial is over */
         p->target = NULL;
@@ -300,12 +227,12 @@ static void peer_close(struct peer *p, int level, const char *why)
 static void discourage(rp_net *net, struct peer *p, const char *why)
 {
     int exempt = p->target && p->target->kind == T_PERSISTENT;
-    uint64_t now = unix_s();
+    uint64_t now = net_unix_s();
     rp_addrman_discourage(net->book, &p->addr, p->ready ? &p->hello.node_key : NULL,
                           now + RP_ADDRMAN_DISCOURAGE_SECS, exempt, now);
     char a[64];
-    addr_text(&p->addr, a, sizeof a);
-    nlog(net, 2, "peer_misbehaved", "peer=%llu addr=%s discouraged=%s why=\"%s\"",
+    net_addr_text(&p->addr, a, sizeof a);
+    net_log(net, 2, "peer_misbehaved", "peer=%llu addr=%s discouraged=%s why=\"%s\"",
          (unsigned long long)p->id, a, exempt ? "no(persistent)" : "24h", why);
     net->st.misbehaved++;
 }
@@ -327,7 +254,7 @@ static void on_written(uv_write_t *req, int status)
     free(w->buf);
     free(w);
     if (status < 0 && !p->closing)
-        peer_close(p, 1, status == UV_ECANCELED ? "closed" : uv_strerror(status));
+        net_peer_close(p, 1, status == UV_ECANCELED ? "closed" : uv_strerror(status));
 }
 
 /* The session's output: queue bytes on the socket. Takes buf. */
@@ -363,7 +290,7 @@ static int session_send(void *ctx, unsigned char *buf, size_t len)
     return 0;
 }
 
-static int send_msg(struct peer *p, const rp_p2p_msg *m)
+int net_send_msg(struct peer *p, const rp_p2p_msg *m)
 {
     if (p->closing || !p->ready)
         return RP_ERR_INVALID_ARG;
@@ -379,7 +306,7 @@ static int send_msg(struct peer *p, const rp_p2p_msg *m)
         rc = rp_session_send(p->sess, buf, len);
     free(buf);
     if (rc == RP_ERR_BUFFER) {
-        peer_close(p, 1, "cannot keep up: its send queue is full");
+        net_peer_close(p, 1, "cannot keep up: its send queue is full");
         return rc;
     }
     if (rc == 0) {
@@ -391,12 +318,12 @@ static int send_msg(struct peer *p, const rp_p2p_msg *m)
 
 /* ---- receiving ------------------------------------------------------------- */
 
-static void misbehaved(struct peer *p, const char *why)
+void net_misbehaved(struct peer *p, const char *why)
 {
     if (p->closing)
         return;
     discourage(p->net, p, why);
-    peer_close(p, 2, why);
+    net_peer_close(p, 2, why);
 }
 
 /* A message budget: RP_NET_MSG_RATE per second, RP_NET_MSG_BURST at most. */
@@ -414,59 +341,6 @@ static int budget_take(struct peer *p, uint64_t now)
     return 1;
 }
 
-static void on_addr(struct peer *p, const rp_p2p_addr_list *l)
-{
-    rp_net *net = p->net;
-    if (!p->asked_addr)
-        return; /* unsolicited: ignored (counted against the message budget) */
-    p->asked_addr = 0;
-    uint64_t now = unix_s();
-    for (unsigned i = 0; i < l->count; i++) {
-        const rp_p2p_addr *e = &l->entries[i];
-        rp_netaddr a;
-        memset(&a, 0, sizeof a);
-        if (e->network == RP_P2P_NET_IPV4)
-            rp_netaddr_ipv4(&a, e->ip, e->port);
-        else
-            memcpy(a.ip, e->ip, 16);
-        a.port = e->port;
-        uint64_t seen = e->last_seen > RELAYED_AGE_PENALTY ? e->last_seen - RELAYED_AGE_PENALTY : 0;
-        if (seen > now)
-            seen = now;
-        (void)rp_addrman_add(net->book, &a, &e->node_id, seen, p->addr.ip, now);
-    }
-}
-
-static void on_getaddr(struct peer *p)
-{
-    rp_net *net = p->net;
-    if (p->answered_addr)
-        return; /* once per connection */
-    p->answered_addr = 1;
-    static rp_addrman_entry entries[RP_P2P_MAX_ADDR];
-    size_t n = 0;
-    rp_addrman_getaddr(net->book, entries, RP_P2P_MAX_ADDR, &n, unix_s());
-    rp_p2p_msg *m = net->msg;
-    rp_p2p_msg_init(m, RP_P2P_MSG_ADDR);
-    for (size_t i = 0; i < n; i++) {
-        if (!entries[i].has_id)
-            continue;
-        rp_p2p_addr *e = &m->body.addr.entries[m->body.addr.count++];
-        if (rp_netaddr_is_ipv4(entries[i].addr.ip)) {
-            e->network = RP_P2P_NET_IPV4;
-            memcpy(e->ip, entries[i].addr.ip + 12, 4);
-        } else {
-            e->network = RP_P2P_NET_IPV6;
-            memcpy(e->ip, entries[i].addr.ip, 16);
-        }
-        e->port = entries[i].addr.port;
-        e->role = RP_P2P_ROLE_FULL;
-        e->last_seen = entries[i].last_seen;
-        e->node_id = entries[i].id;
-    }
-    (void)send_msg(p, m);
-}
-
 static void on_message(void *ctx, unsigned char *bytes, size_t len)
 {
     struct peer *p = ctx;
@@ -477,9 +351,9 @@ static void on_message(void *ctx, unsigned char *bytes, size_t len)
     }
     p->msgs_in++;
     net->st.msgs_in++;
-    if (!budget_take(p, now_ms(net))) {
+    if (!budget_take(p, net_now_ms(net))) {
         free(bytes);
-        misbehaved(p, "message flood");
+        net_misbehaved(p, "message flood");
         return;
     }
     int cls = len ? rp_p2p_msg_type_class(bytes[0]) : RP_P2P_TYPE_INVALID;
@@ -497,22 +371,22 @@ static void on_message(void *ctx, unsigned char *bytes, size_t len)
                  field ? ": " : "", field ? field : "");
         free(bytes);
         /* The reason is copied into the log line before bytes go. */
-        misbehaved(p, cls == RP_P2P_TYPE_KNOWN ? why : "a message of an unknown type");
+        net_misbehaved(p, cls == RP_P2P_TYPE_KNOWN ? why : "a message of an unknown type");
         return;
     }
     switch (m->type) {
     case RP_P2P_MSG_HELLO:
-        misbehaved(p, "a HELLO after the handshake");
+        net_misbehaved(p, "a HELLO after the handshake");
         break;
     case RP_P2P_MSG_PING: {
         uint64_t nonce = m->body.nonce;
         rp_p2p_msg_pong(m, nonce);
-        (void)send_msg(p, m);
+        (void)net_send_msg(p, m);
         break;
     }
     case RP_P2P_MSG_PONG:
         if (p->ping_nonce && m->body.nonce == p->ping_nonce) {
-            uint64_t rtt = (now_ms(net) - p->ping_sent_ms) * 1000;
+            uint64_t rtt = (net_now_ms(net) - p->ping_sent_ms) * 1000;
             p->ping_us = (int64_t)rtt;
             if (rtt < p->min_ping_us)
                 p->min_ping_us = rtt;
@@ -520,10 +394,10 @@ static void on_message(void *ctx, unsigned char *bytes, size_t len)
         }
         break;
     case RP_P2P_MSG_GETADDR:
-        on_getaddr(p);
+        net_on_getaddr(p);
         break;
     case RP_P2P_MSG_ADDR:
-        on_addr(p, &m->body.addr);
+        net_on_addr(p, &m->body.addr);
         break;
     default:
         if (net->h.message)
@@ -540,7 +414,7 @@ static void info_of(const rp_net *net, const struct peer *p, rp_net_peer_info *o
     o->outbound = p->outbound;
     o->persistent = p->target && p->target->kind == T_PERSISTENT;
     o->ready = p->ready;
-    addr_text(&p->addr, o->addr, sizeof o->addr);
+    net_addr_text(&p->addr, o->addr, sizeof o->addr);
     if (p->ready) {
         o->has_node_id = 1;
         o->node_id = p->hello.node_key;
@@ -556,7 +430,7 @@ static void info_of(const rp_net *net, const struct peer *p, rp_net_peer_info *o
     o->msgs_out = p->msgs_out;
     o->send_queued = p->queued;
     o->discouraged = rp_addrman_is_discouraged(net->book, p->addr.ip,
-                                               p->ready ? &p->hello.node_key : NULL, unix_s());
+                                               p->ready ? &p->hello.node_key : NULL, net_unix_s());
 }
 
 static void on_ready(void *ctx, const rp_p2p_hello *hello)
@@ -565,22 +439,22 @@ static void on_ready(void *ctx, const rp_p2p_hello *hello)
     rp_net *net = p->net;
     p->hello = *hello;
     char id[65], a[64];
-    hex_id(&hello->node_key, id);
-    addr_text(&p->addr, a, sizeof a);
+    net_hex_id(&hello->node_key, id);
+    net_addr_text(&p->addr, a, sizeof a);
     for (struct peer *q = net->peers; q; q = q->next)
         if (q != p && q->ready && !q->closing &&
             !memcmp(q->hello.node_key.bytes, hello->node_key.bytes, 32)) {
-            peer_close(p, 1, "already connected to this node");
+            net_peer_close(p, 1, "already connected to this node");
             return;
         }
     int persistent = p->target && p->target->kind == T_PERSISTENT;
-    uint64_t now = unix_s();
+    uint64_t now = net_unix_s();
     if (!persistent && rp_addrman_is_discouraged(net->book, NULL, &hello->node_key, now)) {
-        peer_close(p, 1, "its node ID is discouraged");
+        net_peer_close(p, 1, "its node ID is discouraged");
         return;
     }
     p->ready = 1;
-    p->next_ping_ms = now_ms(net) + RP_NET_PING_MS;
+    p->next_ping_ms = net_now_ms(net) + RP_NET_PING_MS;
     if (p->target) {
         p->target->backoff_ms = 0;
         p->target->ep.has_id = 1; /* learned (peers.add without an ID) */
@@ -594,7 +468,7 @@ static void on_ready(void *ctx, const rp_p2p_hello *hello)
         a2.port = hello->port;
         (void)rp_addrman_add(net->book, &a2, &hello->node_key, now, p->addr.ip, now);
     }
-    nlog(net, 1, "peer_connected",
+    net_log(net, 1, "peer_connected",
          "peer=%llu addr=%s node_id=%s direction=%s role=%u port=%u", (unsigned long long)p->id, a,
          id, p->outbound ? "outbound" : "inbound", (unsigned)hello->role, (unsigned)hello->port);
     rp_net_peer_info info;
@@ -603,7 +477,7 @@ static void on_ready(void *ctx, const rp_p2p_hello *hello)
         net->h.ready(net->h.ctx, p->id, &info);
     if (p->outbound && !p->closing) {
         rp_p2p_msg_init(net->msg, RP_P2P_MSG_GETADDR);
-        if (send_msg(p, net->msg) == 0)
+        if (net_send_msg(p, net->msg) == 0)
             p->asked_addr = 1;
     }
 }
@@ -634,7 +508,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread == 0)
         return;
     if (nread < 0) {
-        peer_close(p, 1, nread == UV_EOF ? "the peer closed the connection" : uv_strerror((int)nread));
+        net_peer_close(p, 1, nread == UV_EOF ? "the peer closed the connection" : uv_strerror((int)nread));
         return;
     }
     p->bytes_in += (uint64_t)nread;
@@ -653,9 +527,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
              * node that is not the one dialed, or ourselves are not. */
             if (rc == RP_ERR_BUFFER || rc == RP_ERR_INVALID_ARG || rc == RP_ERR_BAD_KEY ||
                 rc == RP_ERR_NOMEM)
-                peer_close(p, 2, why);
+                net_peer_close(p, 2, why);
             else
-                misbehaved(p, why);
+                net_misbehaved(p, why);
             return;
         }
         if (used == 0 && off < (size_t)nread)
@@ -663,8 +537,14 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
 }
 
+int net_peer_read_start(struct peer *p)
+{
+    uv_tcp_nodelay(&p->tcp, 1);
+    return uv_read_start((uv_stream_t *)&p->tcp, on_alloc, on_read);
+}
+
 /* Make a peer for a TCP handle that is ready to be initialized. */
-static struct peer *peer_new(rp_net *net, int outbound, const rp_pubkey *expect)
+struct peer *net_peer_new(rp_net *net, int outbound, const rp_pubkey *expect)
 {
     struct peer *p = calloc(1, sizeof *p);
     if (!p)
@@ -672,12 +552,12 @@ static struct peer *peer_new(rp_net *net, int outbound, const rp_pubkey *expect)
     p->net = net;
     p->id = ++net->next_id;
     p->outbound = outbound;
-    p->start_ms = now_ms(net);
-    p->connected_wall_ms = wall_ms();
+    p->start_ms = net_now_ms(net);
+    p->connected_wall_ms = net_wall_ms();
     p->ping_us = -1;
     p->min_ping_us = UINT64_MAX;
     p->tokens = RP_NET_MSG_BURST;
-    p->tokens_ms = now_ms(net);
+    p->tokens_ms = net_now_ms(net);
     if (expect) {
         p->has_expect = 1;
         p->expect = *expect;
@@ -701,7 +581,7 @@ static struct peer *peer_new(rp_net *net, int outbound, const rp_pubkey *expect)
 
 /* ---- inbound --------------------------------------------------------------- */
 
-static size_t count_peers(const rp_net *net, int outbound, int ready_only, int persistent_too)
+size_t net_count_peers(const rp_net *net, int outbound, int ready_only, int persistent_too)
 {
     size_t n = 0;
     for (const struct peer *p = net->peers; p; p = p->next) {
@@ -717,7 +597,7 @@ static size_t count_peers(const rp_net *net, int outbound, int ready_only, int p
 /* Make room for one more inbound peer. Returns 1 if there is room. */
 static int inbound_room(rp_net *net)
 {
-    size_t ready = count_peers(net, 0, 1, 1), all = count_peers(net, 0, 0, 1);
+    size_t ready = net_count_peers(net, 0, 1, 1), all = net_count_peers(net, 0, 0, 1);
     if (all - ready >= RP_NET_PENDING_INBOUND)
         return 0; /* too many handshakes at once */
     if (ready < net->max_inbound)
@@ -726,13 +606,13 @@ static int inbound_room(rp_net *net)
     if (!c)
         return 0;
     size_t n = 0;
-    uint64_t now = unix_s();
+    uint64_t now = net_unix_s();
     for (struct peer *p = net->peers; p; p = p->next) {
         if (p->closing || p->outbound || !p->ready || (p->target && p->target->kind == T_PERSISTENT))
             continue;
         rp_evict_candidate *e = &c[n++];
         e->peer = p->id;
-        e->group_hash = group_hash(net, p->addr.ip);
+        e->group_hash = net_group_hash(net, p->addr.ip);
         e->connected_ms = p->start_ms;
         e->min_ping_us = p->min_ping_us;
         e->last_block_ms = p->last_block_ms;
@@ -744,10 +624,10 @@ static int inbound_room(rp_net *net)
     free(c);
     if (!found)
         return 0;
-    struct peer *v = peer_find(net, victim);
+    struct peer *v = net_peer_find(net, victim);
     if (v) {
         net->st.evicted++;
-        peer_close(v, 1, "evicted to make room for a new inbound peer");
+        net_peer_close(v, 1, "evicted to make room for a new inbound peer");
     }
     return 1;
 }
@@ -757,7 +637,7 @@ static void on_connection(uv_stream_t *server, int status)
     rp_net *net = server->data;
     if (status < 0 || net->stopping)
         return;
-    struct peer *p = peer_new(net, 0, NULL);
+    struct peer *p = net_peer_new(net, 0, NULL);
     if (!p) {
         uv_tcp_t tmp; /* accept and drop, so the backlog does not fill */
         if (uv_tcp_init(net->loop, &tmp) == 0) {
@@ -767,254 +647,43 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     if (uv_accept(server, (uv_stream_t *)&p->tcp) != 0) {
-        peer_close(p, 0, "accept failed");
+        net_peer_close(p, 0, "accept failed");
         return;
     }
     struct sockaddr_storage ss;
     int sl = sizeof ss;
     if (uv_tcp_getpeername(&p->tcp, (struct sockaddr *)&ss, &sl) != 0 ||
-        sockaddr_to_netaddr((struct sockaddr *)&ss, &p->addr) != 0) {
-        peer_close(p, 0, "no peer address");
+        net_sockaddr_to_netaddr((struct sockaddr *)&ss, &p->addr) != 0) {
+        net_peer_close(p, 0, "no peer address");
         return;
     }
     p->connected = 1;
     net->st.accepted++;
     if (net->max_inbound == 0 || !inbound_room(net)) {
-        peer_close(p, 1, "inbound slots full");
+        net_peer_close(p, 1, "inbound slots full");
         return;
     }
-    uv_tcp_nodelay(&p->tcp, 1);
-    if (uv_read_start((uv_stream_t *)&p->tcp, on_alloc, on_read) != 0)
-        peer_close(p, 1, "cannot read");
-}
-
-/* ---- outbound -------------------------------------------------------------- */
-
-static void on_connected(uv_connect_t *req, int status)
-{
-    struct peer *p = req->data;
-    if (p->closing)
-        return;
-    if (status < 0) {
-        if (p->from_book)
-            rp_addrman_attempt(p->net->book, &p->addr, 1, unix_s());
-        peer_close(p, 1, uv_strerror(status));
-        return;
-    }
-    p->connected = 1;
-    uv_tcp_nodelay(&p->tcp, 1);
-    if (uv_read_start((uv_stream_t *)&p->tcp, on_alloc, on_read) != 0 ||
-        rp_session_start(p->sess) != 0)
-        peer_close(p, 1, "cannot start the handshake");
-}
-
-/* Dial an address. Returns the peer, or NULL. */
-static struct peer *dial_addr(rp_net *net, const rp_netaddr *a, const rp_pubkey *expect,
-                              struct target *t, int from_book)
-{
-    struct peer *p = peer_new(net, 1, expect);
-    if (!p)
-        return NULL;
-    p->addr = *a;
-    p->from_book = from_book;
-    p->target = t;
-    if (t)
-        t->peer = p;
-    net->st.dialed++;
-    struct sockaddr_storage ss;
-    netaddr_to_sockaddr(a, &ss);
-    p->connect.data = p;
-    int rc = uv_tcp_connect(&p->connect, &p->tcp, (const struct sockaddr *)&ss, on_connected);
-    if (rc != 0) {
-        peer_close(p, 1, uv_strerror(rc));
-        return NULL;
-    }
-    return p;
-}
-
-struct resolve {
-    uv_getaddrinfo_t req;
-    rp_net *net;
-    struct target *t;
-};
-
-static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
-{
-    struct resolve *r = req->data;
-    rp_net *net = r->net;
-    struct target *t = r->t;
-    t->next_ms = now_ms(net); /* the lookup is over */
-    if (!net->stopping && t->used && t->peer == NULL) {
-        rp_netaddr a;
-        if (status == 0 && res && sockaddr_to_netaddr(res->ai_addr, &a) == 0) {
-            a.port = t->ep.port;
-            dial_addr(net, &a, t->ep.has_id ? &t->ep.id : NULL, t, 0);
-        } else {
-            nlog(net, 2, "peer_resolve_failed", "host=%s why=\"%s\"", t->ep.host,
-                 status ? uv_strerror(status) : "no address");
-            if (t->kind == T_PERSISTENT)
-                target_backoff(net, t);
-            else if (t->kind == T_SEED)
-                t->next_ms = now_ms(net) + SEED_RETRY_MS;
-            else
-                t->used = 0;
-        }
-    }
-    if (res)
-        uv_freeaddrinfo(res);
-    free(r);
-    release(net);
-}
-
-static int resolving(const struct target *t)
-{
-    return t->next_ms == UINT64_MAX; /* marks a lookup in flight */
-}
-
-static void dial_target(rp_net *net, struct target *t)
-{
-    if (t->ep.kind != RP_ENDPOINT_NAME) {
-        rp_netaddr a;
-        endpoint_netaddr(&t->ep, &a);
-        if (!dial_addr(net, &a, t->ep.has_id ? &t->ep.id : NULL, t, 0) && t->kind == T_PERSISTENT)
-            target_backoff(net, t);
-        return;
-    }
-    struct resolve *r = calloc(1, sizeof *r);
-    if (!r)
-        return;
-    r->net = net;
-    r->t = t;
-    r->req.data = r;
-    char port[8];
-    snprintf(port, sizeof port, "%u", (unsigned)t->ep.port);
-    struct addrinfo hints;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    if (uv_getaddrinfo(net->loop, &r->req, on_resolved, t->ep.host, port, &hints) != 0) {
-        free(r);
-        target_backoff(net, t);
-        return;
-    }
-    net->open_handles++;
-    t->next_ms = UINT64_MAX; /* until the lookup ends (on_resolved sets it) */
-}
-
-struct skip_ctx {
-    rp_net *net;
-};
-
-/* Skip book entries we are connected to, dialing, or (on the routable
- * internet) share an outbound peer's network group with. */
-static int skip_entry(void *ctx, const rp_addrman_entry *e)
-{
-    rp_net *net = ((struct skip_ctx *)ctx)->net;
-    unsigned char g[RP_NETGROUP_SIZE], h[RP_NETGROUP_SIZE];
-    rp_netaddr_group(g, e->addr.ip);
-    for (const struct peer *p = net->peers; p; p = p->next) {
-        if (p->closing)
-            continue;
-        if (!memcmp(p->addr.ip, e->addr.ip, 16) && p->addr.port == e->addr.port)
-            return 1;
-        if (e->has_id && p->ready && !memcmp(p->hello.node_key.bytes, e->id.bytes, 32))
-            return 1;
-        if (p->outbound && routable_group(e->addr.ip)) {
-            rp_netaddr_group(h, p->addr.ip);
-            if (!memcmp(g, h, sizeof g))
-                return 1;
-        }
-    }
-    if (e->has_id && !memcmp(e->id.bytes, net->local->hello.node_key.bytes, 32))
-        return 1; /* ourselves */
-    return 0;
-}
-
-static void dial_more(rp_net *net)
-{
-    uint64_t now = now_ms(net);
-    for (size_t i = 0; i < MAX_TARGETS; i++) {
-        struct target *t = &net->targets[i];
-        if (t->used && t->kind != T_SEED && !t->peer && !resolving(t) && t->next_ms <= now)
-            dial_target(net, t);
-    }
-    size_t out = count_peers(net, 1, 0, 0);
-    /* One new outbound connection per tick at most: a burst of dials to
-     * addresses gossiped by one peer is what an eclipse attack wants. */
-    if (out >= net->max_outbound)
-        return;
-    size_t n_new, n_tried;
-    rp_addrman_size(net->book, &n_new, &n_tried);
-    rp_addrman_entry e;
-    struct skip_ctx sc = {net};
-    if (rp_addrman_select(net->book, 0, skip_entry, &sc, unix_s(), &e) == 1) {
-        rp_addrman_attempt(net->book, &e.addr, 0, unix_s());
-        dial_addr(net, &e.addr, e.has_id ? &e.id : NULL, NULL, 1);
-        return;
-    }
-    if (n_new + n_tried >= BOOK_LOW)
-        return;
-    for (size_t i = 0; i < MAX_TARGETS; i++) {
-        struct target *t = &net->targets[i];
-        if (t->used && t->kind == T_SEED && !t->peer && !resolving(t) && t->next_ms <= now) {
-            dial_target(net, t);
-            return;
-        }
-    }
+    if (net_peer_read_start(p) != 0)
+        net_peer_close(p, 1, "cannot read");
 }
 
 /* ---- the tick -------------------------------------------------------------- */
 
-static int save_book(rp_net *net)
-{
-    if (!net->peers_file)
-        return 0;
-    size_t len;
-    if (rp_addrman_save(net->book, NULL, 0, &len) != 0)
-        return -1;
-    unsigned char *buf = malloc(len);
-    if (!buf)
-        return -1;
-    int rc = rp_addrman_save(net->book, buf, len, &len);
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", net->peers_file);
-    int fd = rc == 0 ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
-    size_t off = 0;
-    while (fd >= 0 && off < len) {
-        ssize_t w = write(fd, buf + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
-    free(buf);
-    int ok = fd >= 0 && off == len && fsync(fd) == 0;
-    if (fd >= 0)
-        close(fd);
-    if (!ok || rename(tmp, net->peers_file) != 0) {
-        nlog(net, 2, "peers_save_failed", "path=%s why=\"%s\"", net->peers_file, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
-
 static void on_tick(uv_timer_t *t)
 {
     rp_net *net = t->data;
-    uint64_t now = now_ms(net);
+    uint64_t now = net_now_ms(net);
     for (struct peer *p = net->peers, *next; p; p = next) {
         next = p->next;
         if (p->closing)
             continue;
         if (!p->ready) {
             if (now - p->start_ms > RP_NET_HANDSHAKE_MS)
-                peer_close(p, 1, p->connected ? "handshake timed out" : "connect timed out");
+                net_peer_close(p, 1, p->connected ? "handshake timed out" : "connect timed out");
             continue;
         }
         if (p->ping_nonce && now - p->ping_sent_ms > RP_NET_PING_TIMEOUT_MS) {
-            peer_close(p, 1, "ping timed out");
+            net_peer_close(p, 1, "ping timed out");
             continue;
         }
         if (!p->ping_nonce && now >= p->next_ping_ms) {
@@ -1022,108 +691,22 @@ static void on_tick(uv_timer_t *t)
             randombytes_buf(&nonce, sizeof nonce);
             nonce |= 1;
             rp_p2p_msg_ping(net->msg, nonce);
-            if (send_msg(p, net->msg) == 0) {
+            if (net_send_msg(p, net->msg) == 0) {
                 p->ping_nonce = nonce;
                 p->ping_sent_ms = now;
                 p->next_ping_ms = now + RP_NET_PING_MS;
             }
         }
     }
-    dial_more(net);
-    (void)rp_addrman_resolve_collisions(net->book, unix_s());
+    net_dial_more(net);
+    (void)rp_addrman_resolve_collisions(net->book, net_unix_s());
     if (now - net->last_save_ms >= RP_NET_SAVE_MS) {
         net->last_save_ms = now;
-        save_book(net);
+        net_save_book(net);
     }
 }
 
 /* ---- start and stop -------------------------------------------------------- */
-
-static void load_book(rp_net *net)
-{
-    unsigned char key[32], seed[32];
-    randombytes_buf(seed, sizeof seed);
-    if (net->peers_file) {
-        int fd = open(net->peers_file, O_RDONLY | O_CLOEXEC);
-        struct stat st;
-        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-            (size_t)st.st_size <= RP_ADDRMAN_MAX_FILE_SIZE) {
-            unsigned char *buf = malloc((size_t)st.st_size + 1);
-            size_t len = 0;
-            while (buf && len < (size_t)st.st_size) {
-                ssize_t r = read(fd, buf + len, (size_t)st.st_size - len);
-                if (r < 0 && errno == EINTR)
-                    continue;
-                if (r <= 0)
-                    break;
-                len += (size_t)r;
-            }
-            const char *field = NULL;
-            int rc = buf && len == (size_t)st.st_size
-                         ? rp_addrman_load(&net->book, buf, len, seed, &field)
-                         : RP_ERR_TRUNCATED;
-            free(buf);
-            if (rc == 0) {
-                size_t nn, nt;
-                rp_addrman_size(net->book, &nn, &nt);
-                nlog(net, 1, "peers_loaded", "path=%s new=%zu tried=%zu", net->peers_file, nn, nt);
-            } else {
-                char bad[4200];
-                snprintf(bad, sizeof bad, "%s.bad", net->peers_file);
-                rename(net->peers_file, bad);
-                nlog(net, 2, "peers_file_invalid", "path=%s moved_to=%s why=\"%s%s%s\"",
-                     net->peers_file, bad, rp_strerror(rc), field ? ": " : "",
-                     field ? field : "");
-            }
-        }
-        if (fd >= 0)
-            close(fd);
-    }
-    if (!net->book) {
-        randombytes_buf(key, sizeof key);
-        key[0] |= 1; /* never all zero */
-        if (rp_addrman_new(&net->book, key, seed) != 0)
-            net->book = NULL;
-        sodium_memzero(key, sizeof key);
-    }
-}
-
-static int add_target(rp_net *net, int kind, const char *text, char *err, size_t errlen)
-{
-    rp_endpoint e;
-    const char *why;
-    if (rp_endpoint_parse(&e, text, kind == T_ONCE ? 0 : 1, 0, &why) != 0) {
-        snprintf(err, errlen, "'%s': %s", text, why);
-        return RP_ERR_INVALID_ARG;
-    }
-    for (size_t i = 0; i < MAX_TARGETS; i++) {
-        struct target *t = &net->targets[i];
-        if (t->used && !strcmp(t->ep.host, e.host) && t->ep.port == e.port) {
-            if (kind == T_PERSISTENT)
-                t->kind = T_PERSISTENT; /* promoted */
-            return 0;
-        }
-    }
-    for (size_t i = 0; i < MAX_TARGETS; i++) {
-        struct target *t = &net->targets[i];
-        if (t->used)
-            continue;
-        memset(t, 0, sizeof *t);
-        t->used = 1;
-        t->kind = kind;
-        t->ep = e;
-        t->next_ms = 0;
-        if (kind == T_SEED && e.kind != RP_ENDPOINT_NAME) {
-            rp_netaddr a;
-            endpoint_netaddr(&e, &a);
-            uint64_t now = unix_s();
-            (void)rp_addrman_add(net->book, &a, &e.id, now, a.ip, now);
-        }
-        return 0;
-    }
-    snprintf(err, errlen, "too many peers to dial (at most %d)", MAX_TARGETS);
-    return RP_ERR_INVALID_ARG;
-}
 
 int rp_net_start(rp_net **out, uv_loop_t *loop, const rp_net_config *cfg,
                  const rp_net_handler *h, char *err, size_t errlen)
@@ -1147,12 +730,12 @@ int rp_net_start(rp_net **out, uv_loop_t *loop, const rp_net_config *cfg,
         snprintf(err, errlen, "out of memory");
         return RP_ERR_NOMEM;
     }
-    load_book(net);
+    net_load_book(net);
     int rc = net->book ? 0 : RP_ERR_NOMEM;
     for (size_t i = 0; rc == 0 && i < cfg->npersistent; i++)
-        rc = add_target(net, T_PERSISTENT, cfg->persistent[i], err, errlen);
+        rc = net_add_target(net, T_PERSISTENT, cfg->persistent[i], err, errlen);
     for (size_t i = 0; rc == 0 && i < cfg->nseeds; i++)
-        rc = add_target(net, T_SEED, cfg->seeds[i], err, errlen);
+        rc = net_add_target(net, T_SEED, cfg->seeds[i], err, errlen);
     if (rc) {
         rp_addrman_free(net->book);
         free(net->msg);
@@ -1174,8 +757,8 @@ int rp_net_start(rp_net **out, uv_loop_t *loop, const rp_net_config *cfg,
         }
         if (rc == 0) {
             rp_netaddr a;
-            endpoint_netaddr(&e, &a);
-            netaddr_to_sockaddr(&a, &ss);
+            net_endpoint_netaddr(&e, &a);
+            net_netaddr_to_sockaddr(&a, &ss);
             uv_tcp_init(loop, &net->listener);
             net->listener.data = net;
             net->open_handles++;
@@ -1187,7 +770,7 @@ int rp_net_start(rp_net **out, uv_loop_t *loop, const rp_net_config *cfg,
                 int sl = sizeof ss;
                 rp_netaddr bound;
                 if (uv_tcp_getsockname(&net->listener, (struct sockaddr *)&ss, &sl) == 0 &&
-                    sockaddr_to_netaddr((struct sockaddr *)&ss, &bound) == 0)
+                    net_sockaddr_to_netaddr((struct sockaddr *)&ss, &bound) == 0)
                     net->port = bound.port;
             } else {
                 snprintf(err, errlen, "cannot listen on %s: %s (set [p2p] listen)", cfg->listen,
@@ -1203,12 +786,12 @@ int rp_net_start(rp_net **out, uv_loop_t *loop, const rp_net_config *cfg,
         }
     }
     uv_timer_start(&net->timer, on_tick, 50, RP_NET_TICK_MS);
-    net->last_save_ms = now_ms(net);
+    net->last_save_ms = net_now_ms(net);
     *out = net;
     return 0;
 }
 
-static void on_handle_closed(uv_handle_t *h) { release(h->data); }
+static void on_handle_closed(uv_handle_t *h) { net_release(h->data); }
 
 void rp_net_stop(rp_net *net, void (*done)(void *arg), void *arg)
 {
@@ -1217,9 +800,9 @@ void rp_net_stop(rp_net *net, void (*done)(void *arg), void *arg)
     net->stopping = 1;
     net->done = done;
     net->done_arg = arg;
-    save_book(net);
+    net_save_book(net);
     for (struct peer *p = net->peers; p; p = p->next)
-        peer_close(p, 0, "the node is stopping");
+        net_peer_close(p, 0, "the node is stopping");
     if (net->listening)
         uv_close((uv_handle_t *)&net->listener, on_handle_closed);
     uv_close((uv_handle_t *)&net->timer, on_handle_closed);
@@ -1231,119 +814,48 @@ uint16_t rp_net_port(const rp_net *net) { return net->port; }
 
 int rp_net_send(rp_net *net, uint64_t peer, const rp_p2p_msg *m)
 {
-    struct peer *p = peer_find(net, peer);
+    struct peer *p = net_peer_find(net, peer);
     if (!p || !p->ready)
         return RP_ERR_INVALID_ARG;
-    return send_msg(p, m);
+    return net_send_msg(p, m);
 }
 
 void rp_net_broadcast(rp_net *net, const rp_p2p_msg *m)
 {
     for (struct peer *p = net->peers; p; p = p->next)
         if (p->ready && !p->closing)
-            (void)send_msg(p, m);
+            (void)net_send_msg(p, m);
 }
 
 size_t rp_net_send_room(const rp_net *net, uint64_t peer)
 {
-    const struct peer *p = peer_find(net, peer);
+    const struct peer *p = net_peer_find(net, peer);
     return p && p->queued < RP_NET_SEND_QUEUE ? RP_NET_SEND_QUEUE - p->queued : 0;
 }
 
 void rp_net_misbehaved(rp_net *net, uint64_t peer, const char *why)
 {
-    struct peer *p = peer_find(net, peer);
+    struct peer *p = net_peer_find(net, peer);
     if (p)
-        misbehaved(p, why);
+        net_misbehaved(p, why);
 }
 
 void rp_net_disconnect(rp_net *net, uint64_t peer, const char *why)
 {
-    struct peer *p = peer_find(net, peer);
+    struct peer *p = net_peer_find(net, peer);
     if (p)
-        peer_close(p, 1, why);
+        net_peer_close(p, 1, why);
 }
 
 void rp_net_useful(rp_net *net, uint64_t peer, int what)
 {
-    struct peer *p = peer_find(net, peer);
+    struct peer *p = net_peer_find(net, peer);
     if (!p)
         return;
     if (what == 1)
-        p->last_block_ms = now_ms(net);
+        p->last_block_ms = net_now_ms(net);
     else
-        p->last_record_ms = now_ms(net);
-}
-
-int rp_net_add(rp_net *net, const char *endpoint, int persistent, char *err, size_t errlen)
-{
-    return add_target(net, persistent ? T_PERSISTENT : T_ONCE, endpoint, err, errlen);
-}
-
-/* Parse a ban target: a node ID (64 hex) or an IP address. */
-static int parse_who(const char *who, int *kind, unsigned char value[32], char *err, size_t errlen)
-{
-    memset(value, 0, 32);
-    if (strlen(who) == 64 && rp_hex_decode(value, 32, who, 64) == 0) {
-        *kind = RP_ADDRMAN_DISC_ID;
-        return 0;
-    }
-    unsigned char v4[4];
-    if (inet_pton(AF_INET, who, v4) == 1) {
-        rp_netaddr a;
-        rp_netaddr_ipv4(&a, v4, 0);
-        memcpy(value, a.ip, 16);
-        *kind = RP_ADDRMAN_DISC_IP;
-        return 0;
-    }
-    if (inet_pton(AF_INET6, who, value) == 1) {
-        *kind = RP_ADDRMAN_DISC_IP;
-        return 0;
-    }
-    snprintf(err, errlen, "'%.80s' is neither a node ID (64 hex digits) nor an IP address", who);
-    return RP_ERR_INVALID_ARG;
-}
-
-int rp_net_ban(rp_net *net, const char *who, uint64_t secs, char *err, size_t errlen)
-{
-    int kind;
-    unsigned char v[32];
-    if (parse_who(who, &kind, v, err, errlen) != 0)
-        return RP_ERR_INVALID_ARG;
-    uint64_t now = unix_s();
-    rp_netaddr a;
-    rp_pubkey id;
-    memset(&a, 0, sizeof a);
-    memcpy(a.ip, v, 16);
-    memcpy(id.bytes, v, 32);
-    int rc = rp_addrman_discourage(net->book, kind == RP_ADDRMAN_DISC_IP ? &a : NULL,
-                                   kind == RP_ADDRMAN_DISC_ID ? &id : NULL, now + secs, 0, now);
-    if (rc < 0) {
-        snprintf(err, errlen, "cannot ban %s: %s", who, rp_strerror(rc));
-        return RP_ERR_INVALID_ARG;
-    }
-    int n = 0;
-    for (struct peer *p = net->peers; p; p = p->next) {
-        if (p->closing)
-            continue;
-        if ((kind == RP_ADDRMAN_DISC_IP && !memcmp(p->addr.ip, v, 16)) ||
-            (kind == RP_ADDRMAN_DISC_ID && p->ready && !memcmp(p->hello.node_key.bytes, v, 32))) {
-            peer_close(p, 1, "banned by the operator");
-            n++;
-        }
-    }
-    nlog(net, 1, "peer_banned", "who=%s secs=%llu disconnected=%d", who, (unsigned long long)secs,
-         n);
-    return n;
-}
-
-int rp_net_unban(rp_net *net, const char *who, char *err, size_t errlen)
-{
-    int kind;
-    unsigned char v[32];
-    if (parse_who(who, &kind, v, err, errlen) != 0)
-        return RP_ERR_INVALID_ARG;
-    return rp_addrman_undiscourage(net->book, kind, v);
+        p->last_record_ms = net_now_ms(net);
 }
 
 size_t rp_net_peers(const rp_net *net, rp_net_peer_info *out, size_t cap)
@@ -1361,7 +873,7 @@ size_t rp_net_peers(const rp_net *net, rp_net_peer_info *out, size_t cap)
 
 int rp_net_peer(const rp_net *net, uint64_t peer, rp_net_peer_info *out)
 {
-    const struct peer *p = peer_find(net, peer);
+    const struct peer *p = net_peer_find(net, peer);
     if (!p)
         return 0;
     info_of(net, p, out);
@@ -1371,8 +883,8 @@ int rp_net_peer(const rp_net *net, uint64_t peer, rp_net_peer_info *out)
 void rp_net_stats_get(const rp_net *net, rp_net_stats *st)
 {
     *st = net->st;
-    st->inbound = count_peers(net, 0, 1, 1);
-    st->outbound = count_peers(net, 1, 1, 1);
+    st->inbound = net_count_peers(net, 0, 1, 1);
+    st->outbound = net_count_peers(net, 1, 1, 1);
     st->handshaking = 0;
     for (const struct peer *p = net->peers; p; p = p->next)
         st->handshaking += !p->closing && !p->ready;
