@@ -136,6 +136,7 @@ static void raw_frame(stream *s, rp_noise_cipher *cs, unsigned lfield, const uns
 /* What feeding a stream produced. */
 typedef struct result {
     size_t count;        /* messages delivered */
+    size_t cap;          /* room in msg and len */
     unsigned char **msg; /* each malloc'd */
     size_t *len;
     int rc;     /* 0, or the error that ended it */
@@ -177,8 +178,13 @@ static void feed_all(rp_p2p_frame *f, const unsigned char *p, size_t len, size_t
                 return;
             }
             if (rc == 1) {
-                r->msg = realloc(r->msg, (r->count + 1) * sizeof *r->msg);
-                r->len = realloc(r->len, (r->count + 1) * sizeof *r->len);
+                if (r->count == r->cap) {
+                    /* Geometric growth: the rekey test delivers 65,536
+                     * messages, and ASan's realloc always copies. */
+                    r->cap = r->cap ? 2 * r->cap : 16;
+                    r->msg = realloc(r->msg, r->cap * sizeof *r->msg);
+                    r->len = realloc(r->len, r->cap * sizeof *r->len);
+                }
                 if (!r->msg || !r->len ||
                     rp_p2p_frame_take(f, &r->msg[r->count], &r->len[r->count]) != 0 ||
                     r->msg[r->count] == NULL)
