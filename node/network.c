@@ -14,6 +14,7 @@
  *                      RP_P2P_MAX_MESSAGE, as the peer's send queue has room
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -494,6 +495,25 @@ static void serve(struct network *w, struct npeer *np)
 
 /* ---- the transport's handler ------------------------------------------------------ */
 
+/* Offer a new peer the records waiting in the mempool (they were
+ * announced before it came). */
+static void offer_mempool(struct network *w, uint64_t peer)
+{
+    rp_mempool_stats st;
+    rp_mempool_stats_get(w->n->mp, &st);
+    size_t cap = st.ready < RP_GOSSIP_ANNOUNCE_MAX ? st.ready : RP_GOSSIP_ANNOUNCE_MAX;
+    if (!cap)
+        return;
+    rp_block_item *items = malloc(cap * sizeof *items);
+    rp_hash *ids = malloc(cap * sizeof *ids);
+    if (items && ids) {
+        size_t n = rp_mempool_block(w->n->mp, items, ids, cap, SIZE_MAX);
+        rp_gossip_offer(w->gossip, peer, ids, n);
+    }
+    free(items);
+    free(ids);
+}
+
 static void h_ready(void *ctx, uint64_t peer, const rp_net_peer_info *info)
 {
     struct network *w = ctx;
@@ -504,6 +524,7 @@ static void h_ready(void *ctx, uint64_t peer, const rp_net_peer_info *info)
     }
     rp_gossip_add_peer(w->gossip, peer, mono_ms(w));
     send_status(w, peer);
+    offer_mempool(w, peer);
 }
 
 static void h_gone(void *ctx, uint64_t peer)

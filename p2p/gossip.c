@@ -427,6 +427,13 @@ void rp_gossip_admitted(rp_gossip *g, const rp_hash *id, uint64_t source)
             announce_to(g->peers[i], id);
 }
 
+void rp_gossip_offer(rp_gossip *g, uint64_t peer, const rp_hash *ids, size_t n)
+{
+    struct peer *p = peer_get(g, peer);
+    for (size_t i = 0; p && i < n; i++)
+        announce_to(p, &ids[i]);
+}
+
 /* Is peer still here, and can it take one more request? */
 static struct peer *usable(rp_gossip *g, uint64_t id)
 {

@@ -88,6 +88,10 @@ void rp_gossip_on_records(rp_gossip *g, uint64_t peer, const rp_hash *ids,
  * peer but source (0: it came from RPC) and those that know it. */
 void rp_gossip_admitted(rp_gossip *g, const rp_hash *id, uint64_t source);
 
+/* A peer just joined: offer it records the mempool already holds (ids
+ * borrowed), as if they had just been admitted. */
+void rp_gossip_offer(rp_gossip *g, uint64_t peer, const rp_hash *ids, size_t n);
+
 /* Time passes: send the announcements gathered since the last tick, in
  * INVs of up to RP_GOSSIP_MAX_IDS ids, paced at 4/5 of the receiver's
  * RP_GOSSIP_INV_BUDGET (what does not fit waits, in order, for a later

@@ -224,16 +224,27 @@ void net_peer_close(struct peer *p, int level, const char *why)
     uv_close((uv_handle_t *)&p->tcp, on_peer_closed);
 }
 
+/* Discourage a misbehaving peer's IP and node ID for a day. On loopback
+ * every local process shares one address, so there it is the node ID only
+ * (and nothing, before the handshake named one). */
 static void discourage(rp_net *net, struct peer *p, const char *why)
 {
     int exempt = p->target && p->target->kind == T_PERSISTENT;
+    unsigned char g[RP_NETGROUP_SIZE];
+    rp_netaddr_group(g, p->addr.ip);
+    int loopback = g[0] == 1;
+    const rp_pubkey *id = p->ready ? &p->hello.node_key : NULL;
     uint64_t now = net_unix_s();
-    rp_addrman_discourage(net->book, &p->addr, p->ready ? &p->hello.node_key : NULL,
-                          now + RP_ADDRMAN_DISCOURAGE_SECS, exempt, now);
+    const char *what = exempt ? "no(persistent)" : "24h";
+    if (!exempt && loopback && !id)
+        what = "no(loopback, no node ID yet)";
+    else if (!exempt)
+        rp_addrman_discourage(net->book, loopback ? NULL : &p->addr, id,
+                              now + RP_ADDRMAN_DISCOURAGE_SECS, 0, now);
     char a[64];
     net_addr_text(&p->addr, a, sizeof a);
     net_log(net, 2, "peer_misbehaved", "peer=%llu addr=%s discouraged=%s why=\"%s\"",
-         (unsigned long long)p->id, a, exempt ? "no(persistent)" : "24h", why);
+            (unsigned long long)p->id, a, what, why);
     net->st.misbehaved++;
 }
 
