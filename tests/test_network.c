@@ -192,7 +192,9 @@ static int record_included(int i, const char *id)
     rp_rpc_client *c = client(i);
     json_t *res = NULL;
     rp_rpc_error e;
-    int rc = rp_rpc_call(c, "record.get", P("{s:s}", "id", id), &res, &e);
+    json_t *params = P("{s:s}", "id", id);
+    int rc = rp_rpc_call(c, "record.get", params, &res, &e);
+    json_decref(params);
     int inc = rc == 0 && !strcmp(jstr(res, "status"), "included");
     json_decref(res);
     rp_rpc_error_clear(&e);
