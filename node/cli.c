@@ -64,6 +64,7 @@ static const char usage_main[] =
     "  info          what the node is\n"
     "  mempool       the node's pending records\n"
     "  metrics       the node's counters, gauges and RPC latencies\n"
+    "  peers         the node's peers; add, disconnect, ban or unban one\n"
     "  verify-proof  check a score proof offline against a genesis file\n"
     "  call          call any RPC method with raw JSON params\n"
     "  help          this help, or a command's: repute-cli help COMMAND\n"
@@ -135,6 +136,7 @@ static const rp_cmdline_command commands[] = {
     {"info", rp_cli_cmd_info, rp_cli_usage_info},
     {"mempool", rp_cli_cmd_mempool, rp_cli_usage_mempool},
     {"metrics", rp_cli_cmd_metrics, rp_cli_usage_metrics},
+    {"peers", rp_cli_cmd_peers, rp_cli_usage_peers},
     {"verify-proof", rp_cli_cmd_verify_proof, rp_cli_usage_verify_proof},
     {"call", rp_cli_cmd_call, rp_cli_usage_call},
 };

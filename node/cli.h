@@ -17,6 +17,7 @@
  *   cli_query.c    the reading commands: score, top, reviews, whois, record,
  *                  head, block, info, mempool, metrics, call
  *   cli_proof.c    verify-proof: a score proof checked offline
+ *   cli_peers.c    peers: list, add, disconnect, ban and unban peers
  *
  * Conventions. A function that can fail prints its message on stderr and
  * returns the process's exit status (RP_CLI_EXIT_*), 0 meaning success, so
@@ -86,6 +87,7 @@ int rp_cli_cmd_block(int argc, char **argv);
 int rp_cli_cmd_info(int argc, char **argv);
 int rp_cli_cmd_mempool(int argc, char **argv);
 int rp_cli_cmd_metrics(int argc, char **argv);
+int rp_cli_cmd_peers(int argc, char **argv);
 int rp_cli_cmd_verify_proof(int argc, char **argv);
 int rp_cli_cmd_call(int argc, char **argv);
 
@@ -108,6 +110,7 @@ extern const char rp_cli_usage_block[];
 extern const char rp_cli_usage_info[];
 extern const char rp_cli_usage_mempool[];
 extern const char rp_cli_usage_metrics[];
+extern const char rp_cli_usage_peers[];
 extern const char rp_cli_usage_verify_proof[];
 extern const char rp_cli_usage_call[];
 

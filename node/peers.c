@@ -143,7 +143,8 @@ void rp_m_peers_list(struct node *n, rp_rpc_call *call, json_t *params)
                                                                 : json_null());
         json_array_append_new(arr, o);
     }
-    rp_rpc_reply(call, json_pack("{s:o,s:i}", "peers", arr, "count", (int)total));
+    rp_rpc_reply(call, json_pack("{s:o,s:i,s:o}", "peers", arr, "count", (int)total, "now_ms",
+                                 rp_json_u64(rp_node_wall_ms())));
 }
 
 /* A required string parameter, at most cap - 1 bytes. Returns 0, or -1
