@@ -272,6 +272,19 @@ START_TEST(test_line_of_four)
     json_t *pl = call_ok(c, "peers.list", NULL);
     ck_assert_int_eq(jint(pl, "count"), 2);
     rp_rpc_close(c);
+    /* repute-cli peers shows both neighbours, by the first 16 digits of
+     * their node IDs. */
+    sel(2);
+    char *argv[] = {cli_bin, "--socket", T.sock, "peers", NULL};
+    char out[8192];
+    int st = run_cmd(argv, out, sizeof out, 30000);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "repute-cli peers: %s", out);
+    char want[17];
+    for (int k = 1; k <= 3; k += 2) {
+        memcpy(want, node_id[k], 16);
+        want[16] = 0;
+        ck_assert_msg(strstr(out, want) != NULL, "%s not in:\n%s", want, out);
+    }
     for (int i = 3; i >= 0; i--) {
         sel(i);
         node_stop();
@@ -628,6 +641,9 @@ int main(void)
 {
     const char *bin = getenv("RP_REPUTED");
     const char *gen = getenv("RP_REPUTE_GEN");
+    const char *cli = getenv("RP_REPUTE_CLI");
+    if (cli && strlen(cli) < sizeof cli_bin)
+        memcpy(cli_bin, cli, strlen(cli) + 1);
     if (!bin || strlen(bin) >= sizeof reputed_bin || access(bin, X_OK) != 0 || !gen ||
         strlen(gen) >= sizeof gen_bin) {
         fprintf(stderr, "test_network: set RP_REPUTED and RP_REPUTE_GEN to the built programs\n");
