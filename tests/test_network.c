@@ -41,6 +41,8 @@ static struct node_fixture NF[MAXN];
 static char node_id[MAXN][65];
 static unsigned p2p_port[MAXN];
 static int cur, nnodes;
+/* Nodes listening on IPv6 ([::]:0, which takes IPv4 too), dialed at [::1]. */
+static int on_v6[MAXN];
 char gen_bin[4096];
 
 /* Make node i the fixture's T. */
@@ -57,6 +59,7 @@ static void net_setup(void)
     memset(NF, 0, sizeof NF);
     memset(node_id, 0, sizeof node_id);
     memset(p2p_port, 0, sizeof p2p_port);
+    memset(on_v6, 0, sizeof on_v6);
     NF[0] = T;
     cur = 0;
     nnodes = 1;
@@ -97,12 +100,13 @@ static void edit_fn(rp_config *c)
 static void set_peers(int i, const int *peers, size_t n)
 {
     static char text[MAXN][200];
-    edit_listen = "127.0.0.1:0";
+    edit_listen = on_v6[i] ? "[::]:0" : "127.0.0.1:0";
     edit_npeers = n;
     for (size_t k = 0; k < n; k++) {
         int j = peers[k];
         ck_assert(node_id[j][0] && p2p_port[j]);
-        snprintf(text[k], sizeof text[k], "%s@127.0.0.1:%u", node_id[j], p2p_port[j]);
+        snprintf(text[k], sizeof text[k], "%s@%s:%u", node_id[j],
+                 on_v6[j] ? "[::1]" : "127.0.0.1", p2p_port[j]);
         edit_peers[k] = text[k];
     }
     sel(i);
@@ -216,7 +220,8 @@ START_TEST(test_line_of_four)
 {
     /* V(0) <- F1 <- F2 <- F3: each full node's only persistent peer is the
      * one before it, so records from F3 take three hops to the validator
-     * and blocks three hops back. */
+     * and blocks three hops back. F2 listens on IPv6, so F3 dials [::1]. */
+    on_v6[2] = 1;
     int none[1] = {0};
     set_peers(0, none, 0);
     start(0);
