@@ -392,6 +392,7 @@ static void s_commit(void *ctx, uint64_t height, const unsigned char *block, siz
 {
     struct network *w = ctx;
     w->committing = 1;
+    w->handed_height = height;
     w->waiting.height = height;
     w->waiting.block = block;
     w->waiting.blen = blen;
@@ -598,17 +599,21 @@ static void h_message(void *ctx, uint64_t peer, const rp_p2p_msg *m)
         serve(w, np);
         break;
     case RP_P2P_MSG_BLOCKS: {
+        /* Only blocks the sync engine asked this peer for are kept and
+         * pre-verified: an unasked block costs a copy and a hash at most. */
         const rp_p2p_blocks *b = &m->body.blocks;
-        rp_tip tip;
-        int fresh = rp_store_tip(w->n->st, &tip) == 0 && b->from + b->count - 1 > tip.height;
+        int kept = 0;
         for (uint32_t i = 0; i < b->count; i++) {
             uint64_t h = b->from + i;
-            if (h > tip.height)
-                (void)pre_start(w, h, b->pairs[i].block.bytes, b->pairs[i].block.len);
-            rp_sync_on_block(w->sync, peer, h, b->pairs[i].block.bytes, b->pairs[i].block.len,
-                             b->pairs[i].commit.bytes, b->pairs[i].commit.len, now);
+            if (rp_sync_on_block(w->sync, peer, h, b->pairs[i].block.bytes,
+                                 b->pairs[i].block.len, b->pairs[i].commit.bytes,
+                                 b->pairs[i].commit.len, now)) {
+                kept = 1;
+                if (!w->stopped && h > w->handed_height) /* not handed to the writer yet */
+                    (void)pre_start(w, h, b->pairs[i].block.bytes, b->pairs[i].block.len);
+            }
         }
-        if (fresh)
+        if (kept)
             rp_net_useful(w->net, peer, 1);
         break;
     }

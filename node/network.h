@@ -75,6 +75,7 @@ struct network {
     struct npeer peers[NW_MAX_PEERS];
     rp_p2p_msg *msg; /* for building messages */
     int committing;  /* a synced block is with the writer */
+    uint64_t handed_height; /* the last height the sync engine handed to commit */
     int stopped;     /* rp_network_stop ran: only callbacks of work in flight remain */
     /* the block sync asked to commit while its pre-verification ran
      * (borrowed from the sync engine until rp_sync_committed) */

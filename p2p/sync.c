@@ -228,23 +228,23 @@ void rp_sync_remove_peer(rp_sync *s, uint64_t id)
     }
 }
 
-void rp_sync_on_block(rp_sync *s, uint64_t id, uint64_t height, const unsigned char *block,
-                      size_t blen, const unsigned char *commit, size_t clen, uint64_t now_ms)
+int rp_sync_on_block(rp_sync *s, uint64_t id, uint64_t height, const unsigned char *block,
+                     size_t blen, const unsigned char *commit, size_t clen, uint64_t now_ms)
 {
     struct peer *p = peer_get(s, id);
     if (!p || p->gone)
-        return;
+        return 0;
     struct slot *sl = slot_of(s, height);
     if (!sl || sl->state != REQUESTED || sl->peer != id) {
         if (++p->unasked > UNASKED_LIMIT)
             misbehaved(s, p, "blocks nobody asked for", 0);
-        return;
+        return 0;
     }
     unsigned char *b = malloc(blen ? blen : 1), *c = malloc(clen ? clen : 1);
     if (!b || !c) {
         free(b);
         free(c);
-        return; /* the request times out and is made again */
+        return 0; /* the request times out and is made again */
     }
     memcpy(b, block, blen);
     memcpy(c, commit, clen);
@@ -261,6 +261,7 @@ void rp_sync_on_block(rp_sync *s, uint64_t id, uint64_t height, const unsigned c
     p->timeouts = 0;
     try_commit(s);
     schedule(s, now_ms);
+    return 1;
 }
 
 void rp_sync_on_notfound(rp_sync *s, uint64_t id, uint64_t height, uint64_t now_ms)

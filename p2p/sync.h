@@ -71,9 +71,11 @@ void rp_sync_remove_peer(rp_sync *s, uint64_t peer);
 
 /* Blocks a peer sent: the pair at height (bytes borrowed, copied if kept).
  * An answer nobody asked for is ignored (a late one) or, past a bound,
- * misbehaviour. */
-void rp_sync_on_block(rp_sync *s, uint64_t peer, uint64_t height, const unsigned char *block,
-                      size_t blen, const unsigned char *commit, size_t clen, uint64_t now_ms);
+ * misbehaviour.
+ * Returns: 1 if the engine kept the block (it asked this peer for it), so
+ *          that the caller may start checking it ahead; 0 if not. */
+int rp_sync_on_block(rp_sync *s, uint64_t peer, uint64_t height, const unsigned char *block,
+                     size_t blen, const unsigned char *commit, size_t clen, uint64_t now_ms);
 /* The peer cannot serve height (a NOTFOUND). */
 void rp_sync_on_notfound(rp_sync *s, uint64_t peer, uint64_t height, uint64_t now_ms);
 
