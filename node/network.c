@@ -176,30 +176,53 @@ static void on_mempool_event(void *ctx, const rp_mp_event *ev)
 
 /* ---- sync: pre-verification ------------------------------------------------------- */
 
+/* The ids of a block's records, in block order. Returns 0 (*ids malloc'd,
+ * NULL with *n 0 for a block without records) or RP_ERR_NOMEM; a block that
+ * does not decode gives the ids of the records before the first bad one. */
+static int block_ids(struct network *w, const unsigned char *block, size_t blen, rp_hash **ids,
+                     size_t *n)
+{
+    const rp_params *par = &w->n->g->params;
+    const rp_hash *cid = rp_store_chain_id(w->n->st);
+    rp_block_item *items = malloc(par->max_block_records * sizeof *items);
+    *ids = NULL;
+    *n = 0;
+    if (!items)
+        return RP_ERR_NOMEM;
+    rp_header h;
+    int rc = 0;
+    if (rp_block_decode(&h, items, par->max_block_records, block, blen) == 0 && h.record_count) {
+        if (!(*ids = malloc(h.record_count * sizeof **ids))) {
+            rc = RP_ERR_NOMEM;
+        } else {
+            for (size_t i = 0; i < h.record_count; i++) {
+                rp_record r;
+                if (rp_record_decode(&r, items[i].bytes, items[i].len, NULL) != 0)
+                    break;
+                rp_record_id_from_body(&(*ids)[i], cid, items[i].bytes,
+                                       rp_record_body_len(r.type, items[i].len));
+                *n = i + 1;
+            }
+        }
+    }
+    free(items);
+    return rc;
+}
+
 static void pre_work(uv_work_t *req)
 {
     struct pre *p = req->data;
     struct network *w = p->w;
     const rp_params *par = &w->n->g->params;
     rp_block_item *items = malloc(par->max_block_records * sizeof *items);
-    if (!items)
-        return;
-    const rp_hash *cid = rp_store_chain_id(w->n->st);
-    rp_presig_list(&p->ps, cid, p->block, p->blen, items, par->max_block_records);
-    rp_presig_verify(&p->ps, NULL, NULL);
-    rp_header h;
-    if (rp_block_decode(&h, items, par->max_block_records, p->block, p->blen) == 0 &&
-        (p->ids = malloc((h.record_count ? h.record_count : 1) * sizeof *p->ids))) {
-        for (size_t i = 0; i < h.record_count; i++) {
-            rp_record r;
-            if (rp_record_decode(&r, items[i].bytes, items[i].len, NULL) != 0)
-                break;
-            rp_record_id_from_body(&p->ids[i], cid, items[i].bytes,
-                                   rp_record_body_len(r.type, items[i].len));
-            p->nids = i + 1;
-        }
+    if (items) {
+        rp_presig_list(&p->ps, rp_store_chain_id(w->n->st), p->block, p->blen, items,
+                       par->max_block_records);
+        free(items);
+        rp_presig_verify(&p->ps, NULL, NULL);
     }
-    free(items);
+    if (block_ids(w, p->block, p->blen, &p->ids, &p->nids) != 0)
+        p->ids_failed = 1;
 }
 
 static void commit_block(struct network *w, struct pre *p);
@@ -225,6 +248,7 @@ static void pre_free(struct pre *p)
     p->block = NULL;
     p->ids = NULL;
     p->nids = 0;
+    p->ids_failed = 0;
     p->height = 0;
     p->done = 0;
     p->commit_waiting = 0;
@@ -285,6 +309,8 @@ static void retry_cb(uv_timer_t *t)
         return;
     if (w->stopped || job_submit(j) != 0) {
         w->committing = 0;
+        if (!w->stopped)
+            rp_sync_committed(w->sync, j->height, -1, mono_ms(w));
         job_free(j);
     }
 }
@@ -358,7 +384,7 @@ static void commit_block(struct network *w, struct pre *p)
     if (!j || !(j->block = malloc(w->waiting.blen)) || !(j->commit = malloc(w->waiting.clen))) {
         job_free(j);
         w->committing = 0;
-        rp_sync_committed(w->sync, h, 0, mono_ms(w));
+        rp_sync_committed(w->sync, h, -1, mono_ms(w)); /* ours, not the peer's */
         return;
     }
     j->w = w;
@@ -373,16 +399,25 @@ static void commit_block(struct network *w, struct pre *p)
     if (p) { /* take its results */
         j->ps = p->ps;
         memset(&p->ps, 0, sizeof p->ps);
-        j->ids = p->ids;
-        j->nids = p->nids;
-        p->ids = NULL;
+        if (!p->ids_failed) {
+            j->ids = p->ids;
+            j->nids = p->nids;
+            j->have_ids = 1;
+            p->ids = NULL;
+        }
         pre_free(p);
+    }
+    if (!j->have_ids && block_ids(w, j->block, j->blen, &j->ids, &j->nids) != 0) {
+        job_free(j); /* without its ids the mempool could not be told */
+        w->committing = 0;
+        rp_sync_committed(w->sync, h, -1, mono_ms(w));
+        return;
     }
     if (w->stopped || job_submit(j) != 0) {
         job_free(j);
         w->committing = 0;
         if (!w->stopped)
-            rp_sync_committed(w->sync, h, 0, mono_ms(w));
+            rp_sync_committed(w->sync, h, -1, mono_ms(w)); /* a full writer queue: later */
     }
 }
 

@@ -34,6 +34,7 @@ struct pre {
     rp_presig ps;
     rp_hash *ids; /* the block's record ids */
     size_t nids;
+    int ids_failed; /* out of memory: ids unknown */
     int running, done;
     int commit_waiting; /* sync asked to commit it while it ran */
 };
@@ -46,6 +47,7 @@ struct commit_job {
     rp_presig_cache cache;
     rp_hash *ids;
     size_t nids;
+    int have_ids;
     rp_hash hash;
     unsigned char *block, *commit; /* copies, for a retry */
     size_t blen, clen;

@@ -90,7 +90,8 @@ static void on_connected(uv_connect_t *req, int status)
         net_peer_close(p, 1, "cannot start the handshake");
 }
 
-/* Dial an address. Returns the peer, or NULL. */
+/* Dial an address. Returns the peer (closing already if the connect could
+ * not start), or NULL if no peer could be made (out of memory). */
 static struct peer *dial_addr(rp_net *net, const rp_netaddr *a, const rp_pubkey *expect,
                               struct target *t, int from_book)
 {
@@ -107,10 +108,8 @@ static struct peer *dial_addr(rp_net *net, const rp_netaddr *a, const rp_pubkey 
     net_netaddr_to_sockaddr(a, &ss);
     p->connect.data = p;
     int rc = uv_tcp_connect(&p->connect, &p->tcp, (const struct sockaddr *)&ss, on_connected);
-    if (rc != 0) {
-        net_peer_close(p, 1, uv_strerror(rc));
-        return NULL;
-    }
+    if (rc != 0)
+        net_peer_close(p, 1, uv_strerror(rc)); /* which schedules the target's retry */
     return p;
 }
 

@@ -157,6 +157,11 @@ static void on_peer_closed(uv_handle_t *h)
 {
     struct peer *p = h->data;
     rp_net *net = p->net;
+    /* The node hears of it only now, in a callback of its own: the close
+     * may have been decided inside one of the node's engines (gossip,
+     * sync), which must not be re-entered. */
+    if (p->ready && !net->stopping && net->h.gone)
+        net->h.gone(net->h.ctx, p->id);
     struct peer **pp = &net->peers;
     while (*pp && *pp != p)
         pp = &(*pp)->next;
@@ -218,8 +223,6 @@ void net_peer_close(struct peer *p, int level, const char *why)
             t->used = 0; /* a one-time dial is over */
         p->target = NULL;
     }
-    if (p->ready && !net->stopping && net->h.gone)
-        net->h.gone(net->h.ctx, p->id);
     uv_read_stop((uv_stream_t *)&p->tcp);
     uv_close((uv_handle_t *)&p->tcp, on_peer_closed);
 }
@@ -452,11 +455,43 @@ static void on_ready(void *ctx, const rp_p2p_hello *hello)
     char id[65], a[64];
     net_hex_id(&hello->node_key, id);
     net_addr_text(&p->addr, a, sizeof a);
-    for (struct peer *q = net->peers; q; q = q->next)
-        if (q != p && q->ready && !q->closing &&
-            !memcmp(q->hello.node_key.bytes, hello->node_key.bytes, 32)) {
+    for (struct peer *q = net->peers; q; q = q->next) {
+        if (q == p || !q->ready || q->closing ||
+            memcmp(q->hello.node_key.bytes, hello->node_key.bytes, 32) != 0)
+            continue;
+        /* Two connections to one node (both dialed at once): both ends
+         * keep the one dialed by the lower node ID, so they agree. */
+        int mine_lower = memcmp(net->local->hello.node_key.bytes, hello->node_key.bytes, 32) < 0;
+        int keep_new = p->outbound == mine_lower;
+        if (!keep_new) {
+            if (p->target && !q->target) { /* the kept connection serves the target */
+                q->target = p->target;
+                q->target->peer = q;
+                q->target->backoff_ms = 0;
+                p->target = NULL;
+            }
             net_peer_close(p, 1, "already connected to this node");
             return;
+        }
+        if (q->target && !p->target) { /* the kept connection serves the target */
+            p->target = q->target;
+            p->target->peer = p;
+            q->target = NULL;
+        }
+        net_peer_close(q, 1, "connected twice: the other connection stays");
+        break;
+    }
+    /* An inbound connection from a persistent peer serves as its
+     * connection: no second one is dialed, and it is never evicted. */
+    if (!p->outbound && !p->target)
+        for (size_t i = 0; i < MAX_TARGETS; i++) {
+            struct target *t = &net->targets[i];
+            if (t->used && t->kind == T_PERSISTENT && t->ep.has_id && !t->peer &&
+                !memcmp(t->ep.id.bytes, hello->node_key.bytes, 32)) {
+                t->peer = p;
+                p->target = t;
+                break;
+            }
         }
     int persistent = p->target && p->target->kind == T_PERSISTENT;
     uint64_t now = net_unix_s();
@@ -606,11 +641,30 @@ size_t net_count_peers(const rp_net *net, int outbound, int ready_only, int pers
 }
 
 /* Make room for one more inbound peer. Returns 1 if there is room. */
-static int inbound_room(rp_net *net)
+static int inbound_room(rp_net *net, const struct peer *newcomer)
 {
-    size_t ready = net_count_peers(net, 0, 1, 1), all = net_count_peers(net, 0, 0, 1);
-    if (all - ready >= RP_NET_PENDING_INBOUND)
-        return 0; /* too many handshakes at once */
+    /* Handshakes in progress: when one address has too many, or there are
+     * too many in all, the oldest (of that address, or of all) gives way,
+     * so idle sockets cannot keep the node closed to everyone else. */
+    size_t same_ip = 0, pending = 0;
+    struct peer *oldest = NULL, *oldest_same = NULL;
+    for (struct peer *p = net->peers; p; p = p->next) {
+        if (p == newcomer || p->closing || p->outbound || p->ready)
+            continue;
+        pending++;
+        if (!oldest || p->start_ms < oldest->start_ms)
+            oldest = p;
+        if (!memcmp(p->addr.ip, newcomer->addr.ip, 16)) {
+            same_ip++;
+            if (!oldest_same || p->start_ms < oldest_same->start_ms)
+                oldest_same = p;
+        }
+    }
+    if (same_ip >= RP_NET_PENDING_PER_IP && oldest_same)
+        net_peer_close(oldest_same, 1, "too many handshakes from one address: the oldest gives way");
+    else if (pending >= RP_NET_PENDING_INBOUND && oldest)
+        net_peer_close(oldest, 1, "too many handshakes at once: the oldest gives way");
+    size_t ready = net_count_peers(net, 0, 1, 1);
     if (ready < net->max_inbound)
         return 1;
     rp_evict_candidate *c = calloc(ready ? ready : 1, sizeof *c);
@@ -643,6 +697,8 @@ static int inbound_room(rp_net *net)
     return 1;
 }
 
+static void free_handle(uv_handle_t *h) { free(h); }
+
 static void on_connection(uv_stream_t *server, int status)
 {
     rp_net *net = server->data;
@@ -650,10 +706,13 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     struct peer *p = net_peer_new(net, 0, NULL);
     if (!p) {
-        uv_tcp_t tmp; /* accept and drop, so the backlog does not fill */
-        if (uv_tcp_init(net->loop, &tmp) == 0) {
-            (void)uv_accept(server, (uv_stream_t *)&tmp);
-            uv_close((uv_handle_t *)&tmp, NULL);
+        /* Accept and drop, so the backlog does not fill. */
+        uv_tcp_t *tmp = malloc(sizeof *tmp);
+        if (tmp && uv_tcp_init(net->loop, tmp) == 0) {
+            (void)uv_accept(server, (uv_stream_t *)tmp);
+            uv_close((uv_handle_t *)tmp, free_handle);
+        } else {
+            free(tmp);
         }
         return;
     }
@@ -670,7 +729,7 @@ static void on_connection(uv_stream_t *server, int status)
     }
     p->connected = 1;
     net->st.accepted++;
-    if (net->max_inbound == 0 || !inbound_room(net)) {
+    if (net->max_inbound == 0 || !inbound_room(net, p)) {
         net_peer_close(p, 1, "inbound slots full");
         return;
     }

@@ -53,7 +53,8 @@
 #define RP_NET_MSG_BURST 10000          /* ... with this burst */
 #define RP_NET_BACKOFF_MIN_MS 1000      /* persistent peers: first retry */
 #define RP_NET_BACKOFF_MAX_MS 60000     /* ... doubling up to this, +-25% jitter */
-#define RP_NET_PENDING_INBOUND 16       /* inbound handshakes at once, beyond max_inbound */
+#define RP_NET_PENDING_INBOUND 16       /* inbound handshakes at once (the oldest gives way) */
+#define RP_NET_PENDING_PER_IP 4         /* ... from one IP address (its oldest gives way) */
 #define RP_NET_SAVE_MS (15 * 60 * 1000) /* peers.dat written this often, and at stop */
 
 typedef struct rp_net rp_net;

@@ -293,10 +293,10 @@ void rp_sync_committed(rp_sync *s, uint64_t height, int ok, uint64_t now_ms)
     struct slot *sl = slot_of(s, height);
     if (!sl || sl->state != COMMITTING)
         return;
-    if (!ok) {
+    if (ok <= 0) {
         struct peer *p = peer_get(s, sl->peer);
-        slot_clear(s, sl);
-        if (p)
+        slot_clear(s, sl); /* asked for again, from whoever has it */
+        if (p && ok == 0)
             misbehaved(s, p, "sent a block the ledger refused", 0);
         schedule(s, now_ms);
         return;

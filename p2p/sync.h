@@ -79,8 +79,11 @@ int rp_sync_on_block(rp_sync *s, uint64_t peer, uint64_t height, const unsigned 
 /* The peer cannot serve height (a NOTFOUND). */
 void rp_sync_on_notfound(rp_sync *s, uint64_t peer, uint64_t height, uint64_t now_ms);
 
-/* The node committed (ok 1) or refused (ok 0: the block broke a rule) the
- * block it was given. May be called from inside the commit callback. The
+/* The node committed (ok 1) or refused (ok 0: the block broke a rule, which
+ * is the sender's misbehaviour) the block it was given, or could not take
+ * it for reasons of its own (ok -1: out of memory, a full writer queue;
+ * the block is asked for again, and nobody is blamed). Exactly once per
+ * commit callback; may be called from inside it. The
  * ledger's tip also moves when the node commits a block it made or got
  * another way: rp_sync_set_tip says so. */
 void rp_sync_committed(rp_sync *s, uint64_t height, int ok, uint64_t now_ms);
