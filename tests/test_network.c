@@ -423,6 +423,46 @@ START_TEST(test_full_node_kill9)
 }
 END_TEST
 
+static void honest_still_works(int v, int f);
+
+/* ---- two nodes that keep each other ------------------------------------------------ */
+
+START_TEST(test_mutual_persistent)
+{
+    /* V and F list each other as persistent peers, so both dial at once:
+     * they must settle on one connection and keep it. */
+    int none[1] = {0};
+    set_peers(0, none, 0);
+    start(0);
+    int f = add_full();
+    int v[1] = {0};
+    set_peers(f, v, 1);
+    start(f);
+    int back[1] = {f};
+    sel(0);
+    node_stop();
+    set_peers(0, back, 1);
+    start(0);
+    sleep_ms(4000);
+    for (int i = 0; i <= f; i += f) {
+        rp_rpc_client *c = client(i);
+        json_t *pl = call_ok(c, "peers.list", NULL);
+        rp_rpc_close(c);
+        ck_assert_int_eq(jint(pl, "count"), 1);
+        json_t *p0 = json_array_get(json_object_get(pl, "peers"), 0);
+        ck_assert_str_eq(jstr(p0, "state"), "connected");
+        ck_assert(json_is_true(json_object_get(p0, "persistent")));
+        /* Up for most of the wait: not torn down and redialed. */
+        ck_assert_uint_ge(ju64(pl, "now_ms") - ju64(p0, "connected_since_ms"), 2500);
+    }
+    honest_still_works(0, f);
+    sel(f);
+    node_stop();
+    sel(0);
+    node_stop();
+}
+END_TEST
+
 /* ---- hostile peers ----------------------------------------------------------------- */
 
 static long peak_rss_kib(pid_t pid)
@@ -738,6 +778,7 @@ int main(void)
     add(s, "line_of_four", test_line_of_four, 300);
     add(s, "hostile_peers", test_hostile_peers, 300);
     add(s, "full_node_kill9", test_full_node_kill9, 300);
+    add(s, "mutual_persistent", test_mutual_persistent, 120);
     add(s, "late_joiner", test_late_joiner, 900);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
