@@ -8,6 +8,9 @@
 #                                      ASan+UBSan, fuzz-corpus replays, short fuzz runs
 #   scripts/dev.sh bench               every benchmark
 #   scripts/dev.sh fuzz NAME SECONDS   one libFuzzer target for longer
+#   scripts/dev.sh sim [ARGS...]       the record-gossip simulation (bench/sim_gossip:
+#                                      1,000 real engines by default; ARGS such as
+#                                      --nodes 5000 --records 200 --seed 1)
 #
 # Build directories: build/ (gcc, debugoptimized), build-san/ (gcc, ASan+UBSan),
 # build-fuzz/ (clang, libFuzzer). Environment: RP_FUZZ_SECONDS (default 20)
@@ -188,6 +191,15 @@ cmd_fuzz() {
     fuzz_one "$name" "$secs"
 }
 
+# Not part of `bench`: a planning tool whose figures are latencies in a
+# simulated network, not this machine's limits.
+cmd_sim() {
+    install_missing
+    setup build
+    build build sim_gossip
+    exec build/bench/sim_gossip "$@"
+}
+
 cmd_run() {
     install_missing
     build_main
@@ -209,7 +221,7 @@ MSG
 }
 
 usage() {
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 case "${1:-}" in
@@ -217,6 +229,7 @@ case "${1:-}" in
     test) shift; cmd_test "$@" ;;
     bench) shift; cmd_bench "$@" ;;
     fuzz) shift; cmd_fuzz "$@" ;;
+    sim) shift; cmd_sim "$@" ;;
     -h | --help | help) usage ;;
     *) usage >&2; exit 2 ;;
 esac
