@@ -226,6 +226,7 @@ static void pre_work(uv_work_t *req)
 }
 
 static void commit_block(struct network *w, struct pre *p);
+static void pre_pump(struct network *w);
 
 static void pre_done(uv_work_t *req, int status)
 {
@@ -234,9 +235,42 @@ static void pre_done(uv_work_t *req, int status)
     (void)status;
     p->running = 0;
     p->done = 1;
+    w->pre_running--;
     if (p->commit_waiting && !w->stopped) {
         p->commit_waiting = 0;
         commit_block(w, p);
+    }
+    if (!w->stopped)
+        pre_pump(w);
+}
+
+/* Keep at most pre_limit blocks verifying on the pool, the lowest heights
+ * first: the pool is first in, first out, and the writer's commits must not
+ * queue behind a whole window of verifications (they would then run one
+ * after another at the end instead of alongside). */
+static void pre_pump(struct network *w)
+{
+    while (w->pre_running < w->pre_limit) {
+        struct pre *next = NULL;
+        for (size_t i = 0; i < NW_PRE_SLOTS; i++) {
+            struct pre *p = &w->pre[i];
+            if (p->queued && (!next || p->height < next->height))
+                next = p;
+        }
+        if (!next)
+            return;
+        next->queued = 0;
+        next->running = 1;
+        if (uv_queue_work(w->n->loop, &next->req, pre_work, pre_done) != 0) {
+            next->running = 0;
+            next->done = 1; /* nothing cached: the commit verifies it all */
+            if (next->commit_waiting) {
+                next->commit_waiting = 0;
+                commit_block(w, next);
+            }
+            continue;
+        }
+        w->pre_running++;
     }
 }
 
@@ -251,12 +285,13 @@ static void pre_free(struct pre *p)
     p->ids_failed = 0;
     p->height = 0;
     p->done = 0;
+    p->queued = 0;
     p->commit_waiting = 0;
 }
 
-/* Start verifying a block's signatures ahead, unless its slot is busy or
- * holds it already. Returns the slot if it holds (or now works on) this
- * block, else NULL. */
+/* Queue a block to have its signatures verified ahead, unless its slot is
+ * busy or holds it already. Returns the slot if it holds (or will work on)
+ * this block, else NULL. */
 static struct pre *pre_start(struct network *w, uint64_t height, const unsigned char *block,
                              size_t blen)
 {
@@ -276,12 +311,8 @@ static struct pre *pre_start(struct network *w, uint64_t height, const unsigned 
     p->digest = d;
     p->w = w;
     p->req.data = p;
-    p->running = 1;
-    if (uv_queue_work(w->n->loop, &p->req, pre_work, pre_done) != 0) {
-        p->running = 0;
-        pre_free(p);
-        return NULL;
-    }
+    p->queued = 1;
+    pre_pump(w);
     return p;
 }
 
@@ -434,8 +465,8 @@ static void s_commit(void *ctx, uint64_t height, const unsigned char *block, siz
     w->waiting.commit = commit;
     w->waiting.clen = clen;
     struct pre *p = pre_start(w, height, block, blen);
-    if (p && p->running) {
-        p->commit_waiting = 1; /* pre_done commits */
+    if (p && (p->running || p->queued)) {
+        p->commit_waiting = 1; /* pre_done commits; pre_pump runs the lowest first */
         return;
     }
     commit_block(w, p);
@@ -772,6 +803,7 @@ int rp_network_start(struct node *n, char *err, size_t errlen)
     uv_timer_init(n->loop, &w->retry);
     w->tick.data = w->retry.data = w;
     uv_timer_start(&w->tick, on_tick, NW_TICK_MS, NW_TICK_MS);
+    w->pre_limit = n->threads > 1 ? n->threads : 1;
     n->network = w;
     char id[65];
     rp_hex_encode(id, sizeof id, w->local.hello.node_key.bytes, 32);

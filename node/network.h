@@ -35,7 +35,7 @@ struct pre {
     rp_hash *ids; /* the block's record ids */
     size_t nids;
     int ids_failed; /* out of memory: ids unknown */
-    int running, done;
+    int queued, running, done;
     int commit_waiting; /* sync asked to commit it while it ran */
 };
 
@@ -78,6 +78,7 @@ struct network {
     rp_p2p_msg *msg; /* for building messages */
     int committing;  /* a synced block is with the writer */
     uint64_t handed_height; /* the last height the sync engine handed to commit */
+    unsigned pre_running, pre_limit; /* verifications on the pool, and at most */
     int stopped;     /* rp_network_stop ran: only callbacks of work in flight remain */
     /* the block sync asked to commit while its pre-verification ran
      * (borrowed from the sync engine until rp_sync_committed) */
