@@ -110,6 +110,8 @@ struct peer {
     rp_hash *announce; /* ids to announce at the next tick */
     size_t nannounce, capannounce;
     size_t inflight;    /* ids requested from it */
+    rp_hash *later;     /* ids it announced that could not be requested yet */
+    size_t nlater, caplater;
     size_t unrequested; /* records it sent that nobody asked for */
     struct bucket inv, getdata; /* what it may send us */
     struct bucket pace;         /* what we may announce to it: below its inv budget */
@@ -127,6 +129,10 @@ struct req {
 };
 
 #define REQ_SLOTS (4 * RP_GOSSIP_INFLIGHT_ALL) /* power of two not needed: modulo */
+/* The request FIFO keeps answered requests until they reach its head, so it
+ * is larger than the request table and compacted when it fills: a request
+ * stuck at its head must not stop new ones. */
+#define FIFO_SLOTS (2 * RP_GOSSIP_INFLIGHT_ALL)
 
 struct rp_gossip {
     rp_gossip_io io;
@@ -173,10 +179,26 @@ static void req_compact(rp_gossip *g)
     g->used = g->nreq;
 }
 
+/* Drop answered requests from the FIFO, keeping the order of the rest. */
+static void fifo_compact(rp_gossip *g)
+{
+    size_t keep = 0;
+    for (size_t k = 0; k < g->flen; k++) {
+        rp_hash id = g->fifo[(g->fhead + k) % FIFO_SLOTS];
+        if (req_find(g, &id))
+            g->fifo[(g->fhead + keep++) % FIFO_SLOTS] = id;
+    }
+    g->flen = keep;
+}
+
 static struct req *req_add(rp_gossip *g, const rp_hash *id, uint64_t peer, uint64_t deadline)
 {
-    if (g->nreq >= RP_GOSSIP_INFLIGHT_ALL || g->flen >= RP_GOSSIP_INFLIGHT_ALL)
+    if (g->nreq >= RP_GOSSIP_INFLIGHT_ALL)
         return NULL;
+    if (g->flen >= FIFO_SLOTS)
+        fifo_compact(g);
+    if (g->flen >= FIFO_SLOTS)
+        return NULL; /* cannot happen: nreq < INFLIGHT_ALL < FIFO_SLOTS after compaction */
     if (g->used > REQ_SLOTS / 2)
         req_compact(g);
     size_t i = req_home(id);
@@ -190,7 +212,7 @@ static struct req *req_add(rp_gossip *g, const rp_hash *id, uint64_t peer, uint6
     r->peer = peer;
     r->deadline = deadline;
     g->nreq++;
-    g->fifo[(g->fhead + g->flen++) % RP_GOSSIP_INFLIGHT_ALL] = *id;
+    g->fifo[(g->fhead + g->flen++) % FIFO_SLOTS] = *id;
     return r;
 }
 
@@ -211,7 +233,7 @@ int rp_gossip_new(rp_gossip **out, const rp_gossip_io *io)
         return RP_ERR_NOMEM;
     g->io = *io;
     g->req = calloc(REQ_SLOTS, sizeof *g->req);
-    g->fifo = malloc(RP_GOSSIP_INFLIGHT_ALL * sizeof *g->fifo);
+    g->fifo = malloc(FIFO_SLOTS * sizeof *g->fifo);
     if (!g->req || !g->fifo) {
         rp_gossip_free(g);
         return RP_ERR_NOMEM;
@@ -227,6 +249,7 @@ static void peer_free(struct peer *p)
     free(p->known.gen[0]);
     free(p->known.gen[1]);
     free(p->announce);
+    free(p->later);
     free(p);
 }
 
@@ -318,6 +341,62 @@ static void announce_to(struct peer *p, const rp_hash *id)
     p->announce[p->nannounce++] = *id;
 }
 
+/* Remember an id p announced, to request when p has room again. The queue
+ * is bounded like the announcement queue: beyond it, another peer's
+ * announcement or the next block brings the record. */
+static void later_push(struct peer *p, const rp_hash *id)
+{
+    if (p->nlater == p->caplater) {
+        if (p->caplater >= RP_GOSSIP_ANNOUNCE_MAX)
+            return;
+        size_t cap = p->caplater ? p->caplater * 2 : 256;
+        if (cap > RP_GOSSIP_ANNOUNCE_MAX)
+            cap = RP_GOSSIP_ANNOUNCE_MAX;
+        rp_hash *l = realloc(p->later, cap * sizeof *l);
+        if (!l)
+            return;
+        p->later = l;
+        p->caplater = cap;
+    }
+    p->later[p->nlater++] = *id;
+}
+
+/* Request ids[0..n) from p, those we lack and nobody is asked for; ids
+ * beyond what p or the node may have in flight wait in p's later queue
+ * (only when later is set: ids taken from that queue go back to it).
+ * Returns how many were consumed (all, unless the later queue is being
+ * drained and p is full again). */
+static size_t request(rp_gossip *g, struct peer *p, const rp_hash *ids, size_t n, int from_later,
+                      uint64_t now_ms)
+{
+    rp_hash want[RP_GOSSIP_MAX_IDS];
+    size_t nwant = 0, i;
+    for (i = 0; i < n && nwant < RP_GOSSIP_MAX_IDS; i++) {
+        if (g->io.have(g->io.ctx, &ids[i]))
+            continue;
+        struct req *r = req_find(g, &ids[i]);
+        if (r) { /* asked elsewhere already: remember a fallback */
+            if (r->peer != p->id && r->alt[0] != p->id && r->alt[1] != p->id)
+                r->alt[r->alt[0] ? 1 : 0] = p->id;
+            continue;
+        }
+        if (p->inflight >= RP_GOSSIP_INFLIGHT_PEER ||
+            !req_add(g, &ids[i], p->id, now_ms + RP_GOSSIP_REQUEST_TIMEOUT_MS)) {
+            if (from_later)
+                break; /* the rest stays queued */
+            later_push(p, &ids[i]);
+            continue;
+        }
+        p->inflight++;
+        want[nwant++] = ids[i];
+    }
+    if (nwant) {
+        g->st.getdata_sent += nwant;
+        g->io.send_getdata(g->io.ctx, p->id, want, nwant);
+    }
+    return i;
+}
+
 void rp_gossip_on_inv(rp_gossip *g, uint64_t peer, const rp_hash *ids, size_t n, uint64_t now_ms)
 {
     struct peer *p = peer_get(g, peer);
@@ -328,29 +407,9 @@ void rp_gossip_on_inv(rp_gossip *g, uint64_t peer, const rp_hash *ids, size_t n,
         misbehaved(g, p, n > RP_GOSSIP_MAX_IDS ? "INV with too many ids" : "INV flood");
         return;
     }
-    rp_hash want[RP_GOSSIP_MAX_IDS];
-    size_t nwant = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         known_add(&p->known, &ids[i]);
-        if (g->io.have(g->io.ctx, &ids[i]))
-            continue;
-        struct req *r = req_find(g, &ids[i]);
-        if (r) { /* asked elsewhere already: remember a fallback */
-            if (r->peer != peer && r->alt[0] != peer && r->alt[1] != peer)
-                r->alt[r->alt[0] ? 1 : 0] = peer;
-            continue;
-        }
-        if (p->inflight >= RP_GOSSIP_INFLIGHT_PEER)
-            continue; /* it will be announced again by someone */
-        if (!req_add(g, &ids[i], peer, now_ms + RP_GOSSIP_REQUEST_TIMEOUT_MS))
-            continue;
-        p->inflight++;
-        want[nwant++] = ids[i];
-    }
-    if (nwant) {
-        g->st.getdata_sent += nwant;
-        g->io.send_getdata(g->io.ctx, peer, want, nwant);
-    }
+    (void)request(g, p, ids, n, 0, now_ms);
 }
 
 void rp_gossip_on_getdata(rp_gossip *g, uint64_t peer, const rp_hash *ids, size_t n,
@@ -448,7 +507,7 @@ static void expire(rp_gossip *g, uint64_t now_ms)
         struct req *r = req_find(g, &id);
         if (r && r->deadline > now_ms)
             break; /* the oldest request is still running: so are the rest */
-        g->fhead = (g->fhead + 1) % RP_GOSSIP_INFLIGHT_ALL;
+        g->fhead = (g->fhead + 1) % FIFO_SLOTS;
         g->flen--;
         if (!r)
             continue; /* answered */
@@ -477,6 +536,18 @@ static void expire(rp_gossip *g, uint64_t now_ms)
 
 void rp_gossip_tick(rp_gossip *g, uint64_t now_ms)
 {
+    /* Ids that waited for room: request what fits now, oldest first. */
+    for (size_t i = 0; i < g->npeers; i++) {
+        struct peer *p = g->peers[i];
+        while (p->nlater && !p->gone && p->inflight < RP_GOSSIP_INFLIGHT_PEER) {
+            size_t k = p->nlater < RP_GOSSIP_MAX_IDS ? p->nlater : RP_GOSSIP_MAX_IDS;
+            size_t used = request(g, p, p->later, k, 1, now_ms);
+            memmove(p->later, p->later + used, (p->nlater - used) * sizeof *p->later);
+            p->nlater -= used;
+            if (used < k)
+                break;
+        }
+    }
     for (size_t i = 0; i < g->npeers; i++) {
         struct peer *p = g->peers[i];
         if (!p->nannounce || p->gone)

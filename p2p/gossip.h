@@ -11,7 +11,9 @@
  *     intake path for RPC and peers), and never to a peer that is known to
  *     have it: the one it came from, one that announced it or was sent it;
  *   - each id is requested from one peer at a time; a request that is not
- *     answered in time may go to another peer that announced it;
+ *     answered in time may go to another peer that announced it; ids a
+ *     peer announced beyond what may be in flight from it wait (bounded)
+ *     and are requested as its answers come in;
  *   - every per-peer set and queue is bounded: known ids (a rolling set),
  *     ids waiting to be announced, ids requested; a peer that exceeds what
  *     it may send (an INV flood, more GETDATA than allowed, records nobody
@@ -35,8 +37,8 @@
 #define RP_GOSSIP_INFLIGHT_PEER 5000      /* ids requested from one peer at once */
 #define RP_GOSSIP_INFLIGHT_ALL 50000      /* ids requested from all peers at once */
 #define RP_GOSSIP_REQUEST_TIMEOUT_MS 10000
-#define RP_GOSSIP_INV_BUDGET 5000         /* ids a peer may announce per second (burst 2x) */
-#define RP_GOSSIP_GETDATA_BUDGET 5000     /* ids a peer may ask for per second (burst 2x) */
+#define RP_GOSSIP_INV_BUDGET 20000        /* ids a peer may announce per second (burst 2x) */
+#define RP_GOSSIP_GETDATA_BUDGET 20000    /* ids a peer may ask for per second (burst 2x) */
 #define RP_GOSSIP_RECORDS_BYTES (1u << 20) /* most record bytes in one RECORDS */
 
 typedef struct rp_gossip rp_gossip;

@@ -430,8 +430,10 @@ START_TEST(test_pacing)
         ck_assert_int_eq(W.node[1].have[r], 1);
     ck_assert_int_eq(W.misbehaved[1][0], 0);
     ck_assert_int_eq(W.misbehaved[0][1], 0);
-    /* 20,000 ids at 4/5 of 5,000 per second, after a first second's worth. */
-    ck_assert_uint_ge(W.now - start, 3000);
+    /* 20,000 ids at 4/5 of the INV budget per second, after a first
+     * second's worth: no faster than the pace allows. */
+    double pace = RP_GOSSIP_INV_BUDGET * 4.0 / 5.0;
+    ck_assert_uint_ge(W.now - start, (uint64_t)((20000 - pace) / pace * 1000.0));
     world_free();
 }
 END_TEST
@@ -463,7 +465,7 @@ START_TEST(test_misbehaviour)
     /* A flood of INVs: more than two seconds' budget at once. */
     hostile_world();
     int flagged_at = -1;
-    for (int k = 0; k < 30 && flagged_at < 0; k++) {
+    for (int k = 0; k < 4 * RP_GOSSIP_INV_BUDGET / RP_GOSSIP_MAX_IDS && flagged_at < 0; k++) {
         rp_gossip_on_inv(W.node[0].g, pid(1), ids, RP_GOSSIP_MAX_IDS, W.now);
         if (W.misbehaved[0][1])
             flagged_at = k;
@@ -487,7 +489,7 @@ START_TEST(test_misbehaviour)
     ck_assert_str_eq(W.why[0][1], "GETDATA with too many ids");
     world_free();
     hostile_world();
-    for (int k = 0; k < 30 && !W.misbehaved[0][1]; k++)
+    for (int k = 0; k < 4 * RP_GOSSIP_GETDATA_BUDGET / RP_GOSSIP_MAX_IDS && !W.misbehaved[0][1]; k++)
         rp_gossip_on_getdata(W.node[0].g, pid(1), ids, RP_GOSSIP_MAX_IDS, W.now);
     ck_assert_str_eq(W.why[0][1], "GETDATA flood");
     world_free();
@@ -557,6 +559,111 @@ START_TEST(test_known_set_rolls)
 }
 END_TEST
 
+/* ---- a request stuck at the head of the queue ---- */
+
+static struct {
+    uint64_t getdata, misbehaved;
+} Q;
+
+static int q_have(void *ctx, const rp_hash *id)
+{
+    (void)ctx;
+    (void)id;
+    return 0;
+}
+static int q_lookup(void *ctx, const rp_hash *id, const unsigned char **b, size_t *len)
+{
+    (void)ctx;
+    (void)id;
+    (void)b;
+    (void)len;
+    return 0;
+}
+static void q_submit(void *ctx, uint64_t peer, const unsigned char *rec, size_t len)
+{
+    (void)ctx;
+    (void)peer;
+    (void)rec;
+    (void)len;
+}
+static void q_send(void *ctx, uint64_t peer, const rp_hash *ids, size_t n)
+{
+    (void)ctx;
+    (void)peer;
+    (void)ids;
+    (void)n;
+}
+static void q_getdata(void *ctx, uint64_t peer, const rp_hash *ids, size_t n)
+{
+    (void)ctx;
+    (void)peer;
+    (void)ids;
+    Q.getdata += n;
+}
+static void q_records(void *ctx, uint64_t peer, const unsigned char *const *recs,
+                      const size_t *lens, size_t n)
+{
+    (void)ctx;
+    (void)peer;
+    (void)recs;
+    (void)lens;
+    (void)n;
+}
+static void q_misbehaved(void *ctx, uint64_t peer, const char *why)
+{
+    (void)ctx;
+    (void)peer;
+    (void)why;
+    Q.misbehaved++;
+}
+
+START_TEST(test_stuck_request_does_not_block)
+{
+    /* Peer 1 announces one record and never delivers it: its request sits
+     * at the head of the timeout queue for 10 s. Meanwhile peer 2 announces
+     * and delivers 120,000 others. Every one must be requested (the queue
+     * of answered requests behind the stuck one is compacted), not only
+     * the first 50,000. */
+    memset(&Q, 0, sizeof Q);
+    rp_gossip_io io = {NULL, q_have, q_lookup, q_submit, q_send, q_getdata, q_records,
+                       q_misbehaved};
+    rp_gossip *g;
+    ck_assert_int_eq(rp_gossip_new(&g, &io), 0);
+    uint64_t now = 1000;
+    ck_assert_int_eq(rp_gossip_add_peer(g, 1, now), 0);
+    ck_assert_int_eq(rp_gossip_add_peer(g, 2, now), 0);
+    rp_hash stuck;
+    memset(stuck.bytes, 0xEE, 32);
+    rp_gossip_on_inv(g, 1, &stuck, 1, now);
+    static rp_hash ids[RP_GOSSIP_MAX_IDS];
+    static const unsigned char *recs[RP_GOSSIP_MAX_IDS];
+    static size_t lens[RP_GOSSIP_MAX_IDS];
+    static const unsigned char body[8] = {1};
+    const int rounds = 120;
+    for (int r = 0; r < rounds; r++) {
+        for (int i = 0; i < RP_GOSSIP_MAX_IDS; i++) {
+            uint32_t v = (uint32_t)(r * RP_GOSSIP_MAX_IDS + i + 1);
+            memset(ids[i].bytes, 0, 32);
+            memcpy(ids[i].bytes, &v, sizeof v);
+            ids[i].bytes[8] = 0x5A;
+            recs[i] = body;
+            lens[i] = sizeof body;
+        }
+        rp_gossip_on_inv(g, 2, ids, RP_GOSSIP_MAX_IDS, now);
+        rp_gossip_on_records(g, 2, ids, recs, lens, RP_GOSSIP_MAX_IDS, now);
+        now += 1000 * RP_GOSSIP_MAX_IDS / RP_GOSSIP_INV_BUDGET; /* within the budget */
+        rp_gossip_tick(g, now);
+    }
+    ck_assert_uint_lt(now - 1000, RP_GOSSIP_REQUEST_TIMEOUT_MS); /* still stuck */
+    ck_assert_uint_eq(Q.misbehaved, 0);
+    ck_assert_uint_eq(Q.getdata, 1 + (uint64_t)rounds * RP_GOSSIP_MAX_IDS);
+    rp_gossip_stats st;
+    rp_gossip_stats_get(g, &st);
+    ck_assert_uint_eq(st.inflight, 1);
+    rp_gossip_free(g);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("gossip");
@@ -568,6 +675,7 @@ int main(void)
     tcase_add_test(tc, test_pacing);
     tcase_add_test(tc, test_misbehaviour);
     tcase_add_test(tc, test_known_set_rolls);
+    tcase_add_test(tc, test_stuck_request_does_not_block);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
