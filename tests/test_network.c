@@ -33,6 +33,7 @@
 #include "crypto/hex.h"
 #include "node/init.h"
 #include "tests/node_fixture.h"
+#include "p2p/gossip.h"
 #include "tests/p2p_peer.h"
 
 #define MAXN 5
@@ -584,7 +585,8 @@ START_TEST(test_hostile_peers)
     rp_p2p_msg_init(m, RP_P2P_MSG_INV);
     m->body.ids.count = RP_P2P_MAX_INV;
     int closed = 0;
-    for (int round = 0; round < 40 && !closed; round++) {
+    /* twice the burst the budget allows (p2p/gossip.h) */
+    for (int round = 0; round < 4 * RP_GOSSIP_INV_BUDGET / RP_P2P_MAX_INV && !closed; round++) {
         for (int i = 0; i < RP_P2P_MAX_INV; i++) {
             memset(m->body.ids.ids[i].bytes, round, 32);
             memcpy(m->body.ids.ids[i].bytes, &i, sizeof i);
