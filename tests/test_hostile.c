@@ -171,9 +171,16 @@ START_TEST(test_never_reading_client_is_bounded)
         sleep_ms(200);
     }
     long peak = peak_rss_kib(T.pid);
+#if defined(__SANITIZE_ADDRESS__)
+    /* ASan keeps freed memory in quarantine (256 MiB) and adds redzones:
+     * the bound is checked in the plain build only. */
+    (void)peak;
+    (void)base;
+#else
     ck_assert_msg(peak - base < NEVER_READS_BOUND_KIB,
                   "peak RSS grew by %ld KiB under a client that never reads (bound %d KiB)",
                   peak - base, NEVER_READS_BOUND_KIB);
+#endif
     ck_assert_int_gt(gauge(c, "reads_queued"), 0); /* it was held back, not run */
 
     /* The client leaves: what it left waiting is cancelled. */

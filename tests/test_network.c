@@ -711,7 +711,12 @@ START_TEST(test_hostile_peers)
     wait_same_head(2, 30000);
     sel(0);
     long peak = peak_rss_kib(T.pid);
+#if defined(__SANITIZE_ADDRESS__)
+    (void)peak; /* ASan's quarantine and redzones: checked in the plain build only */
+    (void)base;
+#else
     ck_assert_msg(peak - base < 64 * 1024, "the validator grew by %ld KiB", peak - base);
+#endif
     /* peers.list shows the honest peer only, not discouraged. */
     rp_rpc_client *c = client(0);
     json_t *pl = call_ok(c, "peers.list", NULL);
