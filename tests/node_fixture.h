@@ -126,6 +126,8 @@ uint64_t head_epoch(rp_rpc_client *c);
 void wait_epoch(rp_rpc_client *c, uint64_t epoch);
 uint64_t wait_included(rp_rpc_client *c, const rp_record *r);
 void register_all(rp_rpc_client *c, ident **ids, size_t n);
+/* A process's peak resident memory so far, in KiB (VmHWM). */
+long peak_rss_kib(pid_t pid);
 /* Write all of buf to fd; read lines until EOF and count them. */
 void write_all(int fd, const char *buf, size_t len);
 size_t count_lines_to_eof(int fd, unsigned timeout_ms);

@@ -106,21 +106,6 @@ static void gen_datadir(uint64_t identities, uint64_t reviews, uint32_t per_bloc
     rp_hex_encode(T.chain_hex, sizeof T.chain_hex, T.chain.bytes, 32);
 }
 
-/* The node's peak resident memory so far, in KiB (VmHWM). */
-static long peak_rss_kib(pid_t pid)
-{
-    char path[64], line[256];
-    long kib = -1;
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    ck_assert_ptr_nonnull(f);
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
-}
-
 /* The documented bound (docs/rpc.md, "Limits"): what one connection's
  * reads may hold, plus slack for the allocator and the node's own growth
  * while it works. */
