@@ -803,7 +803,8 @@ int rp_network_start(struct node *n, char *err, size_t errlen)
     uv_timer_init(n->loop, &w->retry);
     w->tick.data = w->retry.data = w;
     uv_timer_start(&w->tick, on_tick, NW_TICK_MS, NW_TICK_MS);
-    w->pre_limit = n->threads > 1 ? n->threads : 1;
+    /* One core stays with the writer, whose commits are the serial part. */
+    w->pre_limit = n->threads > 1 ? n->threads - 1 : 1;
     n->network = w;
     char id[65];
     rp_hex_encode(id, sizeof id, w->local.hello.node_key.bytes, 32);
