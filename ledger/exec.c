@@ -350,8 +350,46 @@ static int begin_read(rp_store *s, MDB_txn **txn, rp_tip *tip, rp_store_error *e
 
 /* ---- check ---------------------------------------------------------------------- */
 
+/* A block may name another commit of its parent than the one stored here
+ * (with several validators each node stores the precommits it saw; the
+ * next block's proposer picks its own). Given that commit, check that it
+ * finalizes the parent and make it the parent's commit for this block's
+ * links: parent->commit_hash becomes its hash.
+ * Returns: 0 (also with no parent_commit); RP_ERR_COMMIT. */
+static int adopt_parent_commit(rp_store *s, rp_tip *parent, const unsigned char *pc, size_t plen,
+                               rp_store_error *err)
+{
+    if (!pc)
+        return 0;
+    rp_commit *c = malloc(sizeof *c);
+    rp_hash ch;
+    int rc = c ? 0 : RP_ERR_NOMEM;
+    if (!rc && (parent->height == 0 || rp_commit_decode(c, pc, plen) != 0 ||
+                rp_commit_verify(c, s->genesis, &s->chain_id, parent->height,
+                                 &parent->head_hash) != 0 ||
+                rp_commit_hash(&ch, c) != 0))
+        rc = RP_ERR_COMMIT;
+    free(c);
+    if (rc) {
+        rp_store_error_set(err, rc, parent->height + 1, -1,
+                           "the parent commit given with the block does not finalize block %llu",
+                           (unsigned long long)parent->height);
+        return rc;
+    }
+    parent->commit_hash = ch;
+    return 0;
+}
+
 int rp_exec_check(rp_store *s, const unsigned char *block, size_t blen, rp_verify_batch_fn verify,
                   void *vctx, rp_checked **out, rp_store_error *err)
+{
+    return rp_exec_check_after(s, block, blen, NULL, 0, verify, vctx, out, err);
+}
+
+int rp_exec_check_after(rp_store *s, const unsigned char *block, size_t blen,
+                        const unsigned char *parent_commit, size_t plen,
+                        rp_verify_batch_fn verify, void *vctx, rp_checked **out,
+                        rp_store_error *err)
 {
     rp_block_item *items = NULL;
     MDB_txn *txn = NULL;
@@ -370,6 +408,7 @@ int rp_exec_check(rp_store *s, const unsigned char *block, size_t blen, rp_verif
     c->blen = blen;
     if ((rc = decode_block(s, c->block, blen, &c->h, &items, err)) != 0 ||
         (rc = begin_read(s, &txn, &c->parent, err)) != 0 ||
+        (rc = adopt_parent_commit(s, &c->parent, parent_commit, plen, err)) != 0 ||
         (rc = check_links(s, &c->parent, &c->h, items, err)) != 0)
         goto out;
     rp_apply_init(&c->a, s, txn);
@@ -601,6 +640,15 @@ int rp_exec_commit(rp_store *s, const unsigned char *block, size_t blen,
                    const unsigned char *commit, size_t clen, const rp_checked *checked,
                    rp_verify_batch_fn verify, void *vctx, rp_store_error *err)
 {
+    return rp_exec_commit_after(s, block, blen, commit, clen, NULL, 0, checked, verify, vctx, err);
+}
+
+int rp_exec_commit_after(rp_store *s, const unsigned char *block, size_t blen,
+                         const unsigned char *commit, size_t clen,
+                         const unsigned char *parent_commit, size_t plen,
+                         const rp_checked *checked, rp_verify_batch_fn verify, void *vctx,
+                         rp_store_error *err)
+{
     rp_header h;
     rp_block_item *items = NULL;
     rp_commit *c = NULL;
@@ -652,9 +700,13 @@ int rp_exec_commit(rp_store *s, const unsigned char *block, size_t blen,
         rp_store_error_set(err, rc, h.height, -1, "cannot read the chain tip: %s", rp_strerror(rc));
         goto abort;
     }
+    rp_hash stored_commit = parent.commit_hash;
+    if ((rc = adopt_parent_commit(s, &parent, parent_commit, plen, err)) != 0)
+        goto abort;
     if (checked && checked->blen == blen && !memcmp(checked->block, block, blen) &&
         checked->parent.height == parent.height &&
-        rp_hash_eq(&checked->parent.head_hash, &parent.head_hash)) {
+        rp_hash_eq(&checked->parent.head_hash, &parent.head_hash) &&
+        rp_hash_eq(&checked->parent.commit_hash, &parent.commit_hash)) {
         /* Built or checked on this very tip: its changes are the block's. */
         changes = &checked->a;
         tip = checked->tip;
@@ -673,6 +725,19 @@ int rp_exec_commit(rp_store *s, const unsigned char *block, size_t blen,
     if ((rc = rp_commit_hash(&tip.commit_hash, c)) != 0) {
         rp_store_error_set(err, rc, h.height, -1, "%s", rp_strerror(rc));
         goto abort;
+    }
+    if (!rp_hash_eq(&stored_commit, &parent.commit_hash)) {
+        /* The parent's commit becomes the one this block names. */
+        unsigned char pk[RP_HEIGHT_KEY_SIZE];
+        rp_be64_put(pk, parent.height);
+        MDB_val k = rp_mv(pk, sizeof pk), v = rp_mv(parent_commit, plen);
+        if ((rc = rp_from_mdb(mdb_put(txn, s->dbi[RP_DB_COMMITS], &k, &v, 0))) != 0) {
+            write_failed(err, h.height, rc);
+            if (in_batch)
+                rp_store_batch_abort(s);
+            txn = NULL;
+            goto abort;
+        }
     }
     if ((rc = rp_apply_write(changes, txn)) != 0 ||
         (rc = write_chain(s, txn, &tip, &h, block, blen, commit, clen)) != 0) {

@@ -96,6 +96,28 @@ int rp_exec_commit(rp_store *s, const unsigned char *block, size_t blen,
                    const unsigned char *commit, size_t clen, const rp_checked *checked,
                    rp_verify_batch_fn verify, void *vctx, rp_store_error *err);
 
+/* The same, for a block whose header names another commit of its parent
+ * than the one stored here. With several validators each node stores the
+ * precommits it saw when it decided, so nodes hold different (equally
+ * valid) commits of their tip, and the next block's proposer names its
+ * own (Tendermint's LastCommit). parent_commit[0..plen) is that commit:
+ * it must finalize the tip block (rp_commit_verify) and hash to the
+ * header's prev_commit_hash; commit then stores it as the parent's commit
+ * in the same write transaction, so every node's chain ends up holding
+ * the commit the next block names. NULL (plen 0): the stored commit, as
+ * rp_exec_check and rp_exec_commit.
+ * Returns: as rp_exec_check / rp_exec_commit; RP_ERR_COMMIT if
+ *          parent_commit does not finalize the tip block. */
+int rp_exec_check_after(rp_store *s, const unsigned char *block, size_t blen,
+                        const unsigned char *parent_commit, size_t plen,
+                        rp_verify_batch_fn verify, void *vctx, rp_checked **out,
+                        rp_store_error *err);
+int rp_exec_commit_after(rp_store *s, const unsigned char *block, size_t blen,
+                         const unsigned char *commit, size_t clen,
+                         const unsigned char *parent_commit, size_t plen,
+                         const rp_checked *checked, rp_verify_batch_fn verify, void *vctx,
+                         rp_store_error *err);
+
 /* Borrowed views of a result, valid until rp_checked_free. */
 const rp_header *rp_checked_header(const rp_checked *c);
 const rp_hash *rp_checked_hash(const rp_checked *c); /* the header hash */
