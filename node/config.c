@@ -58,7 +58,7 @@ struct key {
 
 #define F(field) offsetof(rp_config, field), sizeof(((rp_config *)0)->field)
 
-static const char *const sections[] = {"node", "rpc", "mempool", "validator", "p2p"};
+static const char *const sections[] = {"node", "rpc", "mempool", "validator", "p2p", "consensus"};
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 
 static const char *const section_docs[] = {
@@ -70,6 +70,8 @@ static const char *const section_docs[] = {
     ("The peer-to-peer network (docs/p2p.md). Peers are written ID@host:port:\n"
      "ID is the peer's node key (64 hex digits, `repute-cli info` shows it as\n"
      "node_id), host an IPv4 address, an IPv6 address in brackets or a DNS name."),
+    ("Consensus on a chain of several validators (docs/consensus.md). Timeouts\n"
+     "grow by their delta each round; every validator should use the same."),
 };
 
 static const struct key keys[] = {
@@ -151,6 +153,24 @@ static const struct key keys[] = {
     {"p2p", "max_inbound", K_U32, F(p2p_max_inbound), 0, 1024, "32",
      "Peers that may connect to this node at once (0..1024); when full, a new\n"
      "one may take the place of the least useful (docs/p2p.md, \"Eviction\")."},
+
+    {"consensus", "propose_ms", K_U32, F(consensus.propose_ms), 10, 600000, "3000",
+     "How long a round waits for its proposal, in milliseconds (10..600000)."},
+    {"consensus", "propose_delta_ms", K_U32, F(consensus.propose_delta_ms), 0, 600000, "500",
+     "Added to propose_ms for each round after the first (0..600000)."},
+    {"consensus", "prevote_ms", K_U32, F(consensus.prevote_ms), 10, 600000, "1000",
+     "How long a round waits for more prevotes once 2/3 arrived, mixed (10..600000)."},
+    {"consensus", "prevote_delta_ms", K_U32, F(consensus.prevote_delta_ms), 0, 600000, "500",
+     "Added to prevote_ms for each round after the first (0..600000)."},
+    {"consensus", "precommit_ms", K_U32, F(consensus.precommit_ms), 10, 600000, "1000",
+     "How long a round waits for more precommits once 2/3 arrived, mixed\n"
+     "(10..600000)."},
+    {"consensus", "precommit_delta_ms", K_U32, F(consensus.precommit_delta_ms), 0, 600000, "500",
+     "Added to precommit_ms for each round after the first (0..600000)."},
+    {"consensus", "commit_ms", K_U32, F(consensus.commit_ms), 0, 600000, "1000",
+     "After a block is committed, how long before the next height starts on\n"
+     "its own (late precommits still count; a peer's proposal starts it at\n"
+     "once) (0..600000)."},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 _Static_assert(NKEYS <= 64, "rp_config.set_keys has a bit per key");

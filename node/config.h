@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "consensus/engine.h"
 #include "node/errors.h"
 #include "node/log.h"
 #include "p2p/endpoint.h"
@@ -60,6 +61,11 @@ typedef struct rp_config {
     rp_config_list p2p_seeds;        /* seed = ID@host:port (repeatable) */
     uint32_t p2p_max_outbound;       /* max_outbound = 8 */
     uint32_t p2p_max_inbound;        /* max_inbound = 32 */
+
+    /* [consensus] (docs/consensus.md): propose_ms = 3000, propose_delta_ms =
+     * 500, prevote_ms = 1000, prevote_delta_ms = 500, precommit_ms = 1000,
+     * precommit_delta_ms = 500, commit_ms = 1000 */
+    rp_cs_timeouts consensus;
 
     /* Which keys the file set (one bit per key of the table in config.c):
      * read it with rp_config_is_set, never directly. */

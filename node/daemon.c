@@ -68,6 +68,7 @@ static void on_signal(uv_signal_t *h, int signum)
     rp_rpc_stop(n->rpc);
     n->rpc = NULL;
     rp_producer_stop(n);
+    rp_consensus_stop(n);
     rp_network_stop(n);
     /* Queued commits still run; the writer frees itself after the last. */
     rp_node_writer_close(n->writer);
@@ -103,10 +104,8 @@ static int load_key(struct node *n, char *err, size_t errlen)
         n->producer = 1;
         rp_log(RP_LOG_INFO, "validator", "index=%d key=%s mode=single", idx, hex);
     } else {
-        rp_log(RP_LOG_WARN, "validator",
-               "index=%d key=%s mode=waiting msg=\"not a quorum alone; multi-validator "
-               "consensus comes with the network\"",
-               idx, hex);
+        rp_log(RP_LOG_INFO, "validator", "index=%d key=%s mode=consensus validators=%zu", idx,
+               hex, n->g->nvalidators);
     }
     return 0;
 }
@@ -238,6 +237,10 @@ int rp_daemon_run(const char *datadir, char *err, size_t errlen)
     }
     if ((rc = rp_network_start(n, err, errlen)) != 0)
         goto fail_producer;
+    if ((rc = rp_consensus_start(n, err, errlen)) != 0) {
+        rp_network_stop(n);
+        goto fail_producer;
+    }
     char cid[65];
     rp_hex_encode(cid, sizeof cid, rp_store_chain_id(n->st)->bytes, 32);
     char q1[300], q2[300];
@@ -250,6 +253,7 @@ int rp_daemon_run(const char *datadir, char *err, size_t errlen)
     uv_run(n->loop, UV_RUN_DEFAULT);
 
     /* Every handle is closed and every job back: nothing uses the store. */
+    rp_consensus_free(n);
     rp_network_free(n);
     rp_reads_free(n);
     rp_mempool_free(n->mp);
@@ -278,6 +282,7 @@ fail_loop:
     rp_node_writer_close(n->writer);
     n->writer = NULL;
     uv_run(n->loop, UV_RUN_DEFAULT); /* the closes above finish here */
+    rp_network_free(n);
     if ((lrc = uv_loop_close(n->loop)) != 0)
         rp_log(RP_LOG_WARN, "loop_close", "code=%d msg=\"%s\"", lrc, uv_strerror(lrc));
 fail_mp:

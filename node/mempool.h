@@ -312,6 +312,10 @@ void rp_mempool_expire(rp_mempool *mp, uint64_t now_s);
  * valid). A bad signature found meanwhile drops its record at once, but the
  * re-check of the others waits for the end of the freeze. */
 void rp_mempool_freeze(rp_mempool *mp);
+/* End a freeze whose block went elsewhere (a consensus proposal, which
+ * holds copies of its records): the records stay as they are, and a
+ * re-check that waited for the freeze runs now. */
+void rp_mempool_thaw(rp_mempool *mp, uint64_t now_s);
 
 typedef struct rp_mempool_stats {
     uint32_t count, held, ready, verifying;

@@ -192,6 +192,18 @@ void rp_mempool_freeze(rp_mempool *mp)
     mp->frozen = 1;
 }
 
+static int rebuild(rp_mempool *mp, uint64_t now_s, const rp_hash *ids, size_t n,
+                   const rp_hash *drop_id, int code, const char *msg);
+
+void rp_mempool_thaw(rp_mempool *mp, uint64_t now_s)
+{
+    if (!mp->frozen)
+        return;
+    mp->frozen = 0;
+    if (mp->recheck)
+        (void)rebuild(mp, now_s, NULL, 0, NULL, 0, NULL);
+}
+
 void rp_mempool_expire(rp_mempool *mp, uint64_t now_s)
 {
     /* A gap that nobody fills does not hold its records for ever. */

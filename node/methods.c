@@ -44,7 +44,16 @@ static void m_node_info(struct node *n, rp_rpc_call *call, json_t *params)
                   (json_int_t)RP_RECORD_MAX_SIZE);
     json_object_set_new(o, "max_engagement_ttl_s", json_integer(p->max_engagement_ttl_s));
     json_object_set_new(o, "network", rp_network_info(n));
+    json_object_set_new(o, "consensus", rp_consensus_info(n));
     rp_rpc_reply(call, o);
+}
+
+/* evidence.list: the double votes this node saw (docs/rpc.md). */
+static void m_evidence_list(struct node *n, rp_rpc_call *call, json_t *params)
+{
+    (void)params;
+    json_t *ev = rp_consensus_evidence(n);
+    rp_rpc_reply(call, json_pack("{s:o}", "evidence", ev ? ev : json_array()));
 }
 
 static json_t *head_json(const rp_tip *t)
@@ -355,6 +364,7 @@ static const struct method {
     {"peers.disconnect", rp_m_peers_disconnect, (const char *const[]){"peer", NULL}},
     {"peers.ban", rp_m_peers_ban, (const char *const[]){"who", "seconds", NULL}},
     {"peers.unban", rp_m_peers_unban, (const char *const[]){"who", NULL}},
+    {"evidence.list", m_evidence_list, (const char *const[]){NULL}},
 };
 
 #define NMETHODS (sizeof methods / sizeof methods[0])
@@ -364,6 +374,7 @@ const char *const rp_node_method_names[] = {
     "node.info", "chain.head", "chain.block",  "record.submit", "record.get",   "identity.get",
     "score.get", "score.top",  "reviews.list", "mempool.info",  "node.metrics",
     "peers.list", "peers.add", "peers.disconnect", "peers.ban", "peers.unban",
+    "evidence.list",
 };
 
 void rp_node_dispatch(void *ctx, rp_rpc_call *call, int method, json_t *params)

@@ -72,7 +72,7 @@ static void send_status(struct network *w, uint64_t peer)
     m->body.status.height = tip.height;
     if (tip.height)
         m->body.status.head = tip.head_hash;
-    m->body.status.role = w->n->producer ? RP_P2P_ROLE_VALIDATOR : RP_P2P_ROLE_FULL;
+    m->body.status.role = w->n->validator_index >= 0 ? RP_P2P_ROLE_VALIDATOR : RP_P2P_ROLE_FULL;
     m->body.status.low_height = tip.height ? 1 : 0;
     (void)rp_net_send(w->net, peer, m);
 }
@@ -365,6 +365,14 @@ static void job_done(void *ctx, int rc, const rp_store_error *err)
         return;
     }
     w->committing = 0;
+    rp_tip tip;
+    if (rc && rp_store_tip(n->st, &tip) == 0 && tip.height >= j->height) {
+        /* Consensus committed this height first: nobody's fault. */
+        if (!w->stopped)
+            rp_sync_committed(w->sync, j->height, 1, now);
+        job_free(j);
+        return;
+    }
     if (rc) {
         char q[300];
         rp_log(RP_LOG_WARN, "sync_block_refused", "height=%llu code=%d msg=%s",
@@ -396,11 +404,27 @@ static int job_submit(struct commit_job *j)
     memcpy(commit, j->commit, j->clen);
     j->cache.ps = &j->ps;
     j->cache.verify = NULL;
-    int rc = rp_node_writer_commit(w->n->writer, block, j->blen, commit, j->clen, NULL,
+    /* A block naming another commit of our tip than ours: the one a peer
+     * holds, if it is that one (the ledger checks it finalizes the tip). */
+    unsigned char *pc = NULL;
+    size_t plen = 0;
+    rp_tip tip;
+    rp_header hd;
+    if (w->tip_commit.commit && rp_store_tip(w->n->st, &tip) == 0 &&
+        w->tip_commit.height == tip.height && tip.height + 1 == j->height &&
+        rp_hash_eq(&w->tip_commit.head, &tip.head_hash) && j->blen >= RP_HEADER_SIZE &&
+        rp_header_decode(&hd, j->block, RP_HEADER_SIZE) == 0 &&
+        !rp_hash_eq(&hd.prev_commit_hash, &tip.commit_hash) &&
+        (pc = malloc(w->tip_commit.clen)) != NULL) {
+        memcpy(pc, w->tip_commit.commit, w->tip_commit.clen);
+        plen = w->tip_commit.clen;
+    }
+    int rc = rp_node_writer_commit(w->n->writer, block, j->blen, commit, j->clen, pc, plen, NULL,
                                    rp_presig_cached_verify, &j->cache, job_done, j);
     if (rc) {
         free(block);
         free(commit);
+        free(pc);
     }
     return rc;
 }
@@ -475,6 +499,15 @@ static void s_commit(void *ctx, uint64_t height, const unsigned char *block, siz
 static void s_getblocks(void *ctx, uint64_t peer, uint64_t from, uint32_t count)
 {
     struct network *w = ctx;
+    rp_tip tip;
+    /* The range right after our tip starts one lower: the peer's commit of
+     * our tip is the one its next block names, which may not be ours (with
+     * several validators each node stores the precommits it saw). */
+    if (from >= 2 && count < RP_P2P_MAX_BLOCKS && rp_store_tip(w->n->st, &tip) == 0 &&
+        tip.height + 1 == from) {
+        from--;
+        count++;
+    }
     rp_p2p_msg_getblocks(w->msg, from, (uint16_t)count);
     (void)rp_net_send(w->net, peer, w->msg);
 }
@@ -592,6 +625,13 @@ static void h_ready(void *ctx, uint64_t peer, const rp_net_peer_info *info)
     rp_gossip_add_peer(w->gossip, peer, mono_ms(w));
     send_status(w, peer);
     offer_mempool(w, peer);
+    rp_consensus_peer(w->n, peer, 1);
+}
+
+static void h_consensus(void *ctx, uint64_t peer, const unsigned char *msg, size_t len)
+{
+    struct network *w = ctx;
+    rp_consensus_message(w->n, peer, msg, len);
 }
 
 static void h_gone(void *ctx, uint64_t peer)
@@ -602,6 +642,32 @@ static void h_gone(void *ctx, uint64_t peer)
         np->id = 0;
     rp_gossip_remove_peer(w->gossip, peer);
     rp_sync_remove_peer(w->sync, peer);
+    rp_consensus_peer(w->n, peer, 0);
+}
+
+/* A BLOCKS pair for our tip's height: if it is our tip block, keep the
+ * peer's commit of it for the next synced block (s_getblocks asked for it). */
+static void note_tip_commit(struct network *w, uint64_t height, const rp_p2p_block_pair *pair)
+{
+    rp_tip tip;
+    rp_header hd;
+    rp_hash hh;
+    if (rp_store_tip(w->n->st, &tip) != 0 || tip.height != height ||
+        pair->block.len < RP_HEADER_SIZE ||
+        rp_header_decode(&hd, pair->block.bytes, RP_HEADER_SIZE) != 0)
+        return;
+    rp_header_hash(&hh, &hd);
+    if (!rp_hash_eq(&hh, &tip.head_hash))
+        return;
+    unsigned char *c = malloc(pair->commit.len);
+    if (!c)
+        return;
+    memcpy(c, pair->commit.bytes, pair->commit.len);
+    free(w->tip_commit.commit);
+    w->tip_commit.commit = c;
+    w->tip_commit.clen = pair->commit.len;
+    w->tip_commit.height = height;
+    w->tip_commit.head = hh;
 }
 
 static void h_message(void *ctx, uint64_t peer, const rp_p2p_msg *m)
@@ -669,8 +735,14 @@ static void h_message(void *ctx, uint64_t peer, const rp_p2p_msg *m)
          * pre-verified: an unasked block costs a copy and a hash at most. */
         const rp_p2p_blocks *b = &m->body.blocks;
         int kept = 0;
+        rp_tip tip;
+        uint64_t below = rp_store_tip(w->n->st, &tip) == 0 ? tip.height : 0;
+        if (b->count)
+            note_tip_commit(w, b->from, &b->pairs[0]);
         for (uint32_t i = 0; i < b->count; i++) {
             uint64_t h = b->from + i;
+            if (i == 0 && h <= below)
+                continue; /* the tip s_getblocks asked for again, for its commit */
             if (rp_sync_on_block(w->sync, peer, h, b->pairs[i].block.bytes,
                                  b->pairs[i].block.len, b->pairs[i].commit.bytes,
                                  b->pairs[i].commit.len, now)) {
@@ -763,7 +835,7 @@ int rp_network_start(struct node *n, char *err, size_t errlen)
     if (n->cfg.p2p_listen[0] && rp_endpoint_parse(&le, n->cfg.p2p_listen, -1, 1, &why) == 0)
         port = le.port;
     rc = rp_session_local_init(&w->local, &sk, rp_store_chain_id(n->st), port,
-                               n->producer ? RP_P2P_ROLE_VALIDATOR : RP_P2P_ROLE_FULL, ua);
+                               n->validator_index >= 0 ? RP_P2P_ROLE_VALIDATOR : RP_P2P_ROLE_FULL, ua);
     sodium_memzero(&sk, sizeof sk);
     if (rc) {
         snprintf(err, errlen, "node key: %s", rp_strerror(rc));
@@ -796,7 +868,7 @@ int rp_network_start(struct node *n, char *err, size_t errlen)
                         n->cfg.p2p_max_outbound,
                         n->cfg.p2p_max_inbound,
                         peers_file};
-    rp_net_handler h = {w, h_ready, h_message, h_gone, h_log};
+    rp_net_handler h = {w, h_ready, h_message, h_consensus, h_gone, h_log};
     if ((rc = rp_net_start(&w->net, n->loop, &nc, &h, err, errlen)) != 0)
         goto fail;
     uv_timer_init(n->loop, &w->tick);
@@ -819,6 +891,7 @@ fail:
     rp_sync_free(w->sync);
     rp_gossip_free(w->gossip);
     rp_session_local_wipe(&w->local);
+    free(w->tip_commit.commit);
     free(w->msg);
     free(w);
     return rc;
@@ -853,6 +926,7 @@ void rp_network_free(struct node *n)
     rp_sync_free(w->sync);
     rp_gossip_free(w->gossip);
     rp_session_local_wipe(&w->local);
+    free(w->tip_commit.commit);
     free(w->msg);
     free(w);
 }
@@ -865,6 +939,7 @@ void rp_network_block_committed(struct node *n, uint64_t height, const rp_hash *
     rp_sync_set_tip(w->sync, height, mono_ms(w));
     rp_p2p_msg_newblock(w->msg, height, hash);
     rp_net_broadcast(w->net, w->msg);
+    rp_consensus_block_committed(n, height);
 }
 
 int rp_network_committing(const struct node *n)

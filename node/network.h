@@ -87,6 +87,14 @@ struct network {
         const unsigned char *block, *commit;
         size_t blen, clen;
     } waiting;
+    /* The commit of our tip as a peer that has the next block holds it:
+     * the one that block names (ledger/exec.h, rp_exec_commit_after). */
+    struct {
+        uint64_t height;
+        rp_hash head;
+        unsigned char *commit;
+        size_t clen;
+    } tip_commit;
     int synced_logged;
     uint64_t last_progress_ms;
     uint64_t blocks_synced, records_received;

@@ -103,6 +103,7 @@ struct node {
     uint64_t start_ms;
 
     struct network *network; /* network.c: peers, gossip, sync (NULL: not started) */
+    struct consensus *cs;    /* consensus.c: several validators (NULL: not running) */
 };
 
 /* Wall-clock milliseconds since the epoch. */
@@ -144,6 +145,46 @@ int rp_producer_start(struct node *n);
 void rp_producer_stop(struct node *n);
 /* Records included per second over the last minute. */
 double rp_producer_rate(struct node *n);
+/* Build a consensus proposal for height (the tip's next) at round from the
+ * mempool's ready prefix, on the pool; rp_consensus_built gets the result.
+ * Returns: 0, or an error (a build is running, the tip moved). */
+int rp_producer_build(struct node *n, uint64_t height, uint32_t round);
+/* After any block this node decided or produced is committed: counters,
+ * the settle horizon, the mempool, NEWBLOCK, the next epoch ahead. ids:
+ * the block's record ids; t0: uv_hrtime() when its making began. */
+void rp_producer_committed(struct node *n, uint64_t height, const rp_hash *hash,
+                           const rp_hash *ids, size_t k, uint64_t t0);
+/* Compute ahead the epoch that blocks after height will need. */
+void rp_producer_epoch_ahead(struct node *n, uint64_t height);
+/* Does block next_height commit an epoch still being computed? */
+int rp_producer_epoch_pending(struct node *n, uint64_t next_height);
+
+/* ---- consensus.c -------------------------------------------------------------- */
+
+struct consensus;
+/* Start consensus on a chain of several validators (a validator key that
+ * is not a quorum alone, or a full node following such a chain).
+ * Returns: 0 (also when there is nothing to run: a single-validator
+ *          chain), or an error with err saying why (the guard or the log
+ *          refused, a key that signs elsewhere). */
+int rp_consensus_start(struct node *n, char *err, size_t errlen);
+void rp_consensus_stop(struct node *n);
+void rp_consensus_free(struct node *n);
+/* A consensus message from a peer (p2p's reserved range). */
+void rp_consensus_message(struct node *n, uint64_t peer, const unsigned char *msg, size_t len);
+/* A peer connected or left. */
+void rp_consensus_peer(struct node *n, uint64_t peer, int up);
+/* A block was committed by any path (sync included): move to the next height. */
+void rp_consensus_block_committed(struct node *n, uint64_t height);
+/* The proposal build that rp_producer_build started is done (rc 0: checked
+ * is the block, which the callee takes). */
+void rp_consensus_built(struct node *n, uint64_t height, uint32_t round, int rc,
+                        rp_checked *checked);
+/* A decided block is with the writer: sync waits. */
+int rp_consensus_committing(const struct node *n);
+/* node.info's "consensus" member and evidence.list's answer (new references). */
+json_t *rp_consensus_info(struct node *n);
+json_t *rp_consensus_evidence(struct node *n);
 
 /* ---- network.c ---------------------------------------------------------------- */
 

@@ -131,7 +131,7 @@ static void start_epoch_job(struct node *n, uint64_t epoch)
 
 /* If the tip sits between an epoch boundary b and b + delay, that epoch's
  * table will be needed soon: compute it now. */
-static void maybe_start_epoch(struct node *n, uint64_t height)
+void rp_producer_epoch_ahead(struct node *n, uint64_t height)
 {
     uint64_t every = n->g->params.epoch_blocks, delay = n->g->params.score_delay_blocks;
     uint64_t b = height / every * every;
@@ -140,7 +140,7 @@ static void maybe_start_epoch(struct node *n, uint64_t height)
 }
 
 /* Does the next block commit an epoch whose result is still on its way? */
-static int epoch_pending(struct node *n, uint64_t next_height)
+int rp_producer_epoch_pending(struct node *n, uint64_t next_height)
 {
     uint64_t every = n->g->params.epoch_blocks, delay = n->g->params.score_delay_blocks;
     if (next_height <= delay || (next_height - delay) % every != 0)
@@ -172,6 +172,8 @@ struct produce_job {
     size_t nrejected, taken;
     int rc;
     rp_store_error err;
+    int for_consensus; /* a proposal: node/consensus.c signs and decides */
+    uint32_t round;
 };
 
 static void job_free(struct produce_job *j)
@@ -293,7 +295,6 @@ static void commit_done(void *ctx, int rc, const rp_store_error *err)
 {
     struct produce_job *j = ctx;
     struct node *n = j->n;
-    const rp_params *p = &n->g->params;
     uint64_t now = rp_node_wall_ms();
     if (rc && !n->stopping && rp_disk_full(n->datadir, rc, NULL)) {
         disk_full(j, rc);
@@ -310,23 +311,8 @@ static void commit_done(void *ctx, int rc, const rp_store_error *err)
                (unsigned long long)((now - n->disk_full_since) / 1000));
         n->disk_full_since = 0;
     }
-    size_t k = j->nincluded;
     n->producing = 0;
-    n->blocks_produced++;
-    n->records_included += k;
-    n->inline_verifies += j->inline_verifies;
-    note_rate(n, k);
-    if (k) {
-        uint64_t target = round_up(j->height, p->epoch_blocks) + p->score_delay_blocks;
-        if (target > n->settle)
-            n->settle = target;
-    }
-    char hh[17];
-    rp_hex_encode(hh, sizeof hh, j->hash.bytes, 8);
-    rp_log(RP_LOG_INFO, "block_produced", "height=%llu records=%zu hash=%s ms=%.1f",
-           (unsigned long long)j->height, k, hh, (double)(uv_hrtime() - j->t0) / 1e6);
-    rp_mempool_committed(n->mp, j->included, k, now / 1000);
-    rp_network_block_committed(n, j->height, &j->hash);
+    rp_producer_committed(n, j->height, &j->hash, j->included, j->nincluded, j->t0);
     /* A candidate the build left out goes, if the mempool's re-check at
      * the new tip kept it: the block's rules had the last word. */
     for (size_t r = 0; r < j->nrejected; r++) {
@@ -337,8 +323,29 @@ static void commit_done(void *ctx, int rc, const rp_store_error *err)
         if (rp_mempool_find(n->mp, id, &st, &b, &len) == 0 && st != RP_MP_INCLUDED)
             rp_mempool_rebuild(n->mp, now / 1000, id, j->rejected[r].code, j->rejected[r].msg);
     }
-    maybe_start_epoch(n, j->height);
     job_free(j);
+}
+
+void rp_producer_committed(struct node *n, uint64_t height, const rp_hash *hash,
+                           const rp_hash *ids, size_t k, uint64_t t0)
+{
+    const rp_params *p = &n->g->params;
+    uint64_t now = rp_node_wall_ms();
+    n->blocks_produced++;
+    n->records_included += k;
+    note_rate(n, k);
+    if (k) {
+        uint64_t target = round_up(height, p->epoch_blocks) + p->score_delay_blocks;
+        if (target > n->settle)
+            n->settle = target;
+    }
+    char hh[17];
+    rp_hex_encode(hh, sizeof hh, hash->bytes, 8);
+    rp_log(RP_LOG_INFO, "block_produced", "height=%llu records=%zu hash=%s ms=%.1f",
+           (unsigned long long)height, k, hh, (double)(uv_hrtime() - t0) / 1e6);
+    rp_mempool_committed(n->mp, ids, k, now / 1000);
+    rp_network_block_committed(n, height, hash);
+    rp_producer_epoch_ahead(n, height);
 }
 
 static void build_done(uv_work_t *req, int status)
@@ -346,6 +353,16 @@ static void build_done(uv_work_t *req, int status)
     struct produce_job *j = req->data;
     struct node *n = j->n;
     (void)status;
+    if (j->for_consensus) {
+        /* The block's bytes live in the result now: the mempool may move. */
+        n->producing = 0;
+        rp_mempool_thaw(n->mp, rp_node_wall_ms() / 1000);
+        rp_checked *checked = j->checked;
+        j->checked = NULL;
+        rp_consensus_built(n, j->height, j->round, j->rc, checked);
+        job_free(j);
+        return;
+    }
     if (j->rc) {
         produce_failed(j, "build");
         return;
@@ -399,7 +416,7 @@ static int submit_commit(struct produce_job *j, rp_checked *checked)
     }
     memcpy(block, j->block, j->blen);
     memcpy(commit, j->commit, j->clen);
-    int rc = rp_node_writer_commit(j->n->writer, block, j->blen, commit, j->clen, checked,
+    int rc = rp_node_writer_commit(j->n->writer, block, j->blen, commit, j->clen, NULL, 0, checked,
                                    job_verify, j, commit_done, j);
     if (rc) {
         free(block);
@@ -407,6 +424,60 @@ static int submit_commit(struct produce_job *j, rp_checked *checked)
         rp_checked_free(checked);
     }
     return rc;
+}
+
+/* Build the next block from the mempool's ready prefix on the pool: for
+ * this node alone (solo: signed and committed after), or as a consensus
+ * proposal (handed to rp_consensus_built). Returns 0 or an error. */
+static int start_build(struct node *n, const rp_tip *tip, int for_consensus, uint32_t round)
+{
+    const rp_params *p = &n->g->params;
+    struct produce_job *j = calloc(1, sizeof *j);
+    if (!j || !(j->items = malloc(p->max_block_records * sizeof *j->items)) ||
+        !(j->ids = malloc(p->max_block_records * sizeof *j->ids))) {
+        if (j)
+            free(j->items);
+        free(j);
+        return RP_ERR_NOMEM;
+    }
+    j->cnt = rp_mempool_block(n->mp, j->items, j->ids, p->max_block_records, p->max_block_bytes);
+    if (!for_consensus && j->cnt == 0 && tip->height >= n->settle) {
+        job_free(j);
+        return RP_ERR_INVALID_ARG; /* nothing to do */
+    }
+    size_t cap = j->cnt * RP_RECORD_MAX_SIGS;
+    j->sigs = malloc((cap ? cap : 1) * sizeof *j->sigs);
+    if (!j->sigs) {
+        job_free(j);
+        return RP_ERR_NOMEM;
+    }
+    j->nsigs = rp_mempool_block_sigs(n->mp, j->cnt, j->sigs, cap);
+    qsort(j->sigs, j->nsigs, sizeof *j->sigs, cmp_sig_item);
+    uint64_t now = rp_node_wall_ms();
+    j->time_ms = now > tip->time_ms ? now : tip->time_ms + 1;
+    j->height = tip->height + 1;
+    j->t0 = uv_hrtime();
+    j->n = n;
+    j->for_consensus = for_consensus;
+    j->round = round;
+    j->req.data = j;
+    rp_mempool_freeze(n->mp);
+    n->producing = 1;
+    if (uv_queue_work(n->loop, &j->req, build_work, build_done) != 0) {
+        n->producing = 0;
+        rp_mempool_rebuild(n->mp, now / 1000, NULL, 0, NULL);
+        job_free(j);
+        return RP_ERR_NOMEM;
+    }
+    return 0;
+}
+
+int rp_producer_build(struct node *n, uint64_t height, uint32_t round)
+{
+    rp_tip tip;
+    if (n->stopping || n->producing || rp_store_tip(n->st, &tip) != 0 || tip.height + 1 != height)
+        return RP_ERR_INVALID_ARG;
+    return start_build(n, &tip, 1, round);
 }
 
 /* One turn of the producer (a timer tick). */
@@ -417,43 +488,9 @@ static void producer_tick(struct node *n)
     rp_tip tip;
     if (rp_store_tip(n->st, &tip) != 0)
         return;
-    const rp_params *p = &n->g->params;
-    if (epoch_pending(n, tip.height + 1))
+    if (rp_producer_epoch_pending(n, tip.height + 1))
         return;
-    struct produce_job *j = calloc(1, sizeof *j);
-    if (!j || !(j->items = malloc(p->max_block_records * sizeof *j->items)) ||
-        !(j->ids = malloc(p->max_block_records * sizeof *j->ids))) {
-        if (j)
-            free(j->items);
-        free(j);
-        return;
-    }
-    j->cnt = rp_mempool_block(n->mp, j->items, j->ids, p->max_block_records, p->max_block_bytes);
-    if (j->cnt == 0 && tip.height >= n->settle) {
-        job_free(j);
-        return;
-    }
-    size_t cap = j->cnt * RP_RECORD_MAX_SIGS;
-    j->sigs = malloc((cap ? cap : 1) * sizeof *j->sigs);
-    if (!j->sigs) {
-        job_free(j);
-        return;
-    }
-    j->nsigs = rp_mempool_block_sigs(n->mp, j->cnt, j->sigs, cap);
-    qsort(j->sigs, j->nsigs, sizeof *j->sigs, cmp_sig_item);
-    uint64_t now = rp_node_wall_ms();
-    j->time_ms = now > tip.time_ms ? now : tip.time_ms + 1;
-    j->height = tip.height + 1;
-    j->t0 = uv_hrtime();
-    j->n = n;
-    j->req.data = j;
-    rp_mempool_freeze(n->mp);
-    n->producing = 1;
-    if (uv_queue_work(n->loop, &j->req, build_work, build_done) != 0) {
-        n->producing = 0;
-        rp_mempool_rebuild(n->mp, now / 1000, NULL, 0, NULL);
-        job_free(j);
-    }
+    (void)start_build(n, &tip, 0, 0);
 }
 
 static void block_timer_cb(uv_timer_t *t)
@@ -483,7 +520,7 @@ int rp_producer_start(struct node *n)
     if (rc)
         return rc;
     n->settle = settle_after_restart(n, &tip);
-    maybe_start_epoch(n, tip.height);
+    rp_producer_epoch_ahead(n, tip.height);
     uv_timer_init(n->loop, &n->block_timer);
     n->block_timer.data = n;
     uv_timer_init(n->loop, &n->retry_timer);

@@ -16,8 +16,8 @@ struct job {
     uv_work_t req;
     rp_node_writer *w;
     enum job_kind kind;
-    unsigned char *block, *commit;
-    size_t blen, clen;
+    unsigned char *block, *commit, *parent_commit;
+    size_t blen, clen, plen;
     rp_checked *checked;
     rp_epoch_result *offer;
     rp_verify_batch_fn verify;
@@ -52,6 +52,7 @@ static void job_free(struct job *j)
 {
     free(j->block);
     free(j->commit);
+    free(j->parent_commit);
     rp_checked_free(j->checked);
     rp_epoch_result_free(j->offer);
     free(j);
@@ -66,8 +67,8 @@ static void work(uv_work_t *req)
         j->rc = 0;
         return;
     }
-    j->rc = rp_exec_commit(j->w->st, j->block, j->blen, j->commit, j->clen, j->checked, j->verify,
-                           j->vctx, &j->err);
+    j->rc = rp_exec_commit_after(j->w->st, j->block, j->blen, j->commit, j->clen, j->parent_commit,
+                                 j->plen, j->checked, j->verify, j->vctx, &j->err);
 }
 
 static void start_next(rp_node_writer *w);
@@ -122,8 +123,9 @@ static int enqueue(rp_node_writer *w, struct job *j)
 }
 
 int rp_node_writer_commit(rp_node_writer *w, unsigned char *block, size_t blen,
-                          unsigned char *commit, size_t clen, rp_checked *checked,
-                          rp_verify_batch_fn verify, void *vctx, rp_writer_done_fn done, void *ctx)
+                          unsigned char *commit, size_t clen, unsigned char *parent_commit,
+                          size_t plen, rp_checked *checked, rp_verify_batch_fn verify, void *vctx,
+                          rp_writer_done_fn done, void *ctx)
 {
     if (w->closing)
         return RP_ERR_SHUTDOWN;
@@ -137,6 +139,8 @@ int rp_node_writer_commit(rp_node_writer *w, unsigned char *block, size_t blen,
     j->blen = blen;
     j->commit = commit;
     j->clen = clen;
+    j->parent_commit = parent_commit;
+    j->plen = plen;
     j->checked = checked;
     j->verify = verify;
     j->vctx = vctx;

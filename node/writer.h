@@ -37,16 +37,19 @@ typedef void (*rp_writer_done_fn)(void *ctx, int rc, const rp_store_error *err);
  * must outlive the writer). */
 int rp_node_writer_new(rp_node_writer **out, uv_loop_t *loop, rp_store *st);
 
-/* Queue a commit of a block with its commit. The writer takes block,
- * commit (malloc'd) and checked (may be NULL; an rp_exec_build or
- * rp_exec_check result for this block) and frees them after the job. verify,
+/* Queue a commit of a block with its commit (rp_exec_commit_after). The
+ * writer takes block, commit, parent_commit (malloc'd; parent_commit may be
+ * NULL: the block names the stored commit of its parent) and checked (may
+ * be NULL; an rp_exec_build or rp_exec_check result for this block) and
+ * frees them after the job. verify,
  * vctx: the batch verifier for a block executed in the commit (called on
  * the pool; vctx must live until done runs).
  * Returns: 0 (done will run); RP_ERR_TOO_MANY (queue full) or
  *          RP_ERR_SHUTDOWN (closing): nothing was taken, done never runs. */
 int rp_node_writer_commit(rp_node_writer *w, unsigned char *block, size_t blen,
-                          unsigned char *commit, size_t clen, rp_checked *checked,
-                          rp_verify_batch_fn verify, void *vctx, rp_writer_done_fn done, void *ctx);
+                          unsigned char *commit, size_t clen, unsigned char *parent_commit,
+                          size_t plen, rp_checked *checked, rp_verify_batch_fn verify, void *vctx,
+                          rp_writer_done_fn done, void *ctx);
 
 /* Queue an epoch offer; the writer takes r (whatever happens).
  * Returns: as rp_node_writer_commit (on refusal r is freed). */

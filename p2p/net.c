@@ -167,6 +167,12 @@ static void on_peer_closed(uv_handle_t *h)
         pp = &(*pp)->next;
     if (*pp)
         *pp = p->next;
+    for (int c = 0; c < 2; c++)
+        while (p->q_head[c]) {
+            struct outmsg *m = p->q_head[c];
+            p->q_head[c] = m->next;
+            free(m);
+        }
     rp_session_free(p->sess);
     free(p);
     net_release(net);
@@ -269,6 +275,8 @@ static void on_written(uv_write_t *req, int status)
     free(w);
     if (status < 0 && !p->closing)
         net_peer_close(p, 1, status == UV_ECANCELED ? "closed" : uv_strerror(status));
+    else if (!p->closing)
+        net_pump(p);
 }
 
 /* The session's output: queue bytes on the socket. Takes buf. */
@@ -304,6 +312,55 @@ static int session_send(void *ctx, unsigned char *buf, size_t len)
     return 0;
 }
 
+/* Encrypt queued messages while libuv holds less than RP_NET_INFLIGHT
+ * bytes of this peer's: consensus messages first, then the rest, each
+ * class in order. */
+void net_pump(struct peer *p)
+{
+    while (!p->closing && p->queued < RP_NET_INFLIGHT && (p->q_head[0] || p->q_head[1])) {
+        int c = p->q_head[0] ? 0 : 1;
+        struct outmsg *m = p->q_head[c];
+        if (!(p->q_head[c] = m->next))
+            p->q_tail[c] = NULL;
+        p->plain -= m->len;
+        int rc = rp_session_send(p->sess, m->bytes, m->len);
+        free(m);
+        if (rc) {
+            net_peer_close(p, 1, rc == RP_ERR_BUFFER ? "cannot keep up: its send queue is full"
+                                                     : "sending failed");
+            return;
+        }
+        p->msgs_out++;
+        p->net->st.msgs_out++;
+    }
+}
+
+/* Queue one encoded message (copied) in its class and pump. */
+static int net_queue(struct peer *p, const unsigned char *msg, size_t len, int urgent)
+{
+    if (p->closing || !p->ready)
+        return RP_ERR_INVALID_ARG;
+    if (p->queued + p->plain + len > RP_NET_SEND_QUEUE) {
+        net_peer_close(p, 1, "cannot keep up: its send queue is full");
+        return RP_ERR_BUFFER;
+    }
+    struct outmsg *m = malloc(sizeof *m + (len ? len : 1));
+    if (!m)
+        return RP_ERR_NOMEM;
+    m->next = NULL;
+    m->len = len;
+    memcpy(m->bytes, msg, len);
+    int c = urgent ? 0 : 1;
+    if (p->q_tail[c])
+        p->q_tail[c]->next = m;
+    else
+        p->q_head[c] = m;
+    p->q_tail[c] = m;
+    p->plain += len;
+    net_pump(p);
+    return p->closing ? RP_ERR_BUFFER : 0;
+}
+
 int net_send_msg(struct peer *p, const rp_p2p_msg *m)
 {
     if (p->closing || !p->ready)
@@ -317,16 +374,8 @@ int net_send_msg(struct peer *p, const rp_p2p_msg *m)
         return RP_ERR_NOMEM;
     rc = rp_p2p_msg_encode(m, buf, len, &len);
     if (rc == 0)
-        rc = rp_session_send(p->sess, buf, len);
+        rc = net_queue(p, buf, len, 0);
     free(buf);
-    if (rc == RP_ERR_BUFFER) {
-        net_peer_close(p, 1, "cannot keep up: its send queue is full");
-        return rc;
-    }
-    if (rc == 0) {
-        p->msgs_out++;
-        p->net->st.msgs_out++;
-    }
     return rc;
 }
 
@@ -372,6 +421,9 @@ static void on_message(void *ctx, unsigned char *bytes, size_t len)
     }
     int cls = len ? rp_p2p_msg_type_class(bytes[0]) : RP_P2P_TYPE_INVALID;
     if (cls == RP_P2P_TYPE_RESERVED) {
+        /* Consensus messages: the node decodes them (consensus/wire.h). */
+        if (net->h.consensus)
+            net->h.consensus(net->h.ctx, p->id, bytes, len);
         free(bytes);
         return;
     }
@@ -442,7 +494,7 @@ static void info_of(const rp_net *net, const struct peer *p, rp_net_peer_info *o
     o->bytes_out = p->bytes_out;
     o->msgs_in = p->msgs_in;
     o->msgs_out = p->msgs_out;
-    o->send_queued = p->queued;
+    o->send_queued = p->queued + p->plain;
     o->discouraged = rp_addrman_is_discouraged(net->book, p->addr.ip,
                                                p->ready ? &p->hello.node_key : NULL, net_unix_s());
 }
@@ -900,7 +952,27 @@ void rp_net_broadcast(rp_net *net, const rp_p2p_msg *m)
 size_t rp_net_send_room(const rp_net *net, uint64_t peer)
 {
     const struct peer *p = net_peer_find(net, peer);
-    return p && p->queued < RP_NET_SEND_QUEUE ? RP_NET_SEND_QUEUE - p->queued : 0;
+    size_t q = p ? p->queued + p->plain : 0;
+    return p && q < RP_NET_SEND_QUEUE ? RP_NET_SEND_QUEUE - q : 0;
+}
+
+int rp_net_send_bytes(rp_net *net, uint64_t peer, const unsigned char *msg, size_t len,
+                      int urgent)
+{
+    struct peer *p = net_peer_find(net, peer);
+    if (!p || !p->ready || len == 0 || len > RP_P2P_MAX_MESSAGE)
+        return RP_ERR_INVALID_ARG;
+    return net_queue(p, msg, len, urgent);
+}
+
+void rp_net_broadcast_bytes(rp_net *net, const unsigned char *msg, size_t len, int urgent,
+                            uint64_t except)
+{
+    if (len == 0 || len > RP_P2P_MAX_MESSAGE)
+        return;
+    for (struct peer *p = net->peers; p; p = p->next)
+        if (p->ready && !p->closing && p->id != except)
+            (void)net_queue(p, msg, len, urgent);
 }
 
 void rp_net_misbehaved(rp_net *net, uint64_t peer, const char *why)

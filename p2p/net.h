@@ -103,6 +103,11 @@ typedef struct rp_net_handler {
      * GETADDR and ADDR, which the net answers itself. m is borrowed for the
      * call, and so are the bytes its views point to. */
     void (*message)(void *ctx, uint64_t peer, const rp_p2p_msg *m);
+    /* A message in the consensus range (0x40..0x4F, p2p/msg.h), undecoded:
+     * msg[0..len) is borrowed for the call. NULL: such messages are
+     * skipped. The node decodes them (consensus/wire.h) and reports a bad
+     * one with rp_net_misbehaved. */
+    void (*consensus)(void *ctx, uint64_t peer, const unsigned char *msg, size_t len);
     /* A ready peer is gone (after `ready`, exactly once). */
     void (*gone)(void *ctx, uint64_t peer);
     /* One log line: level 0 debug .. 3 error, an event name, key=value
@@ -133,6 +138,16 @@ uint16_t rp_net_port(const rp_net *net);
 int rp_net_send(rp_net *net, uint64_t peer, const rp_p2p_msg *m);
 /* Send a message to every ready peer (NEWBLOCK). */
 void rp_net_broadcast(rp_net *net, const rp_p2p_msg *m);
+/* Send an encoded message (copied), e.g. a consensus message. urgent:
+ * ahead of every message not urgent still waiting to be encrypted (the
+ * consensus messages' priority over gossip and blocks; docs/p2p.md).
+ * Returns: as rp_net_send; RP_ERR_INVALID_ARG for len 0 or above
+ *          RP_P2P_MAX_MESSAGE. */
+int rp_net_send_bytes(rp_net *net, uint64_t peer, const unsigned char *msg, size_t len,
+                      int urgent);
+/* The same to every ready peer but except (0: none). */
+void rp_net_broadcast_bytes(rp_net *net, const unsigned char *msg, size_t len, int urgent,
+                            uint64_t except);
 /* Bytes that may still be queued to the peer before it is dropped. */
 size_t rp_net_send_room(const rp_net *net, uint64_t peer);
 

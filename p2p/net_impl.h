@@ -15,6 +15,7 @@
 #include "p2p/net.h"
 
 #define RP_NET_TICK_MS 500
+#define RP_NET_INFLIGHT (256u << 10) /* encrypted bytes handed to libuv per peer */
 #define MAX_TARGETS 96           /* persistent peers, seeds and peers.add, together */
 #define SEED_RETRY_MS 60000      /* a seed is dialed at most this often */
 #define BOOK_LOW 16              /* fewer addresses than this: ask the seeds */
@@ -29,6 +30,12 @@ struct target {
     unsigned backoff_ms;
     struct peer *peer;  /* the connection in flight or up, or NULL */
     int used;
+};
+
+struct outmsg {
+    struct outmsg *next;
+    size_t len;
+    unsigned char bytes[];
 };
 
 struct peer {
@@ -54,7 +61,11 @@ struct peer {
     /* budgets and counters */
     double tokens;
     uint64_t tokens_ms;
-    size_t queued;
+    size_t queued;        /* bytes handed to libuv, not yet written */
+    /* Messages not yet encrypted: [0] consensus (urgent), [1] the rest.
+     * Sessions encrypt in order, so priority is decided here, before. */
+    struct outmsg *q_head[2], *q_tail[2];
+    size_t plain; /* their bytes */
     uint64_t bytes_in, bytes_out, msgs_in, msgs_out;
     int asked_addr, answered_addr;
 };
@@ -112,6 +123,7 @@ void net_peer_close(struct peer *p, int level, const char *why);
 /* Disconnect and discourage. */
 void net_misbehaved(struct peer *p, const char *why);
 int net_send_msg(struct peer *p, const rp_p2p_msg *m);
+void net_pump(struct peer *p);
 size_t net_count_peers(const rp_net *net, int outbound, int ready_only, int persistent_too);
 /* Schedule a persistent target's next attempt (backoff with jitter). */
 void net_target_backoff(rp_net *net, struct target *t);
