@@ -326,6 +326,94 @@ START_TEST(test_commit_power)
 }
 END_TEST
 
+/* Two nodes store different commits of the same block (each the
+ * precommits it saw); the next block names its proposer's, and the other
+ * node checks and commits it with that commit given, which then replaces
+ * its own (rp_exec_check_after, rp_exec_commit_after). */
+START_TEST(test_parent_commit)
+{
+    rp_store_close(fx.st);
+    fx.st = NULL;
+    char adir[128], bdir[128];
+    snprintf(adir, sizeof adir, "%s/a", fx.work);
+    snprintf(bdir, sizeof bdir, "%s/b", fx.work);
+    ck_assert_int_eq(mkdir(adir, 0700), 0);
+    ck_assert_int_eq(mkdir(bdir, 0700), 0);
+    fx.gen->nvalidators = 4;
+    for (size_t i = 0; i < 4; i++) {
+        fx.gen->validators[i].pubkey = fx.pk[8 + i];
+        fx.gen->validators[i].power = 1;
+        snprintf(fx.gen->validators[i].name, sizeof fx.gen->validators[i].name, "val-%zu", i);
+    }
+    rp_store_error err;
+    rp_store *a, *b;
+    ck_assert_int_eq(rp_store_create(&a, adir, fx.gen, NULL, &err), 0);
+    ck_assert_int_eq(rp_store_create(&b, bdir, fx.gen, NULL, &err), 0);
+
+    /* Block 1: A keeps the precommits of 0, 1, 2; B those of 0, 1, 3. */
+    fx.st = a;
+    rp_record reg = fx_identity(1, NULL, RP_ROLE_BRAND, "brand");
+    rp_block_item it = enc(&reg);
+    rp_checked *built = build_all(&it, 1);
+    size_t blen;
+    const unsigned char *blk = rp_checked_block(built, &blen);
+    unsigned char ca[RP_COMMIT_MAX_SIZE], cb[RP_COMMIT_MAX_SIZE];
+    size_t calen = make_commit(rp_checked_header(built), (uint16_t[]){0, 1, 2},
+                               (size_t[]){8, 9, 10}, 3, ca);
+    size_t cblen = make_commit(rp_checked_header(built), (uint16_t[]){0, 1, 3},
+                               (size_t[]){8, 9, 11}, 3, cb);
+    ck_assert_int_eq(rp_exec_commit(a, blk, blen, ca, calen, built, NULL, NULL, &err), 0);
+    ck_assert_int_eq(rp_exec_commit(b, blk, blen, cb, cblen, NULL, NULL, NULL, &err), 0);
+    rp_checked_free(built);
+
+    /* Block 2, proposed by B: it names B's commit of block 1. */
+    fx.st = b;
+    built = build_all(NULL, 0);
+    blk = rp_checked_block(built, &blen);
+    unsigned char c2[RP_COMMIT_MAX_SIZE];
+    size_t c2len = make_commit(rp_checked_header(built), (uint16_t[]){1, 2, 3},
+                               (size_t[]){9, 10, 11}, 3, c2);
+    rp_checked *checked = NULL;
+    /* A alone cannot link it, nor with its own commit. */
+    ck_assert_int_eq(rp_exec_check(a, blk, blen, NULL, NULL, &checked, &err),
+                     RP_ERR_BLOCK_PREV_COMMIT);
+    ck_assert_int_eq(rp_exec_check_after(a, blk, blen, ca, calen, NULL, NULL, &checked, &err),
+                     RP_ERR_BLOCK_PREV_COMMIT);
+    /* A parent commit that does not finalize block 1: refused as such. */
+    unsigned char bad[RP_COMMIT_MAX_SIZE];
+    memcpy(bad, cb, cblen);
+    bad[cblen - 1] ^= 1;
+    ck_assert_int_eq(rp_exec_check_after(a, blk, blen, bad, cblen, NULL, NULL, &checked, &err),
+                     RP_ERR_COMMIT);
+    ck_assert_int_eq(rp_exec_commit_after(a, blk, blen, c2, c2len, bad, cblen, NULL, NULL, NULL,
+                                          &err),
+                     RP_ERR_COMMIT);
+    /* With B's commit given, it links; committing stores B's commit as
+     * block 1's, in the same transaction. */
+    ck_assert_int_eq(rp_exec_check_after(a, blk, blen, cb, cblen, NULL, NULL, &checked, &err), 0);
+    ck_assert_int_eq(rp_exec_commit_after(a, blk, blen, c2, c2len, cb, cblen, checked, NULL, NULL,
+                                          &err),
+                     0);
+    ck_assert_int_eq(rp_exec_commit(b, blk, blen, c2, c2len, built, NULL, NULL, &err), 0);
+    unsigned char *stored = NULL;
+    size_t slen = 0;
+    ck_assert_int_eq(rp_store_read_commit(a, 1, &stored, &slen), 0);
+    ck_assert_uint_eq(slen, cblen);
+    ck_assert_int_eq(memcmp(stored, cb, cblen), 0);
+    free(stored);
+    rp_tip ta, tb;
+    ck_assert_int_eq(rp_store_tip(a, &ta), 0);
+    ck_assert_int_eq(rp_store_tip(b, &tb), 0);
+    ck_assert_uint_eq(ta.height, 2);
+    ck_assert_int_eq(memcmp(&ta, &tb, sizeof ta), 0);
+    ck_assert_int_eq(rp_store_compare_state(a, b, &err), 0);
+    rp_checked_free(checked);
+    rp_checked_free(built);
+    rp_store_close(b);
+    fx.st = a;
+}
+END_TEST
+
 /* ---- build -------------------------------------------------------------------- */
 
 /* Candidates that break a rule, or carry a bad signature (found only once
@@ -506,6 +594,7 @@ static Suite *exec_suite(void)
     tcase_add_test(tc, test_built_on_a_checked_on_b);
     tcase_add_test(tc, test_stale_check_result);
     tcase_add_test(tc, test_commit_power);
+    tcase_add_test(tc, test_parent_commit);
     tcase_add_test(tc, test_build_leaves_out);
     tcase_add_test(tc, test_limits_first);
     tcase_add_test(tc, test_batches);
