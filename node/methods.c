@@ -35,7 +35,7 @@ static void m_node_info(struct node *n, rp_rpc_call *call, json_t *params)
                   REPUTE_VERSION, "chain_name", n->g->chain_name, "chain_id",
                   rp_json_hex(rp_store_chain_id(n->st)->bytes, 32), "genesis_time",
                   rp_json_u64(n->g->genesis_time), "height", rp_json_u64(tip.height), "validator",
-                  n->producer, "validator_index", n->validator_index, "block_interval_ms",
+                  n->validator_index >= 0, "validator_index", n->validator_index, "block_interval_ms",
                   (int)n->cfg.block_interval_ms, "epoch_blocks", rp_json_u64(p->epoch_blocks),
                   "score_delay_blocks", rp_json_u64(p->score_delay_blocks), "pow_difficulty",
                   (int)p->pow_difficulty, "time_tolerance_s", (int)p->time_tolerance_s, "uptime_s",

@@ -35,7 +35,7 @@ json_t *rp_network_info(struct node *n)
 {
     struct network *w = n->network;
     json_t *o = json_object();
-    json_object_set_new(o, "role", json_string(n->producer ? "validator" : "full"));
+    json_object_set_new(o, "role", json_string(n->validator_index >= 0 ? "validator" : "full"));
     if (!w || w->stopped) {
         json_object_set_new(o, "sync", json_pack("{s:s}", "state", "off"));
         return o;
