@@ -308,7 +308,9 @@ static void arm(struct consensus *c, const rp_cs_out *o)
 
 static int sign_refused(struct consensus *c, int rc, const char *what, const char *msg)
 {
-    if (!c->sign_refused_logged) {
+    /* Replaying, the guard refuses what it signed before a later message:
+     * those inputs follow from the log itself. */
+    if (!c->sign_refused_logged && !c->replaying) {
         char q[300];
         rp_log(RP_LOG_ERROR, "consensus_sign_refused", "height=%llu what=%s code=%d msg=%s",
                (unsigned long long)c->height, what, rc, rp_log_str(q, sizeof q, msg));

@@ -295,6 +295,60 @@ START_TEST(test_crash_and_rejoin)
 }
 END_TEST
 
+/* A validator killed in the middle of a height, with inputs in its log:
+ * it replays them at start (consensus_replayed) and the height is decided
+ * once a quorum is back. */
+START_TEST(test_replay_mid_height)
+{
+    for (int i = 0; i < NV; i++)
+        start(i, i);
+    int all[NV] = {0, 1, 2, 3};
+    submit_and_wait(0, 1, all, NV, 60000);
+    /* Two down: no quorum; 0 and 1 start the next height and go round. */
+    for (int i = 2; i < NV; i++) {
+        sel(i);
+        node_kill9();
+    }
+    sel(0);
+    rp_rpc_client *c = cli();
+    ident who;
+    ident_gen(&who, RP_ROLE_TALENT, "Stuck Talent");
+    rp_record r = r_identity(&who);
+    char id[65];
+    id_hex(&r, id);
+    (void)submit_ok(c, &r, 0);
+    rp_rpc_close(c);
+    /* Wait until node 1 has voted at the new height (its log says so by
+     * a round past 0 or a prevote step), then kill it too. */
+    uint64_t end = mono_ms() + 30000;
+    for (;;) {
+        json_t *cs = consensus_info(1);
+        if (strcmp(jstr(cs, "step"), "idle") != 0 && (jint(cs, "round") > 0 ||
+                                                       strcmp(jstr(cs, "step"), "propose") != 0))
+            break;
+        ck_assert_msg(mono_ms() < end, "node 1 never took part in the height:\n%s", log_tail());
+        sleep_ms(50);
+    }
+    sel(1);
+    node_kill9();
+    for (int i = 1; i < NV; i++)
+        start(i, i == 1 ? 1 : i);
+    sel(1);
+    ck_assert_msg(strstr(log_tail(), "consensus_replayed") != NULL,
+                  "node 1 did not replay its consensus log:\n%s", log_tail());
+    for (int x = 0; x < NV; x++)
+        while (!record_included(x, id)) {
+            ck_assert_msg(mono_ms() < end + 60000, "not included on node %d:\n%s", x, log_tail());
+            sleep_ms(100);
+        }
+    wait_same_head(all, NV, 30000);
+    for (int i = NV - 1; i >= 0; i--) {
+        sel(i);
+        node_stop();
+    }
+}
+END_TEST
+
 START_TEST(test_key_runs_elsewhere)
 {
     for (int i = 0; i < NV; i++)
@@ -351,6 +405,7 @@ int main(void)
     Suite *s = suite_create("devnet");
     add(s, "four_validators", test_four_validators, 300);
     add(s, "crash_and_rejoin", test_crash_and_rejoin, 300);
+    add(s, "replay_mid_height", test_replay_mid_height, 300);
     add(s, "key_runs_elsewhere", test_key_runs_elsewhere, 300);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
