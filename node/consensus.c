@@ -15,6 +15,7 @@
 #include "node/cswal.h"
 #include "node/log.h"
 #include "node/network.h"
+#include "node/rpc_params.h"
 #include "node/node.h"
 #include "node/signer.h"
 
@@ -908,10 +909,10 @@ json_t *rp_consensus_evidence(struct node *n)
         char key[65];
         rp_hex_encode(key, sizeof key, c->keys[e->a.validator].bytes, 32);
         json_array_append_new(
-            arr, json_pack("{s:i, s:s, s:s, s:I, s:i, s:o, s:o}", "validator", (int)e->a.validator,
+            arr, json_pack("{s:i, s:s, s:s, s:o, s:I, s:o, s:o}", "validator", (int)e->a.validator,
                            "name", n->g->validators[e->a.validator].name, "pubkey", key, "height",
-                           (json_int_t)e->a.height, "round", (int)e->a.round, "a", vote_json(&e->a),
-                           "b", vote_json(&e->b)));
+                           rp_json_u64(e->a.height), "round", (json_int_t)e->a.round, "a",
+                           vote_json(&e->a), "b", vote_json(&e->b)));
     }
     return arr;
 }
@@ -931,17 +932,17 @@ json_t *rp_consensus_info(struct node *n)
         size_t ev = 0;
         for (size_t k = 0; k < c->nevidence; k++)
             ev += c->evidence[k].a.validator == i;
-        json_array_append_new(vals, json_pack("{s:i, s:s, s:I, s:I, s:I, s:I}", "index", (int)i,
+        json_array_append_new(vals, json_pack("{s:i, s:s, s:o, s:o, s:o, s:o}", "index", (int)i,
                                               "name", n->g->validators[i].name, "power",
-                                              (json_int_t)c->power[i], "signed",
-                                              (json_int_t)c->signed_blocks[i], "missed",
-                                              (json_int_t)c->missed[i], "evidence",
-                                              (json_int_t)ev));
+                                              rp_json_u64(c->power[i]), "signed",
+                                              rp_json_u64(c->signed_blocks[i]), "missed",
+                                              rp_json_u64(c->missed[i]), "evidence",
+                                              rp_json_u64(ev)));
     }
-    return json_pack("{s:I, s:i, s:s, s:b, s:i, s:I, s:I, s:o}", "height", (json_int_t)c->height,
-                     "round", (int)st.round, "step",
+    return json_pack("{s:o, s:I, s:s, s:b, s:i, s:o, s:I, s:o}", "height", rp_json_u64(c->height),
+                     "round", (json_int_t)st.round, "step",
                      c->started ? steps[st.step <= 2 ? st.step : 0] : "idle", "decided",
                      st.decided, "self", (int)c->self, "decided_blocks",
-                     (json_int_t)c->decided_blocks, "last_round", (json_int_t)c->last_round,
+                     rp_json_u64(c->decided_blocks), "last_round", (json_int_t)c->last_round,
                      "validators", vals);
 }

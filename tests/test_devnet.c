@@ -24,10 +24,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "consensus/types.h"
+#include "consensus/wire.h"
 #include "crypto/error.h"
 #include "crypto/hex.h"
+#include "ledger/block.h"
 #include "node/init.h"
 #include "tests/node_fixture.h"
+#include "tests/p2p_peer.h"
 
 #define NV 4
 
@@ -249,13 +253,13 @@ START_TEST(test_four_validators)
     /* Every validator took part, and the last block's commit holds more
      * than two thirds of the power (3 or 4 of 4 signatures). */
     json_t *cs = consensus_info(0);
-    ck_assert_int_ge(jint(cs, "decided_blocks"), 1);
+    ck_assert_uint_ge(ju64(cs, "decided_blocks"), 1);
     json_t *vals = json_object_get(cs, "validators");
     ck_assert_int_eq((int)json_array_size(vals), NV);
-    json_int_t signed_total = 0;
+    uint64_t signed_total = 0;
     for (size_t i = 0; i < NV; i++)
-        signed_total += jint(json_array_get(vals, i), "signed");
-    ck_assert_int_ge(signed_total, 3 * jint(cs, "decided_blocks"));
+        signed_total += ju64(json_array_get(vals, i), "signed");
+    ck_assert_uint_ge(signed_total, 3 * ju64(cs, "decided_blocks"));
     /* The chain passes an auditor's replay: every commit verifies. */
     for (int i = NV - 1; i >= 0; i--) {
         sel(i);
@@ -349,6 +353,133 @@ START_TEST(test_replay_mid_height)
 }
 END_TEST
 
+/* A vote signed by validator `who` at (height, round, type) for h. */
+static rp_cs_vote signed_vote(int who, uint64_t height, uint32_t round, uint8_t type,
+                              unsigned char fill)
+{
+    rp_cs_vote v;
+    memset(&v, 0, sizeof v);
+    v.type = type;
+    v.height = height;
+    v.round = round;
+    memset(v.block_hash.bytes, fill, 32);
+    v.validator = (uint16_t)who;
+    rp_hash msg;
+    rp_vote_message(&msg, &T.chain, height, round, type, &v.block_hash);
+    unsigned char aux[32] = {0};
+    ck_assert_int_eq(rp_sign(&v.sig, msg.bytes, 32, &vkeys[who], aux), 0);
+    return v;
+}
+
+static void connect_hostile(p2p_peer *p, unsigned port, unsigned char b)
+{
+    rp_seckey key;
+    memset(key.bytes, b, 32);
+    ck_assert_int_eq(p2p_peer_connect(p, (uint16_t)port, &T.chain, &key, 0), 0);
+}
+
+/* One bad consensus message: the node closes the connection. */
+static void expect_dropped(unsigned port, unsigned char b, const unsigned char *msg, size_t len,
+                           const char *what)
+{
+    p2p_peer p;
+    connect_hostile(&p, port, b);
+    ck_assert_int_eq(p2p_peer_send_bytes(&p, msg, len), 0);
+    ck_assert_msg(p2p_peer_wait_closed(&p, 10000) == 1, "%s: still connected", what);
+    p2p_peer_close(&p);
+}
+
+/* Hostile consensus messages are misbehaviour; a validator's double vote
+ * becomes evidence that evidence.list and node.info show. */
+START_TEST(test_hostile_consensus)
+{
+    for (int i = 0; i < NV; i++)
+        start(i, i);
+    int all[NV] = {0, 1, 2, 3};
+    submit_and_wait(1, 1, all, NV, 60000);
+    wait_same_head(all, NV, 30000);
+    unsigned port = p2p_port[0];
+    uint64_t h = ju64(head(0), "height") + 1;
+
+    unsigned char buf[RP_CS_STATE_MAX_SIZE + 600];
+    /* A VOTE cut short. */
+    rp_cs_vote v = signed_vote(1, h, 0, RP_VOTE_PREVOTE, 0x11);
+    ck_assert_int_eq(rp_cs_wire_vote(&v, buf), 0);
+    expect_dropped(port, 0x61, buf, RP_CS_VOTE_SIZE - 5, "a truncated vote");
+    /* A vote whose signature is not its validator's. */
+    v.sig.bytes[5] ^= 1;
+    ck_assert_int_eq(rp_cs_wire_vote(&v, buf), 0);
+    expect_dropped(port, 0x62, buf, RP_CS_VOTE_SIZE, "a vote with a bad signature");
+    /* A vote by an index past the validator set. */
+    v = signed_vote(1, h, 0, RP_VOTE_PREVOTE, 0x11);
+    v.validator = 9;
+    ck_assert_int_eq(rp_cs_wire_vote(&v, buf), 0);
+    expect_dropped(port, 0x63, buf, RP_CS_VOTE_SIZE, "a vote by no validator");
+    /* A STATE for another validator set. */
+    rp_cs_state_msg st;
+    memset(&st, 0, sizeof st);
+    st.height = h;
+    st.n = 7;
+    size_t len;
+    ck_assert_int_eq(rp_cs_wire_state(&st, buf, sizeof buf, &len), 0);
+    expect_dropped(port, 0x64, buf, len, "a STATE of another set");
+    /* A proposal whose block is not the one it names. */
+    rp_cs_proposal pr;
+    memset(&pr, 0, sizeof pr);
+    pr.height = h;
+    pr.pol_round = -1;
+    unsigned char junk[RP_HEADER_SIZE + 4];
+    memset(junk, 0x5a, sizeof junk);
+    junk[0] = RP_BLOCK_VERSION;
+    ck_assert_int_eq(rp_cs_wire_proposal(&pr, junk, sizeof junk, NULL, 0, buf, sizeof buf, &len),
+                     0);
+    expect_dropped(port, 0x65, buf, len, "a proposal of another block");
+    sel(0);
+    ck_assert_msg(strstr(log_tail(), "a vote with a bad signature") != NULL, "no reason logged:\n%s",
+                  log_tail());
+
+    /* Validator 3 (its key, from a stranger's connection) prevotes two
+     * blocks in round 5: the first counts, the pair is evidence. */
+    p2p_peer p;
+    connect_hostile(&p, port, 0x66);
+    rp_cs_vote a = signed_vote(3, h, 5, RP_VOTE_PREVOTE, 0xa1);
+    rp_cs_vote b = signed_vote(3, h, 5, RP_VOTE_PREVOTE, 0xb2);
+    ck_assert_int_eq(rp_cs_wire_vote(&a, buf), 0);
+    ck_assert_int_eq(p2p_peer_send_bytes(&p, buf, RP_CS_VOTE_SIZE), 0);
+    ck_assert_int_eq(rp_cs_wire_vote(&b, buf), 0);
+    ck_assert_int_eq(p2p_peer_send_bytes(&p, buf, RP_CS_VOTE_SIZE), 0);
+    uint64_t end = mono_ms() + 20000;
+    json_t *ev = NULL;
+    for (;;) {
+        sel(0);
+        rp_rpc_client *c = cli();
+        ev = json_object_get(call_ok(c, "evidence.list", NULL), "evidence");
+        rp_rpc_close(c);
+        if (json_array_size(ev) >= 1)
+            break;
+        ck_assert_msg(mono_ms() < end, "no evidence after a double vote:\n%s", log_tail());
+        sleep_ms(100);
+    }
+    json_t *e0 = json_array_get(ev, 0);
+    ck_assert_int_eq(jint(e0, "validator"), 3);
+    ck_assert_uint_eq(ju64(e0, "height"), h);
+    ck_assert_int_eq(jint(e0, "round"), 5);
+    json_t *vals = json_object_get(consensus_info(0), "validators");
+    ck_assert_uint_eq(ju64(json_array_get(vals, 3), "evidence"), 1);
+    ck_assert_uint_eq(ju64(json_array_get(vals, 2), "evidence"), 0);
+    /* Valid votes are no misbehaviour: the connection stays. */
+    unsigned char *msg = NULL;
+    size_t mlen;
+    ck_assert_int_ne(p2p_peer_recv(&p, &msg, &mlen, 500), -1);
+    free(msg);
+    p2p_peer_close(&p);
+    for (int i = NV - 1; i >= 0; i--) {
+        sel(i);
+        node_stop();
+    }
+}
+END_TEST
+
 START_TEST(test_key_runs_elsewhere)
 {
     for (int i = 0; i < NV; i++)
@@ -407,6 +538,7 @@ int main(void)
     add(s, "crash_and_rejoin", test_crash_and_rejoin, 300);
     add(s, "replay_mid_height", test_replay_mid_height, 300);
     add(s, "key_runs_elsewhere", test_key_runs_elsewhere, 300);
+    add(s, "hostile_consensus", test_hostile_consensus, 300);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
