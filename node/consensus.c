@@ -355,6 +355,18 @@ static void send_proposal(struct consensus *c, rp_cs_proposal p)
 
 /* ---- the engine's outputs ------------------------------------------------------- */
 
+/* Start the build the engine asked for, if the producer is free (a build
+ * of an earlier height may still run after sync moved us on). */
+static void try_build(struct consensus *c)
+{
+    if (!c->want_build || c->building || c->decided)
+        return;
+    if (rp_producer_build(c->n, c->height, c->want_round) == 0) {
+        c->building = 1;
+        c->want_build = 0;
+    }
+}
+
 static void record_evidence(struct consensus *c, const rp_cs_evidence *ev)
 {
     c->evidence[c->evidence_next] = *ev;
@@ -378,9 +390,11 @@ static void outputs(struct consensus *c, const rp_cs_outs *o)
             continue;
         switch (x->kind) {
         case RP_CS_OUT_BUILD:
-            if (c->self >= 0 && !c->replaying && !c->building &&
-                rp_producer_build(c->n, x->height, x->round) == 0)
-                c->building = 1;
+            if (c->self >= 0 && !c->replaying) {
+                c->want_build = 1; /* until the producer takes it */
+                c->want_round = x->round;
+                try_build(c);
+            }
             break;
         case RP_CS_OUT_PROPOSAL:
             if (c->self >= 0)
@@ -482,7 +496,7 @@ static void enter_height(struct consensus *c, uint64_t height, const rp_cswal_re
         c->step_to[s].armed = 0;
         uv_timer_stop(&c->step_timer[s]);
     }
-    c->started = c->decided = c->committing = 0;
+    c->started = c->decided = c->committing = c->want_build = 0;
     c->sent_round = 0;
     c->sent_step = -1;
     c->sign_refused_logged = 0;
@@ -538,6 +552,7 @@ static void tick_cb(uv_timer_t *t)
     struct node *n = c->n;
     if (c->stopped || !c->e)
         return;
+    try_build(c);
     if (c->started && now_ms(c) - c->last_state_ms >= CS_STATE_MS) {
         c->last_state_ms = now_ms(c);
         cs_send_state(c, 0); /* repairs what relaying missed */
@@ -578,6 +593,8 @@ void rp_consensus_built(struct node *n, uint64_t height, uint32_t round, int rc,
             rp_log(RP_LOG_WARN, "consensus_build_failed", "height=%llu round=%u code=%d",
                    (unsigned long long)height, round, rc);
         rp_checked_free(checked);
+        if (!c->stopped)
+            try_build(c); /* the current height's, if one waits */
         return;
     }
     const rp_hash *h = rp_checked_hash(checked);

@@ -35,7 +35,8 @@
 #include "ledger/exec.h"
 
 #define CS_MAX_BLOCKS 16      /* proposed blocks kept per height */
-#define CS_MAX_PEERS 64       /* peers whose consensus state is tracked */
+#define CS_MAX_PEERS 1200     /* peers whose consensus state is tracked (= NW_MAX_PEERS) */
+#define CS_ANSWER_MS 100      /* a peer's STATE is answered at most this often */
 #define CS_MAX_EVIDENCE 256   /* evidence kept for evidence.list (oldest go) */
 #define CS_STATE_MS 1000      /* STATE to every peer at least this often */
 #define CS_TICK_MS 200        /* start an idle height when work arrives */
@@ -77,6 +78,8 @@ struct consensus {
     rp_cs_engine *e;
     uint64_t height; /* the engine's */
     int started, decided, committing, building, replaying;
+    int want_build;       /* a BUILD the producer could not start yet */
+    uint32_t want_round;
     uint64_t height_since_ms; /* when the previous height was committed */
     struct cs_block blocks[CS_MAX_BLOCKS];
     struct {

@@ -119,10 +119,10 @@ void cs_on_state(struct consensus *c, uint64_t peer, const rp_cs_state_msg *st)
         return;
     }
     uint64_t now = uv_now(c->n->loop);
-    /* At most one answer per peer per half second: a STATE flood cannot
-     * make this node send its votes again and again. */
-    int answer = now - cp->last_state_ms >= CS_STATE_MS / 2 || !cp->has_state ||
-                 cp->st.round != st->round || cp->st.step != st->step;
+    /* At most one answer per peer every CS_ANSWER_MS: a STATE flood cannot
+     * make this node send its votes again and again (what it learns from
+     * each STATE is kept, and the periodic STATE repairs the rest). */
+    int answer = !cp->has_state || now - cp->last_state_ms >= CS_ANSWER_MS;
     cp->st = *st;
     cp->has_state = 1;
     if (!answer || !c->e || st->height != c->height)
