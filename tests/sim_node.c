@@ -1,0 +1,699 @@
+/* One simulated validator: the engine of its current height, the guard and
+ * the write-ahead log it keeps "on disk", its ledger, crash and restart,
+ * catch-up, and the Byzantine behaviour.
+ *
+ * An honest node does what a node must (consensus/engine.h): every input is
+ * appended to the WAL before the engine sees it; every proposal and vote the
+ * engine asks for is signed through the guard, sent to every peer and fed
+ * back. What survives a crash is the guard, the WAL bytes, the ledger
+ * (blocks with their commits) and the signing counter; the engine, held
+ * messages and timers die with the incarnation. A restart makes a new
+ * engine at the ledger's next height, replays the WAL's valid prefix
+ * through the same path (so the replayed proposals and votes go through the
+ * guard again, which must hand back the very signatures it gave) and goes on.
+ *
+ * Catch-up: every tick (cfg.tick_ms) a node sends its height (STATUS) and
+ * rebroadcasts the proposals and votes its engine holds for the current and
+ * the previous round. A node that hears of a higher height asks the sender
+ * for its blocks from its own next height on (block sync), checks each
+ * commit and starts the height after the last one.
+ *
+ * A Byzantine node runs an engine too but bypasses the guard: it proposes
+ * two blocks, one to each half of its peers, and signs a second, conflicting
+ * vote for every vote its engine asks for, sending both to everyone in
+ * random order.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger/block.h"
+#include "tests/sim.h"
+
+/* ---- the guard: a decision on each message to sign, state that persists ---- */
+
+enum { GUARD_REFUSE = 0, GUARD_SIGN = 1, GUARD_REUSE = 2 };
+
+static int hrs_cmp(uint64_t h1, uint32_t r1, uint8_t s1, uint64_t h2, uint32_t r2, uint8_t s2)
+{
+    if (h1 != h2)
+        return h1 < h2 ? -1 : 1;
+    if (r1 != r2)
+        return r1 < r2 ? -1 : 1;
+    if (s1 != s2)
+        return s1 < s2 ? -1 : 1;
+    return 0;
+}
+
+static int guard_decide(const sim_guard *g, uint64_t h, uint32_t r, uint8_t step, const rp_hash *msg)
+{
+    if (!g->any)
+        return GUARD_SIGN;
+    int c = hrs_cmp(h, r, step, g->height, g->round, g->step);
+    if (c > 0)
+        return GUARD_SIGN;
+    if (c == 0 && memcmp(msg->bytes, g->msg.bytes, 32) == 0)
+        return GUARD_REUSE;
+    return GUARD_REFUSE;
+}
+
+static void guard_record(sim_guard *g, uint64_t h, uint32_t r, uint8_t step, const rp_hash *msg,
+                         const rp_sig *sig)
+{
+    g->any = 1;
+    g->height = h;
+    g->round = r;
+    g->step = step;
+    g->msg = *msg;
+    g->sig = *sig;
+}
+
+/* ---- the write-ahead log: entries of rp_cs_input ---- */
+
+static uint32_t fnv32(const unsigned char *p, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+static void wal_put(sim_node *nd, const unsigned char *p, size_t n)
+{
+    if (nd->wal_len + n > nd->wal_cap) {
+        size_t cap = nd->wal_cap ? nd->wal_cap * 2 : 4096;
+        while (cap < nd->wal_len + n)
+            cap *= 2;
+        unsigned char *w = realloc(nd->wal, cap);
+        if (!w)
+            abort();
+        nd->wal = w;
+        nd->wal_cap = cap;
+    }
+    memcpy(nd->wal + nd->wal_len, p, n);
+    nd->wal_len += n;
+}
+
+/* len u32 | fnv32 u32 | the input's bytes. */
+static size_t wal_encode(const rp_cs_input *in, unsigned char *out)
+{
+    uint32_t len = sizeof *in, sum = fnv32((const unsigned char *)in, sizeof *in);
+    memcpy(out, &len, 4);
+    memcpy(out + 4, &sum, 4);
+    memcpy(out + 8, in, sizeof *in);
+    return 8 + sizeof *in;
+}
+
+static void wal_append(sim_node *nd, const rp_cs_input *in)
+{
+    unsigned char buf[8 + sizeof(rp_cs_input)];
+    wal_put(nd, buf, wal_encode(in, buf));
+}
+
+/* The entries of the WAL's valid prefix, in a new array (*count of them). */
+static rp_cs_input *wal_read(const sim_node *nd, size_t *count)
+{
+    size_t n = 0, cap = 64, off = 0;
+    rp_cs_input *v = malloc(cap * sizeof *v);
+    if (!v)
+        abort();
+    while (off + 8 <= nd->wal_len) {
+        uint32_t len, sum;
+        memcpy(&len, nd->wal + off, 4);
+        memcpy(&sum, nd->wal + off + 4, 4);
+        if (len != sizeof(rp_cs_input) || off + 8 + len > nd->wal_len ||
+            fnv32(nd->wal + off + 8, len) != sum)
+            break;
+        if (n == cap) {
+            cap *= 2;
+            rp_cs_input *w = realloc(v, cap * sizeof *v);
+            if (!w)
+                abort();
+            v = w;
+        }
+        memcpy(&v[n++], nd->wal + off + 8, len);
+        off += 8 + len;
+    }
+    *count = n;
+    return v;
+}
+
+/* ---- helpers ---- */
+
+static void schedule_input(sim *s, sim_node *nd, uint64_t delay, const rp_cs_input *in)
+{
+    sim_event e;
+    memset(&e, 0, sizeof e);
+    e.t = s->now + delay;
+    e.kind = EV_INPUT;
+    e.node = nd->id;
+    e.inc = nd->inc;
+    e.in = *in;
+    sim_push(s, &e);
+}
+
+static void sign_raw(sim *s, sim_node *nd, const rp_hash *m, rp_sig *sig)
+{
+    unsigned char aux[32], seed[32];
+    memset(seed, 0, sizeof seed);
+    memcpy(seed, &s->seed, sizeof s->seed);
+    rp_aux_derive(aux, seed, ((uint64_t)nd->id << 48) | nd->aux_counter++);
+    if (rp_sign(sig, m->bytes, 32, &nd->sk, aux) != 0)
+        sim_failf(s, "rp_sign failed at node %u", nd->id);
+    s->st.signs++;
+}
+
+/* Sign through the guard. Returns 1 with *sig set, or 0 if the guard refused. */
+static int sign_guarded(sim *s, sim_node *nd, uint64_t h, uint32_t r, uint8_t step,
+                        const rp_hash *m, rp_sig *sig)
+{
+    switch (guard_decide(&nd->guard, h, r, step, m)) {
+    case GUARD_REUSE:
+        *sig = nd->guard.sig;
+        s->st.reused++;
+        sim_on_signed(s, nd->id, h, r, step, m, sig, 1);
+        return 1;
+    case GUARD_SIGN:
+        sign_raw(s, nd, m, sig);
+        guard_record(&nd->guard, h, r, step, m, sig);
+        sim_on_signed(s, nd->id, h, r, step, m, sig, 0);
+        return 1;
+    default:
+        s->st.refused++;
+        sim_trace(s, 1, "node %u: guard refuses h=%llu r=%u step=%u", nd->id,
+                  (unsigned long long)h, r, step);
+        return 0;
+    }
+}
+
+static void vote_hash(const sim *s, const rp_cs_vote *v, rp_hash *m)
+{
+    rp_vote_message(m, &s->chain_id, v->height, v->round, v->type, &v->block_hash);
+}
+
+/* 1 if c is a well-formed commit of block at height by more than 2/3 of the
+ * power, every signature a precommit of that block. */
+static int commit_ok(sim *s, const rp_commit *c, uint64_t height, const rp_hash *block)
+{
+    if (c->height != height || !rp_hash_eq(&c->block_hash, block) || c->count == 0 ||
+        c->count > s->cfg.n)
+        return 0;
+    uint32_t mask = 0;
+    for (uint16_t i = 0; i < c->count; i++) {
+        const rp_commit_sig *cs = &c->sigs[i];
+        if (cs->validator >= s->cfg.n || (i > 0 && cs->validator <= c->sigs[i - 1].validator))
+            return 0;
+        rp_cs_vote v = {.type = RP_VOTE_PRECOMMIT,
+                        .height = height,
+                        .round = c->round,
+                        .block_hash = *block,
+                        .validator = cs->validator,
+                        .sig = cs->sig};
+        if (!sim_verify_vote(s, &v))
+            return 0;
+        mask |= 1u << cs->validator;
+    }
+    uint64_t total = sim_power(s, (1u << s->cfg.n) - 1);
+    return 3 * sim_power(s, mask) > 2 * total;
+}
+
+static void ledger_append(sim_node *nd, const rp_hash *h, uint32_t round, const rp_commit *c)
+{
+    if (nd->tip == nd->ledger_cap) {
+        size_t cap = nd->ledger_cap ? nd->ledger_cap * 2 : 8;
+        sim_block *l = realloc(nd->ledger, cap * sizeof *l);
+        if (!l)
+            abort();
+        nd->ledger = l;
+        nd->ledger_cap = cap;
+    }
+    sim_block *b = &nd->ledger[nd->tip++];
+    b->hash = *h;
+    b->round = round;
+    b->commit = *c;
+}
+
+/* ---- the engine's outputs ---- */
+
+static void handle(sim *s, sim_node *nd, const rp_cs_outs *o);
+
+void sim_node_input(sim *s, sim_node *nd, const rp_cs_input *in)
+{
+    if (!nd->eng || s->fail[0])
+        return;
+    if (!nd->byz)
+        wal_append(nd, in); /* before the engine acts on it */
+    rp_cs_outs o;
+    o.n = 0;
+    int rc = rp_cs_input_apply(nd->eng, in, &o);
+    if (rc == RP_CS_BAD)
+        sim_failf(s, "node %u: engine calls a well-formed input (kind %u) bad", nd->id, in->kind);
+    if (rc != 0 && o.n != 0)
+        sim_failf(s, "node %u: engine ignored an input (kind %u) yet output %zu", nd->id,
+                  in->kind, o.n);
+    if (o.n > RP_CS_MAX_OUTPUTS)
+        sim_failf(s, "node %u: %zu outputs", nd->id, o.n);
+    handle(s, nd, &o);
+}
+
+static void build(sim *s, sim_node *nd, uint64_t h, uint32_t r)
+{
+    sim_built b = {.height = h, .round = r, .proposer = nd->id, .valid = 1};
+    sim_block_hash(s, &b.hash, h, r, nd->id, 0);
+    if (s->cfg.invalid_height == h && r == 0)
+        b.valid = 0;
+    sim_register_built(s, &b);
+    rp_cs_input in;
+    memset(&in, 0, sizeof in);
+    in.kind = RP_CS_IN_BUILT;
+    in.height = h;
+    in.round = r;
+    in.block_hash = b.hash;
+    schedule_input(s, nd, 1, &in);
+}
+
+static void decide(sim *s, sim_node *nd, const rp_cs_out *o)
+{
+    rp_cs_state st;
+    rp_cs_get_state(nd->eng, &st);
+    if (!st.decided || !rp_hash_eq(&st.decision, &o->block_hash) || st.decision_round != o->round)
+        sim_failf(s, "node %u: DECIDE at h=%llu disagrees with the engine's state", nd->id,
+                  (unsigned long long)o->height);
+    rp_commit *c = malloc(sizeof *c);
+    if (!c)
+        abort();
+    if (rp_cs_commit(nd->eng, c) != 0 || c->round != o->round ||
+        !commit_ok(s, c, o->height, &o->block_hash))
+        sim_failf(s, "node %u: the commit of h=%llu is not a valid commit", nd->id,
+                  (unsigned long long)o->height);
+    sim_trace(s, 1, "node %u: DECIDE h=%llu r=%u (engine round %u) %02x%02x", nd->id,
+              (unsigned long long)o->height, o->round, st.round, o->block_hash.bytes[0],
+              o->block_hash.bytes[1]);
+    if (st.round > o->round)
+        s->st.late++;
+    if (nd->tip + 1 == o->height) {
+        ledger_append(nd, &o->block_hash, o->round, c);
+        nd->wal_len = 0; /* the height is in the ledger: its log can go */
+    }
+    free(c);
+    sim_on_decide(s, nd, o->height, &o->block_hash, o->round, 0);
+    nd->decided = 1;
+    sim_event e;
+    memset(&e, 0, sizeof e);
+    e.t = s->now + s->cfg.to.commit_ms;
+    e.kind = EV_NEXT_HEIGHT;
+    e.node = nd->id;
+    e.inc = nd->inc;
+    e.height = o->height + 1;
+    sim_push(s, &e);
+}
+
+static void equivocate_proposal(sim *s, sim_node *nd, const rp_cs_proposal *p)
+{
+    rp_cs_proposal a = *p, b = *p;
+    sim_built bb = {.height = p->height, .round = p->round, .proposer = nd->id};
+    bb.valid = (int)sim_rng_below(&s->rng, 2);
+    sim_block_hash(s, &bb.hash, p->height, p->round, nd->id, 1);
+    sim_register_built(s, &bb);
+    b.block_hash = bb.hash;
+    rp_hash m;
+    rp_cs_proposal_message(&m, &s->chain_id, &a);
+    sign_raw(s, nd, &m, &a.sig);
+    rp_cs_proposal_message(&m, &s->chain_id, &b);
+    sign_raw(s, nd, &m, &b.sig);
+    sim_msg ma = {.kind = MSG_PROPOSAL, .from = nd->id, .proposal = a};
+    sim_msg mb = {.kind = MSG_PROPOSAL, .from = nd->id, .proposal = b};
+    for (uint16_t i = 0; i < s->cfg.n; i++)
+        if (i != nd->id)
+            sim_send(s, nd->id, i, sim_rng_below(&s->rng, 2) ? &ma : &mb);
+    sim_trace(s, 1, "node %u (byz): two proposals at h=%llu r=%u", nd->id,
+              (unsigned long long)p->height, p->round);
+    rp_cs_input in;
+    memset(&in, 0, sizeof in);
+    in.kind = RP_CS_IN_PROPOSAL;
+    in.proposal = a;
+    sim_node_input(s, nd, &in);
+}
+
+static void equivocate_vote(sim *s, sim_node *nd, const rp_cs_vote *v)
+{
+    rp_cs_vote a = *v, b = *v;
+    rp_cs_proposal p;
+    if (!rp_cs_is_nil(&v->block_hash)) {
+        memset(&b.block_hash, 0, sizeof b.block_hash); /* nil */
+        sim_block_hash(s, &p.block_hash, v->height, v->round, nd->id, 1);
+        if (sim_find_built(s, &p.block_hash) && !rp_hash_eq(&p.block_hash, &v->block_hash))
+            b.block_hash = p.block_hash; /* its own other block */
+    } else if (rp_cs_get_proposal(nd->eng, v->round, &p) == 0) {
+        b.block_hash = p.block_hash;
+    } else {
+        sim_block_hash(s, &b.block_hash, v->height, v->round, nd->id, 2);
+    }
+    rp_hash m;
+    vote_hash(s, &a, &m);
+    sign_raw(s, nd, &m, &a.sig);
+    vote_hash(s, &b, &m);
+    sign_raw(s, nd, &m, &b.sig);
+    s->st.double_votes++;
+    sim_msg ma = {.kind = MSG_VOTE, .from = nd->id, .vote = a};
+    sim_msg mb = {.kind = MSG_VOTE, .from = nd->id, .vote = b};
+    for (uint16_t i = 0; i < s->cfg.n; i++) {
+        if (i == nd->id)
+            continue;
+        int first = (int)sim_rng_below(&s->rng, 2);
+        sim_send(s, nd->id, i, first ? &ma : &mb);
+        sim_send(s, nd->id, i, first ? &mb : &ma);
+    }
+    rp_cs_input in;
+    memset(&in, 0, sizeof in);
+    in.kind = RP_CS_IN_VOTE;
+    in.vote = a;
+    sim_node_input(s, nd, &in);
+}
+
+static void handle(sim *s, sim_node *nd, const rp_cs_outs *o)
+{
+    for (size_t i = 0; i < o->n && !s->fail[0]; i++) {
+        const rp_cs_out *x = &o->v[i];
+        rp_cs_input in;
+        memset(&in, 0, sizeof in);
+        rp_hash m;
+        switch (x->kind) {
+        case RP_CS_OUT_BUILD:
+            build(s, nd, x->height, x->round);
+            break;
+        case RP_CS_OUT_PROPOSAL: {
+            rp_cs_proposal p = x->proposal;
+            if (p.proposer != nd->id || p.height != nd->height)
+                sim_failf(s, "node %u: asked to sign a proposal of %u at h=%llu", nd->id,
+                          p.proposer, (unsigned long long)p.height);
+            if (nd->byz) {
+                equivocate_proposal(s, nd, &p);
+                break;
+            }
+            rp_cs_proposal_message(&m, &s->chain_id, &p);
+            if (!sign_guarded(s, nd, p.height, p.round, RP_CS_PROPOSE, &m, &p.sig))
+                break;
+            sim_trace(s, 1, "node %u: propose h=%llu r=%u pol=%d %02x%02x", nd->id,
+                      (unsigned long long)p.height, p.round, p.pol_round, p.block_hash.bytes[0],
+                      p.block_hash.bytes[1]);
+            sim_msg msg = {.kind = MSG_PROPOSAL, .from = nd->id, .proposal = p};
+            sim_broadcast(s, nd->id, &msg);
+            in.kind = RP_CS_IN_PROPOSAL;
+            in.proposal = p;
+            sim_node_input(s, nd, &in);
+            break;
+        }
+        case RP_CS_OUT_VOTE: {
+            rp_cs_vote v = x->vote;
+            if (v.validator != nd->id || v.height != nd->height)
+                sim_failf(s, "node %u: asked to sign a vote of %u at h=%llu", nd->id,
+                          v.validator, (unsigned long long)v.height);
+            if (nd->byz) {
+                equivocate_vote(s, nd, &v);
+                break;
+            }
+            vote_hash(s, &v, &m);
+            uint8_t step = v.type == RP_VOTE_PREVOTE ? RP_CS_PREVOTE : RP_CS_PRECOMMIT;
+            if (!sign_guarded(s, nd, v.height, v.round, step, &m, &v.sig))
+                break;
+            sim_trace(s, 2, "node %u: vote %s h=%llu r=%u %02x%02x", nd->id,
+                      v.type == RP_VOTE_PREVOTE ? "prevote" : "precommit",
+                      (unsigned long long)v.height, v.round, v.block_hash.bytes[0],
+                      v.block_hash.bytes[1]);
+            sim_msg msg = {.kind = MSG_VOTE, .from = nd->id, .vote = v};
+            sim_broadcast(s, nd->id, &msg);
+            in.kind = RP_CS_IN_VOTE;
+            in.vote = v;
+            sim_node_input(s, nd, &in);
+            break;
+        }
+        case RP_CS_OUT_TIMEOUT:
+            in.kind = RP_CS_IN_TIMEOUT;
+            in.step = (uint8_t)x->step;
+            in.height = x->height;
+            in.round = x->round;
+            schedule_input(s, nd, x->ms ? x->ms : 1, &in);
+            break;
+        case RP_CS_OUT_CHECK: {
+            const sim_built *b = sim_find_built(s, &x->block_hash);
+            in.kind = RP_CS_IN_VERDICT;
+            in.block_hash = x->block_hash;
+            in.valid = b && b->valid && b->height == nd->height;
+            schedule_input(s, nd, sim_rng_range(&s->rng, 1, 3), &in);
+            break;
+        }
+        case RP_CS_OUT_DECIDE:
+            decide(s, nd, x);
+            break;
+        case RP_CS_OUT_EVIDENCE:
+            sim_on_evidence(s, nd, &x->evidence);
+            break;
+        default:
+            sim_failf(s, "node %u: unknown output kind %d", nd->id, (int)x->kind);
+        }
+    }
+}
+
+/* ---- heights, messages, ticks ---- */
+
+int sim_node_init(sim *s, sim_node *nd, uint16_t id)
+{
+    memset(nd, 0, sizeof *nd);
+    nd->id = id;
+    nd->byz = (s->cfg.byz >> id) & 1;
+    nd->up = 1;
+    unsigned char seed[32];
+    memset(seed, 0x5a, sizeof seed);
+    return rp_seckey_from_seed(&nd->sk, seed, id);
+}
+
+void sim_node_free(sim_node *nd)
+{
+    rp_cs_free(nd->eng);
+    free(nd->wal);
+    free(nd->ledger);
+    memset(nd, 0, sizeof *nd);
+}
+
+static void new_engine(sim *s, sim_node *nd, uint64_t height)
+{
+    rp_cs_free(nd->eng);
+    nd->eng = NULL;
+    /* The schedule moves on by rp_cs_sched_next, and must be the one a
+     * fresh rp_cs_sched_init gives at that height. */
+    rp_cs_sched fresh;
+    if (rp_cs_sched_init(&fresh, s->cfg.powers, s->cfg.n, height) != 0)
+        sim_failf(s, "rp_cs_sched_init failed at h=%llu", (unsigned long long)height);
+    if (nd->sched.n == s->cfg.n && nd->sched.position + 2 == height) {
+        rp_cs_sched_next(&nd->sched);
+        if (memcmp(nd->sched.prio, fresh.prio, sizeof fresh.prio) != 0 ||
+            nd->sched.position != fresh.position)
+            sim_failf(s, "rp_cs_sched_next and rp_cs_sched_init disagree at h=%llu",
+                      (unsigned long long)height);
+    }
+    nd->sched = fresh;
+    nd->eng = rp_cs_new(s->cfg.powers, s->cfg.n, nd->id, height, &nd->sched, &s->cfg.to);
+    if (!nd->eng)
+        sim_failf(s, "rp_cs_new failed at h=%llu", (unsigned long long)height);
+    nd->height = height;
+    nd->decided = 0;
+}
+
+void sim_node_start_height(sim *s, sim_node *nd, uint64_t height)
+{
+    new_engine(s, nd, height);
+    if (!nd->eng)
+        return;
+    sim_trace(s, 2, "node %u: start h=%llu", nd->id, (unsigned long long)height);
+    rp_cs_outs o;
+    o.n = 0;
+    rp_cs_start(nd->eng, &o);
+    handle(s, nd, &o);
+    /* Messages for this height that came early. */
+    size_t n = nd->npending;
+    sim_msg *held = NULL;
+    if (n) {
+        held = malloc(n * sizeof *held);
+        if (!held)
+            abort();
+        memcpy(held, nd->pending, n * sizeof *held);
+    }
+    nd->npending = 0;
+    for (size_t i = 0; i < n && nd->height == height; i++)
+        sim_node_deliver(s, nd, &held[i]);
+    free(held);
+}
+
+static void sync_from(sim *s, sim_node *nd, const sim_msg *m)
+{
+    const sim_node *peer = &s->nodes[m->from];
+    uint64_t h0 = nd->tip;
+    for (uint64_t h = nd->tip + 1; h <= m->to && h <= peer->tip && h >= m->height; h++) {
+        const sim_block *b = &peer->ledger[h - 1];
+        if (!commit_ok(s, &b->commit, h, &b->hash)) {
+            sim_trace(s, 1, "node %u: bad commit from %u at h=%llu", nd->id, m->from,
+                      (unsigned long long)h);
+            break;
+        }
+        ledger_append(nd, &b->hash, b->round, &b->commit);
+        sim_on_decide(s, nd, h, &b->hash, b->round, 1);
+    }
+    if (nd->tip > h0) {
+        sim_trace(s, 1, "node %u: synced h=%llu..%llu from %u", nd->id,
+                  (unsigned long long)h0 + 1, (unsigned long long)nd->tip, m->from);
+        nd->wal_len = 0;
+        sim_node_start_height(s, nd, nd->tip + 1);
+    }
+}
+
+void sim_node_deliver(sim *s, sim_node *nd, const sim_msg *m)
+{
+    if (!nd->up || s->fail[0])
+        return;
+    s->st.delivered++;
+    rp_cs_input in;
+    memset(&in, 0, sizeof in);
+    switch (m->kind) {
+    case MSG_PROPOSAL:
+    case MSG_VOTE: {
+        uint64_t h = m->kind == MSG_PROPOSAL ? m->proposal.height : m->vote.height;
+        if (h == nd->height + 1 && nd->npending < sizeof nd->pending / sizeof nd->pending[0]) {
+            nd->pending[nd->npending++] = *m;
+            return;
+        }
+        if (h != nd->height || !nd->eng)
+            return;
+        if (m->kind == MSG_PROPOSAL) {
+            if (!sim_verify_proposal(s, &m->proposal))
+                return;
+            in.kind = RP_CS_IN_PROPOSAL;
+            in.proposal = m->proposal;
+        } else {
+            if (!sim_verify_vote(s, &m->vote))
+                return;
+            in.kind = RP_CS_IN_VOTE;
+            in.vote = m->vote;
+        }
+        sim_node_input(s, nd, &in);
+        return;
+    }
+    case MSG_STATUS:
+        if (m->height > nd->tip + 1) {
+            sim_msg r = {.kind = MSG_SYNC_REQ, .from = nd->id, .height = nd->tip + 1};
+            sim_send(s, nd->id, m->from, &r);
+        }
+        return;
+    case MSG_SYNC_REQ:
+        if (nd->tip >= m->height) {
+            sim_msg r = {.kind = MSG_SYNC, .from = nd->id, .height = m->height, .to = nd->tip};
+            sim_send(s, nd->id, m->from, &r);
+        }
+        return;
+    case MSG_SYNC:
+        sync_from(s, nd, m);
+        return;
+    default:
+        sim_failf(s, "unknown message kind %u", m->kind);
+    }
+}
+
+static void send_votes(sim *s, sim_node *nd, uint32_t round, uint8_t type)
+{
+    rp_cs_vote votes[SIM_MAX_NODES];
+    sim_msg m = {.kind = MSG_VOTE, .from = nd->id};
+    size_t k = rp_cs_votes(nd->eng, round, type, votes, SIM_MAX_NODES);
+    for (size_t i = 0; i < k && i < SIM_MAX_NODES; i++) {
+        m.vote = votes[i];
+        sim_broadcast(s, nd->id, &m);
+    }
+}
+
+void sim_node_tick(sim *s, sim_node *nd)
+{
+    sim_event e;
+    memset(&e, 0, sizeof e);
+    e.t = s->now + s->cfg.tick_ms;
+    e.kind = EV_TICK;
+    e.node = nd->id;
+    e.inc = nd->inc;
+    sim_push(s, &e);
+    sim_msg st = {.kind = MSG_STATUS, .from = nd->id, .height = nd->height};
+    sim_broadcast(s, nd->id, &st);
+    if (!nd->eng)
+        return;
+    rp_cs_state cs;
+    rp_cs_get_state(nd->eng, &cs);
+    sim_msg m = {.kind = MSG_PROPOSAL, .from = nd->id};
+    if (rp_cs_get_proposal(nd->eng, cs.round, &m.proposal) == 0)
+        sim_broadcast(s, nd->id, &m);
+    if (cs.valid_round >= 0 && (uint32_t)cs.valid_round != cs.round &&
+        rp_cs_get_proposal(nd->eng, (uint32_t)cs.valid_round, &m.proposal) == 0)
+        sim_broadcast(s, nd->id, &m);
+    /* The votes of the current and the previous round, and the prevotes
+     * that justify the valid and the locked value (a proposer that re-offers
+     * its valid value names that round, and its peers need those prevotes). */
+    m.kind = MSG_VOTE;
+    uint32_t prev = cs.round > 0 ? cs.round - 1 : 0;
+    for (uint32_t r = prev; r <= cs.round; r++) {
+        send_votes(s, nd, r, RP_VOTE_PREVOTE);
+        send_votes(s, nd, r, RP_VOTE_PRECOMMIT);
+    }
+    if (cs.valid_round >= 0 && (uint32_t)cs.valid_round < prev)
+        send_votes(s, nd, (uint32_t)cs.valid_round, RP_VOTE_PREVOTE);
+    if (cs.locked_round >= 0 && cs.locked_round != cs.valid_round &&
+        (uint32_t)cs.locked_round < prev)
+        send_votes(s, nd, (uint32_t)cs.locked_round, RP_VOTE_PREVOTE);
+}
+
+void sim_node_crash(sim *s, sim_node *nd, int torn)
+{
+    sim_trace(s, 1, "node %u: CRASH at h=%llu (WAL %zu bytes%s)", nd->id,
+              (unsigned long long)nd->height, nd->wal_len, torn ? ", torn tail" : "");
+    rp_cs_free(nd->eng);
+    nd->eng = NULL;
+    nd->up = 0;
+    nd->inc++;
+    nd->npending = 0;
+    nd->decided = 0;
+    s->st.crashes++;
+    if (torn) {
+        /* The crash cut an append short: part of one more entry. */
+        rp_cs_input in;
+        memset(&in, 0, sizeof in);
+        in.kind = RP_CS_IN_TIMEOUT;
+        in.height = nd->height;
+        unsigned char buf[8 + sizeof(rp_cs_input)];
+        size_t len = wal_encode(&in, buf);
+        wal_put(nd, buf, 1 + sim_rng_below(&s->rng, len - 1));
+    }
+}
+
+void sim_node_restart(sim *s, sim_node *nd)
+{
+    nd->up = 1;
+    size_t count;
+    rp_cs_input *log = wal_read(nd, &count);
+    sim_trace(s, 1, "node %u: RESTART at h=%llu, replaying %zu inputs", nd->id,
+              (unsigned long long)nd->tip + 1, count);
+    nd->wal_len = 0; /* the replay logs each input again, without the torn tail */
+    new_engine(s, nd, nd->tip + 1);
+    if (nd->eng) {
+        rp_cs_outs o;
+        o.n = 0;
+        rp_cs_start(nd->eng, &o);
+        nd->replaying = 1;
+        handle(s, nd, &o);
+        for (size_t i = 0; i < count && nd->eng; i++)
+            sim_node_input(s, nd, &log[i]);
+        nd->replaying = 0;
+        s->st.replayed += count;
+    }
+    free(log);
+    sim_event e;
+    memset(&e, 0, sizeof e);
+    e.t = s->now + 1 + nd->tick_phase;
+    e.kind = EV_TICK;
+    e.node = nd->id;
+    e.inc = nd->inc;
+    sim_push(s, &e);
+}
