@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "consensus/engine.h"
+#include "consensus/guard.h"
 #include "consensus/input.h"
 #include "consensus/proposer.h"
 #include "consensus/types.h"
@@ -78,16 +79,6 @@ typedef struct sim_event {
     rp_cs_input in;
 } sim_event;
 
-/* ---- the guard's persisted state and the write-ahead log ---- */
-typedef struct sim_guard {
-    int any;
-    uint64_t height;
-    uint32_t round;
-    uint8_t step;
-    rp_hash msg;
-    rp_sig sig;
-} sim_guard;
-
 /* ---- a validator ---- */
 typedef struct sim_block {
     rp_hash hash;
@@ -110,7 +101,7 @@ typedef struct sim_node {
     sim_msg pending[256]; /* messages for height + 1, held until it starts */
     size_t npending;
     /* Persisted (survive a crash). */
-    sim_guard guard;
+    rp_cs_guard guard;
     unsigned char *wal;
     size_t wal_len, wal_cap;
     uint64_t tip; /* committed height */
@@ -231,6 +222,8 @@ void sim_on_decide(sim *s, sim_node *nd, uint64_t height, const rp_hash *h, uint
 void sim_on_signed(sim *s, uint16_t validator, uint64_t height, uint32_t round, uint8_t step,
                    const rp_hash *msg, const rp_sig *sig, int reused);
 void sim_on_evidence(sim *s, sim_node *nd, const rp_cs_evidence *ev);
+int sim_signed_before(const sim *s, uint16_t validator, uint64_t height, uint32_t round,
+                      uint8_t step, const rp_hash *msg);
 const sim_built *sim_find_built(const sim *s, const rp_hash *h);
 void sim_register_built(sim *s, const sim_built *b);
 void sim_block_hash(const sim *s, rp_hash *out, uint64_t height, uint32_t round,

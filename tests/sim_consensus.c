@@ -189,6 +189,18 @@ void sim_on_signed(sim *s, uint16_t validator, uint64_t height, uint32_t round, 
     s->sigs[s->nsigs++] = (sim_signed){validator, height, round, step, *msg, *sig};
 }
 
+int sim_signed_before(const sim *s, uint16_t validator, uint64_t height, uint32_t round,
+                      uint8_t step, const rp_hash *msg)
+{
+    for (size_t i = 0; i < s->nsigs; i++) {
+        const sim_signed *x = &s->sigs[i];
+        if (x->validator == validator && x->height == height && x->round == round &&
+            x->step == step)
+            return rp_hash_eq(&x->msg, msg);
+    }
+    return 0;
+}
+
 void sim_on_evidence(sim *s, sim_node *nd, const rp_cs_evidence *ev)
 {
     int rc = rp_cs_evidence_verify(ev, &s->chain_id, s->keys, s->cfg.n);
@@ -302,6 +314,7 @@ static int run(sim *s)
             return 1;
         }
         s->nodes[i].tick_phase = (uint32_t)sim_rng_below(&s->rng, c->tick_ms);
+        rp_cs_guard_init(&s->nodes[i].guard, &s->chain_id, &s->keys[i]);
     }
     /* GST: the end of the last partition, restart and lossy period. */
     s->gst = c->lossy_until;
@@ -765,6 +778,8 @@ int main(int argc, char **argv)
             verbose = 1;
         else if (!strcmp(a, "--trace"))
             verbose = 2;
+        else if (!strcmp(a, "--debug"))
+            verbose = 3;
         else if (i + 1 < argc && !strcmp(a, "--seeds"))
             seeds = parse_u64(argv[++i]);
         else if (i + 1 < argc && !strcmp(a, "--first"))

@@ -26,56 +26,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consensus/guard.h"
+#include "consensus/wal.h"
 #include "ledger/block.h"
 #include "tests/sim.h"
 
-/* ---- the guard: a decision on each message to sign, state that persists ---- */
-
-enum { GUARD_REFUSE = 0, GUARD_SIGN = 1, GUARD_REUSE = 2 };
-
-static int hrs_cmp(uint64_t h1, uint32_t r1, uint8_t s1, uint64_t h2, uint32_t r2, uint8_t s2)
-{
-    if (h1 != h2)
-        return h1 < h2 ? -1 : 1;
-    if (r1 != r2)
-        return r1 < r2 ? -1 : 1;
-    if (s1 != s2)
-        return s1 < s2 ? -1 : 1;
-    return 0;
-}
-
-static int guard_decide(const sim_guard *g, uint64_t h, uint32_t r, uint8_t step, const rp_hash *msg)
-{
-    if (!g->any)
-        return GUARD_SIGN;
-    int c = hrs_cmp(h, r, step, g->height, g->round, g->step);
-    if (c > 0)
-        return GUARD_SIGN;
-    if (c == 0 && memcmp(msg->bytes, g->msg.bytes, 32) == 0)
-        return GUARD_REUSE;
-    return GUARD_REFUSE;
-}
-
-static void guard_record(sim_guard *g, uint64_t h, uint32_t r, uint8_t step, const rp_hash *msg,
-                         const rp_sig *sig)
-{
-    g->any = 1;
-    g->height = h;
-    g->round = r;
-    g->step = step;
-    g->msg = *msg;
-    g->sig = *sig;
-}
-
-/* ---- the write-ahead log: entries of rp_cs_input ---- */
-
-static uint32_t fnv32(const unsigned char *p, size_t n)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 16777619u;
-    return h;
-}
+/* ---- the write-ahead log (consensus/wal.h): a header, then inputs ---- */
 
 static void wal_put(sim_node *nd, const unsigned char *p, size_t n)
 {
@@ -93,48 +49,69 @@ static void wal_put(sim_node *nd, const unsigned char *p, size_t n)
     nd->wal_len += n;
 }
 
-/* len u32 | fnv32 u32 | the input's bytes. */
-static size_t wal_encode(const rp_cs_input *in, unsigned char *out)
+/* A new log for a height: the old one's height is in the ledger. */
+static void wal_reset(sim *s, sim_node *nd, uint64_t height)
 {
-    uint32_t len = sizeof *in, sum = fnv32((const unsigned char *)in, sizeof *in);
-    memcpy(out, &len, 4);
-    memcpy(out + 4, &sum, 4);
-    memcpy(out + 8, in, sizeof *in);
-    return 8 + sizeof *in;
+    unsigned char buf[RP_CS_WAL_MAX_ENTRY];
+    size_t len;
+    nd->wal_len = 0;
+    if (rp_cs_wal_encode_header(height, buf, sizeof buf, &len) != 0)
+        sim_failf(s, "rp_cs_wal_encode_header failed");
+    else
+        wal_put(nd, buf, len);
 }
 
-static void wal_append(sim_node *nd, const rp_cs_input *in)
+static void wal_append(sim *s, sim_node *nd, const rp_cs_input *in)
 {
-    unsigned char buf[8 + sizeof(rp_cs_input)];
-    wal_put(nd, buf, wal_encode(in, buf));
-}
-
-/* The entries of the WAL's valid prefix, in a new array (*count of them). */
-static rp_cs_input *wal_read(const sim_node *nd, size_t *count)
-{
-    size_t n = 0, cap = 64, off = 0;
-    rp_cs_input *v = malloc(cap * sizeof *v);
-    if (!v)
-        abort();
-    while (off + 8 <= nd->wal_len) {
-        uint32_t len, sum;
-        memcpy(&len, nd->wal + off, 4);
-        memcpy(&sum, nd->wal + off + 4, 4);
-        if (len != sizeof(rp_cs_input) || off + 8 + len > nd->wal_len ||
-            fnv32(nd->wal + off + 8, len) != sum)
-            break;
-        if (n == cap) {
-            cap *= 2;
-            rp_cs_input *w = realloc(v, cap * sizeof *v);
-            if (!w)
-                abort();
-            v = w;
-        }
-        memcpy(&v[n++], nd->wal + off + 8, len);
-        off += 8 + len;
+    unsigned char buf[RP_CS_WAL_MAX_ENTRY];
+    size_t len;
+    int rc = rp_cs_wal_encode_input(in, buf, sizeof buf, &len);
+    if (rc != 0) {
+        sim_failf(s, "node %u: rp_cs_wal_encode_input refuses a kind %u input (%d)", nd->id,
+                  in->kind, rc);
+        return;
     }
-    *count = n;
-    return v;
+    wal_put(nd, buf, len);
+}
+
+typedef struct wal_read_ctx {
+    rp_cs_input *v;
+    size_t n, cap;
+    uint64_t height;
+} wal_read_ctx;
+
+static int wal_read_one(void *ctx, const rp_cs_wal_entry *e)
+{
+    wal_read_ctx *c = ctx;
+    if (e->kind == RP_CS_WAL_HEADER) {
+        c->height = e->height;
+        return 0;
+    }
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 64;
+        rp_cs_input *w = realloc(c->v, c->cap * sizeof *w);
+        if (!w)
+            abort();
+        c->v = w;
+    }
+    c->v[c->n++] = e->in;
+    return 0;
+}
+
+/* The inputs of the log's valid prefix, in a new array (*count of them),
+ * if the log is for height; else none. */
+static rp_cs_input *wal_read(sim *s, const sim_node *nd, uint64_t height, size_t *count)
+{
+    wal_read_ctx c = {0};
+    int err;
+    size_t valid = rp_cs_wal_scan(nd->wal, nd->wal_len, wal_read_one, &c, &err);
+    if (valid > nd->wal_len || (valid == nd->wal_len) != (err == 0))
+        sim_failf(s, "node %u: rp_cs_wal_scan: prefix %zu of %zu, err %d", nd->id, valid,
+                  nd->wal_len, err);
+    if (c.height != height)
+        c.n = 0;
+    *count = c.n;
+    return c.v;
 }
 
 /* ---- helpers ---- */
@@ -166,21 +143,31 @@ static void sign_raw(sim *s, sim_node *nd, const rp_hash *m, rp_sig *sig)
 static int sign_guarded(sim *s, sim_node *nd, uint64_t h, uint32_t r, uint8_t step,
                         const rp_hash *m, rp_sig *sig)
 {
-    switch (guard_decide(&nd->guard, h, r, step, m)) {
-    case GUARD_REUSE:
+    switch (rp_cs_guard_decide(&nd->guard, h, r, step, m)) {
+    case RP_CS_GUARD_REUSE:
         *sig = nd->guard.sig;
         s->st.reused++;
         sim_on_signed(s, nd->id, h, r, step, m, sig, 1);
         return 1;
-    case GUARD_SIGN:
+    case RP_CS_GUARD_SIGN:
         sign_raw(s, nd, m, sig);
-        guard_record(&nd->guard, h, r, step, m, sig);
+        rp_cs_guard_record(&nd->guard, h, r, step, m, sig); /* "persisted" before it leaves */
         sim_on_signed(s, nd->id, h, r, step, m, sig, 0);
         return 1;
     default:
+        /* Only a replay may ask again for a message signed before the
+         * guard's last one (the log then holds the signed message itself,
+         * which the replay feeds next); anything else is the engine asking
+         * to go back, or to sign other bytes at a signed position. */
         s->st.refused++;
-        sim_trace(s, 1, "node %u: guard refuses h=%llu r=%u step=%u", nd->id,
-                  (unsigned long long)h, r, step);
+        sim_trace(s, 1, "node %u: guard refuses h=%llu r=%u step=%u%s", nd->id,
+                  (unsigned long long)h, r, step, nd->replaying ? " (replay)" : "");
+        if (!nd->replaying || !sim_signed_before(s, nd->id, h, r, step, m))
+            sim_failf(s, "guard: node %u's engine asks to sign %s at h=%llu r=%u step=%u, after"
+                         " h=%llu r=%u step=%u",
+                      nd->id, nd->replaying ? "during a replay what it never signed" : "",
+                      (unsigned long long)h, r, step, (unsigned long long)nd->guard.height,
+                      nd->guard.round, nd->guard.step);
         return 0;
     }
 }
@@ -241,7 +228,7 @@ void sim_node_input(sim *s, sim_node *nd, const rp_cs_input *in)
     if (!nd->eng || s->fail[0])
         return;
     if (!nd->byz)
-        wal_append(nd, in); /* before the engine acts on it */
+        wal_append(s, nd, in); /* before the engine acts on it */
     rp_cs_outs o;
     o.n = 0;
     int rc = rp_cs_input_apply(nd->eng, in, &o);
@@ -292,7 +279,6 @@ static void decide(sim *s, sim_node *nd, const rp_cs_out *o)
         s->st.late++;
     if (nd->tip + 1 == o->height) {
         ledger_append(nd, &o->block_hash, o->round, c);
-        nd->wal_len = 0; /* the height is in the ledger: its log can go */
     }
     free(c);
     sim_on_decide(s, nd, o->height, &o->block_hash, o->round, 0);
@@ -501,6 +487,7 @@ static void new_engine(sim *s, sim_node *nd, uint64_t height)
 
 void sim_node_start_height(sim *s, sim_node *nd, uint64_t height)
 {
+    wal_reset(s, nd, height);
     new_engine(s, nd, height);
     if (!nd->eng)
         return;
@@ -541,7 +528,6 @@ static void sync_from(sim *s, sim_node *nd, const sim_msg *m)
     if (nd->tip > h0) {
         sim_trace(s, 1, "node %u: synced h=%llu..%llu from %u", nd->id,
                   (unsigned long long)h0 + 1, (unsigned long long)nd->tip, m->from);
-        nd->wal_len = 0;
         sim_node_start_height(s, nd, nd->tip + 1);
     }
 }
@@ -623,6 +609,22 @@ void sim_node_tick(sim *s, sim_node *nd)
         return;
     rp_cs_state cs;
     rp_cs_get_state(nd->eng, &cs);
+    if (s->verbose >= 3) {
+        char line[512];
+        int k = snprintf(line, sizeof line, "h=%llu r=%u step=%d locked=%d valid=%d:",
+                         (unsigned long long)cs.height, cs.round, (int)cs.step, cs.locked_round,
+                         cs.valid_round);
+        rp_cs_vote vs[SIM_MAX_NODES];
+        for (uint32_t r = 0; r <= cs.round && k < 400; r++) {
+            size_t nv = rp_cs_votes(nd->eng, r, RP_VOTE_PREVOTE, vs, SIM_MAX_NODES);
+            k += snprintf(line + k, sizeof line - (size_t)k, " r%u[", r);
+            for (size_t i = 0; i < nv && k < 400; i++)
+                k += snprintf(line + k, sizeof line - (size_t)k, "%u:%02x ", vs[i].validator,
+                              vs[i].block_hash.bytes[0]);
+            k += snprintf(line + k, sizeof line - (size_t)k, "]");
+        }
+        sim_trace(s, 3, "node %u: %s", nd->id, line);
+    }
     sim_msg m = {.kind = MSG_PROPOSAL, .from = nd->id};
     if (rp_cs_get_proposal(nd->eng, cs.round, &m.proposal) == 0)
         sim_broadcast(s, nd->id, &m);
@@ -662,9 +664,10 @@ void sim_node_crash(sim *s, sim_node *nd, int torn)
         memset(&in, 0, sizeof in);
         in.kind = RP_CS_IN_TIMEOUT;
         in.height = nd->height;
-        unsigned char buf[8 + sizeof(rp_cs_input)];
-        size_t len = wal_encode(&in, buf);
-        wal_put(nd, buf, 1 + sim_rng_below(&s->rng, len - 1));
+        unsigned char buf[RP_CS_WAL_MAX_ENTRY];
+        size_t len;
+        if (rp_cs_wal_encode_input(&in, buf, sizeof buf, &len) == 0 && len > 1)
+            wal_put(nd, buf, 1 + sim_rng_below(&s->rng, len - 1));
     }
 }
 
@@ -672,10 +675,10 @@ void sim_node_restart(sim *s, sim_node *nd)
 {
     nd->up = 1;
     size_t count;
-    rp_cs_input *log = wal_read(nd, &count);
+    rp_cs_input *log = wal_read(s, nd, nd->tip + 1, &count);
     sim_trace(s, 1, "node %u: RESTART at h=%llu, replaying %zu inputs", nd->id,
               (unsigned long long)nd->tip + 1, count);
-    nd->wal_len = 0; /* the replay logs each input again, without the torn tail */
+    wal_reset(s, nd, nd->tip + 1); /* the replay logs each input again, without the torn tail */
     new_engine(s, nd, nd->tip + 1);
     if (nd->eng) {
         rp_cs_outs o;
