@@ -7,7 +7,7 @@
  * Each seed draws a scenario (4 or 7 validators, equal or unequal powers, up
  * to f Byzantine ones, loss, duplication, reordering, delays, partitions,
  * crashes with restarts, an invalid block) and runs it until every honest
- * validator has committed H heights (default 5). Before the seeds, the
+ * validator has committed H heights (default 8). Before the seeds, the
  * scripted scenarios run (hidden lock, a decision for an earlier round,
  * several rounds, an invalid proposal, equivocation). Checked at every
  * step, and a failure printed as one line with the command to reproduce it:
@@ -769,7 +769,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-    uint64_t seeds = 100, first = 1, heights = 5, one = 0;
+    uint64_t seeds = 100, first = 1, heights = 8, one = 0;
     int have_one = 0, verbose = 0;
     const char *only = NULL;
     for (int i = 1; i < argc; i++) {
