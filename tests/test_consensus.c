@@ -231,7 +231,8 @@ START_TEST(test_evidence_make_and_verify)
     rp_cs_evidence_make(&f, &e.b, &e.a);
     ck_assert_int_eq(memcmp(&e, &f, sizeof e), 0);
     /* A nil vote against a block vote is evidence too (nil sorts first). */
-    rp_cs_vote n = mkvote(RP_VOTE_PRECOMMIT, 0, 1, NIL), b = mkvote(RP_VOTE_PRECOMMIT, 0, 1, hsh(1));
+    rp_cs_vote n = mkvote(RP_VOTE_PRECOMMIT, 0, 1, NIL),
+               b = mkvote(RP_VOTE_PRECOMMIT, 0, 1, hsh(1));
     sign_vote(&n, &ev_sk[1]);
     sign_vote(&b, &ev_sk[1]);
     rp_cs_evidence_make(&f, &b, &n);
@@ -705,7 +706,7 @@ START_TEST(test_proposal_refusals)
     rp_hash v = hsh(0x11);
     ck_assert_int_eq(prop(e, 0, -1, 1, v), RP_CS_IGNORED); /* not round 0's proposer */
     ck_assert_int_eq(prop(e, 0, -1, 4, v), RP_CS_BAD);
-    ck_assert_int_eq(prop(e, 0, 0, 0, v), RP_CS_BAD);   /* pol_round >= round */
+    ck_assert_int_eq(prop(e, 0, 0, 0, v), RP_CS_BAD); /* pol_round >= round */
     ck_assert_int_eq(prop(e, 2, 2, 2, v), RP_CS_BAD);
     ck_assert_int_eq(prop(e, 2, -2, 2, v), RP_CS_BAD);
     ck_assert_int_eq(prop(e, RP_CS_ROUND_WINDOW + 1, -1, (RP_CS_ROUND_WINDOW + 1) % 4, v),
@@ -1147,8 +1148,8 @@ START_TEST(test_timeout_rules)
     out.n = 0;
     rp_cs_start(e, &out);
 
-    ck_assert_int_eq(tmo(e, RP_CS_PREVOTE, 0), RP_CS_IGNORED);   /* step propose */
-    ck_assert_int_eq(tmo(e, RP_CS_PROPOSE, 1), RP_CS_IGNORED);   /* other round */
+    ck_assert_int_eq(tmo(e, RP_CS_PREVOTE, 0), RP_CS_IGNORED); /* step propose */
+    ck_assert_int_eq(tmo(e, RP_CS_PROPOSE, 1), RP_CS_IGNORED); /* other round */
     ck_assert_int_eq(tmo(e, (enum rp_cs_step)7, 0), RP_CS_BAD);
     out.n = 0;
     ck_assert_int_eq(rp_cs_on_timeout(e, RP_CS_PROPOSE, 2, 0, &out), RP_CS_IGNORED);
@@ -1562,8 +1563,7 @@ static void deliver(net *t, size_t to, int from, uint8_t type, uint32_t round)
         run(t, to, &m->in, NULL);
         return;
     }
-    ck_abort_msg("no message from %d of type %u at round %u for node %zu", from, type, round,
-                 to);
+    ck_abort_msg("no message from %d of type %u at round %u for node %zu", from, type, round, to);
 }
 
 /* Deliver everything not blocked, in order, until nothing is left. */
