@@ -389,8 +389,7 @@ static int rule_proposal(rp_cs_engine *e, rp_cs_outs *out)
         ok = is_valid && (e->locked_round == -1 || hash_eq(&e->locked_value, v));
     } else {
         /* L28-33: needs 2f+1 prevotes for v at the proposal's vr. */
-        if (!two_thirds(e, power_for(e, find_round(e, (uint32_t)p->pol_round),
-                                     RP_VOTE_PREVOTE, v)))
+        if (!two_thirds(e, power_for(e, find_round(e, (uint32_t)p->pol_round), RP_VOTE_PREVOTE, v)))
             return 0;
         int is_valid = valid(e, v);
         if (is_valid == UNKNOWN)
@@ -474,8 +473,8 @@ static void evaluate(rp_cs_engine *e, rp_cs_outs *out)
     while (!e->decided) {
         if (rule_decide(e, out))
             return;
-        if (rule_skip(e, out) || rule_proposal(e, out) || rule_lock(e, out) ||
-            rule_nil(e, out) || rule_prevote_wait(e, out) || rule_precommit_wait(e, out))
+        if (rule_skip(e, out) || rule_proposal(e, out) || rule_lock(e, out) || rule_nil(e, out) ||
+            rule_prevote_wait(e, out) || rule_precommit_wait(e, out))
             continue;
         return;
     }
@@ -486,8 +485,8 @@ static void evaluate(rp_cs_engine *e, rp_cs_outs *out)
 rp_cs_engine *rp_cs_new(const uint64_t *powers, size_t n, int32_t self, uint64_t height,
                         const struct rp_cs_sched *sched, const rp_cs_timeouts *t)
 {
-    if (!powers || !sched || !t || n < 1 || n > RP_CS_MAX_VALIDATORS || height == 0 ||
-        self < -1 || self >= (int64_t)n || sched->n != n)
+    if (!powers || !sched || !t || n < 1 || n > RP_CS_MAX_VALIDATORS || height == 0 || self < -1 ||
+        self >= (int64_t)n || sched->n != n)
         return NULL;
     uint64_t total = 0;
     for (size_t i = 0; i < n; i++) {
@@ -572,8 +571,7 @@ int rp_cs_on_proposal(rp_cs_engine *e, const rp_cs_proposal *p, rp_cs_outs *out)
 
 int rp_cs_on_vote(rp_cs_engine *e, const rp_cs_vote *v, rp_cs_outs *out)
 {
-    if (v->validator >= e->n ||
-        (v->type != RP_VOTE_PREVOTE && v->type != RP_VOTE_PRECOMMIT))
+    if (v->validator >= e->n || (v->type != RP_VOTE_PREVOTE && v->type != RP_VOTE_PRECOMMIT))
         return RP_CS_BAD;
     if (e->decided || v->height != e->height || !in_window(e, v->round))
         return RP_CS_IGNORED;
@@ -698,8 +696,7 @@ void rp_cs_get_state(const rp_cs_engine *e, rp_cs_state *st)
     st->decision = e->decision;
 }
 
-size_t rp_cs_votes(const rp_cs_engine *e, uint32_t round, uint8_t type, rp_cs_vote *out,
-                   size_t max)
+size_t rp_cs_votes(const rp_cs_engine *e, uint32_t round, uint8_t type, rp_cs_vote *out, size_t max)
 {
     cs_round *r = find_round(e, round);
     if (!r || (type != RP_VOTE_PREVOTE && type != RP_VOTE_PRECOMMIT))
