@@ -105,6 +105,10 @@ typedef struct sim_node {
     unsigned char *wal;
     size_t wal_len, wal_cap;
     uint64_t tip; /* committed height */
+    /* The simulator's own note (not the node's): the engine's state at the
+     * crash, which the replay must rebuild exactly. */
+    int crash_state_set;
+    rp_cs_state crash_state;
     sim_block *ledger; /* ledger[h - 1] */
     size_t ledger_cap;
     rp_seckey sk;

@@ -651,6 +651,9 @@ void sim_node_crash(sim *s, sim_node *nd, int torn)
 {
     sim_trace(s, 1, "node %u: CRASH at h=%llu (WAL %zu bytes%s)", nd->id,
               (unsigned long long)nd->height, nd->wal_len, torn ? ", torn tail" : "");
+    nd->crash_state_set = nd->eng && !nd->decided;
+    if (nd->crash_state_set)
+        rp_cs_get_state(nd->eng, &nd->crash_state);
     rp_cs_free(nd->eng);
     nd->eng = NULL;
     nd->up = 0;
@@ -669,6 +672,26 @@ void sim_node_crash(sim *s, sim_node *nd, int torn)
         if (rp_cs_wal_encode_input(&in, buf, sizeof buf, &len) == 0 && len > 1)
             wal_put(nd, buf, 1 + sim_rng_below(&s->rng, len - 1));
     }
+}
+
+/* The replay must land the engine where the crash left it: every input it
+ * had acted on is in the log, and the engine is deterministic. */
+static void check_replayed(sim *s, sim_node *nd)
+{
+    if (!nd->crash_state_set || !nd->eng)
+        return;
+    const rp_cs_state *a = &nd->crash_state;
+    rp_cs_state b;
+    rp_cs_get_state(nd->eng, &b);
+    if (a->height != b.height)
+        return; /* the crash came while the next height was being set up */
+    if (a->round != b.round || a->step != b.step || a->locked_round != b.locked_round ||
+        a->valid_round != b.valid_round || !rp_hash_eq(&a->locked_value, &b.locked_value) ||
+        !rp_hash_eq(&a->valid_value, &b.valid_value) || a->decided != b.decided)
+        sim_failf(s, "replay: node %u's engine at h=%llu is at round %u step %d locked %d"
+                     " valid %d after the replay, was at round %u step %d locked %d valid %d",
+                  nd->id, (unsigned long long)b.height, b.round, (int)b.step, b.locked_round,
+                  b.valid_round, a->round, (int)a->step, a->locked_round, a->valid_round);
 }
 
 void sim_node_restart(sim *s, sim_node *nd)
@@ -690,6 +713,7 @@ void sim_node_restart(sim *s, sim_node *nd)
             sim_node_input(s, nd, &log[i]);
         nd->replaying = 0;
         s->st.replayed += count;
+        check_replayed(s, nd);
     }
     free(log);
     sim_event e;
