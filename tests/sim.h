@@ -27,9 +27,9 @@
 
 struct sim;
 
-#define SIM_MAX_NODES 7
+#define SIM_MAX_NODES   7
 #define SIM_MAX_HEIGHTS 64
-#define SIM_MAX_PARTS 3
+#define SIM_MAX_PARTS   3
 #define SIM_MAX_CRASHES 4
 
 /* ---- PRNG: xoshiro256**, seeded through splitmix64 ---- */
@@ -38,9 +38,9 @@ typedef struct sim_rng {
 } sim_rng;
 void sim_rng_seed(sim_rng *r, uint64_t seed);
 uint64_t sim_rng_next(sim_rng *r);
-uint64_t sim_rng_below(sim_rng *r, uint64_t n); /* uniform in 0..n-1 (n > 0) */
+uint64_t sim_rng_below(sim_rng *r, uint64_t n);               /* uniform in 0..n-1 (n > 0) */
 uint64_t sim_rng_range(sim_rng *r, uint64_t lo, uint64_t hi); /* lo..hi inclusive */
-int sim_rng_permille(sim_rng *r, uint32_t permille);         /* 1 with that chance */
+int sim_rng_permille(sim_rng *r, uint32_t permille);          /* 1 with that chance */
 
 /* ---- messages and events ---- */
 enum sim_msg_kind {
@@ -230,8 +230,8 @@ int sim_signed_before(const sim *s, uint16_t validator, uint64_t height, uint32_
                       uint8_t step, const rp_hash *msg);
 const sim_built *sim_find_built(const sim *s, const rp_hash *h);
 void sim_register_built(sim *s, const sim_built *b);
-void sim_block_hash(const sim *s, rp_hash *out, uint64_t height, uint32_t round,
-                    uint16_t proposer, uint32_t variant);
+void sim_block_hash(const sim *s, rp_hash *out, uint64_t height, uint32_t round, uint16_t proposer,
+                    uint32_t variant);
 uint64_t sim_power(const sim *s, uint32_t mask);
 
 #endif /* RP_TESTS_SIM_H */

@@ -77,8 +77,8 @@ uint64_t sim_power(const sim *s, uint32_t mask)
     return p;
 }
 
-void sim_block_hash(const sim *s, rp_hash *out, uint64_t height, uint32_t round,
-                    uint16_t proposer, uint32_t variant)
+void sim_block_hash(const sim *s, rp_hash *out, uint64_t height, uint32_t round, uint16_t proposer,
+                    uint32_t variant)
 {
     unsigned char b[8 + 8 + 4 + 2 + 4];
     memcpy(b, &s->seed, 8);
@@ -135,22 +135,23 @@ void sim_on_decide(sim *s, sim_node *nd, uint64_t height, const rp_hash *h, uint
     s->have_decided[height] = 1;
     const sim_built *b = sim_find_built(s, h);
     if (!b) {
-        sim_failf(s, "validity at height %" PRIu64 ": node %u decided a block nobody built",
-                  height, nd->id);
+        sim_failf(s, "validity at height %" PRIu64 ": node %u decided a block nobody built", height,
+                  nd->id);
         return;
     }
     if (b->height != height || !b->valid) {
-        sim_failf(s, "validity at height %" PRIu64 ": node %u decided %s block of h=%" PRIu64
-                     " r=%u by %u",
-                  height, nd->id, b->valid ? "a" : "an INVALID", b->height, b->round,
-                  b->proposer);
+        sim_failf(s,
+                  "validity at height %" PRIu64 ": node %u decided %s block of h=%" PRIu64
+                  " r=%u by %u",
+                  height, nd->id, b->valid ? "a" : "an INVALID", b->height, b->round, b->proposer);
         return;
     }
     rp_cs_sched sc;
     if (rp_cs_sched_init(&sc, s->cfg.powers, s->cfg.n, height) != 0 ||
         rp_cs_proposer(&sc, b->round) != b->proposer)
-        sim_failf(s, "validity at height %" PRIu64 ": decided block was built by %u, who does"
-                     " not propose round %u",
+        sim_failf(s,
+                  "validity at height %" PRIu64 ": decided block was built by %u, who does"
+                  " not propose round %u",
                   height, b->proposer, b->round);
 }
 
@@ -163,19 +164,21 @@ void sim_on_signed(sim *s, uint16_t validator, uint64_t height, uint32_t round, 
             x->step != step)
             continue;
         if (!rp_hash_eq(&x->msg, msg))
-            sim_failf(s, "double sign: honest validator %u signed two messages at h=%" PRIu64
-                         " r=%u step=%u",
+            sim_failf(s,
+                      "double sign: honest validator %u signed two messages at h=%" PRIu64
+                      " r=%u step=%u",
                       validator, height, round, step);
         else if (memcmp(x->sig.bytes, sig->bytes, 64) != 0)
-            sim_failf(s, "guard: validator %u signed h=%" PRIu64 " r=%u step=%u again instead"
-                         " of reusing the signature",
+            sim_failf(s,
+                      "guard: validator %u signed h=%" PRIu64 " r=%u step=%u again instead"
+                      " of reusing the signature",
                       validator, height, round, step);
         return;
     }
     if (reused) {
-        sim_failf(s, "guard: validator %u reused a signature it never gave (h=%" PRIu64
-                     " r=%u step=%u)",
-                  validator, height, round, step);
+        sim_failf(
+            s, "guard: validator %u reused a signature it never gave (h=%" PRIu64 " r=%u step=%u)",
+            validator, height, round, step);
         return;
     }
     if (s->nsigs == s->capsigs) {
@@ -221,7 +224,10 @@ void sim_on_evidence(sim *s, sim_node *nd, const rp_cs_evidence *ev)
 
 /* ---- liveness ---- */
 
-static int honest(const sim *s, size_t i) { return !((s->cfg.byz >> i) & 1); }
+static int honest(const sim *s, size_t i)
+{
+    return !((s->cfg.byz >> i) & 1);
+}
 
 static uint64_t round_ms(const sim *s, uint32_t r)
 {
@@ -272,8 +278,8 @@ static void set_goal(sim *s)
     }
     s->goal = g;
     s->deadline = s->now + bound_ms(s, g, r0);
-    sim_trace(s, 1, "liveness: every honest node commits h=%" PRIu64 " by t=%" PRIu64
-                    " (round %u now)",
+    sim_trace(s, 1,
+              "liveness: every honest node commits h=%" PRIu64 " by t=%" PRIu64 " (round %u now)",
               g, s->deadline, r0);
 }
 
@@ -330,11 +336,11 @@ static int run(sim *s)
         push_simple(s, k->at + k->down_ms, EV_RESTART, k->node);
     }
     push_simple(s, s->gst, EV_GST, 0);
-    sim_trace(s, 1, "scenario %s: n=%zu byz=0x%x heights=%" PRIu64 " loss=%u dup=%u reorder=%u"
-                    " delay=%u..%u parts=%zu crashes=%zu invalid_h=%" PRIu64 " gst=%" PRIu64,
+    sim_trace(s, 1,
+              "scenario %s: n=%zu byz=0x%x heights=%" PRIu64 " loss=%u dup=%u reorder=%u"
+              " delay=%u..%u parts=%zu crashes=%zu invalid_h=%" PRIu64 " gst=%" PRIu64,
               c->name ? c->name : "random", c->n, c->byz, c->heights, c->loss_pm, c->dup_pm,
-              c->reorder_pm, c->dmin, c->dmax, c->nparts, c->ncrashes, c->invalid_height,
-              s->gst);
+              c->reorder_pm, c->dmin, c->dmax, c->nparts, c->ncrashes, c->invalid_height, s->gst);
     for (uint16_t i = 0; i < c->n; i++) {
         sim_node_start_height(s, &s->nodes[i], 1);
         push_simple(s, 1 + s->nodes[i].tick_phase, EV_TICK, i);
@@ -393,8 +399,9 @@ static int run(sim *s)
                         low = s->nodes[i].tip;
                         who = i;
                     }
-                sim_failf(s, "liveness: node %u has not committed height %" PRIu64
-                             " by t=%" PRIu64 " (GST %" PRIu64 ")",
+                sim_failf(s,
+                          "liveness: node %u has not committed height %" PRIu64 " by t=%" PRIu64
+                          " (GST %" PRIu64 ")",
                           who, s->goal, s->deadline, s->gst);
             }
         }
@@ -470,7 +477,8 @@ static void random_config(sim_config *c, uint64_t seed, uint64_t heights)
         c->dup_pm = (uint32_t)sim_rng_range(&r, 0, 100);
         c->reorder_pm = (uint32_t)sim_rng_range(&r, 0, 100);
     }
-    uint64_t lossy_until = c->loss_pm || c->dup_pm || c->reorder_pm ? sim_rng_range(&r, 1000, 8000) : 0;
+    uint64_t lossy_until =
+        c->loss_pm || c->dup_pm || c->reorder_pm ? sim_rng_range(&r, 1000, 8000) : 0;
     if (sim_rng_below(&r, 2)) {
         c->nparts = sim_rng_range(&r, 1, 2);
         for (size_t i = 0; i < c->nparts; i++) {
@@ -739,8 +747,8 @@ static int run_scenario(const scenario *sc, int verbose)
     const char *why = bad ? s->fail : sc->check(s);
     add_stats(&s->st);
     if (why)
-        printf("FAIL scenario %s: %s; reproduce: %s --scenario %s --verbose\n", sc->name, why,
-               prog, sc->name);
+        printf("FAIL scenario %s: %s; reproduce: %s --scenario %s --verbose\n", sc->name, why, prog,
+               sc->name);
     else if (verbose)
         printf("ok scenario %s (t=%" PRIu64 " ms)\n", sc->name, s->now);
     sim_free(s);
@@ -832,9 +840,9 @@ int main(int argc, char **argv)
            " inputs replayed, %" PRIu64 " signatures reused, %" PRIu64 " refused), %" PRIu64
            " double votes, %" PRIu64 " evidence\n",
            fails ? "FAILED" : "ok", ran, have_one ? one : first, heights, secs,
-           secs > 0 ? (double)ran / secs : 0.0, fails, total.events, total.signs,
-           total.verifies, total.verify_hits, total.decisions, total.synced, total.late,
-           total.max_round, total.crashes, total.replayed, total.reused, total.refused,
-           total.double_votes, total.evidence);
+           secs > 0 ? (double)ran / secs : 0.0, fails, total.events, total.signs, total.verifies,
+           total.verify_hits, total.decisions, total.synced, total.late, total.max_round,
+           total.crashes, total.replayed, total.reused, total.refused, total.double_votes,
+           total.evidence);
     return fails ? 1 : 0;
 }

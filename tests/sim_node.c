@@ -163,8 +163,9 @@ static int sign_guarded(sim *s, sim_node *nd, uint64_t h, uint32_t r, uint8_t st
         sim_trace(s, 1, "node %u: guard refuses h=%llu r=%u step=%u%s", nd->id,
                   (unsigned long long)h, r, step, nd->replaying ? " (replay)" : "");
         if (!nd->replaying || !sim_signed_before(s, nd->id, h, r, step, m))
-            sim_failf(s, "guard: node %u's engine asks to sign %s at h=%llu r=%u step=%u, after"
-                         " h=%llu r=%u step=%u",
+            sim_failf(s,
+                      "guard: node %u's engine asks to sign %s at h=%llu r=%u step=%u, after"
+                      " h=%llu r=%u step=%u",
                       nd->id, nd->replaying ? "during a replay what it never signed" : "",
                       (unsigned long long)h, r, step, (unsigned long long)nd->guard.height,
                       nd->guard.round, nd->guard.step);
@@ -235,8 +236,8 @@ void sim_node_input(sim *s, sim_node *nd, const rp_cs_input *in)
     if (rc == RP_CS_BAD)
         sim_failf(s, "node %u: engine calls a well-formed input (kind %u) bad", nd->id, in->kind);
     if (rc != 0 && o.n != 0)
-        sim_failf(s, "node %u: engine ignored an input (kind %u) yet output %zu", nd->id,
-                  in->kind, o.n);
+        sim_failf(s, "node %u: engine ignored an input (kind %u) yet output %zu", nd->id, in->kind,
+                  o.n);
     if (o.n > RP_CS_MAX_OUTPUTS)
         sim_failf(s, "node %u: %zu outputs", nd->id, o.n);
     handle(s, nd, &o);
@@ -392,8 +393,8 @@ static void handle(sim *s, sim_node *nd, const rp_cs_outs *o)
         case RP_CS_OUT_VOTE: {
             rp_cs_vote v = x->vote;
             if (v.validator != nd->id || v.height != nd->height)
-                sim_failf(s, "node %u: asked to sign a vote of %u at h=%llu", nd->id,
-                          v.validator, (unsigned long long)v.height);
+                sim_failf(s, "node %u: asked to sign a vote of %u at h=%llu", nd->id, v.validator,
+                          (unsigned long long)v.height);
             if (nd->byz) {
                 equivocate_vote(s, nd, &v);
                 break;
@@ -526,8 +527,8 @@ static void sync_from(sim *s, sim_node *nd, const sim_msg *m)
         sim_on_decide(s, nd, h, &b->hash, b->round, 1);
     }
     if (nd->tip > h0) {
-        sim_trace(s, 1, "node %u: synced h=%llu..%llu from %u", nd->id,
-                  (unsigned long long)h0 + 1, (unsigned long long)nd->tip, m->from);
+        sim_trace(s, 1, "node %u: synced h=%llu..%llu from %u", nd->id, (unsigned long long)h0 + 1,
+                  (unsigned long long)nd->tip, m->from);
         sim_node_start_height(s, nd, nd->tip + 1);
     }
 }
@@ -611,9 +612,9 @@ void sim_node_tick(sim *s, sim_node *nd)
     rp_cs_get_state(nd->eng, &cs);
     if (s->verbose >= 3) {
         char line[512];
-        int k = snprintf(line, sizeof line, "h=%llu r=%u step=%d locked=%d valid=%d:",
-                         (unsigned long long)cs.height, cs.round, (int)cs.step, cs.locked_round,
-                         cs.valid_round);
+        int k = snprintf(line, sizeof line,
+                         "h=%llu r=%u step=%d locked=%d valid=%d:", (unsigned long long)cs.height,
+                         cs.round, (int)cs.step, cs.locked_round, cs.valid_round);
         rp_cs_vote vs[SIM_MAX_NODES];
         for (uint32_t r = 0; r <= cs.round && k < 400; r++) {
             size_t nv = rp_cs_votes(nd->eng, r, RP_VOTE_PREVOTE, vs, SIM_MAX_NODES);
@@ -688,8 +689,9 @@ static void check_replayed(sim *s, sim_node *nd)
     if (a->round != b.round || a->step != b.step || a->locked_round != b.locked_round ||
         a->valid_round != b.valid_round || !rp_hash_eq(&a->locked_value, &b.locked_value) ||
         !rp_hash_eq(&a->valid_value, &b.valid_value) || a->decided != b.decided)
-        sim_failf(s, "replay: node %u's engine at h=%llu is at round %u step %d locked %d"
-                     " valid %d after the replay, was at round %u step %d locked %d valid %d",
+        sim_failf(s,
+                  "replay: node %u's engine at h=%llu is at round %u step %d locked %d"
+                  " valid %d after the replay, was at round %u step %d locked %d valid %d",
                   nd->id, (unsigned long long)b.height, b.round, (int)b.step, b.locked_round,
                   b.valid_round, a->round, (int)a->step, a->locked_round, a->valid_round);
 }
