@@ -169,6 +169,7 @@ typedef struct sim_signed {
 typedef struct sim_stats {
     uint64_t events, delivered, lost, signs, verifies, verify_hits;
     uint64_t decisions, synced, max_round, evidence, double_votes, refused, reused;
+    uint64_t worst_permille; /* the slowest goal's share of its liveness bound */
     uint64_t crashes, replayed, late; /* late: decided for a round before the engine's */
 } sim_stats;
 
@@ -188,6 +189,7 @@ typedef struct sim {
     uint64_t gst;
     int after_gst;
     uint64_t goal, deadline; /* liveness: every honest node commits goal by deadline */
+    uint64_t goal_set;       /* when the goal was set */
     rp_hash decided[SIM_MAX_HEIGHTS + 1];
     int have_decided[SIM_MAX_HEIGHTS + 1];
     sim_built *built;

@@ -277,6 +277,7 @@ static void set_goal(sim *s)
             r0 = st.round;
     }
     s->goal = g;
+    s->goal_set = s->now;
     s->deadline = s->now + bound_ms(s, g, r0);
     sim_trace(s, 1,
               "liveness: every honest node commits h=%" PRIu64 " by t=%" PRIu64 " (round %u now)",
@@ -389,8 +390,12 @@ static int run(sim *s)
             break;
         }
         if (s->after_gst && !s->fail[0]) {
-            if (goal_met(s))
+            if (goal_met(s)) {
+                uint64_t pm = (s->now - s->goal_set) * 1000 / (s->deadline - s->goal_set);
+                if (pm > s->st.worst_permille)
+                    s->st.worst_permille = pm;
                 set_goal(s);
+            }
             else if (s->now > s->deadline) {
                 uint64_t low = UINT64_MAX;
                 uint16_t who = 0;
@@ -707,6 +712,8 @@ static void add_stats(const sim_stats *a)
     total.late += a->late;
     if (a->max_round > total.max_round)
         total.max_round = a->max_round;
+    if (a->worst_permille > total.worst_permille)
+        total.worst_permille = a->worst_permille;
 }
 
 static const char *prog = "build/tests/sim_consensus";
@@ -838,11 +845,12 @@ int main(int argc, char **argv)
            " verifications (%" PRIu64 " cached), %" PRIu64 " decisions, %" PRIu64 " synced, "
            "%" PRIu64 " late, max round %" PRIu64 ", %" PRIu64 " crashes (%" PRIu64
            " inputs replayed, %" PRIu64 " signatures reused, %" PRIu64 " refused), %" PRIu64
-           " double votes, %" PRIu64 " evidence\n",
+           " double votes, %" PRIu64 " evidence; slowest height after GST: %" PRIu64
+           "%% of its liveness bound\n",
            fails ? "FAILED" : "ok", ran, have_one ? one : first, heights, secs,
            secs > 0 ? (double)ran / secs : 0.0, fails, total.events, total.signs, total.verifies,
            total.verify_hits, total.decisions, total.synced, total.late, total.max_round,
            total.crashes, total.replayed, total.reused, total.refused, total.double_votes,
-           total.evidence);
+           total.evidence, total.worst_permille / 10);
     return fails ? 1 : 0;
 }
