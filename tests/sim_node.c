@@ -584,6 +584,22 @@ void sim_node_deliver(sim *s, sim_node *nd, const sim_msg *m)
     }
 }
 
+/* A Byzantine node proposes in a round that is not its own, a valid block
+ * even: engines must ignore it (the validity check would see it decided). */
+static void usurp(sim *s, sim_node *nd, uint32_t round)
+{
+    sim_built b = {.height = nd->height, .round = round, .proposer = nd->id, .valid = 1};
+    sim_block_hash(s, &b.hash, nd->height, round, nd->id, 3);
+    sim_register_built(s, &b);
+    rp_cs_proposal p = {.height = nd->height, .round = round, .pol_round = -1,
+                        .block_hash = b.hash, .proposer = nd->id};
+    rp_hash m;
+    rp_cs_proposal_message(&m, &s->chain_id, &p);
+    sign_raw(s, nd, &m, &p.sig);
+    sim_msg msg = {.kind = MSG_PROPOSAL, .from = nd->id, .proposal = p};
+    sim_broadcast(s, nd->id, &msg);
+}
+
 static void send_votes(sim *s, sim_node *nd, uint32_t round, uint8_t type)
 {
     rp_cs_vote votes[SIM_MAX_NODES];
@@ -610,6 +626,9 @@ void sim_node_tick(sim *s, sim_node *nd)
         return;
     rp_cs_state cs;
     rp_cs_get_state(nd->eng, &cs);
+    if (nd->byz && !cs.decided && rp_cs_proposer(&nd->sched, cs.round) != nd->id &&
+        sim_rng_below(&s->rng, 2))
+        usurp(s, nd, cs.round);
     if (s->verbose >= 3) {
         char line[512];
         int k = snprintf(line, sizeof line,
