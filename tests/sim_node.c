@@ -602,10 +602,10 @@ static void usurp(sim *s, sim_node *nd, uint32_t round)
 
 static void send_votes(sim *s, sim_node *nd, uint32_t round, uint8_t type)
 {
-    rp_cs_vote votes[SIM_MAX_NODES];
+    rp_cs_vote votes[2 * SIM_MAX_NODES];
     sim_msg m = {.kind = MSG_VOTE, .from = nd->id};
-    size_t k = rp_cs_votes(nd->eng, round, type, votes, SIM_MAX_NODES);
-    for (size_t i = 0; i < k && i < SIM_MAX_NODES; i++) {
+    size_t k = rp_cs_votes(nd->eng, round, type, votes, 2 * SIM_MAX_NODES);
+    for (size_t i = 0; i < k && i < 2 * SIM_MAX_NODES; i++) {
         m.vote = votes[i];
         sim_broadcast(s, nd->id, &m);
     }
