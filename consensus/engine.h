@@ -33,9 +33,11 @@
  *                        block, waits the commit timeout and starts the next
  *                        height with a new engine.
  *   RP_CS_OUT_EVIDENCE   a validator signed two different votes at one
- *                        (height, round, type); the second is not counted.
- *                        Reported once per (validator, round, type): later
- *                        votes there are ignored.
+ *                        (height, round, type). Both votes count, each for
+ *                        its own block (as the paper counts messages; the
+ *                        validator still counts once toward "2f+1 of
+ *                        any"). Reported once per (validator, round, type):
+ *                        later votes there are ignored.
  *
  * An engine whose self index is -1 (a full node) follows the votes and
  * decides, but never asks to build or sign.
@@ -159,7 +161,9 @@ typedef struct rp_cs_state {
 void rp_cs_get_state(const rp_cs_engine *e, rp_cs_state *st);
 
 /* The votes the engine holds for one round and type, for peers that missed
- * them: copies up to max votes into out. Returns how many were copied. */
+ * them: copies up to max votes into out, one per validator in validator
+ * order, then the second votes of validators that signed two (at most 2n
+ * in all). Returns how many were copied. */
 size_t rp_cs_votes(const rp_cs_engine *e, uint32_t round, uint8_t type, rp_cs_vote *out,
                    size_t max);
 /* The proposal of a round, if one was received. Returns 0 or RP_CS_IGNORED. */

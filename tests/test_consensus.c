@@ -1183,7 +1183,8 @@ START_TEST(test_timeout_rules)
 END_TEST
 
 /* A second vote at one (height, round, type) is evidence, reported once
- * and not counted; the same vote again is a duplicate. */
+ * and counted for its own block (never twice toward "any"); the same vote
+ * again is a duplicate. */
 START_TEST(test_equivocation)
 {
     ev_keys();
@@ -1207,14 +1208,35 @@ START_TEST(test_equivocation)
     ck_assert_int_eq(vote(e, RP_VOTE_PREVOTE, 0, 1, hsh(0x33)), RP_CS_IGNORED);
     ck_assert_int_eq(vote(e, RP_VOTE_PREVOTE, 0, 1, v), RP_CS_IGNORED);
     rp_cs_vote got[4];
-    ck_assert_uint_eq(rp_cs_votes(e, 0, RP_VOTE_PREVOTE, got, 4), 1);
+    ck_assert_uint_eq(rp_cs_votes(e, 0, RP_VOTE_PREVOTE, got, 4), 2);
     ck_assert(heq(&got[0].block_hash, &w));
-    /* Not counted: with 0 and 2 for v, v has two prevotes, not three. */
-    votes(e, RP_VOTE_PREVOTE, 0, v, 0x5);
+    ck_assert(heq(&got[1].block_hash, &v));
+    ck_assert_uint_eq(rp_cs_votes(e, 0, RP_VOTE_PREVOTE, got, 1), 1);
+    /* Counted for v too: with round 0's proposal for v and the prevotes of
+     * 0 and 2, v has three prevotes of four (1's second among them), and
+     * this engine, in the prevote step since its propose timeout, precommits
+     * v. */
+    ck_assert_int_eq(prop(e, 0, -1, 0, v), 0);
+    ck_assert_int_eq(verdict(e, v, 1), 0);
+    ck_assert_int_eq(vote(e, RP_VOTE_PREVOTE, 0, 0, v), 0);
     ck_assert_uint_eq(count(RP_CS_OUT_VOTE), 0);
+    ck_assert_int_eq(vote(e, RP_VOTE_PREVOTE, 0, 2, v), 0);
+    expect_vote(RP_VOTE_PRECOMMIT, 0, v);
     /* The precommit slot is separate. */
     ck_assert_int_eq(vote(e, RP_VOTE_PRECOMMIT, 0, 1, v), 0);
     ck_assert_uint_eq(count(RP_CS_OUT_EVIDENCE), 0);
+    rp_cs_free(e);
+    /* But once toward "2f+1 of any": 1's two prevotes and 0's are two
+     * validators of four, not three, so no prevote timeout yet. */
+    e = mk(3);
+    ck_assert_int_eq(tmo(e, RP_CS_PROPOSE, 0), 0);
+    out.n = 0;
+    ck_assert_int_eq(rp_cs_on_vote(e, &x, &out), 0);
+    ck_assert_int_eq(rp_cs_on_vote(e, &y, &out), 0);
+    ck_assert_int_eq(vote(e, RP_VOTE_PREVOTE, 0, 0, v), 0);
+    ck_assert_uint_eq(count(RP_CS_OUT_TIMEOUT), 0);
+    ck_assert_int_eq(vote(e, RP_VOTE_PREVOTE, 0, 2, v), 0);
+    expect_timeout(RP_CS_PREVOTE, 0, 1000);
     rp_cs_free(e);
 }
 END_TEST
