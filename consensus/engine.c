@@ -13,8 +13,9 @@
  *
  * What is held. Rounds are allocated when their first message arrives and
  * kept in an array sorted by round; each has the round's proposal and one
- * prevote and one precommit slot per validator (the first vote counted; a
- * second, different one is reported as evidence and dropped). Rounds below
+ * prevote and one precommit slot per validator (the first vote; a second,
+ * different one is reported as evidence and kept beside it, and each
+ * counts for its own block, never twice toward "2f+1 of any"). Rounds below
  * the current one stay: L28 needs the prevotes of an earlier round and L49
  * decides at any round. Blocks named by proposals or built here are kept
  * with their verdict (unknown, valid, invalid), which is the paper's
@@ -40,6 +41,7 @@ typedef struct slot {
     rp_cs_vote vote;
     uint8_t has;      /* a vote is counted */
     uint8_t conflict; /* a second, different vote was reported */
+    rp_cs_vote other;
 } slot;
 
 typedef struct cs_round {
@@ -282,7 +284,8 @@ static uint64_t power_for(const rp_cs_engine *e, cs_round *r, uint8_t type, cons
     const slot *s = votes_of(e, r, type);
     uint64_t sum = 0;
     for (size_t i = 0; i < e->n; i++)
-        if (s[i].has && (!h || hash_eq(&s[i].vote.block_hash, h)))
+        if (s[i].has && (!h || hash_eq(&s[i].vote.block_hash, h) ||
+                         (s[i].conflict && hash_eq(&s[i].other.block_hash, h))))
             sum += e->power[i];
     return sum;
 }
@@ -389,8 +392,7 @@ static int rule_proposal(rp_cs_engine *e, rp_cs_outs *out)
         ok = is_valid && (e->locked_round == -1 || hash_eq(&e->locked_value, v));
     } else {
         /* L28-33: needs 2f+1 prevotes for v at the proposal's vr. */
-        if (!two_thirds(e, power_for(e, find_round(e, (uint32_t)p->pol_round),
-                                     RP_VOTE_PREVOTE, v)))
+        if (!two_thirds(e, power_for(e, find_round(e, (uint32_t)p->pol_round), RP_VOTE_PREVOTE, v)))
             return 0;
         int is_valid = valid(e, v);
         if (is_valid == UNKNOWN)
@@ -474,8 +476,8 @@ static void evaluate(rp_cs_engine *e, rp_cs_outs *out)
     while (!e->decided) {
         if (rule_decide(e, out))
             return;
-        if (rule_skip(e, out) || rule_proposal(e, out) || rule_lock(e, out) ||
-            rule_nil(e, out) || rule_prevote_wait(e, out) || rule_precommit_wait(e, out))
+        if (rule_skip(e, out) || rule_proposal(e, out) || rule_lock(e, out) || rule_nil(e, out) ||
+            rule_prevote_wait(e, out) || rule_precommit_wait(e, out))
             continue;
         return;
     }
@@ -486,8 +488,8 @@ static void evaluate(rp_cs_engine *e, rp_cs_outs *out)
 rp_cs_engine *rp_cs_new(const uint64_t *powers, size_t n, int32_t self, uint64_t height,
                         const struct rp_cs_sched *sched, const rp_cs_timeouts *t)
 {
-    if (!powers || !sched || !t || n < 1 || n > RP_CS_MAX_VALIDATORS || height == 0 ||
-        self < -1 || self >= (int64_t)n || sched->n != n)
+    if (!powers || !sched || !t || n < 1 || n > RP_CS_MAX_VALIDATORS || height == 0 || self < -1 ||
+        self >= (int64_t)n || sched->n != n)
         return NULL;
     uint64_t total = 0;
     for (size_t i = 0; i < n; i++) {
@@ -572,8 +574,7 @@ int rp_cs_on_proposal(rp_cs_engine *e, const rp_cs_proposal *p, rp_cs_outs *out)
 
 int rp_cs_on_vote(rp_cs_engine *e, const rp_cs_vote *v, rp_cs_outs *out)
 {
-    if (v->validator >= e->n ||
-        (v->type != RP_VOTE_PREVOTE && v->type != RP_VOTE_PRECOMMIT))
+    if (v->validator >= e->n || (v->type != RP_VOTE_PREVOTE && v->type != RP_VOTE_PRECOMMIT))
         return RP_CS_BAD;
     if (e->decided || v->height != e->height || !in_window(e, v->round))
         return RP_CS_IGNORED;
@@ -584,12 +585,21 @@ int rp_cs_on_vote(rp_cs_engine *e, const rp_cs_vote *v, rp_cs_outs *out)
     if (s->has) {
         if (hash_eq(&s->vote.block_hash, &v->block_hash) || s->conflict)
             return RP_CS_IGNORED;
-        /* Signed twice at one (height, round, type): report it once and
-         * keep counting the first vote only. */
+        /* Signed twice at one (height, round, type): report it once, and
+         * count the second vote for its own block too, as the paper counts
+         * messages. Counting the first only would let an equivocator split
+         * the honest nodes' views for good: a proposer's proof of lock
+         * (2f+1 prevotes at pol_round) that includes the vote it saw first
+         * would never be enough for a node that saw the other one first,
+         * and nodes locked in different rounds could then never agree.
+         * Safety holds either way: two 2f+1 sets still share an honest
+         * validator, who votes once. */
         s->conflict = 1;
+        s->other = *v;
         rp_cs_out *o = push(e, out, RP_CS_OUT_EVIDENCE);
         o->round = v->round;
         rp_cs_evidence_make(&o->evidence, &s->vote, v);
+        evaluate(e, out);
         return 0;
     }
     s->has = 1;
@@ -674,10 +684,15 @@ int rp_cs_commit(const rp_cs_engine *e, rp_commit *c)
     c->round = e->decision_round;
     c->block_hash = e->decision;
     for (size_t i = 0; i < e->n; i++) {
-        if (!s[i].has || !hash_eq(&s[i].vote.block_hash, &e->decision))
+        const rp_cs_vote *cv = NULL;
+        if (s[i].has && hash_eq(&s[i].vote.block_hash, &e->decision))
+            cv = &s[i].vote;
+        else if (s[i].has && s[i].conflict && hash_eq(&s[i].other.block_hash, &e->decision))
+            cv = &s[i].other;
+        if (!cv)
             continue;
         c->sigs[c->count].validator = (uint16_t)i;
-        c->sigs[c->count].sig = s[i].vote.sig;
+        c->sigs[c->count].sig = cv->sig;
         c->count++;
     }
     return 0;
@@ -698,8 +713,7 @@ void rp_cs_get_state(const rp_cs_engine *e, rp_cs_state *st)
     st->decision = e->decision;
 }
 
-size_t rp_cs_votes(const rp_cs_engine *e, uint32_t round, uint8_t type, rp_cs_vote *out,
-                   size_t max)
+size_t rp_cs_votes(const rp_cs_engine *e, uint32_t round, uint8_t type, rp_cs_vote *out, size_t max)
 {
     cs_round *r = find_round(e, round);
     if (!r || (type != RP_VOTE_PREVOTE && type != RP_VOTE_PRECOMMIT))
@@ -709,6 +723,10 @@ size_t rp_cs_votes(const rp_cs_engine *e, uint32_t round, uint8_t type, rp_cs_vo
     for (size_t i = 0; i < e->n && k < max; i++)
         if (s[i].has)
             out[k++] = s[i].vote;
+    /* Then the second votes of equivocators, which peers count too. */
+    for (size_t i = 0; i < e->n && k < max; i++)
+        if (s[i].has && s[i].conflict)
+            out[k++] = s[i].other;
     return k;
 }
 

@@ -21,7 +21,10 @@
  *                        signed vote back with rp_cs_on_vote.
  *   RP_CS_OUT_TIMEOUT    call rp_cs_on_timeout(step, height, round) after
  *                        ms milliseconds (an older timer may stay: stale
- *                        timeouts are ignored).
+ *                        timeouts are ignored). Every validator, the
+ *                        proposer too, gets the propose timeout of each
+ *                        round, so a build or signature that never comes
+ *                        cannot stall the round.
  *   RP_CS_OUT_CHECK      a proposal names this block: check it against the
  *                        tip (ledger/exec.h) and call rp_cs_on_verdict.
  *   RP_CS_OUT_DECIDE     the height is decided on this block at this round;
@@ -30,7 +33,11 @@
  *                        block, waits the commit timeout and starts the next
  *                        height with a new engine.
  *   RP_CS_OUT_EVIDENCE   a validator signed two different votes at one
- *                        (height, round, type); the second is not counted.
+ *                        (height, round, type). Both votes count, each for
+ *                        its own block (as the paper counts messages; the
+ *                        validator still counts once toward "2f+1 of
+ *                        any"). Reported once per (validator, round, type):
+ *                        later votes there are ignored.
  *
  * An engine whose self index is -1 (a full node) follows the votes and
  * decides, but never asks to build or sign.
@@ -100,20 +107,25 @@ typedef struct rp_cs_engine rp_cs_engine;
  * powers (copied; n in 1..RP_CS_MAX_VALIDATORS, each > 0, total below
  * 2^62); self is this node's validator index or -1; proposers: the
  * proposer of each round is rp_cs_proposer(sched, round) (copied).
- * Returns: the engine, or NULL (bad arguments, or out of memory). */
+ * Returns: the engine, or NULL (bad arguments, a schedule of another set of
+ *          powers, or out of memory). */
 struct rp_cs_sched;
 rp_cs_engine *rp_cs_new(const uint64_t *powers, size_t n, int32_t self, uint64_t height,
                         const struct rp_cs_sched *sched, const rp_cs_timeouts *t);
 void rp_cs_free(rp_cs_engine *e);
 
-/* StartRound(0) (L10): the first outputs of the height. Call once. */
+/* StartRound(0) (L10): the first outputs of the height. Call once (a
+ * second call does nothing). Proposals and votes fed before it are kept
+ * and acted on here; timeouts before it are ignored. */
 void rp_cs_start(rp_cs_engine *e, rp_cs_outs *out);
 
 /* Inputs. Each returns 0 if the input was used; RP_CS_IGNORED if it was
  * for another height, a stale round or step, a duplicate, out of the round
- * window, or from a validator that is not the round's proposer; RP_CS_BAD
+ * window, or from a validator that is not the round's proposer, after the
+ * height is decided, or when memory for a new round ran out; RP_CS_BAD
  * for an index out of range or a malformed value (pol_round >= round, a
  * vote type that is not one). Ignored and bad inputs change nothing.
+ * A round keeps the first proposal it gets; another is ignored.
  * Outputs are appended to out (which the caller empties: out->n = 0). */
 #define RP_CS_IGNORED 1
 #define RP_CS_BAD 2
@@ -121,7 +133,9 @@ int rp_cs_on_proposal(rp_cs_engine *e, const rp_cs_proposal *p, rp_cs_outs *out)
 int rp_cs_on_vote(rp_cs_engine *e, const rp_cs_vote *v, rp_cs_outs *out);
 int rp_cs_on_timeout(rp_cs_engine *e, enum rp_cs_step step, uint64_t height, uint32_t round,
                      rp_cs_outs *out);
-/* The ledger's verdict on a block named by a proposal: valid(v). */
+/* The ledger's verdict on a block named by a proposal: valid(v) (nonzero:
+ * valid). RP_CS_IGNORED for a block no proposal named (no CHECK was asked)
+ * or one already answered. */
 int rp_cs_on_verdict(rp_cs_engine *e, const rp_hash *block_hash, int valid, rp_cs_outs *out);
 /* The block built after RP_CS_OUT_BUILD for (height, round). Treated as
  * valid (the caller built it on the tip). */
@@ -147,7 +161,9 @@ typedef struct rp_cs_state {
 void rp_cs_get_state(const rp_cs_engine *e, rp_cs_state *st);
 
 /* The votes the engine holds for one round and type, for peers that missed
- * them: copies up to max votes into out. Returns how many were copied. */
+ * them: copies up to max votes into out, one per validator in validator
+ * order, then the second votes of validators that signed two (at most 2n
+ * in all). Returns how many were copied. */
 size_t rp_cs_votes(const rp_cs_engine *e, uint32_t round, uint8_t type, rp_cs_vote *out,
                    size_t max);
 /* The proposal of a round, if one was received. Returns 0 or RP_CS_IGNORED. */

@@ -61,12 +61,11 @@ static int is_vote_type(uint8_t t)
     return t == RP_VOTE_PREVOTE || t == RP_VOTE_PRECOMMIT;
 }
 
-int rp_cs_evidence_verify(const rp_cs_evidence *e, const rp_hash *chain_id,
-                          const rp_pubkey *keys, size_t n)
+int rp_cs_evidence_verify(const rp_cs_evidence *e, const rp_hash *chain_id, const rp_pubkey *keys,
+                          size_t n)
 {
     const rp_cs_vote *a = &e->a, *b = &e->b;
-    if (a->validator >= n || b->validator >= n || !is_vote_type(a->type) ||
-        !is_vote_type(b->type))
+    if (a->validator >= n || b->validator >= n || !is_vote_type(a->type) || !is_vote_type(b->type))
         return RP_ERR_RANGE;
     /* Two votes at different places, or for one hash, prove nothing; a pair
      * in the wrong order is a second encoding of the same proof. */

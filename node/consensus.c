@@ -461,8 +461,13 @@ static void feed(struct consensus *c, const rp_cs_input *in, uint64_t from)
     rp_cs_outs out = {0};
     int rc = rp_cs_input_apply(c->e, in, &out);
     if (rc == 0 && !c->replaying) {
-        if (in->kind == RP_CS_IN_VOTE)
-            cs_relay_vote(c, &in->vote, from);
+        if (in->kind == RP_CS_IN_VOTE) {
+            int second = 0; /* it made evidence: its validator's second vote */
+            for (size_t i = 0; i < out.n; i++)
+                second |= out.v[i].kind == RP_CS_OUT_EVIDENCE &&
+                          out.v[i].evidence.a.validator == in->vote.validator;
+            cs_relay_vote(c, &in->vote, from, second);
+        }
         else if (in->kind == RP_CS_IN_PROPOSAL)
             cs_relay_proposal(c, &in->proposal, cs_block_find(c, &in->proposal.block_hash),
                               from);

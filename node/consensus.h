@@ -113,8 +113,9 @@ void cs_send_state(struct consensus *c, uint64_t peer);
 /* A STATE from a peer: remember it, send what it lacks. */
 void cs_on_state(struct consensus *c, uint64_t peer, const rp_cs_state_msg *st);
 /* A proposal or vote was accepted: relay it to every peer (but from) that
- * is at our height and lacks it. */
-void cs_relay_vote(struct consensus *c, const rp_cs_vote *v, uint64_t from);
+ * is at our height and lacks it. second: the vote is its validator's
+ * second at (round, type) (evidence), sent whatever the peer's bitmap. */
+void cs_relay_vote(struct consensus *c, const rp_cs_vote *v, uint64_t from, int second);
 void cs_relay_proposal(struct consensus *c, const rp_cs_proposal *p, const struct cs_block *b,
                        uint64_t from);
 struct cs_peer *cs_peer_get(struct consensus *c, uint64_t id, int create);

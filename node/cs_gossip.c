@@ -59,11 +59,11 @@ void cs_send_state(struct consensus *c, uint64_t peer)
     m.n = (uint16_t)c->nval;
     rp_cs_proposal p;
     m.has_proposal = rp_cs_get_proposal(c->e, st.round, &p) == 0;
-    rp_cs_vote votes[RP_CS_MAX_VALIDATORS];
-    size_t k = rp_cs_votes(c->e, st.round, RP_VOTE_PREVOTE, votes, c->nval);
+    rp_cs_vote votes[2 * RP_CS_MAX_VALIDATORS];
+    size_t k = rp_cs_votes(c->e, st.round, RP_VOTE_PREVOTE, votes, 2 * c->nval);
     for (size_t i = 0; i < k; i++)
         rp_cs_bit_set(m.prevotes, votes[i].validator);
-    k = rp_cs_votes(c->e, st.round, RP_VOTE_PRECOMMIT, votes, c->nval);
+    k = rp_cs_votes(c->e, st.round, RP_VOTE_PRECOMMIT, votes, 2 * c->nval);
     for (size_t i = 0; i < k; i++)
         rp_cs_bit_set(m.precommits, votes[i].validator);
     unsigned char buf[RP_CS_STATE_MAX_SIZE];
@@ -93,15 +93,21 @@ static void send_proposal_to(struct consensus *c, uint64_t peer, const rp_cs_pro
     free(buf);
 }
 
-/* Send peer the votes of (round, type) it lacks, marking them sent. */
+/* Send peer the votes of (round, type) it lacks, marking them sent. A
+ * validator's second vote (it signed two: rp_cs_votes lists those after
+ * the first ones) goes along whatever the bitmap says, which has one bit
+ * per validator: a peer may need it to count a proof of lock. */
 static void send_missing(struct consensus *c, struct cs_peer *cp, uint32_t round, uint8_t type)
 {
-    rp_cs_vote votes[RP_CS_MAX_VALIDATORS];
-    size_t k = rp_cs_votes(c->e, round, type, votes, c->nval);
+    rp_cs_vote votes[2 * RP_CS_MAX_VALIDATORS];
+    unsigned char seen[RP_CS_BITMAP_MAX] = {0};
+    size_t k = rp_cs_votes(c->e, round, type, votes, 2 * c->nval);
     int mark = cp->st.round == round;
     unsigned char *map = type == RP_VOTE_PREVOTE ? cp->st.prevotes : cp->st.precommits;
     for (size_t i = 0; i < k; i++) {
-        if (mark && rp_cs_bit(map, votes[i].validator))
+        int second = rp_cs_bit(seen, votes[i].validator);
+        rp_cs_bit_set(seen, votes[i].validator);
+        if (!second && mark && rp_cs_bit(map, votes[i].validator))
             continue;
         send_vote_to(c, cp->id, &votes[i]);
         if (mark)
@@ -144,7 +150,7 @@ void cs_on_state(struct consensus *c, uint64_t peer, const rp_cs_state_msg *st)
     }
 }
 
-void cs_relay_vote(struct consensus *c, const rp_cs_vote *v, uint64_t from)
+void cs_relay_vote(struct consensus *c, const rp_cs_vote *v, uint64_t from, int second)
 {
     for (size_t i = 0; i < CS_MAX_PEERS; i++) {
         struct cs_peer *cp = &c->peers[i];
@@ -154,7 +160,7 @@ void cs_relay_vote(struct consensus *c, const rp_cs_vote *v, uint64_t from)
             continue;
         int same = cp->has_state && cp->st.round == v->round;
         unsigned char *map = v->type == RP_VOTE_PREVOTE ? cp->st.prevotes : cp->st.precommits;
-        if (same && rp_cs_bit(map, v->validator))
+        if (same && rp_cs_bit(map, v->validator) && !second)
             continue;
         send_vote_to(c, cp->id, v);
         if (same)

@@ -11,6 +11,10 @@
 #   scripts/dev.sh sim [ARGS...]       the record-gossip simulation (bench/sim_gossip:
 #                                      1,000 real engines by default; ARGS such as
 #                                      --nodes 5000 --records 200 --seed 1)
+#   scripts/dev.sh sim consensus N [FIRST]
+#                                      N more seeds of the consensus simulator
+#                                      (tests/sim_consensus) from seed FIRST (default:
+#                                      a random one past the test suite's 1..1000)
 #
 # Build directories: build/ (gcc, debugoptimized), build-san/ (gcc, ASan+UBSan),
 # build-fuzz/ (clang, libFuzzer). Environment: RP_FUZZ_SECONDS (default 20)
@@ -196,6 +200,21 @@ cmd_fuzz() {
 cmd_sim() {
     install_missing
     setup build
+    if [ "${1:-}" = consensus ]; then
+        shift
+        [ $# -ge 1 ] && [ $# -le 2 ] || die "usage: scripts/dev.sh sim consensus N [FIRST]"
+        local n=$1 first=${2:-}
+        case "$n" in '' | *[!0-9]*) die "N must be a whole number" ;; esac
+        if [ -z "$first" ]; then
+            # Past the 1,000 seeds `meson test` runs, somewhere new each time;
+            # a failing seed prints its own command line to reproduce it.
+            first=$((1001 + $(od -An -N4 -tu4 /dev/urandom | tr -d ' ') % 1000000000))
+        fi
+        case "$first" in *[!0-9]*) die "FIRST must be a whole number" ;; esac
+        build build tests/sim_consensus
+        say "consensus simulator: $n seeds from $first"
+        exec build/tests/sim_consensus --seeds "$n" --first "$first"
+    fi
     build build sim_gossip
     exec build/bench/sim_gossip "$@"
 }
@@ -221,7 +240,7 @@ MSG
 }
 
 usage() {
-    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 case "${1:-}" in

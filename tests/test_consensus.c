@@ -154,7 +154,8 @@ START_TEST(test_evidence_make_and_verify)
     rp_cs_evidence_make(&f, &e.b, &e.a);
     ck_assert_int_eq(memcmp(&e, &f, sizeof e), 0);
     /* A nil vote against a block vote is evidence too (nil sorts first). */
-    rp_cs_vote n = mkvote(RP_VOTE_PRECOMMIT, 0, 1, NIL), b = mkvote(RP_VOTE_PRECOMMIT, 0, 1, hsh(1));
+    rp_cs_vote n = mkvote(RP_VOTE_PRECOMMIT, 0, 1, NIL),
+               b = mkvote(RP_VOTE_PRECOMMIT, 0, 1, hsh(1));
     sign_vote(&n, &ev_sk[1]);
     sign_vote(&b, &ev_sk[1]);
     rp_cs_evidence_make(&f, &b, &n);

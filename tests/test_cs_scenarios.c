@@ -234,8 +234,7 @@ static void deliver(net *t, size_t to, int from, uint8_t type, uint32_t round)
         run(t, to, &m->in, NULL);
         return;
     }
-    ck_abort_msg("no message from %d of type %u at round %u for node %zu", from, type, round,
-                 to);
+    ck_abort_msg("no message from %d of type %u at round %u for node %zu", from, type, round, to);
 }
 
 /* Deliver everything not blocked, in order, until nothing is left. */

@@ -310,7 +310,7 @@ START_TEST(test_proposal_refusals)
     rp_hash v = hsh(0x11);
     ck_assert_int_eq(prop(e, 0, -1, 1, v), RP_CS_IGNORED); /* not round 0's proposer */
     ck_assert_int_eq(prop(e, 0, -1, 4, v), RP_CS_BAD);
-    ck_assert_int_eq(prop(e, 0, 0, 0, v), RP_CS_BAD);   /* pol_round >= round */
+    ck_assert_int_eq(prop(e, 0, 0, 0, v), RP_CS_BAD); /* pol_round >= round */
     ck_assert_int_eq(prop(e, 2, 2, 2, v), RP_CS_BAD);
     ck_assert_int_eq(prop(e, 2, -2, 2, v), RP_CS_BAD);
     ck_assert_int_eq(prop(e, RP_CS_ROUND_WINDOW + 1, -1, (RP_CS_ROUND_WINDOW + 1) % 4, v),
@@ -507,6 +507,75 @@ START_TEST(test_l36_valid_only_and_late_verdict)
 }
 END_TEST
 
+/* Thresholds with unequal powers {1,1,1,3} (total 6): 2f+1 is more than
+ * 4, f+1 more than 2, so power exactly at two thirds or one third is not
+ * enough. */
+START_TEST(test_weighted_thresholds)
+{
+    const uint64_t pw[4] = {1, 1, 1, 3};
+    rp_cs_sched s;
+    rp_cs_timeouts t;
+    rp_cs_timeouts_default(&t);
+    ck_assert_int_eq(rp_cs_sched_init(&s, pw, 4, 1), 0);
+    ck_assert_uint_eq(rp_cs_proposer(&s, 0), 3);
+    rp_cs_engine *e = rp_cs_new(pw, 4, -1, 1, &s, &t);
+    ck_assert_ptr_nonnull(e);
+    out.n = 0;
+    rp_cs_start(e, &out);
+    /* Precommits: 3 + 1 = 4 of 6 is exactly two thirds: no L47. */
+    ck_assert_int_eq(vote(e, RP_VOTE_PRECOMMIT, 0, 3, NIL), 0);
+    ck_assert_int_eq(vote(e, RP_VOTE_PRECOMMIT, 0, 0, NIL), 0);
+    ck_assert_uint_eq(out.n, 0);
+    ck_assert_int_eq(vote(e, RP_VOTE_PRECOMMIT, 0, 1, NIL), 0);
+    expect_timeout(RP_CS_PRECOMMIT, 0, 1000);
+    /* Three light validators (3 of 6) decide nothing either. */
+    rp_hash v = hsh(0x11);
+    ck_assert_int_eq(prop(e, 0, -1, 3, v), 0);
+    ck_assert_int_eq(verdict(e, v, 1), 0);
+    ck_assert_int_eq(vote(e, RP_VOTE_PREVOTE, 0, 0, v), 0);
+    ck_assert_int_eq(vote(e, RP_VOTE_PREVOTE, 0, 1, v), 0);
+    ck_assert_int_eq(vote(e, RP_VOTE_PREVOTE, 0, 2, v), 0);
+    ck_assert_int_eq(state(e).locked_round, -1);
+    ck_assert_int_eq(vote(e, RP_VOTE_PREVOTE, 0, 3, v), 0);
+    ck_assert_int_eq(state(e).locked_round, 0);
+    /* f+1: two light senders (2 of 6) are exactly a third: no jump; the
+     * heavy one alone is more. */
+    ck_assert_int_eq(vote(e, RP_VOTE_PREVOTE, 2, 0, NIL), 0);
+    ck_assert_int_eq(vote(e, RP_VOTE_PREVOTE, 2, 1, NIL), 0);
+    ck_assert_uint_eq(state(e).round, 0);
+    ck_assert_int_eq(vote(e, RP_VOTE_PRECOMMIT, 4, 3, NIL), 0);
+    ck_assert_uint_eq(state(e).round, 4);
+    rp_cs_free(e);
+}
+END_TEST
+
+/* L36-43 waits for the prevote step: in the propose step, 2f+1 prevotes
+ * for a proposal whose vr has no proof (L28 cannot fire) lock nothing; once
+ * the propose timeout prevotes nil, the rule fires and we lock. */
+START_TEST(test_l36_not_in_propose)
+{
+    rp_hash v = hsh(0x11);
+    rp_cs_engine *e = mk(3);
+    ck_assert_int_eq(tmo(e, RP_CS_PRECOMMIT, 0), 0);
+    ck_assert_int_eq(prop(e, 1, 0, 1, v), 0);
+    ck_assert_int_eq(verdict(e, v, 1), 0);
+    votes(e, RP_VOTE_PREVOTE, 1, v, 0x7);
+    ck_assert_uint_eq(count(RP_CS_OUT_VOTE), 0);
+    rp_cs_state st = state(e);
+    ck_assert_int_eq(st.step, RP_CS_PROPOSE);
+    ck_assert_int_eq(st.locked_round, -1);
+    ck_assert_int_eq(st.valid_round, -1);
+    ck_assert_int_eq(tmo(e, RP_CS_PROPOSE, 1), 0);
+    ck_assert_uint_eq(out.n, 2);
+    ck_assert_uint_eq(out.v[0].vote.type, RP_VOTE_PREVOTE);
+    ck_assert(rp_cs_is_nil(&out.v[0].vote.block_hash));
+    ck_assert_uint_eq(out.v[1].vote.type, RP_VOTE_PRECOMMIT);
+    ck_assert(heq(&out.v[1].vote.block_hash, &v));
+    ck_assert_int_eq(state(e).locked_round, 1);
+    rp_cs_free(e);
+}
+END_TEST
+
 /* L44-46: 2f+1 nil prevotes, in the prevote step only. */
 START_TEST(test_l44_nil)
 {
@@ -683,8 +752,8 @@ START_TEST(test_timeout_rules)
     out.n = 0;
     rp_cs_start(e, &out);
 
-    ck_assert_int_eq(tmo(e, RP_CS_PREVOTE, 0), RP_CS_IGNORED);   /* step propose */
-    ck_assert_int_eq(tmo(e, RP_CS_PROPOSE, 1), RP_CS_IGNORED);   /* other round */
+    ck_assert_int_eq(tmo(e, RP_CS_PREVOTE, 0), RP_CS_IGNORED); /* step propose */
+    ck_assert_int_eq(tmo(e, RP_CS_PROPOSE, 1), RP_CS_IGNORED); /* other round */
     ck_assert_int_eq(tmo(e, (enum rp_cs_step)7, 0), RP_CS_BAD);
     out.n = 0;
     ck_assert_int_eq(rp_cs_on_timeout(e, RP_CS_PROPOSE, 2, 0, &out), RP_CS_IGNORED);
@@ -718,7 +787,8 @@ START_TEST(test_timeout_rules)
 END_TEST
 
 /* A second vote at one (height, round, type) is evidence, reported once
- * and not counted; the same vote again is a duplicate. */
+ * and counted for its own block (never twice toward "any"); the same vote
+ * again is a duplicate. */
 START_TEST(test_equivocation)
 {
     ev_keys();
@@ -742,14 +812,35 @@ START_TEST(test_equivocation)
     ck_assert_int_eq(vote(e, RP_VOTE_PREVOTE, 0, 1, hsh(0x33)), RP_CS_IGNORED);
     ck_assert_int_eq(vote(e, RP_VOTE_PREVOTE, 0, 1, v), RP_CS_IGNORED);
     rp_cs_vote got[4];
-    ck_assert_uint_eq(rp_cs_votes(e, 0, RP_VOTE_PREVOTE, got, 4), 1);
+    ck_assert_uint_eq(rp_cs_votes(e, 0, RP_VOTE_PREVOTE, got, 4), 2);
     ck_assert(heq(&got[0].block_hash, &w));
-    /* Not counted: with 0 and 2 for v, v has two prevotes, not three. */
-    votes(e, RP_VOTE_PREVOTE, 0, v, 0x5);
+    ck_assert(heq(&got[1].block_hash, &v));
+    ck_assert_uint_eq(rp_cs_votes(e, 0, RP_VOTE_PREVOTE, got, 1), 1);
+    /* Counted for v too: with round 0's proposal for v and the prevotes of
+     * 0 and 2, v has three prevotes of four (1's second among them), and
+     * this engine, in the prevote step since its propose timeout, precommits
+     * v. */
+    ck_assert_int_eq(prop(e, 0, -1, 0, v), 0);
+    ck_assert_int_eq(verdict(e, v, 1), 0);
+    ck_assert_int_eq(vote(e, RP_VOTE_PREVOTE, 0, 0, v), 0);
     ck_assert_uint_eq(count(RP_CS_OUT_VOTE), 0);
+    ck_assert_int_eq(vote(e, RP_VOTE_PREVOTE, 0, 2, v), 0);
+    expect_vote(RP_VOTE_PRECOMMIT, 0, v);
     /* The precommit slot is separate. */
     ck_assert_int_eq(vote(e, RP_VOTE_PRECOMMIT, 0, 1, v), 0);
     ck_assert_uint_eq(count(RP_CS_OUT_EVIDENCE), 0);
+    rp_cs_free(e);
+    /* But once toward "2f+1 of any": 1's two prevotes and 0's are two
+     * validators of four, not three, so no prevote timeout yet. */
+    e = mk(3);
+    ck_assert_int_eq(tmo(e, RP_CS_PROPOSE, 0), 0);
+    out.n = 0;
+    ck_assert_int_eq(rp_cs_on_vote(e, &x, &out), 0);
+    ck_assert_int_eq(rp_cs_on_vote(e, &y, &out), 0);
+    ck_assert_int_eq(vote(e, RP_VOTE_PREVOTE, 0, 0, v), 0);
+    ck_assert_uint_eq(count(RP_CS_OUT_TIMEOUT), 0);
+    ck_assert_int_eq(vote(e, RP_VOTE_PREVOTE, 0, 2, v), 0);
+    expect_timeout(RP_CS_PREVOTE, 0, 1000);
     rp_cs_free(e);
 }
 END_TEST
@@ -900,11 +991,13 @@ static Suite *suite(void)
     tcase_add_test(tc, test_l34_prevote_timeout);
     tcase_add_test(tc, test_l36_lock);
     tcase_add_test(tc, test_l36_valid_only_and_late_verdict);
+    tcase_add_test(tc, test_l36_not_in_propose);
     tcase_add_test(tc, test_l44_nil);
     tcase_add_test(tc, test_l47_precommit_timeout);
     tcase_add_test(tc, test_l49_decide);
     tcase_add_test(tc, test_l49_earlier_round);
     tcase_add_test(tc, test_l55_round_skip);
+    tcase_add_test(tc, test_weighted_thresholds);
     tcase_add_test(tc, test_timeout_rules);
     tcase_add_test(tc, test_equivocation);
     tcase_add_test(tc, test_bounds);
