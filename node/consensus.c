@@ -13,6 +13,7 @@
 #include "ledger/query.h"
 #include "node/consensus.h"
 #include "node/cswal.h"
+#include "node/disk.h"
 #include "node/log.h"
 #include "node/network.h"
 #include "node/rpc_params.h"
@@ -189,6 +190,35 @@ static void note_commit_signers(struct consensus *c, const rp_commit *cm)
     }
 }
 
+#define RETRY_FIRST_MS 1000
+#define RETRY_MAX_MS 30000
+
+/* The decision could not be written: keep it and try again later, saying
+ * so once (with the path and the room left if the disk is full). */
+static void commit_later(struct consensus *c, int rc, const char *msg)
+{
+    struct node *n = c->n;
+    c->commit_pending = 1;
+    c->retry_ms = c->retry_ms ? (c->retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : c->retry_ms * 2)
+                              : RETRY_FIRST_MS;
+    c->retry_at_ms = now_ms(c) + c->retry_ms;
+    if (c->commit_trouble_logged)
+        return;
+    c->commit_trouble_logged = 1;
+    char q[300], room[32];
+    uint64_t avail = 0;
+    if (rp_disk_full(n->datadir, rc, &avail)) {
+        rp_disk_size_text(room, sizeof room, avail);
+        rp_log(RP_LOG_ERROR, "disk_full",
+               "path=%s free=\"%s\" height=%llu msg=\"the decided block waits and is tried "
+               "again; make room on this disk\"",
+               rp_log_str(q, sizeof q, n->datadir), room, (unsigned long long)c->height);
+    } else {
+        rp_log(RP_LOG_ERROR, "consensus_commit_failed", "height=%llu code=%d msg=%s retry=true",
+               (unsigned long long)c->height, rc, rp_log_str(q, sizeof q, msg));
+    }
+}
+
 static void decide_done(void *ctx, int rc, const rp_store_error *err)
 {
     struct decide_job *j = ctx;
@@ -197,19 +227,19 @@ static void decide_done(void *ctx, int rc, const rp_store_error *err)
     c->committing = 0;
     if (rc) {
         rp_tip tip;
-        char q[300];
         int behind = rp_store_tip(n->st, &tip) == 0 && tip.height >= j->height;
-        /* Sync may have written the same block first: that is no failure. */
-        if (!behind)
-            rp_log(RP_LOG_ERROR, "consensus_commit_failed", "height=%llu code=%d msg=%s",
-                   (unsigned long long)j->height, rc,
-                   rp_log_str(q, sizeof q, err && err->msg[0] ? err->msg : rp_strerror(rc)));
         free(j->ids);
         free(j);
-        if (!c->stopped && rp_store_tip(n->st, &tip) == 0)
-            new_height(c, tip.height + 1); /* a failed commit: the height runs again */
+        if (c->stopped)
+            return;
+        if (behind) /* sync wrote the same height first: no failure */
+            new_height(c, tip.height + 1);
+        else
+            commit_later(c, rc, err && err->msg[0] ? err->msg : rp_strerror(rc));
         return;
     }
+    if (c->commit_trouble_logged)
+        rp_log(RP_LOG_INFO, "consensus_commit_ok", "height=%llu", (unsigned long long)j->height);
     c->decided_blocks++;
     note_commit_signers(c, &j->commit);
     /* Moves consensus to the next height (rp_consensus_block_committed). */
@@ -218,33 +248,39 @@ static void decide_done(void *ctx, int rc, const rp_store_error *err)
     free(j);
 }
 
-static void decide(struct consensus *c, uint32_t round, const rp_hash *hash)
+/* Hand the decided block and its commit to the writer, if it can be now. */
+static void try_commit(struct consensus *c)
 {
     struct node *n = c->n;
-    char hh[17];
-    hash8(hh, hash);
-    c->decided = 1;
-    c->last_round = round;
-    struct cs_block *b = cs_block_find(c, hash);
-    if (!b || !b->bytes) {
-        /* Decided on a block we never received: block sync brings it. */
-        rp_log(RP_LOG_WARN, "consensus_decided_unknown",
-               "height=%llu round=%u block=%s msg=\"waiting for block sync\"",
-               (unsigned long long)c->height, round, hh);
+    if (!c->commit_pending || c->committing || c->stopped || now_ms(c) < c->retry_at_ms)
         return;
+    struct cs_block *b = cs_block_find(c, &c->decision);
+    if (!b || !b->bytes) {
+        if (!c->commit_trouble_logged) {
+            char hh[17];
+            hash8(hh, &c->decision);
+            c->commit_trouble_logged = 1;
+            rp_log(RP_LOG_WARN, "consensus_decided_unknown",
+                   "height=%llu block=%s msg=\"decided on a block this node has not received: "
+                   "waiting for it\"",
+                   (unsigned long long)c->height, hh);
+        }
+        return; /* its proposal (STATE) or block sync brings it */
     }
     struct decide_job *j = calloc(1, sizeof *j);
     unsigned char *block = malloc(b->len), *commit = malloc(RP_COMMIT_MAX_SIZE);
     unsigned char *pc = b->plen ? malloc(b->plen) : NULL;
     size_t clen = 0;
-    if (!j || !block || !commit || (b->plen && !pc) || rp_cs_commit(c->e, &j->commit) != 0 ||
-        rp_commit_encode(&j->commit, commit, RP_COMMIT_MAX_SIZE, &clen) != 0) {
+    int rc = !j || !block || !commit || (b->plen && !pc) ? RP_ERR_NOMEM : 0;
+    if (!rc && (rp_cs_commit(c->e, &j->commit) != 0 ||
+                rp_commit_encode(&j->commit, commit, RP_COMMIT_MAX_SIZE, &clen) != 0))
+        rc = RP_ERR_COMMIT; /* cannot happen: the engine decided on these precommits */
+    if (rc) {
         free(j);
         free(block);
         free(commit);
         free(pc);
-        rp_log(RP_LOG_ERROR, "consensus_commit_failed", "height=%llu code=%d",
-               (unsigned long long)c->height, RP_ERR_NOMEM);
+        commit_later(c, rc, rp_strerror(rc));
         return;
     }
     memcpy(block, b->bytes, b->len);
@@ -252,16 +288,16 @@ static void decide(struct consensus *c, uint32_t round, const rp_hash *hash)
         memcpy(pc, b->pc, b->plen);
     j->c = c;
     j->height = c->height;
-    j->hash = *hash;
+    j->hash = c->decision;
     j->t0 = uv_hrtime();
     rp_checked *checked = b->checked;
     if (checked && rp_checked_record_ids(checked, &j->ids, &j->nids) != 0)
         j->nids = 0;
+    if (!checked && rp_block_record_ids(n, block, b->len, &j->ids, &j->nids) != 0)
+        j->nids = 0; /* a retry: the commit runs the rules itself */
     b->checked = NULL;
-    rp_log(RP_LOG_INFO, "consensus_decided", "height=%llu round=%u block=%s signers=%u",
-           (unsigned long long)c->height, round, hh, (unsigned)j->commit.count);
-    int rc = rp_node_writer_commit(n->writer, block, b->len, commit, clen, pc, b->plen, checked,
-                                   NULL, NULL, decide_done, j);
+    rc = rp_node_writer_commit(n->writer, block, b->len, commit, clen, pc, b->plen, checked, NULL,
+                               NULL, decide_done, j);
     if (rc) {
         free(block);
         free(commit);
@@ -269,11 +305,26 @@ static void decide(struct consensus *c, uint32_t round, const rp_hash *hash)
         rp_checked_free(checked);
         free(j->ids);
         free(j);
-        rp_log(RP_LOG_WARN, "consensus_commit_failed", "height=%llu code=%d",
-               (unsigned long long)c->height, rc);
+        commit_later(c, rc, rp_strerror(rc));
         return;
     }
+    c->commit_pending = 0;
     c->committing = 1;
+}
+
+static void decide(struct consensus *c, uint32_t round, const rp_hash *hash)
+{
+    char hh[17];
+    hash8(hh, hash);
+    c->decided = 1;
+    c->last_round = round;
+    c->decision = *hash;
+    c->commit_pending = 1;
+    rp_commit cm;
+    unsigned signers = rp_cs_commit(c->e, &cm) == 0 ? cm.count : 0;
+    rp_log(RP_LOG_INFO, "consensus_decided", "height=%llu round=%u block=%s signers=%u",
+           (unsigned long long)c->height, round, hh, signers);
+    try_commit(c);
 }
 
 /* ---- timers ---------------------------------------------------------------------- */
@@ -502,6 +553,9 @@ static void enter_height(struct consensus *c, uint64_t height, const rp_cswal_re
         uv_timer_stop(&c->step_timer[s]);
     }
     c->started = c->decided = c->committing = c->want_build = 0;
+    c->commit_pending = c->commit_trouble_logged = 0;
+    c->retry_at_ms = 0;
+    c->retry_ms = 0;
     c->sent_round = 0;
     c->sent_step = -1;
     c->sign_refused_logged = 0;
@@ -558,6 +612,7 @@ static void tick_cb(uv_timer_t *t)
     if (c->stopped || !c->e)
         return;
     try_build(c);
+    try_commit(c);
     if (c->started && now_ms(c) - c->last_state_ms >= CS_STATE_MS) {
         c->last_state_ms = now_ms(c);
         cs_send_state(c, 0); /* repairs what relaying missed */

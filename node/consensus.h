@@ -80,6 +80,12 @@ struct consensus {
     int started, decided, committing, building, replaying;
     int want_build;       /* a BUILD the producer could not start yet */
     uint32_t want_round;
+    /* the decision, until the writer has it (retried: a full disk, a full
+     * queue, a block still to come by sync) */
+    int commit_pending, commit_trouble_logged;
+    rp_hash decision;
+    uint64_t retry_at_ms;
+    unsigned retry_ms;
     uint64_t height_since_ms; /* when the previous height was committed */
     struct cs_block blocks[CS_MAX_BLOCKS];
     struct {

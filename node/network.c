@@ -179,11 +179,11 @@ static void on_mempool_event(void *ctx, const rp_mp_event *ev)
 /* The ids of a block's records, in block order. Returns 0 (*ids malloc'd,
  * NULL with *n 0 for a block without records) or RP_ERR_NOMEM; a block that
  * does not decode gives the ids of the records before the first bad one. */
-static int block_ids(struct network *w, const unsigned char *block, size_t blen, rp_hash **ids,
-                     size_t *n)
+int rp_block_record_ids(struct node *nd, const unsigned char *block, size_t blen, rp_hash **ids,
+                        size_t *n)
 {
-    const rp_params *par = &w->n->g->params;
-    const rp_hash *cid = rp_store_chain_id(w->n->st);
+    const rp_params *par = &nd->g->params;
+    const rp_hash *cid = rp_store_chain_id(nd->st);
     rp_block_item *items = malloc(par->max_block_records * sizeof *items);
     *ids = NULL;
     *n = 0;
@@ -221,7 +221,7 @@ static void pre_work(uv_work_t *req)
         free(items);
         rp_presig_verify(&p->ps, NULL, NULL);
     }
-    if (block_ids(w, p->block, p->blen, &p->ids, &p->nids) != 0)
+    if (rp_block_record_ids(w->n, p->block, p->blen, &p->ids, &p->nids) != 0)
         p->ids_failed = 1;
 }
 
@@ -462,7 +462,7 @@ static void commit_block(struct network *w, struct pre *p)
         }
         pre_free(p);
     }
-    if (!j->have_ids && block_ids(w, j->block, j->blen, &j->ids, &j->nids) != 0) {
+    if (!j->have_ids && rp_block_record_ids(w->n, j->block, j->blen, &j->ids, &j->nids) != 0) {
         job_free(j); /* without its ids the mempool could not be told */
         w->committing = 0;
         rp_sync_committed(w->sync, h, -1, mono_ms(w));

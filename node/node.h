@@ -198,6 +198,11 @@ void rp_network_stop(struct node *n);
 void rp_network_free(struct node *n);
 /* A block is committed (this node's or a peer's): announce it. */
 void rp_network_block_committed(struct node *n, uint64_t height, const rp_hash *hash);
+/* The ids of an encoded block's records, in block order (*ids malloc'd,
+ * NULL with *n 0 for an empty or undecodable block; a record that does
+ * not decode ends the list). Returns: 0 or RP_ERR_NOMEM. */
+int rp_block_record_ids(struct node *nd, const unsigned char *block, size_t blen, rp_hash **ids,
+                        size_t *n);
 /* A synced block is with the writer: the producer waits. */
 int rp_network_committing(const struct node *n);
 
