@@ -28,6 +28,19 @@ void rp_presig_list(rp_presig *ps, const rp_hash *chain_id, const unsigned char 
             break;
         rp_record_id_from_body(&id, chain_id, items[i].bytes,
                                rp_record_body_len(r.type, items[i].len));
+        if (r.type == RP_REC_EVIDENCE) {
+            /* In the order the rules queue them: sig_a, then sig_b. */
+            rp_hash msgs[2];
+            (void)rp_evidence_vote_messages(msgs, chain_id, &r);
+            const rp_sig *sigs[2] = {&r.body.evidence.sig_a, &r.body.evidence.sig_b};
+            for (size_t s = 0; s < 2; s++) {
+                ps->sigs[n].msg = msgs[s];
+                ps->sigs[n].key = r.issuer;
+                ps->sigs[n].sig = *sigs[s];
+                n++;
+            }
+            continue;
+        }
         size_t k = rp_record_default_signers(&r, keys);
         for (size_t s = 0; s < k; s++) {
             ps->sigs[n].msg = id;
