@@ -71,8 +71,7 @@ static rp_record evidence_by(size_t key, size_t signer, uint8_t type, uint64_t h
     rp_hash hx = hash_of(x), hy = hash_of(y);
     rp_sig sx = vote_sig(signer, NULL, type, height, round, &hx);
     rp_sig sy = vote_sig(signer, NULL, type, height, round, &hy);
-    ck_assert_int_eq(rp_evidence_make(&r, &fx.pk[key], type, height, round, &hx, &sx, &hy, &sy),
-                     0);
+    ck_assert_int_eq(rp_evidence_make(&r, &fx.pk[key], type, height, round, &hx, &sx, &hy, &sy), 0);
     return r;
 }
 
@@ -106,10 +105,10 @@ static size_t count_evidence(void)
 
 START_TEST(test_accepted)
 {
-    fx_ok(NULL, 0); /* height 1 */
-    fx_ok(NULL, 0); /* height 2 */
+    fx_ok(NULL, 0);                            /* height 1 */
+    fx_ok(NULL, 0);                            /* height 2 */
     rp_record ev = evidence(1, 3, 0x00, 0x42); /* nil against a block */
-    fx_ok(&ev, 1); /* height 3 */
+    fx_ok(&ev, 1);                             /* height 3 */
 
     rp_evidence_row rows[4];
     size_t n;
@@ -235,14 +234,13 @@ START_TEST(test_refusals)
     other.bytes[0] ^= 1;
     rp_sig s1 = vote_sig(0, &other, RP_VOTE_PREVOTE, 1, 0, &h1);
     rp_sig s2 = vote_sig(0, &other, RP_VOTE_PREVOTE, 1, 0, &h2);
-    ck_assert_int_eq(rp_evidence_make(&r, &fx.pk[0], RP_VOTE_PREVOTE, 1, 0, &h1, &s1, &h2, &s2),
-                     0);
+    ck_assert_int_eq(rp_evidence_make(&r, &fx.pk[0], RP_VOTE_PREVOTE, 1, 0, &h1, &s1, &h2, &s2), 0);
     refused(&r, 1, RP_ERR_BAD_SIGNATURE, 0);
     /* The signature of a prevote does not prove a precommit. */
     s1 = vote_sig(0, NULL, RP_VOTE_PREVOTE, 1, 0, &h1);
     s2 = vote_sig(0, NULL, RP_VOTE_PREVOTE, 1, 0, &h2);
-    ck_assert_int_eq(
-        rp_evidence_make(&r, &fx.pk[0], RP_VOTE_PRECOMMIT, 1, 0, &h1, &s1, &h2, &s2), 0);
+    ck_assert_int_eq(rp_evidence_make(&r, &fx.pk[0], RP_VOTE_PRECOMMIT, 1, 0, &h1, &s1, &h2, &s2),
+                     0);
     refused(&r, 1, RP_ERR_BAD_SIGNATURE, 0);
 
     /* Votes at the block's own height or above cannot be evidence yet. */
@@ -322,14 +320,14 @@ START_TEST(test_mempool_refuses)
     rp_mempool *mp;
     ck_assert_int_eq(rp_mempool_new(&mp, fx.st, &(rp_mempool_limits){100, 1 << 20, 8}), 0);
     rp_mp_result res;
-    ck_assert_int_eq(rp_mempool_submit(mp, buf, len, (rp_mp_source){RP_MP_FROM_RPC, 0},
-                                       fx.now_s, &res),
-                     RP_ERR_EVIDENCE_SUBMIT);
+    ck_assert_int_eq(
+        rp_mempool_submit(mp, buf, len, (rp_mp_source){RP_MP_FROM_RPC, 0}, fx.now_s, &res),
+        RP_ERR_EVIDENCE_SUBMIT);
     ck_assert_ptr_nonnull(strstr(res.msg, "made by validators"));
     ck_assert_ptr_nonnull(strstr(rp_strerror(RP_ERR_EVIDENCE_SUBMIT), "made by validators"));
-    ck_assert_int_eq(rp_mempool_submit(mp, buf, len, (rp_mp_source){RP_MP_FROM_PEER, 7},
-                                       fx.now_s, &res),
-                     RP_ERR_EVIDENCE_SUBMIT);
+    ck_assert_int_eq(
+        rp_mempool_submit(mp, buf, len, (rp_mp_source){RP_MP_FROM_PEER, 7}, fx.now_s, &res),
+        RP_ERR_EVIDENCE_SUBMIT);
     rp_mempool_free(mp);
 }
 END_TEST
