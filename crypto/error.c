@@ -189,6 +189,12 @@ static const char *project_message(enum rp_error e)
         return "record time outside tolerance of block time";
     case RP_ERR_DUPLICATE_RECORD:
         return "record id already on chain";
+    case RP_ERR_NOT_VALIDATOR:
+        return "evidence names a key that is not a genesis validator";
+    case RP_ERR_DUPLICATE_EVIDENCE:
+        return "evidence for that validator, height, round and vote type is already on chain";
+    case RP_ERR_EVIDENCE_HEIGHT:
+        return "evidence vote height is not below the block height, or is too old";
     case RP_ERR_TRUST_STATE:
         return "trust iteration driven out of order (a range missed, or already done)";
     }

@@ -108,6 +108,9 @@ enum rp_error {
     RP_ERR_RECOVERY_MISMATCH = -1715,  /* recovery key does not match the commitment */
     RP_ERR_RECORD_TIME = -1716,        /* record time outside tolerance of block time */
     RP_ERR_DUPLICATE_RECORD = -1717,   /* record id already on chain */
+    RP_ERR_NOT_VALIDATOR = -1718,      /* evidence against a key outside the validator set */
+    RP_ERR_DUPLICATE_EVIDENCE = -1719, /* evidence for that vote slot is already on chain */
+    RP_ERR_EVIDENCE_HEIGHT = -1720,    /* evidence vote height not below the block, or too old */
 
     /* The trust engine. */
     RP_ERR_TRUST_STATE = -1900, /* trust iteration driven out of order */

@@ -231,6 +231,7 @@ static const char *const kind_names[] = {NULL,          "gig",       "representa
 static const char *const relation_names[] = {NULL, "knows", "represents", "worked_with"};
 static const char *const reason_names[] = {NULL, "mistake", "resolved", "disputed", "other"};
 static const char *const auth_names[] = {"current", "recovery"};
+static const char *const vote_names[] = {NULL, "prevote", "precommit"};
 #define NAMES(a) a, sizeof(a) / sizeof((a)[0])
 
 static json_t *record_json(size_t index, const rp_hash *chain_id, const unsigned char *bytes,
@@ -307,6 +308,17 @@ static json_t *record_json(size_t index, const rp_hash *chain_id, const unsigned
         set(o, "new_recovery", hex_json(b->new_recovery.bytes, 32), &ok);
         set(o, "auth", json_string(name_of(NAMES(auth_names), b->auth)), &ok);
         set(o, "recovery_key", hex_json(b->recovery_key.bytes, 32), &ok);
+        break;
+    }
+    case RP_REC_EVIDENCE: {
+        const rp_evidence_body *b = &r.body.evidence;
+        set(o, "vote_type", json_string(name_of(NAMES(vote_names), b->vote_type)), &ok);
+        set(o, "vote_height", u64_json(b->height), &ok);
+        set(o, "vote_round", json_integer((json_int_t)b->round), &ok);
+        set(o, "block_hash_a", hex_json(b->hash_a.bytes, 32), &ok);
+        set(o, "sig_a", hex_json(b->sig_a.bytes, 64), &ok);
+        set(o, "block_hash_b", hex_json(b->hash_b.bytes, 32), &ok);
+        set(o, "sig_b", hex_json(b->sig_b.bytes, 64), &ok);
         break;
     }
     default:

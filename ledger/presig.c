@@ -6,6 +6,8 @@
 
 #include "ledger/record.h"
 
+_Static_assert(RP_RECORD_MAX_SIGS >= 2, "an EVIDENCE record lists two vote signatures");
+
 void rp_presig_list(rp_presig *ps, const rp_hash *chain_id, const unsigned char *block,
                     size_t blen, rp_block_item *items, size_t max_records)
 {
@@ -28,6 +30,20 @@ void rp_presig_list(rp_presig *ps, const rp_hash *chain_id, const unsigned char 
             break;
         rp_record_id_from_body(&id, chain_id, items[i].bytes,
                                rp_record_body_len(r.type, items[i].len));
+        if (r.type == RP_REC_EVIDENCE) {
+            /* In the order the rules queue them: sig_a, then sig_b (the
+             * room per record above is RP_RECORD_MAX_SIGS >= 2). */
+            rp_hash msgs[2];
+            (void)rp_evidence_vote_messages(msgs, chain_id, &r);
+            const rp_sig *sigs[2] = {&r.body.evidence.sig_a, &r.body.evidence.sig_b};
+            for (size_t s = 0; s < 2; s++) {
+                ps->sigs[n].msg = msgs[s];
+                ps->sigs[n].key = r.issuer;
+                ps->sigs[n].sig = *sigs[s];
+                n++;
+            }
+            continue;
+        }
         size_t k = rp_record_default_signers(&r, keys);
         for (size_t s = 0; s < k; s++) {
             ps->sigs[n].msg = id;

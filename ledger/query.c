@@ -382,3 +382,50 @@ int rp_store_list_reviews(rp_store *s, const rp_pubkey *who, int by_issuer, cons
     mdb_txn_abort(txn);
     return rc;
 }
+
+int rp_store_evidence_list(rp_store *s, const rp_pubkey *validator, const rp_evidence_row *after,
+                           rp_evidence_row *out, size_t max, size_t *n, int *more)
+{
+    MDB_txn *txn;
+    MDB_cursor *c = NULL;
+    unsigned char start[RP_EVIDENCE_KEY_SIZE];
+    size_t slen = 0;
+    *n = 0;
+    *more = 0;
+    if (after) {
+        rp_evidence_key(start, &after->validator, after->height, after->round, after->vote_type);
+        slen = sizeof start;
+    } else if (validator) {
+        memcpy(start, validator->bytes, 32);
+        slen = 32;
+    }
+    int rc = rp_from_mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
+    if (rc)
+        return rc;
+    rc = rp_from_mdb(mdb_cursor_open(txn, s->dbi[RP_DB_EVIDENCE], &c));
+    MDB_val k = rp_mv(start, slen), v;
+    int m = rc ? MDB_NOTFOUND
+               : mdb_cursor_get(c, &k, &v, slen ? MDB_SET_RANGE : MDB_FIRST);
+    /* Skip the row named by after itself. */
+    if (m == 0 && after && k.mv_size == slen && memcmp(k.mv_data, start, slen) == 0)
+        m = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    while (rc == 0 && m == 0) {
+        if (validator && (k.mv_size < 32 || memcmp(k.mv_data, validator->bytes, 32) != 0))
+            break;
+        if (*n == max) {
+            *more = 1;
+            break;
+        }
+        if ((rc = rp_evidence_row_decode(&out[*n], k.mv_data, k.mv_size, v.mv_data,
+                                         v.mv_size)) != 0)
+            break;
+        (*n)++;
+        m = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    }
+    if (rc == 0 && m != 0 && m != MDB_NOTFOUND)
+        rc = rp_from_mdb(m);
+    if (c)
+        mdb_cursor_close(c);
+    mdb_txn_abort(txn);
+    return rc;
+}

@@ -1,5 +1,5 @@
 /* Reading the chain and its state: blocks, records, identities, reviews,
- * score tables and score proofs, for the RPC server, the auditor's tools and
+ * evidence, score tables and score proofs, for the RPC server, the auditor's tools and
  * the tests.
  *
  * Every call runs in its own short read transaction (several calls are not
@@ -68,6 +68,22 @@ typedef struct rp_review_info {
  * In:      after: start after this review id (NULL: from the first). */
 int rp_store_list_reviews(rp_store *s, const rp_pubkey *who, int by_issuer, const rp_hash *after,
                           rp_review_info *out, size_t max, size_t *n, int *more);
+
+/* A page of the EVIDENCE on chain (the evidence table), in key order:
+ * validator, then vote height, round and vote type, from one read
+ * transaction. Each row names the accused validator, the votes' height,
+ * round and type, the two block hashes (hash_a < hash_b), and where the
+ * record is (block height, index, record id).
+ * Returns: 0; RP_ERR_CORRUPT (an entry that does not decode); RP_ERR_STORE.
+ * Out:     out[0..*n) with *n <= max; *more: 1 if rows follow the page.
+ * In:      validator: only this validator's evidence (NULL: everyone's);
+ *          after: start after the row with this key (its validator,
+ *          height, round and vote_type; the other fields are ignored; NULL:
+ *          from the first) - pass the page's last row to get the next page;
+ *          max: room in out (0 answers only *more).
+ * An empty table (no evidence, as on every honest chain) is 0 with *n = 0. */
+int rp_store_evidence_list(rp_store *s, const rp_pubkey *validator, const rp_evidence_row *after,
+                           rp_evidence_row *out, size_t max, size_t *n, int *more);
 
 /* Describe a committed epoch; epoch 0 means the latest.
  * Returns: 0; RP_ERR_NOT_FOUND if no epoch is committed yet or that one is

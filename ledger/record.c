@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "crypto/error.h"
+#include "ledger/block.h"
 #include "ledger/codec.h"
 
 #define HEADER_LEN 50 /* version, type, issuer, sequence, time */
@@ -20,6 +21,8 @@ size_t rp_record_nsigs(unsigned type)
 {
     if (type == RP_REC_ENGAGEMENT)
         return 2;
+    if (type == RP_REC_EVIDENCE)
+        return 0; /* its proof is the two vote signatures in its body */
     if (type >= 1 && type <= RP_REC_TYPE_MAX)
         return 1;
     return 0;
@@ -28,7 +31,7 @@ size_t rp_record_nsigs(unsigned type)
 const char *rp_record_type_name(unsigned type)
 {
     static const char *const names[] = {"unknown", "identity", "engagement", "review",
-                                        "vouch",   "revoke",   "rotate"};
+                                        "vouch",   "revoke",   "rotate",     "evidence"};
     return type <= RP_REC_TYPE_MAX ? names[type] : names[0];
 }
 
@@ -68,8 +71,15 @@ int rp_record_check(const rp_record *r, const char **field)
         FAIL(RP_ERR_BAD_VERSION, "version");
     if (!in_range(r->type, 1, RP_REC_TYPE_MAX))
         FAIL(RP_ERR_BAD_TYPE, "type");
-    if (r->seq == 0)
+    if (r->type == RP_REC_EVIDENCE) {
+        /* No sequence and no clock: zero is the only encoding. */
+        if (r->seq != 0)
+            FAIL(RP_ERR_NONCANONICAL, "sequence");
+        if (r->time != 0)
+            FAIL(RP_ERR_NONCANONICAL, "time");
+    } else if (r->seq == 0) {
         FAIL(RP_ERR_RANGE, "sequence");
+    }
 
     switch (r->type) {
     case RP_REC_IDENTITY: {
@@ -118,6 +128,17 @@ int rp_record_check(const rp_record *r, const char **field)
         } else {
             FAIL(RP_ERR_RANGE, "auth");
         }
+        break;
+    }
+    case RP_REC_EVIDENCE: {
+        const rp_evidence_body *b = &r->body.evidence;
+        if (!in_range(b->vote_type, RP_VOTE_PREVOTE, RP_VOTE_PRECOMMIT))
+            FAIL(RP_ERR_RANGE, "vote_type");
+        if (b->height == 0)
+            FAIL(RP_ERR_RANGE, "height");
+        /* Ordered, hence also different: equal hashes are no conflict. */
+        if (memcmp(b->hash_a.bytes, b->hash_b.bytes, 32) >= 0)
+            FAIL(RP_ERR_NONCANONICAL, "block_hash_b");
         break;
     }
     default:
@@ -175,6 +196,17 @@ static void put_body(rp_writer *w, const rp_record *r)
         rp_put_bytes(w, b->new_recovery.bytes, 32);
         rp_put_u8(w, b->auth);
         rp_put_bytes(w, b->recovery_key.bytes, 32);
+        break;
+    }
+    case RP_REC_EVIDENCE: {
+        const rp_evidence_body *b = &r->body.evidence;
+        rp_put_u8(w, b->vote_type);
+        rp_put_u64(w, b->height);
+        rp_put_u32(w, b->round);
+        rp_put_bytes(w, b->hash_a.bytes, 32);
+        rp_put_bytes(w, b->sig_a.bytes, 64);
+        rp_put_bytes(w, b->hash_b.bytes, 32);
+        rp_put_bytes(w, b->sig_b.bytes, 64);
         break;
     }
     default:
@@ -237,6 +269,17 @@ static void get_body(rp_reader *rd, rp_record *r)
         rp_get_bytes(rd, b->new_recovery.bytes, 32, "new_recovery");
         b->auth = rp_get_u8(rd, "auth");
         rp_get_bytes(rd, b->recovery_key.bytes, 32, "recovery_key");
+        break;
+    }
+    case RP_REC_EVIDENCE: {
+        rp_evidence_body *b = &r->body.evidence;
+        b->vote_type = rp_get_u8(rd, "vote_type");
+        b->height = rp_get_u64(rd, "height");
+        b->round = rp_get_u32(rd, "round");
+        rp_get_bytes(rd, b->hash_a.bytes, 32, "block_hash_a");
+        rp_get_bytes(rd, b->sig_a.bytes, 64, "sig_a");
+        rp_get_bytes(rd, b->hash_b.bytes, 32, "block_hash_b");
+        rp_get_bytes(rd, b->sig_b.bytes, 64, "sig_b");
         break;
     }
     default:
@@ -302,7 +345,7 @@ int rp_record_decode(rp_record *r, const unsigned char *in, size_t len, const ch
 size_t rp_record_body_len(unsigned type, size_t len)
 {
     size_t n = rp_record_nsigs(type);
-    if (n == 0 || len < HEADER_LEN + 64 * n)
+    if (type < 1 || type > RP_REC_TYPE_MAX || len < HEADER_LEN + 64 * n)
         return 0;
     return len - 64 * n;
 }
@@ -361,12 +404,32 @@ int rp_record_verify(const rp_record *r, const rp_hash *chain_id, const rp_pubke
 {
     size_t n = rp_record_nsigs(r->type);
     rp_hash id;
+    if (r->type == RP_REC_EVIDENCE) {
+        rp_hash msgs[2];
+        const rp_evidence_body *b = &r->body.evidence;
+        if (nkeys != 0 || rp_record_check(r, NULL) != 0 ||
+            rp_evidence_vote_messages(msgs, chain_id, r) != 0)
+            return 0;
+        return rp_verify(&b->sig_a, msgs[0].bytes, 32, &r->issuer) &&
+               rp_verify(&b->sig_b, msgs[1].bytes, 32, &r->issuer);
+    }
     if (n == 0 || nkeys != n || rp_record_id(&id, chain_id, r) != 0)
         return 0;
     for (size_t i = 0; i < n; i++)
         if (!rp_verify(&r->sigs[i], id.bytes, 32, &keys[i]))
             return 0;
     return 1;
+}
+
+int rp_evidence_vote_messages(rp_hash msgs[static 2], const rp_hash *chain_id, const rp_record *r)
+{
+    memset(msgs, 0, 2 * sizeof msgs[0]);
+    if (r->type != RP_REC_EVIDENCE)
+        return RP_ERR_BAD_TYPE;
+    const rp_evidence_body *b = &r->body.evidence;
+    rp_vote_message(&msgs[0], chain_id, b->height, b->round, b->vote_type, &b->hash_a);
+    rp_vote_message(&msgs[1], chain_id, b->height, b->round, b->vote_type, &b->hash_b);
+    return 0;
 }
 
 unsigned rp_hash_leading_zeros(const rp_hash *h)

@@ -1,5 +1,5 @@
-/* Records: the six signed statements repute is made of, their one canonical
- * encoding, their ids and their signatures.
+/* Records: the statements repute is made of, their one canonical encoding,
+ * their ids and their signatures.
  *
  * Byte layout (all integers big-endian; full tables and a worked example in
  * docs/records.md):
@@ -8,8 +8,23 @@
  *                   time u64 | type-specific fields
  *   record        = unsigned body | signature 64 x nsigs(type)
  *
- * The number of signatures follows from the type (two for ENGAGEMENT, one for
- * every other type), so the encoding carries no count. A record's id is
+ * The number of signatures follows from the type (two for ENGAGEMENT, none
+ * for EVIDENCE, one for every other type), so the encoding carries no count.
+ *
+ * EVIDENCE (type 7) is the odd one: it is not an identity's statement but
+ * proof that a validator signed two different votes at one (height, round,
+ * vote type). Its issuer is the accused validator's key, its sequence and
+ * time are zero (the only encoding: nothing on chain orders or dates it but
+ * the votes themselves), and it carries no record signature: the two vote
+ * signatures inside the body are the proof. Body:
+ *   vote type u8 (1 prevote, 2 precommit) | height u64 (>= 1) | round u32 |
+ *   block_hash_a 32 | sig_a 64 | block_hash_b 32 | sig_b 64
+ * with block_hash_a < block_hash_b (memcmp): one encoding per pair, and two
+ * equal hashes are no conflict. Each sig is a BIP-340 signature by the issuer
+ * over rp_vote_message(chain id, height, round, vote type, block hash)
+ * (ledger/block.h; nil is the all-zero hash). ledger/evidence.h builds them.
+ *
+ * A record's id is
  *   TH("repute/record/v1", chain id || unsigned body),
  * and every signature is a BIP-340 signature of those 32 id bytes. Signatures
  * are outside the id: a second valid signature over the same body is the same
@@ -37,7 +52,7 @@
 #define RP_RECORD_VERSION 1
 #define RP_NAME_MAX 64          /* display name, bytes of UTF-8 */
 #define RP_RECORD_MAX_SIGS 2
-#define RP_RECORD_MAX_SIZE 512  /* no valid record is longer (largest is 253) */
+#define RP_RECORD_MAX_SIZE 512  /* no valid record is longer (largest is 255) */
 #define RP_POW_MAX_DIFFICULTY 64
 
 enum rp_record_type {
@@ -47,8 +62,9 @@ enum rp_record_type {
     RP_REC_VOUCH = 4,
     RP_REC_REVOKE = 5,
     RP_REC_ROTATE = 6,
+    RP_REC_EVIDENCE = 7,
 };
-#define RP_REC_TYPE_MAX 6
+#define RP_REC_TYPE_MAX 7
 
 enum rp_role { RP_ROLE_TALENT = 1, RP_ROLE_AGENT = 2, RP_ROLE_BRAND = 3 };
 #define RP_ROLE_MAX 3
@@ -129,12 +145,23 @@ typedef struct rp_rotate_body {
     rp_pubkey recovery_key; /* revealed key when auth = BY_RECOVERY, else zero */
 } rp_rotate_body;
 
+/* EVIDENCE: two conflicting votes of the issuer (a validator). */
+typedef struct rp_evidence_body {
+    uint8_t vote_type; /* RP_VOTE_PREVOTE (1) or RP_VOTE_PRECOMMIT (2), ledger/block.h */
+    uint64_t height;   /* the votes' height, >= 1 */
+    uint32_t round;
+    rp_hash hash_a; /* hash_a < hash_b (memcmp); all zero: a nil vote */
+    rp_sig sig_a;
+    rp_hash hash_b;
+    rp_sig sig_b;
+} rp_evidence_body;
+
 typedef struct rp_record {
     uint8_t version;  /* RP_RECORD_VERSION */
     uint8_t type;     /* enum rp_record_type */
-    rp_pubkey issuer; /* the issuing identity's name (its first key) */
-    uint64_t seq;     /* issuer's sequence number, from 1 */
-    uint64_t time;    /* unix seconds, the issuer's clock */
+    rp_pubkey issuer; /* the issuing identity's name (its first key); EVIDENCE: the validator */
+    uint64_t seq;     /* issuer's sequence number, from 1; EVIDENCE: 0 */
+    uint64_t time;    /* unix seconds, the issuer's clock; EVIDENCE: 0 */
     union {
         rp_identity_body identity;
         rp_engagement_body engagement;
@@ -142,12 +169,14 @@ typedef struct rp_record {
         rp_vouch_body vouch;
         rp_revoke_body revoke;
         rp_rotate_body rotate;
+        rp_evidence_body evidence;
     } body;
     rp_sig sigs[RP_RECORD_MAX_SIGS]; /* nsigs(type) of them are meaningful */
 } rp_record;
 
-/* Returns: how many signatures a record of this type carries (1 or 2), or 0
- * for an unknown type. */
+/* Returns: how many record signatures a record of this type carries (1 or
+ * 2), or 0 for EVIDENCE (whose proof is its vote signatures) and for an
+ * unknown type. */
 size_t rp_record_nsigs(unsigned type);
 
 /* Returns: a static lowercase name ("identity", "engagement", ...), or
@@ -183,7 +212,8 @@ int rp_record_encode(const rp_record *r, unsigned char *out, size_t cap, size_t 
 int rp_record_decode(rp_record *r, const unsigned char *in, size_t len, const char **field);
 
 /* Length of the unsigned body inside an encoded record of this type.
- * Returns: len minus the signatures, or 0 if len is too short or type unknown. */
+ * Returns: len minus the signatures (len itself for EVIDENCE), or 0 if len
+ *          is too short or type unknown. */
 size_t rp_record_body_len(unsigned type, size_t len);
 
 /* Record id from the encoded unsigned body: TH(RP_TAG_RECORD, chain_id || body).
@@ -199,7 +229,8 @@ int rp_record_id(rp_hash *id, const rp_hash *chain_id, const rp_record *r);
  * issuer (for a ROTATE by recovery, the revealed recovery key), slot 1 the
  * ENGAGEMENT's counterparty. The ledger substitutes current keys for
  * identities that have rotated.
- * Returns: the number of signers (rp_record_nsigs), 0 for an unknown type.
+ * Returns: the number of signers (rp_record_nsigs): 0 for EVIDENCE (see
+ *          rp_evidence_vote_messages) and for an unknown type.
  * Out:     keys[0..n).
  */
 size_t rp_record_default_signers(const rp_record *r, rp_pubkey keys[static RP_RECORD_MAX_SIGS]);
@@ -214,12 +245,20 @@ int rp_record_sign(rp_record *r, size_t slot, const rp_hash *chain_id, const rp_
                    const unsigned char aux[static 32]);
 
 /* Verify every signature of a record against the given keys (keys[i] for
- * slot i).
+ * slot i). For EVIDENCE, which has no record signature (nkeys must be 0),
+ * its two vote signatures are verified against its issuer instead.
  * Returns: 1 if all nsigs(type) signatures verify, 0 otherwise (including
  *          nkeys != nsigs or a record that fails rp_record_check).
  */
 int rp_record_verify(const rp_record *r, const rp_hash *chain_id, const rp_pubkey *keys,
                      size_t nkeys);
+
+/* The two messages an EVIDENCE record's vote signatures sign:
+ * msgs[0] = rp_vote_message(chain_id, height, round, vote_type, hash_a) for
+ * sig_a, msgs[1] the same with hash_b for sig_b.
+ * Returns: 0, or RP_ERR_BAD_TYPE if r is not an EVIDENCE record (msgs
+ *          zeroed). */
+int rp_evidence_vote_messages(rp_hash msgs[static 2], const rp_hash *chain_id, const rp_record *r);
 
 /* Number of leading zero bits of a hash, 0..256. */
 unsigned rp_hash_leading_zeros(const rp_hash *h);

@@ -9,12 +9,18 @@
  * key its name came from). Nothing is written until every check of the
  * record has passed, and the caller aborts the whole transaction if any
  * record fails, so a failed record never leaves a partial change.
+ *
+ * EVIDENCE is the exception to the common path: it is not an identity's
+ * statement, so after the duplicate check it skips time, registration and
+ * sequence and goes to its own rules (apply_evidence), which queue its two
+ * vote signatures in the same batch as everyone else's.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "crypto/error.h"
 #include "ledger/codec.h"
+#include "ledger/evidence.h"
 #include "ledger/schema.h"
 #include "ledger/state.h"
 
@@ -320,6 +326,60 @@ static int apply_rotate(rp_apply *a, const rp_record *r, rp_identity_state *st, 
     return rp_st_put(a, RP_DB_KEYS, b->new_key.bytes, 32, r->issuer.bytes, 32);
 }
 
+/* EVIDENCE: a genesis validator's two votes for one (height, round, type),
+ * below this block and not too old, the first such evidence on chain. The
+ * vote signatures go to the block's batch with the issuer's key; the
+ * evidence table records the slot. No identity state is read or written. */
+static int apply_evidence(rp_apply *a, const rp_record *r, const rp_hash *id, char *msg,
+                          size_t msglen)
+{
+    const rp_evidence_body *b = &r->body.evidence;
+    size_t v = 0;
+    while (v < a->g->nvalidators &&
+           memcmp(a->g->validators[v].pubkey.bytes, r->issuer.bytes, 32) != 0)
+        v++;
+    if (v == a->g->nvalidators)
+        FAIL(RP_ERR_NOT_VALIDATOR, "the evidence's issuer is not a genesis validator");
+    if (b->height >= a->height)
+        FAIL(RP_ERR_EVIDENCE_HEIGHT, "votes at height %llu cannot be evidence in block %llu",
+             (unsigned long long)b->height, (unsigned long long)a->height);
+    if (a->height - b->height > RP_EVIDENCE_MAX_AGE)
+        FAIL(RP_ERR_EVIDENCE_HEIGHT, "votes at height %llu are more than %u blocks older than %llu",
+             (unsigned long long)b->height, RP_EVIDENCE_MAX_AGE, (unsigned long long)a->height);
+
+    unsigned char k[RP_EVIDENCE_KEY_SIZE], val[RP_EVIDENCE_VALUE_SIZE];
+    MDB_val cur;
+    rp_evidence_key(k, &r->issuer, b->height, b->round, b->vote_type);
+    int err = rp_st_get(a, RP_DB_EVIDENCE, k, sizeof k, &cur);
+    if (err == 0)
+        FAIL(RP_ERR_DUPLICATE_EVIDENCE,
+             "evidence for this validator at height %llu, round %u, vote type %u is on chain",
+             (unsigned long long)b->height, (unsigned)b->round, (unsigned)b->vote_type);
+    if (err != RP_ERR_NOT_FOUND)
+        return err;
+
+    rp_hash msgs[2];
+    if ((err = rp_evidence_vote_messages(msgs, a->chain_id, r)) != 0 ||
+        (err = rp_st_queue_sig(a, &msgs[0], &r->issuer, &b->sig_a)) != 0 ||
+        (err = rp_st_queue_sig(a, &msgs[1], &r->issuer, &b->sig_b)) != 0)
+        return err;
+    rp_evidence_row row = {.block_height = a->height,
+                           .index = (uint32_t)a->record,
+                           .id = *id,
+                           .hash_a = b->hash_a,
+                           .hash_b = b->hash_b};
+    rp_evidence_value_encode(val, &row);
+    return rp_st_put(a, RP_DB_EVIDENCE, k, sizeof k, val, sizeof val);
+}
+
+/* The record's location, the last change of every record. */
+static int put_location(rp_apply *a, const rp_hash *id)
+{
+    unsigned char loc[RP_LOCATION_SIZE];
+    rp_location_encode(loc, &(rp_location){.height = a->height, .index = (uint32_t)a->record});
+    return rp_st_put(a, RP_DB_RECORDS, id->bytes, 32, loc, sizeof loc);
+}
+
 int rp_rules_apply(rp_apply *a, const rp_record *r, const rp_hash *id, char *msg, size_t msglen)
 {
     MDB_val v;
@@ -332,6 +392,12 @@ int rp_rules_apply(rp_apply *a, const rp_record *r, const rp_hash *id, char *msg
         FAIL(RP_ERR_DUPLICATE_RECORD, "the record is already on chain");
     if (err != RP_ERR_NOT_FOUND)
         return err;
+
+    if (r->type == RP_REC_EVIDENCE) {
+        if ((err = apply_evidence(a, r, id, msg, msglen)) != 0)
+            return err;
+        return put_location(a, id);
+    }
 
     uint64_t tol = a->g->params.time_tolerance_s;
     if (r->time + tol < a->time_s || r->time > a->time_s + tol)
@@ -397,7 +463,5 @@ int rp_rules_apply(rp_apply *a, const rp_record *r, const rp_hash *id, char *msg
     st.updated_height = a->height;
     if ((err = put_identity(a, &r->issuer, &st)) != 0)
         return err;
-    unsigned char loc[RP_LOCATION_SIZE];
-    rp_location_encode(loc, &(rp_location){.height = a->height, .index = (uint32_t)a->record});
-    return rp_st_put(a, RP_DB_RECORDS, id->bytes, 32, loc, sizeof loc);
+    return put_location(a, id);
 }

@@ -324,3 +324,47 @@ int rp_epoch_value_decode(rp_epoch_info *e, uint64_t epoch, const unsigned char 
     e->epoch = epoch;
     return 0;
 }
+
+void rp_evidence_key(unsigned char out[static RP_EVIDENCE_KEY_SIZE], const rp_pubkey *validator,
+                     uint64_t height, uint32_t round, uint8_t vote_type)
+{
+    rp_writer w;
+    rp_writer_init(&w, out, RP_EVIDENCE_KEY_SIZE);
+    rp_put_bytes(&w, validator->bytes, 32);
+    rp_put_u64(&w, height);
+    rp_put_u32(&w, round);
+    rp_put_u8(&w, vote_type);
+}
+
+void rp_evidence_value_encode(unsigned char out[static RP_EVIDENCE_VALUE_SIZE],
+                              const rp_evidence_row *row)
+{
+    rp_writer w;
+    rp_writer_init(&w, out, RP_EVIDENCE_VALUE_SIZE);
+    rp_put_u64(&w, row->block_height);
+    rp_put_u32(&w, row->index);
+    rp_put_bytes(&w, row->id.bytes, 32);
+    rp_put_bytes(&w, row->hash_a.bytes, 32);
+    rp_put_bytes(&w, row->hash_b.bytes, 32);
+}
+
+int rp_evidence_row_decode(rp_evidence_row *row, const unsigned char *key, size_t klen,
+                           const unsigned char *val, size_t vlen)
+{
+    rp_reader r;
+    memset(row, 0, sizeof *row);
+    rp_reader_init(&r, key, klen);
+    rp_get_bytes(&r, row->validator.bytes, 32, "validator");
+    row->height = rp_get_u64(&r, "height");
+    row->round = rp_get_u32(&r, "round");
+    row->vote_type = rp_get_u8(&r, "vote_type");
+    if (finish(&r, row, sizeof *row))
+        return RP_ERR_CORRUPT;
+    rp_reader_init(&r, val, vlen);
+    row->block_height = rp_get_u64(&r, "block_height");
+    row->index = rp_get_u32(&r, "index");
+    rp_get_bytes(&r, row->id.bytes, 32, "id");
+    rp_get_bytes(&r, row->hash_a.bytes, 32, "hash_a");
+    rp_get_bytes(&r, row->hash_b.bytes, 32, "hash_b");
+    return finish(&r, row, sizeof *row);
+}

@@ -31,7 +31,7 @@
 #include "ledger/errors.h"
 #include "ledger/record.h"
 
-#define RP_SCHEMA_VERSION 2
+#define RP_SCHEMA_VERSION 3
 
 /* X(enum name, LMDB name, kind: 1 = state, 0 = chain/meta)
  *
@@ -77,6 +77,11 @@
  * epochs        epoch u64 -> RP_EPOCH_VALUE_SIZE: snapshot height u64 |
  *               commit height u64 | score root 32 | identities u32
  *               (the same epochs)
+ * evidence      validator 32 | vote height u64 | round u32 | vote type u8
+ *               (RP_EVIDENCE_KEY_SIZE) -> RP_EVIDENCE_VALUE_SIZE: block
+ *               height u64 | record index u32 | record id 32 |
+ *               block_hash_a 32 | block_hash_b 32
+ *               (one entry per EVIDENCE record on chain; schema 3)
  */
 #define RP_SCORE_HISTORY 8
 #define RP_SCHEMA_TABLES(X)                                                                        \
@@ -96,7 +101,8 @@
     X(RP_DB_VOUCH_IDS, "vouch_ids", 1)                                                             \
     X(RP_DB_REVOCATIONS, "revocations", 1)                                                         \
     X(RP_DB_SCORES, "scores", 1)                                                                   \
-    X(RP_DB_EPOCHS, "epochs", 1)
+    X(RP_DB_EPOCHS, "epochs", 1)                                                                   \
+    X(RP_DB_EVIDENCE, "evidence", 1)
 
 enum rp_db {
 #define RP_SCHEMA_ENUM(id, name, state) id,
@@ -127,6 +133,8 @@ int rp_schema_table_is_state(int db);
 #define RP_SCORE_VALUE_SIZE      (8 + 4 + 4 + 2 + 2)
 #define RP_SCORE_LEAF_SIZE       (32 + RP_SCORE_VALUE_SIZE)
 #define RP_EPOCH_VALUE_SIZE      (8 + 8 + 32 + 4)
+#define RP_EVIDENCE_KEY_SIZE     (32 + 8 + 4 + 1)
+#define RP_EVIDENCE_VALUE_SIZE   (8 + 4 + 32 + 32 + 32)
 
 /* ---- values ----------------------------------------------------------------- */
 
@@ -222,6 +230,19 @@ typedef struct rp_epoch_info {
     uint32_t identities;      /* rows in the table */
 } rp_epoch_info;
 
+/* One EVIDENCE record on chain (the evidence table: the first four fields
+ * are the key, the rest the value). */
+typedef struct rp_evidence_row {
+    rp_pubkey validator; /* the accused validator's key (the record's issuer) */
+    uint64_t height;     /* the conflicting votes' height, round and type */
+    uint32_t round;
+    uint8_t vote_type;
+    uint64_t block_height; /* where the record is on chain */
+    uint32_t index;
+    rp_hash id;             /* the record's id */
+    rp_hash hash_a, hash_b; /* the two block hashes voted for, hash_a < hash_b */
+} rp_evidence_row;
+
 /* ---- codecs ------------------------------------------------------------------
  *
  * Encoders write exactly the documented size (or, for identities, at most
@@ -278,5 +299,13 @@ void rp_score_leaf_bytes(unsigned char out[static RP_SCORE_LEAF_SIZE], const rp_
 /* An epochs value; the epoch number is the key, not in the value. */
 void rp_epoch_value_encode(unsigned char out[static RP_EPOCH_VALUE_SIZE], const rp_epoch_info *e);
 int rp_epoch_value_decode(rp_epoch_info *e, uint64_t epoch, const unsigned char *in, size_t len);
+
+/* An evidence key, and a value; a row from both. */
+void rp_evidence_key(unsigned char out[static RP_EVIDENCE_KEY_SIZE], const rp_pubkey *validator,
+                     uint64_t height, uint32_t round, uint8_t vote_type);
+void rp_evidence_value_encode(unsigned char out[static RP_EVIDENCE_VALUE_SIZE],
+                              const rp_evidence_row *row);
+int rp_evidence_row_decode(rp_evidence_row *row, const unsigned char *key, size_t klen,
+                           const unsigned char *val, size_t vlen);
 
 #endif /* RP_SCHEMA_H */

@@ -26,6 +26,8 @@ static const char *message(int code)
         return "another user could change this: fix its owner or mode";
     case RP_ERR_UNFINISHED:
         return "an interrupted init: remove the datadir and run init again";
+    case RP_ERR_EVIDENCE_SUBMIT:
+        return "evidence records are made by validators: they are not submitted to the mempool";
     }
     return NULL;
 }

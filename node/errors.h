@@ -18,6 +18,7 @@ enum rp_node_error {
     RP_ERR_TOO_MANY = -2005,     /* a fixed bound is reached (e.g. mempool subscribers) */
     RP_ERR_UNSAFE_PERMS = -2006, /* a datadir, config or ledger others could change */
     RP_ERR_UNFINISHED = -2007,   /* a datadir whose init was interrupted */
+    RP_ERR_EVIDENCE_SUBMIT = -2008, /* an EVIDENCE record submitted to the mempool */
 };
 
 /* Register the messages of the codes above (and the ledger's) with

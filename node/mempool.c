@@ -505,6 +505,15 @@ int rp_mempool_submit(rp_mempool *mp, const unsigned char *rec, size_t len, rp_m
         mp->rejected++;
         return rc;
     }
+    if (r.type == RP_REC_EVIDENCE) {
+        /* Evidence has no issuer identity or sequence for the pool to order
+         * it by; the validators' own nodes put it into the blocks they
+         * build (ledger/evidence.h). Refused, not relayed, from anyone. */
+        snprintf(res->msg, sizeof res->msg,
+                 "evidence records are made by validators: they are not submitted");
+        mp->rejected++;
+        return RP_ERR_EVIDENCE_SUBMIT;
+    }
     rp_record_id_from_body(&res->id, rp_store_chain_id(mp->store), rec,
                            rp_record_body_len(r.type, len));
     struct entry *known = mp_map_get(&mp->by_id, res->id.bytes);

@@ -4,7 +4,9 @@
  * or from a peer, and keeps the source it first came from. Admission:
  *   1. size and decoding; duplicates by record id are idempotent (KNOWN, or
  *      INCLUDED with where it is if it is on chain already), whoever sends
- *      them;
+ *      them; EVIDENCE records are refused (RP_ERR_EVIDENCE_SUBMIT): they
+ *      have no issuer identity or sequence to order them by, and the
+ *      validators' nodes put them into blocks themselves (ledger/evidence.h);
  *   2. the issuer's sequence: the next expected one goes on; one at most
  *      max_gap ahead is HELD until the missing ones arrive (see "Held
  *      records" below); further ahead is RP_ERR_SEQUENCE_GAP;
@@ -186,7 +188,8 @@ int rp_mempool_unsubscribe(rp_mempool *mp, rp_mp_sub sub);
  * The first submit of a record id sets its source for good: the same record
  * from another source is KNOWN and changes nothing.
  * Returns: 0 with res->status KNOWN, HELD, VERIFYING or INCLUDED; or
- *          RP_ERR_TOO_LONG, a decode error, a rule error (res->msg),
+ *          RP_ERR_TOO_LONG, a decode error, RP_ERR_EVIDENCE_SUBMIT (an
+ *          EVIDENCE record), a rule error (res->msg),
  *          RP_ERR_MEMPOOL_FULL, RP_ERR_SEQUENCE_GAP, RP_ERR_NOMEM,
  *          RP_ERR_STORE, RP_ERR_SHUTDOWN, RP_ERR_INVALID_ARG (an unknown
  *          src.origin). A record ahead of its sequence is refused with

@@ -1,6 +1,7 @@
 /* Check suite for ledger/codec and ledger/record: the canonical codec, every
  * record type's round trip, one test per rejection class, signatures, the
- * proof-of-work stamp and the committed known-answer vectors
+ * proof-of-work stamp, EVIDENCE records (their codec, their builder and
+ * every refusal) and the committed known-answer vectors
  * (tests/vectors/records.txt).
  *
  * RP_WRITE_VECTORS=1 prints the known-answer lines instead of checking them;
@@ -14,7 +15,9 @@
 
 #include "crypto/error.h"
 #include "crypto/hex.h"
+#include "ledger/block.h"
 #include "ledger/codec.h"
+#include "ledger/evidence.h"
 #include "ledger/record.h"
 
 enum { N_EXAMPLES = 8 };
@@ -144,6 +147,30 @@ static void build_example(size_t which, rp_record *r)
     default:
         ck_abort_msg("no example %zu", which);
     }
+}
+
+/* The EVIDENCE example (docs/records.md): validator key 4 precommitted
+ * both nil and a block (all 0x77) at height 41, round 2. */
+static void build_evidence(rp_record *r)
+{
+    rp_seckey sk;
+    rp_pubkey validator;
+    rp_hash nil, block, msg;
+    rp_sig sig_nil, sig_block;
+    unsigned char aux[32];
+    key(4, &sk, &validator);
+    memset(nil.bytes, 0, 32);
+    fill(&block, 0x77);
+    rp_vote_message(&msg, &chain_id, 41, 2, RP_VOTE_PRECOMMIT, &block);
+    rp_aux_derive(aux, seed, 80);
+    ck_assert_int_eq(rp_sign(&sig_block, msg.bytes, 32, &sk, aux), 0);
+    rp_vote_message(&msg, &chain_id, 41, 2, RP_VOTE_PRECOMMIT, &nil);
+    rp_aux_derive(aux, seed, 81);
+    ck_assert_int_eq(rp_sign(&sig_nil, msg.bytes, 32, &sk, aux), 0);
+    /* Given in the "wrong" order: the builder puts nil (the smaller) first. */
+    ck_assert_int_eq(rp_evidence_make(r, &validator, RP_VOTE_PRECOMMIT, 41, 2, &block, &sig_block,
+                                      &nil, &sig_nil),
+                     0);
 }
 
 static size_t encode(const rp_record *r, unsigned char *buf)
@@ -416,14 +443,16 @@ START_TEST(test_reject_version_and_type)
         expect_decode(buf, n, RP_ERR_BAD_VERSION, "version");
     }
     buf[0] = RP_RECORD_VERSION;
-    static const unsigned char types[] = {0, 7, 0x80, 0xFF};
+    static const unsigned char types[] = {0, 8, 0x80, 0xFF};
     for (size_t i = 0; i < sizeof types; i++) {
         buf[1] = types[i];
         expect_decode(buf, n, RP_ERR_BAD_TYPE, "type");
     }
     ck_assert_uint_eq(rp_record_nsigs(0), 0);
-    ck_assert_uint_eq(rp_record_nsigs(7), 0);
-    ck_assert_str_eq(rp_record_type_name(7), "unknown");
+    ck_assert_uint_eq(rp_record_nsigs(8), 0);
+    ck_assert_str_eq(rp_record_type_name(8), "unknown");
+    ck_assert_uint_eq(rp_record_nsigs(RP_REC_EVIDENCE), 0);
+    ck_assert_str_eq(rp_record_type_name(RP_REC_EVIDENCE), "evidence");
 }
 END_TEST
 
@@ -535,10 +564,15 @@ START_TEST(test_mutations_are_canonical)
     fprintf(stderr, "test_mutations_are_canonical: RP_TEST_SEED=%lu\n", s);
     srand((unsigned)s);
     size_t accepted = 0;
+    rp_record evidence;
+    build_evidence(&evidence);
     for (int iter = 0; iter < 20000; iter++) {
         rp_record r, back;
         unsigned char buf[RP_RECORD_MAX_SIZE + 8], again[RP_RECORD_MAX_SIZE];
-        build_example((size_t)iter % N_EXAMPLES, &r);
+        if ((size_t)iter % (N_EXAMPLES + 1) == N_EXAMPLES)
+            r = evidence;
+        else
+            build_example((size_t)iter % (N_EXAMPLES + 1), &r);
         size_t n = encode(&r, buf);
         int flips = 1 + rand() % 3;
         for (int k = 0; k < flips; k++)
@@ -637,6 +671,197 @@ START_TEST(test_id_excludes_signatures)
 }
 END_TEST
 
+/* ---- EVIDENCE ------------------------------------------------------------ */
+
+/* Round trip, layout, id and the known-answer line "evidence". */
+START_TEST(test_evidence_roundtrip_and_vector)
+{
+    rp_record r, back;
+    rp_hash id;
+    unsigned char buf[RP_RECORD_MAX_SIZE], again[RP_RECORD_MAX_SIZE];
+    char enc_hex[2 * RP_RECORD_MAX_SIZE + 1], id_hex[65], line[2048];
+    build_evidence(&r);
+    size_t n = encode(&r, buf);
+    ck_assert_uint_eq(n, 255); /* the largest record */
+    ck_assert_uint_eq(buf[1], RP_REC_EVIDENCE);
+    ck_assert_uint_eq(buf[50], RP_VOTE_PRECOMMIT);
+    static const unsigned char zero[32];
+    ck_assert_mem_eq(buf + 63, zero, 32); /* hash_a: nil, the smaller */
+    ck_assert_int_eq(rp_record_decode(&back, buf, n, NULL), 0);
+    ck_assert_int_eq(memcmp(&r, &back, sizeof r), 0);
+    ck_assert_uint_eq(encode(&back, again), n);
+    ck_assert_mem_eq(buf, again, n);
+    ck_assert_uint_eq(rp_record_body_len(r.type, n), n); /* no record signature */
+
+    /* The id covers everything, the vote signatures included. */
+    rp_hash from_body;
+    ck_assert_int_eq(rp_record_id(&id, &chain_id, &r), 0);
+    rp_record_id_from_body(&from_body, &chain_id, buf, n);
+    ck_assert(rp_hash_eq(&id, &from_body));
+
+    ck_assert_int_eq(rp_hex_encode(enc_hex, sizeof enc_hex, buf, n), 0);
+    ck_assert_int_eq(rp_hex_encode(id_hex, sizeof id_hex, id.bytes, 32), 0);
+    if (getenv("RP_WRITE_VECTORS")) {
+        printf("evidence %s %s\n", id_hex, enc_hex);
+        return;
+    }
+    const char *dir = getenv("RP_VECTORS");
+    char path[4096];
+    ck_assert_msg(dir != NULL, "RP_VECTORS is not set");
+    snprintf(path, sizeof path, "%s/records.txt", dir);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    int matched = 0;
+    while (fgets(line, sizeof line, f)) {
+        char name[64], want_id[128], want_enc[2 * RP_RECORD_MAX_SIZE + 2];
+        if (line[0] == '#' || sscanf(line, "%63s %127s %1025s", name, want_id, want_enc) != 3 ||
+            strcmp(name, "evidence") != 0)
+            continue;
+        ck_assert_msg(strcmp(want_enc, enc_hex) == 0, "evidence: encoding changed:\n%s", enc_hex);
+        ck_assert_msg(strcmp(want_id, id_hex) == 0, "evidence: id changed: %s", id_hex);
+        matched++;
+    }
+    fclose(f);
+    ck_assert_int_eq(matched, 1);
+}
+END_TEST
+
+/* The two vote signatures are the proof: rp_record_verify checks them
+ * against the issuer, with no record keys. */
+START_TEST(test_evidence_verify)
+{
+    rp_record r, t;
+    rp_pubkey keys[RP_RECORD_MAX_SIGS];
+    build_evidence(&r);
+    ck_assert_uint_eq(rp_record_default_signers(&r, keys), 0);
+    ck_assert_int_eq(rp_record_verify(&r, &chain_id, keys, 0), 1);
+    ck_assert_int_eq(rp_record_verify(&r, &chain_id, keys, 1), 0);
+    rp_hash other = chain_id;
+    other.bytes[0] ^= 1;
+    ck_assert_int_eq(rp_record_verify(&r, &other, keys, 0), 0);
+    t = r;
+    t.body.evidence.sig_a.bytes[9] ^= 1;
+    ck_assert_int_eq(rp_record_verify(&t, &chain_id, keys, 0), 0);
+    t = r;
+    t.body.evidence.sig_b.bytes[9] ^= 1;
+    ck_assert_int_eq(rp_record_verify(&t, &chain_id, keys, 0), 0);
+    t = r;
+    t.body.evidence.round++;
+    ck_assert_int_eq(rp_record_verify(&t, &chain_id, keys, 0), 0);
+    /* Not someone else's votes. */
+    rp_seckey sk;
+    t = r;
+    key(5, &sk, &t.issuer);
+    ck_assert_int_eq(rp_record_verify(&t, &chain_id, keys, 0), 0);
+    /* No slot to sign. */
+    unsigned char aux[32] = {0};
+    ck_assert_int_eq(rp_record_sign(&r, 0, &chain_id, &sk, aux), RP_ERR_INVALID_ARG);
+    rp_hash msgs[2];
+    rp_record ex;
+    build_example(4, &ex);
+    ck_assert_int_eq(rp_evidence_vote_messages(msgs, &chain_id, &ex), RP_ERR_BAD_TYPE);
+}
+END_TEST
+
+/* Every refusal of the decoder, and the encoder's and builder's mirror. */
+START_TEST(test_evidence_refusals)
+{
+    rp_record r, t;
+    unsigned char buf[RP_RECORD_MAX_SIZE + 1], raw[RP_RECORD_MAX_SIZE];
+    size_t n, len;
+    build_evidence(&r);
+    n = encode(&r, buf);
+
+    for (size_t l = 0; l < n; l++)
+        expect_decode(buf, l, RP_ERR_TRUNCATED, NULL);
+    buf[n] = 0;
+    expect_decode(buf, n + 1, RP_ERR_TRAILING, "end");
+
+    static const struct {
+        size_t offset;
+        unsigned char value;
+        int code;
+        const char *field;
+    } cases[] = {
+        {41, 1, RP_ERR_NONCANONICAL, "sequence"}, /* sequence must be 0 */
+        {34, 0x80, RP_ERR_NONCANONICAL, "sequence"},
+        {49, 1, RP_ERR_NONCANONICAL, "time"}, /* time must be 0 */
+        {50, 0, RP_ERR_RANGE, "vote_type"},
+        {50, 3, RP_ERR_RANGE, "vote_type"},
+        {50, 0xFF, RP_ERR_RANGE, "vote_type"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memcpy(raw, buf, n);
+        raw[cases[i].offset] = cases[i].value;
+        expect_decode(raw, n, cases[i].code, cases[i].field);
+    }
+    /* Height 0 (bytes 51..58; 41 = 0x29 is the last). */
+    memcpy(raw, buf, n);
+    raw[58] = 0;
+    expect_decode(raw, n, RP_ERR_RANGE, "height");
+    /* Swapped votes: b before a. */
+    memcpy(raw, buf, 63);
+    memcpy(raw + 63, buf + 63 + 96, 96);
+    memcpy(raw + 63 + 96, buf + 63, 96);
+    expect_decode(raw, n, RP_ERR_NONCANONICAL, "block_hash_b");
+    /* Equal hashes: no conflict. */
+    memcpy(raw, buf, n);
+    memcpy(raw + 63 + 96, raw + 63, 32);
+    expect_decode(raw, n, RP_ERR_NONCANONICAL, "block_hash_b");
+
+    /* The encoder refuses the same. */
+    t = r, t.seq = 1;
+    ck_assert_int_eq(rp_record_encode(&t, buf, sizeof buf, &len), RP_ERR_NONCANONICAL);
+    ck_assert_uint_eq(len, 0);
+    t = r, t.time = 1790000000;
+    ck_assert_int_eq(rp_record_encode(&t, buf, sizeof buf, &len), RP_ERR_NONCANONICAL);
+    t = r, t.body.evidence.vote_type = 0;
+    ck_assert_int_eq(rp_record_encode(&t, buf, sizeof buf, &len), RP_ERR_RANGE);
+    t = r, t.body.evidence.height = 0;
+    ck_assert_int_eq(rp_record_encode(&t, buf, sizeof buf, &len), RP_ERR_RANGE);
+    t = r, t.body.evidence.hash_b = r.body.evidence.hash_a;
+    ck_assert_int_eq(rp_record_encode(&t, buf, sizeof buf, &len), RP_ERR_NONCANONICAL);
+    t = r, t.body.evidence.hash_a = r.body.evidence.hash_b;
+    t.body.evidence.hash_b = r.body.evidence.hash_a;
+    ck_assert_int_eq(rp_record_encode(&t, buf, sizeof buf, &len), RP_ERR_NONCANONICAL);
+}
+END_TEST
+
+/* rp_evidence_record orders the votes itself, and refuses what the decoder
+ * would. */
+START_TEST(test_evidence_builder)
+{
+    rp_record r;
+    unsigned char ab[RP_RECORD_MAX_SIZE], ba[RP_RECORD_MAX_SIZE], want[RP_RECORD_MAX_SIZE];
+    size_t nab, nba;
+    build_evidence(&r);
+    size_t n = encode(&r, want);
+    const rp_evidence_body *b = &r.body.evidence;
+    ck_assert_int_eq(rp_evidence_record(ab, &nab, &r.issuer, b->vote_type, b->height, b->round,
+                                        &b->hash_a, &b->sig_a, &b->hash_b, &b->sig_b),
+                     0);
+    ck_assert_int_eq(rp_evidence_record(ba, &nba, &r.issuer, b->vote_type, b->height, b->round,
+                                        &b->hash_b, &b->sig_b, &b->hash_a, &b->sig_a),
+                     0);
+    ck_assert_uint_eq(nab, n);
+    ck_assert_uint_eq(nba, n);
+    ck_assert_mem_eq(ab, want, n);
+    ck_assert_mem_eq(ba, want, n);
+
+    ck_assert_int_eq(rp_evidence_record(ab, &nab, &r.issuer, b->vote_type, b->height, b->round,
+                                        &b->hash_a, &b->sig_a, &b->hash_a, &b->sig_b),
+                     RP_ERR_NONCANONICAL);
+    ck_assert_uint_eq(nab, 0);
+    ck_assert_int_eq(rp_evidence_record(ab, &nab, &r.issuer, 3, b->height, b->round, &b->hash_a,
+                                        &b->sig_a, &b->hash_b, &b->sig_b),
+                     RP_ERR_RANGE);
+    ck_assert_int_eq(rp_evidence_record(ab, &nab, &r.issuer, RP_VOTE_PREVOTE, 0, b->round,
+                                        &b->hash_a, &b->sig_a, &b->hash_b, &b->sig_b),
+                     RP_ERR_RANGE);
+    ck_assert_uint_eq(nab, 0);
+}
+END_TEST
+
 /* ---- proof of work ---------------------------------------------------- */
 
 START_TEST(test_pow_smallest_nonce)
@@ -712,6 +937,7 @@ static Suite *records_suite(void)
     tc = tcase_create("roundtrip");
     tcase_add_loop_test(tc, test_record_roundtrip, 0, N_EXAMPLES);
     tcase_add_test(tc, test_record_known_answers);
+    tcase_add_test(tc, test_evidence_roundtrip_and_vector);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("reject");
@@ -729,6 +955,12 @@ static Suite *records_suite(void)
     tcase_add_loop_test(tc, test_sign_verify_each_type, 0, N_EXAMPLES);
     tcase_add_test(tc, test_engagement_needs_both);
     tcase_add_test(tc, test_id_excludes_signatures);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("evidence");
+    tcase_add_test(tc, test_evidence_verify);
+    tcase_add_test(tc, test_evidence_refusals);
+    tcase_add_test(tc, test_evidence_builder);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("pow");
