@@ -140,8 +140,35 @@ static int open_env(rp_store *s, const char *path, const rp_store_opts *opts, rp
     return 0;
 }
 
+/* Schema 2 -> 3 in place: schema 3 added only the evidence table, which a
+ * schema 2 chain holds nothing for. Inside open_tables' write transaction,
+ * after the table was created: the stored version must be 2; it becomes 3,
+ * both in one commit, so a crash leaves either ledger whole. */
+static int upgrade_from_2(rp_store *s, MDB_txn *txn, rp_store_error *err)
+{
+    MDB_val k = rp_mv("schema", 6), v;
+    if (mdb_get(txn, s->dbi[RP_DB_META], &k, &v) != 0 || v.mv_size != 4 ||
+        memcmp(v.mv_data, "\0\0\0\2", 4) != 0) {
+        rp_store_error_set(err, RP_ERR_SCHEMA, 0, -1,
+                           "ledger has no table 'evidence' and is not schema 2: not a repute "
+                           "schema %d datadir",
+                           RP_SCHEMA_VERSION);
+        return RP_ERR_SCHEMA;
+    }
+    unsigned char ver[4] = {0, 0, 0, RP_SCHEMA_VERSION};
+    v = rp_mv(ver, sizeof ver);
+    int rc = mdb_put(txn, s->dbi[RP_DB_META], &k, &v, 0);
+    if (rc) {
+        rp_store_error_set(err, rp_from_mdb(rc), 0, -1, "upgrading the schema: %s",
+                           mdb_strerror(rc));
+        return rp_from_mdb(rc);
+    }
+    return 0;
+}
+
 static int open_tables(rp_store *s, int create, rp_store_error *err)
 {
+    int upgrade = 0;
     MDB_txn *txn;
     int rc = mdb_txn_begin(s->env, NULL, s->read_only ? MDB_RDONLY : 0, &txn);
     if (rc) {
@@ -150,8 +177,20 @@ static int open_tables(rp_store *s, int create, rp_store_error *err)
     }
     for (int i = 0; i < RP_DB_COUNT; i++) {
         rc = mdb_dbi_open(txn, rp_schema_table_name(i), create ? MDB_CREATE : 0, &s->dbi[i]);
+        if (rc == MDB_NOTFOUND && i == RP_DB_EVIDENCE && !s->read_only && !create) {
+            /* A schema 2 ledger: the one table schema 3 added starts empty. */
+            rc = mdb_dbi_open(txn, rp_schema_table_name(i), MDB_CREATE, &s->dbi[i]);
+            upgrade = 1;
+        }
         if (rc) {
             mdb_txn_abort(txn);
+            if (rc == MDB_NOTFOUND && i == RP_DB_EVIDENCE) {
+                rp_store_error_set(err, RP_ERR_SCHEMA, 0, -1,
+                                   "ledger has no table 'evidence': a schema 2 ledger, which "
+                                   "opening it read-write (reputed run) upgrades to schema %d",
+                                   RP_SCHEMA_VERSION);
+                return RP_ERR_SCHEMA;
+            }
             if (rc == MDB_NOTFOUND) {
                 rp_store_error_set(err, RP_ERR_SCHEMA, 0, -1,
                                    "ledger has no table '%s': not a repute schema %d datadir",
@@ -162,6 +201,10 @@ static int open_tables(rp_store *s, int create, rp_store_error *err)
                                rp_schema_table_name(i), mdb_strerror(rc));
             return rp_from_mdb(rc);
         }
+    }
+    if (upgrade && (rc = upgrade_from_2(s, txn, err)) != 0) {
+        mdb_txn_abort(txn);
+        return rc;
     }
     rc = mdb_txn_commit(txn);
     if (rc) {

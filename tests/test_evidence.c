@@ -16,6 +16,7 @@
  */
 #include <check.h>
 #include <jansson.h>
+#include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,6 +365,64 @@ START_TEST(test_replay)
 }
 END_TEST
 
+/* A schema 2 ledger (before the evidence table) opened read-write is
+ * upgraded in place to schema 3 with its chain untouched; read-only it is
+ * refused with what to do. */
+START_TEST(test_upgrade_from_schema_2)
+{
+    rp_record reg = fx_identity(1, NULL, RP_ROLE_TALENT, "talent");
+    fx_ok(&reg, 1);
+    rp_tip before;
+    ck_assert_int_eq(rp_store_tip(fx.st, &before), 0);
+    rp_store_close(fx.st);
+    fx.st = NULL;
+
+    /* Make it what schema 2 wrote: no evidence table, version 2. */
+    char path[256];
+    snprintf(path, sizeof path, "%s/ledger", fx.datadir);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta, ev;
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    ck_assert_int_eq(mdb_env_set_maxdbs(env, RP_DB_COUNT), 0);
+    ck_assert_int_eq(mdb_env_set_mapsize(env, (size_t)1 << 30), 0);
+    ck_assert_int_eq(mdb_env_open(env, path, 0, 0600), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "evidence", 0, &ev), 0);
+    ck_assert_int_eq(mdb_drop(txn, ev, 1), 0);
+    unsigned char v2[4] = {0, 0, 0, 2};
+    MDB_val k = {6, (void *)"schema"}, v = {4, v2};
+    ck_assert_int_eq(mdb_put(txn, meta, &k, &v, 0), 0);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    rp_store_error err;
+    rp_store_opts ro = {.read_only = 1};
+    rp_store *s = NULL;
+    ck_assert_int_eq(rp_store_open(&s, fx.datadir, &ro, &err), RP_ERR_SCHEMA);
+    ck_assert_msg(strstr(err.msg, "schema 2") != NULL, "%s", err.msg);
+    ck_assert_int_eq(rp_store_open(&fx.st, fx.datadir, NULL, &err), 0);
+    rp_tip after;
+    ck_assert_int_eq(rp_store_tip(fx.st, &after), 0);
+    ck_assert_int_eq(memcmp(&before, &after, sizeof before), 0);
+    size_t n = 1;
+    int more = 1;
+    rp_evidence_row row;
+    ck_assert_int_eq(rp_store_evidence_list(fx.st, NULL, NULL, &row, 1, &n, &more), 0);
+    ck_assert_uint_eq(n, 0);
+    /* And it goes on: a block with evidence is taken. */
+    fx_ok(NULL, 0);
+    rp_record e = evidence(1, 0, 0, 9);
+    fx_ok(&e, 1);
+    rp_store_close(fx.st);
+    fx.st = NULL;
+    /* Now a schema 3 ledger: read-only opens work again. */
+    ck_assert_int_eq(rp_store_open(&s, fx.datadir, &ro, &err), 0);
+    rp_store_close(s);
+}
+END_TEST
+
 static Suite *evidence_suite(void)
 {
     Suite *s = suite_create("evidence");
@@ -375,6 +434,7 @@ static Suite *evidence_suite(void)
     tcase_add_test(tc, test_build_leaves_out);
     tcase_add_test(tc, test_mempool_refuses);
     tcase_add_test(tc, test_replay);
+    tcase_add_test(tc, test_upgrade_from_schema_2);
     suite_add_tcase(s, tc);
     return s;
 }
