@@ -10,6 +10,7 @@
 #include "consensus/input.h"
 #include "crypto/error.h"
 #include "crypto/hex.h"
+#include "ledger/evidence.h"
 #include "ledger/query.h"
 #include "node/consensus.h"
 #include "node/cswal.h"
@@ -412,14 +413,82 @@ static void try_build(struct consensus *c)
 {
     if (!c->want_build || c->building || c->decided)
         return;
-    if (rp_producer_build(c->n, c->height, c->want_round) == 0) {
+    /* Evidence of earlier heights only: the rules take votes below the block's. */
+    rp_block_item first[CS_MAX_PENDING_EV];
+    size_t nfirst = 0;
+    for (size_t i = 0; i < c->npending_ev; i++)
+        if (c->pending_ev[i].height < c->height) {
+            first[nfirst].bytes = c->pending_ev[i].rec;
+            first[nfirst].len = c->pending_ev[i].len;
+            c->build_map[nfirst++] = i;
+        }
+    if (rp_producer_build(c->n, c->height, c->want_round, first, nfirst) == 0) {
+        c->build_nfirst = nfirst;
+        c->build_ev_gen = c->ev_gen;
         c->building = 1;
         c->want_build = 0;
     }
 }
 
+/* Keep the EVIDENCE record of a double vote for our next proposal (at most
+ * CS_MAX_PENDING_EV; one per slot; the oldest gives way). */
+static void pend_evidence(struct consensus *c, const rp_cs_evidence *ev)
+{
+    const rp_cs_vote *a = &ev->a;
+    for (size_t i = 0; i < c->npending_ev; i++)
+        if (c->pending_ev[i].height == a->height && c->pending_ev[i].round == a->round &&
+            c->pending_ev[i].type == a->type &&
+            !memcmp(c->pending_ev[i].validator.bytes, c->keys[a->validator].bytes, 32))
+            return;
+    c->ev_gen++;
+    if (c->npending_ev == CS_MAX_PENDING_EV) {
+        memmove(&c->pending_ev[0], &c->pending_ev[1],
+                (CS_MAX_PENDING_EV - 1) * sizeof c->pending_ev[0]);
+        c->npending_ev--;
+    }
+    size_t i = c->npending_ev;
+    if (rp_evidence_record(c->pending_ev[i].rec, &c->pending_ev[i].len, &c->keys[a->validator],
+                           a->type, a->height, a->round, &ev->a.block_hash, &ev->a.sig,
+                           &ev->b.block_hash, &ev->b.sig) != 0)
+        return;
+    c->pending_ev[i].validator = c->keys[a->validator];
+    c->pending_ev[i].height = a->height;
+    c->pending_ev[i].round = a->round;
+    c->pending_ev[i].type = a->type;
+    c->npending_ev++;
+}
+
+static void drop_pending_ev(struct consensus *c, size_t i)
+{
+    c->ev_gen++;
+    memmove(&c->pending_ev[i], &c->pending_ev[i + 1],
+            (c->npending_ev - i - 1) * sizeof c->pending_ev[0]);
+    c->npending_ev--;
+}
+
+/* Forget pending evidence that is on chain now (ours or another's block). */
+static void prune_pending_ev(struct consensus *c)
+{
+    for (size_t i = 0; i < c->npending_ev;) {
+        rp_evidence_row rows[64];
+        size_t n = 0;
+        int more = 0, found = 0;
+        if (rp_store_evidence_list(c->n->st, &c->pending_ev[i].validator, NULL, rows, 64, &n,
+                                   &more) == 0)
+            for (size_t k = 0; k < n && !found; k++)
+                found = rows[k].height == c->pending_ev[i].height &&
+                        rows[k].round == c->pending_ev[i].round &&
+                        rows[k].vote_type == c->pending_ev[i].type;
+        if (found)
+            drop_pending_ev(c, i);
+        else
+            i++;
+    }
+}
+
 static void record_evidence(struct consensus *c, const rp_cs_evidence *ev)
 {
+    pend_evidence(c, ev);
     c->evidence[c->evidence_next] = *ev;
     c->evidence_next = (c->evidence_next + 1) % CS_MAX_EVIDENCE;
     if (c->nevidence < CS_MAX_EVIDENCE)
@@ -554,6 +623,8 @@ static void enter_height(struct consensus *c, uint64_t height, const rp_cswal_re
     }
     c->started = c->decided = c->committing = c->want_build = 0;
     c->commit_pending = c->commit_trouble_logged = 0;
+    if (c->npending_ev)
+        prune_pending_ev(c);
     c->retry_at_ms = 0;
     c->retry_ms = 0;
     c->sent_round = 0;
@@ -640,7 +711,8 @@ static void tick_cb(uv_timer_t *t)
 /* ---- the node's calls ------------------------------------------------------------- */
 
 void rp_consensus_built(struct node *n, uint64_t height, uint32_t round, int rc,
-                        rp_checked *checked)
+                        rp_checked *checked, const rp_rejected *rejected, size_t nrejected,
+                        size_t nfirst)
 {
     struct consensus *c = n->cs;
     if (!c) {
@@ -648,6 +720,13 @@ void rp_consensus_built(struct node *n, uint64_t height, uint32_t round, int rc,
         return;
     }
     c->building = 0;
+    /* Evidence the rules refused (on chain already, too old, a bad
+     * signature) is not offered again. Highest index first: each drop
+     * shifts the ones after it. */
+    if (nfirst == c->build_nfirst && c->build_ev_gen == c->ev_gen && height == c->height)
+        for (size_t r = nrejected; r-- > 0;)
+            if (rejected[r].index < nfirst)
+                drop_pending_ev(c, c->build_map[rejected[r].index]);
     if (rc || c->stopped || height != c->height || c->decided) {
         if (rc)
             rp_log(RP_LOG_WARN, "consensus_build_failed", "height=%llu round=%u code=%d",
@@ -974,24 +1053,70 @@ static json_t *vote_json(const rp_cs_vote *v)
                      "signature", s, "type", v->type == RP_VOTE_PREVOTE ? "prevote" : "precommit");
 }
 
+#define EVIDENCE_PAGE 1000
+
+/* evidence.list: the evidence on chain (the first EVIDENCE_PAGE rows, in
+ * the table's order) and the double votes this node saw itself. */
 json_t *rp_consensus_evidence(struct node *n)
 {
-    json_t *arr = json_array();
     struct consensus *c = n->cs;
-    if (!c || !arr)
-        return arr;
-    for (size_t k = 0; k < c->nevidence; k++) {
+    json_t *onchain = json_array(), *seen = json_array();
+    rp_evidence_row *rows = malloc(EVIDENCE_PAGE * sizeof *rows);
+    size_t nrows = 0;
+    int more = 0;
+    if (!onchain || !seen || !rows) {
+        json_decref(onchain);
+        json_decref(seen);
+        free(rows);
+        return NULL;
+    }
+    if (rp_store_evidence_list(n->st, NULL, NULL, rows, EVIDENCE_PAGE, &nrows, &more) != 0)
+        nrows = 0;
+    static const char *const types[] = {"", "prevote", "precommit"};
+    for (size_t i = 0; i < nrows; i++) {
+        const rp_evidence_row *r = &rows[i];
+        int idx = rp_genesis_validator_index(n->g, &r->validator);
+        char key[65], ha[65], hb[65], id[65];
+        rp_hex_encode(key, sizeof key, r->validator.bytes, 32);
+        rp_hex_encode(ha, sizeof ha, r->hash_a.bytes, 32);
+        rp_hex_encode(hb, sizeof hb, r->hash_b.bytes, 32);
+        rp_hex_encode(id, sizeof id, r->id.bytes, 32);
+        json_array_append_new(
+            onchain,
+            json_pack("{s:i, s:s, s:o, s:I, s:s, s:s, s:s, s:o, s:I, s:s}", "validator", idx,
+                      "pubkey", key, "height", rp_json_u64(r->height), "round",
+                      (json_int_t)r->round, "type", types[r->vote_type <= 2 ? r->vote_type : 0],
+                      "block_hash_a", ha, "block_hash_b", hb, "block_height",
+                      rp_json_u64(r->block_height), "index", (json_int_t)r->index, "id", id));
+    }
+    free(rows);
+    for (size_t k = 0; c && k < c->nevidence; k++) {
         size_t i = (c->evidence_next + CS_MAX_EVIDENCE - c->nevidence + k) % CS_MAX_EVIDENCE;
         const rp_cs_evidence *e = &c->evidence[i];
         char key[65];
         rp_hex_encode(key, sizeof key, c->keys[e->a.validator].bytes, 32);
         json_array_append_new(
-            arr, json_pack("{s:i, s:s, s:s, s:o, s:I, s:o, s:o}", "validator", (int)e->a.validator,
-                           "name", n->g->validators[e->a.validator].name, "pubkey", key, "height",
-                           rp_json_u64(e->a.height), "round", (json_int_t)e->a.round, "a",
-                           vote_json(&e->a), "b", vote_json(&e->b)));
+            seen, json_pack("{s:i, s:s, s:s, s:o, s:I, s:o, s:o}", "validator", (int)e->a.validator,
+                            "name", n->g->validators[e->a.validator].name, "pubkey", key, "height",
+                            rp_json_u64(e->a.height), "round", (json_int_t)e->a.round, "a",
+                            vote_json(&e->a), "b", vote_json(&e->b)));
     }
-    return arr;
+    return json_pack("{s:o, s:b, s:o}", "evidence", onchain, "more", more, "seen", seen);
+}
+
+/* Evidence on chain per validator (from the first EVIDENCE_PAGE rows). */
+static void evidence_counts(struct node *n, uint64_t *count)
+{
+    rp_evidence_row *rows = malloc(EVIDENCE_PAGE * sizeof *rows);
+    size_t nrows = 0;
+    int more = 0;
+    if (rows && rp_store_evidence_list(n->st, NULL, NULL, rows, EVIDENCE_PAGE, &nrows, &more) == 0)
+        for (size_t i = 0; i < nrows; i++) {
+            int idx = rp_genesis_validator_index(n->g, &rows[i].validator);
+            if (idx >= 0)
+                count[idx]++;
+        }
+    free(rows);
 }
 
 json_t *rp_consensus_info(struct node *n)
@@ -1005,10 +1130,10 @@ json_t *rp_consensus_info(struct node *n)
         rp_cs_get_state(c->e, &st);
     static const char *const steps[] = {"propose", "prevote", "precommit"};
     json_t *vals = json_array();
+    uint64_t onchain[RP_CS_MAX_VALIDATORS] = {0};
+    evidence_counts(n, onchain);
     for (size_t i = 0; i < c->nval; i++) {
-        size_t ev = 0;
-        for (size_t k = 0; k < c->nevidence; k++)
-            ev += c->evidence[k].a.validator == i;
+        uint64_t ev = onchain[i];
         json_array_append_new(vals, json_pack("{s:i, s:s, s:o, s:o, s:o, s:o}", "index", (int)i,
                                               "name", n->g->validators[i].name, "power",
                                               rp_json_u64(c->power[i]), "signed",

@@ -33,12 +33,14 @@
 #include "consensus/proposer.h"
 #include "consensus/wire.h"
 #include "ledger/exec.h"
+#include "ledger/record.h"
 
 #define CS_MAX_BLOCKS 16      /* proposed blocks kept per height */
 #define CS_MAX_PEERS 1200     /* peers whose consensus state is tracked (= NW_MAX_PEERS) */
 #define CS_ANSWER_MS 100      /* a peer's STATE is answered at most this often */
 #define CS_MAX_EVIDENCE 256   /* evidence kept for evidence.list (oldest go) */
 #define CS_STATE_MS 1000      /* STATE to every peer at least this often */
+#define CS_MAX_PENDING_EV 32  /* evidence records waiting for a block of ours */
 #define CS_TICK_MS 200        /* start an idle height when work arrives */
 
 struct node;
@@ -79,6 +81,9 @@ struct consensus {
     uint64_t height; /* the engine's */
     int started, decided, committing, building, replaying;
     int want_build;       /* a BUILD the producer could not start yet */
+    size_t build_nfirst;  /* evidence records the running build was given first */
+    size_t build_map[CS_MAX_PENDING_EV]; /* and where each is in pending_ev */
+    uint64_t ev_gen, build_ev_gen; /* pending_ev changes; its value at the build */
     uint32_t want_round;
     /* the decision, until the writer has it (retried: a full disk, a full
      * queue, a block still to come by sync) */
@@ -105,6 +110,17 @@ struct consensus {
     uint32_t sent_round; /* our (round, step) in the last STATE broadcast */
     int sent_step;
 
+    /* EVIDENCE records (ledger/evidence.h) to put first in our next
+     * proposal, until a block carries them or the rules refuse them */
+    struct {
+        rp_pubkey validator;
+        uint64_t height;
+        uint32_t round;
+        uint8_t type;
+        unsigned char rec[RP_RECORD_MAX_SIZE];
+        size_t len;
+    } pending_ev[CS_MAX_PENDING_EV];
+    size_t npending_ev;
     rp_cs_evidence evidence[CS_MAX_EVIDENCE];
     size_t nevidence, evidence_next;
     uint64_t missed[RP_CS_MAX_VALIDATORS], signed_blocks[RP_CS_MAX_VALIDATORS];

@@ -53,7 +53,11 @@ static void m_evidence_list(struct node *n, rp_rpc_call *call, json_t *params)
 {
     (void)params;
     json_t *ev = rp_consensus_evidence(n);
-    rp_rpc_reply(call, json_pack("{s:o}", "evidence", ev ? ev : json_array()));
+    if (!ev) {
+        rp_rpc_error(call, RP_RPC_INTERNAL, "out of memory", NULL);
+        return;
+    }
+    rp_rpc_reply(call, ev);
 }
 
 static json_t *head_json(const rp_tip *t)

@@ -145,10 +145,12 @@ int rp_producer_start(struct node *n);
 void rp_producer_stop(struct node *n);
 /* Records included per second over the last minute. */
 double rp_producer_rate(struct node *n);
-/* Build a consensus proposal for height (the tip's next) at round from the
- * mempool's ready prefix, on the pool; rp_consensus_built gets the result.
+/* Build a consensus proposal for height (the tip's next) at round: first
+ * [0..nfirst) (evidence records, copied), then the mempool's ready prefix,
+ * on the pool; rp_consensus_built gets the result.
  * Returns: 0, or an error (a build is running, the tip moved). */
-int rp_producer_build(struct node *n, uint64_t height, uint32_t round);
+int rp_producer_build(struct node *n, uint64_t height, uint32_t round, const rp_block_item *first,
+                      size_t nfirst);
 /* After any block this node decided or produced is committed: counters,
  * the settle horizon, the mempool, NEWBLOCK, the next epoch ahead. ids:
  * the block's record ids; t0: uv_hrtime() when its making began. */
@@ -177,9 +179,12 @@ void rp_consensus_peer(struct node *n, uint64_t peer, int up);
 /* A block was committed by any path (sync included): move to the next height. */
 void rp_consensus_block_committed(struct node *n, uint64_t height);
 /* The proposal build that rp_producer_build started is done (rc 0: checked
- * is the block, which the callee takes). */
+ * is the block, which the callee takes). rejected[0..nrejected): the
+ * candidates the build left out (indices below nfirst are the first
+ * candidates the build was given). */
 void rp_consensus_built(struct node *n, uint64_t height, uint32_t round, int rc,
-                        rp_checked *checked);
+                        rp_checked *checked, const rp_rejected *rejected, size_t nrejected,
+                        size_t nfirst);
 /* A decided block is with the writer: sync waits. */
 int rp_consensus_committing(const struct node *n);
 /* node.info's "consensus" member and evidence.list's answer (new references). */

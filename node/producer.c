@@ -174,6 +174,8 @@ struct produce_job {
     rp_store_error err;
     int for_consensus; /* a proposal: node/consensus.c signs and decides */
     uint32_t round;
+    unsigned char *first; /* the candidates put before the mempool's (evidence), a copy */
+    size_t nfirst;
 };
 
 static void job_free(struct produce_job *j)
@@ -185,6 +187,7 @@ static void job_free(struct produce_job *j)
     free(j->ids);
     free(j->sigs);
     free(j->included);
+    free(j->first);
     free(j);
 }
 
@@ -359,7 +362,8 @@ static void build_done(uv_work_t *req, int status)
         rp_mempool_thaw(n->mp, rp_node_wall_ms() / 1000);
         rp_checked *checked = j->checked;
         j->checked = NULL;
-        rp_consensus_built(n, j->height, j->round, j->rc, checked);
+        rp_consensus_built(n, j->height, j->round, j->rc, checked, j->rejected, j->nrejected,
+                           j->nfirst);
         job_free(j);
         return;
     }
@@ -429,18 +433,36 @@ static int submit_commit(struct produce_job *j, rp_checked *checked)
 /* Build the next block from the mempool's ready prefix on the pool: for
  * this node alone (solo: signed and committed after), or as a consensus
  * proposal (handed to rp_consensus_built). Returns 0 or an error. */
-static int start_build(struct node *n, const rp_tip *tip, int for_consensus, uint32_t round)
+static int start_build(struct node *n, const rp_tip *tip, int for_consensus, uint32_t round,
+                       const rp_block_item *first, size_t nfirst)
 {
     const rp_params *p = &n->g->params;
     struct produce_job *j = calloc(1, sizeof *j);
+    if (nfirst > p->max_block_records)
+        nfirst = p->max_block_records;
+    size_t fbytes = 0;
+    for (size_t i = 0; i < nfirst; i++)
+        fbytes += first[i].len;
     if (!j || !(j->items = malloc(p->max_block_records * sizeof *j->items)) ||
-        !(j->ids = malloc(p->max_block_records * sizeof *j->ids))) {
-        if (j)
+        !(j->ids = calloc(p->max_block_records, sizeof *j->ids)) ||
+        (nfirst && !(j->first = malloc(fbytes)))) {
+        if (j) {
             free(j->items);
+            free(j->ids);
+        }
         free(j);
         return RP_ERR_NOMEM;
     }
-    j->cnt = rp_mempool_block(n->mp, j->items, j->ids, p->max_block_records, p->max_block_bytes);
+    /* The first candidates (evidence) are copied: the caller's may go. */
+    for (size_t i = 0, off = 0; i < nfirst; off += first[i].len, i++) {
+        memcpy(j->first + off, first[i].bytes, first[i].len);
+        j->items[i].bytes = j->first + off;
+        j->items[i].len = first[i].len;
+    }
+    j->nfirst = nfirst;
+    size_t room = p->max_block_bytes > fbytes ? p->max_block_bytes - fbytes : 0;
+    j->cnt = nfirst + rp_mempool_block(n->mp, j->items + nfirst, j->ids + nfirst,
+                                       p->max_block_records - nfirst, room);
     if (!for_consensus && j->cnt == 0 && tip->height >= n->settle) {
         job_free(j);
         return RP_ERR_INVALID_ARG; /* nothing to do */
@@ -451,7 +473,7 @@ static int start_build(struct node *n, const rp_tip *tip, int for_consensus, uin
         job_free(j);
         return RP_ERR_NOMEM;
     }
-    j->nsigs = rp_mempool_block_sigs(n->mp, j->cnt, j->sigs, cap);
+    j->nsigs = rp_mempool_block_sigs(n->mp, j->cnt - j->nfirst, j->sigs, cap);
     qsort(j->sigs, j->nsigs, sizeof *j->sigs, cmp_sig_item);
     uint64_t now = rp_node_wall_ms();
     j->time_ms = now > tip->time_ms ? now : tip->time_ms + 1;
@@ -472,12 +494,13 @@ static int start_build(struct node *n, const rp_tip *tip, int for_consensus, uin
     return 0;
 }
 
-int rp_producer_build(struct node *n, uint64_t height, uint32_t round)
+int rp_producer_build(struct node *n, uint64_t height, uint32_t round, const rp_block_item *first,
+                      size_t nfirst)
 {
     rp_tip tip;
     if (n->stopping || n->producing || rp_store_tip(n->st, &tip) != 0 || tip.height + 1 != height)
         return RP_ERR_INVALID_ARG;
-    return start_build(n, &tip, 1, round);
+    return start_build(n, &tip, 1, round, first, nfirst);
 }
 
 /* One turn of the producer (a timer tick). */
@@ -490,7 +513,7 @@ static void producer_tick(struct node *n)
         return;
     if (rp_producer_epoch_pending(n, tip.height + 1))
         return;
-    (void)start_build(n, &tip, 0, 0);
+    (void)start_build(n, &tip, 0, 0, NULL, 0);
 }
 
 static void block_timer_cb(uv_timer_t *t)
