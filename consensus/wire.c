@@ -126,7 +126,8 @@ int rp_cs_wire_proposal_decode(rp_cs_proposal *p, const unsigned char **block, s
     uint32_t bl = rp_get_u32(&r, "block_len");
     if (!r.err && p->height == 0)
         rp_reader_fail(&r, RP_ERR_RANGE, "height");
-    if (!r.err && pol != POL_NONE && pol >= p->round)
+    /* pol_round is an int32 in memory: past INT32_MAX only 0xffffffff (none). */
+    if (!r.err && pol != POL_NONE && (pol >= p->round || pol > INT32_MAX))
         rp_reader_fail(&r, RP_ERR_RANGE, "pol_round");
     if (!r.err && p->proposer >= RP_CS_MAX_VALIDATORS)
         rp_reader_fail(&r, RP_ERR_RANGE, "proposer");

@@ -140,6 +140,15 @@ START_TEST(test_proposal_refusals)
     ck_assert_int_eq(rp_cs_wire_proposal_decode(&q, &b, &blen, &pc, &plen, bad, len, &field), RP_ERR_RANGE);
     ck_assert_str_eq(field, "pol_round");
     ck_assert_ptr_null(b);
+    /* pol_round 0x80000000 below a round of 0xffffff00: not an int32 */
+    memcpy(bad, buf, sizeof buf);
+    memset(bad + 9, 0xff, 3);
+    bad[12] = 0x00;
+    bad[13] = 0x80;
+    memset(bad + 14, 0, 3);
+    ck_assert_int_eq(rp_cs_wire_proposal_decode(&q, &b, &blen, &pc, &plen, bad, len, &field),
+                     RP_ERR_RANGE);
+    ck_assert_str_eq(field, "pol_round");
     /* a block length past the data */
     memcpy(bad, buf, sizeof buf);
     bad[RP_CS_PROPOSAL_FIXED - 3] = 11;
