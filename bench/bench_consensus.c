@@ -727,9 +727,6 @@ int main(int argc, char **argv)
     printf("%-56s %10.0f %10.0f %10.0f\n", "reference: 1 validator", rr, ref_rate[0],
            ref_rate[BURST_RUNS - 1]);
     printf("%-56s %10.2f\n", "ratio (4 validators / 1)", cr / rr);
-    printf("%-56s %10.2f        (the 4 share this machine's cores and each checks every "
-           "record)\n",
-           "ratio (4 validators / (1 validator's rate / 4))", cr / (rr / NV));
     printf("   admitted (every answer back): %.0f records/s on the 4, %.0f on the reference "
            "(medians); blocks per burst: %llu %llu %llu on the 4, %llu %llu %llu on the "
            "reference\n",
