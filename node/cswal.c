@@ -8,12 +8,12 @@
  * file through a temporary file and a rename, so the log is never without
  * a header.
  */
+#include "node/errors.h"
 #include "node/cswal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,18 +33,6 @@ struct rp_cswal {
     char path[PATH_MAX];
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static int open_file(const char *path)
 {
@@ -116,28 +104,28 @@ static int load(rp_cswal *w, rp_cswal_replay *rep, char *err, size_t errlen)
     struct stat st;
     if (fstat(w->fd, &st) != 0) {
         int rc = -errno;
-        seterr(err, errlen, "%s: %s", w->path, rp_strerror(rc));
+        rp_errf(err, errlen, "%s: %s", w->path, rp_strerror(rc));
         return rc;
     }
     if (!S_ISREG(st.st_mode)) {
-        seterr(err, errlen, "%s: not a regular file", w->path);
+        rp_errf(err, errlen, "%s: not a regular file", w->path);
         return -EINVAL;
     }
     if (st.st_size < 0 || (uint64_t)st.st_size > RP_CSWAL_MAX_BYTES) {
-        seterr(err, errlen, "%s: larger than a consensus log can be (%u bytes)", w->path,
+        rp_errf(err, errlen, "%s: larger than a consensus log can be (%u bytes)", w->path,
                (unsigned)RP_CSWAL_MAX_BYTES);
         return -EFBIG;
     }
     size_t len = (size_t)st.st_size;
     unsigned char *buf = malloc(len ? len : 1);
     if (!buf) {
-        seterr(err, errlen, "%s: out of memory to read it", w->path);
+        rp_errf(err, errlen, "%s: out of memory to read it", w->path);
         return RP_ERR_NOMEM;
     }
     int rc = read_all(w->fd, buf, len);
     if (rc) {
         free(buf);
-        seterr(err, errlen, "%s: %s", w->path, rp_strerror(rc));
+        rp_errf(err, errlen, "%s: %s", w->path, rp_strerror(rc));
         return rc;
     }
     struct collect c = {rep, 0, 0};
@@ -145,12 +133,12 @@ static int load(rp_cswal *w, rp_cswal_replay *rep, char *err, size_t errlen)
     size_t valid = rp_cs_wal_scan(buf, len, collect, &c, &why);
     free(buf);
     if (c.nomem) {
-        seterr(err, errlen, "%s: out of memory for its inputs", w->path);
+        rp_errf(err, errlen, "%s: out of memory for its inputs", w->path);
         return RP_ERR_NOMEM;
     }
     if (valid == 0) {
         rc = len == 0 ? RP_ERR_CS_NO_HEADER : why;
-        seterr(err, errlen,
+        rp_errf(err, errlen,
                "%s: not a consensus log, or its header is corrupt (%s). It only helps resume a "
                "height (the double-sign guard is a separate file): remove it to start the "
                "height afresh",
@@ -164,7 +152,7 @@ static int load(rp_cswal *w, rp_cswal_replay *rep, char *err, size_t errlen)
         rep->cut_reason = why;
         if (ftruncate(w->fd, (off_t)valid) != 0 || fsync(w->fd) != 0) {
             rc = -errno;
-            seterr(err, errlen, "%s: cannot cut its torn tail: %s", w->path, rp_strerror(rc));
+            rp_errf(err, errlen, "%s: cannot cut its torn tail: %s", w->path, rp_strerror(rc));
             return rc;
         }
     }
@@ -184,32 +172,32 @@ int rp_cswal_open(rp_cswal **out, const char *datadir, uint64_t height, rp_cswal
     rp_cs_errors_register();
     rp_cswal *w = calloc(1, sizeof *w);
     if (!w) {
-        seterr(err, errlen, "out of memory for the consensus log");
+        rp_errf(err, errlen, "out of memory for the consensus log");
         return RP_ERR_NOMEM;
     }
     w->fd = -1;
     int n = snprintf(dir, sizeof dir, "%s/%s", datadir, RP_SIGNER_DIR);
     if (n < 0 || (size_t)n >= sizeof dir ||
         (size_t)snprintf(w->path, sizeof w->path, "%s/%s", dir, RP_CSWAL_FILE) >= sizeof w->path) {
-        seterr(err, errlen, "%s: path too long for the consensus log", datadir);
+        rp_errf(err, errlen, "%s: path too long for the consensus log", datadir);
         rc = -ENAMETOOLONG;
         goto fail;
     }
     if (mkdir(dir, 0700) == 0) {
         if ((rc = rp_disk_fsync_dir(datadir)) != 0) {
-            seterr(err, errlen, "%s: %s", datadir, rp_strerror(rc));
+            rp_errf(err, errlen, "%s: %s", datadir, rp_strerror(rc));
             goto fail;
         }
     } else if (errno != EEXIST) {
         rc = -errno;
-        seterr(err, errlen, "%s: cannot create: %s", dir, rp_strerror(rc));
+        rp_errf(err, errlen, "%s: cannot create: %s", dir, rp_strerror(rc));
         goto fail;
     }
 
     rc = open_file(w->path);
     if (rc == -ENOENT) {
         if ((rc = write_header(w->path, height)) != 0) {
-            seterr(err, errlen, "%s: cannot create the consensus log: %s", w->path,
+            rp_errf(err, errlen, "%s: cannot create the consensus log: %s", w->path,
                    rp_strerror(rc));
             goto fail;
         }
@@ -217,7 +205,7 @@ int rp_cswal_open(rp_cswal **out, const char *datadir, uint64_t height, rp_cswal
         rc = open_file(w->path);
     }
     if (rc < 0) {
-        seterr(err, errlen, "%s: %s", w->path, rp_strerror(rc));
+        rp_errf(err, errlen, "%s: %s", w->path, rp_strerror(rc));
         goto fail;
     }
     w->fd = rc;

@@ -3,7 +3,9 @@
  * code added without a message. */
 #include "node/errors.h"
 
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "ledger/errors.h"
 
@@ -38,4 +40,14 @@ void rp_node_errors_register(void)
 {
     rp_ledger_errors_register();
     (void)rp_error_register(&range);
+}
+
+void rp_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
 }

@@ -7,6 +7,8 @@
 #ifndef RP_NODE_ERRORS_H
 #define RP_NODE_ERRORS_H
 
+#include <stddef.h>
+
 #include "crypto/error.h"
 
 enum rp_node_error {
@@ -24,5 +26,10 @@ enum rp_node_error {
 /* Register the messages of the codes above (and the ledger's) with
  * rp_strerror. Idempotent, thread-safe. */
 void rp_node_errors_register(void);
+
+/* Format an error message into err[0..errlen) (nothing if errlen is 0):
+ * the node's functions that explain a failure to an operator fill their
+ * err/errlen pair with it. */
+void rp_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif /* RP_NODE_ERRORS_H */

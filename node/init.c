@@ -20,6 +20,8 @@
  */
 #define _XOPEN_SOURCE 700 /* realpath */
 
+#include "node/disk.h"
+#include "node/errors.h"
 #include "node/init.h"
 
 #include <dirent.h>
@@ -28,7 +30,6 @@
 #include <limits.h>
 #include <signal.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,30 +53,8 @@
 #define MAX_KEY_TEXT       4096 /* a plaintext dev key or node key file is a few lines */
 #define MAX_CREATED        8
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- files ------------------------------------------------------------------ */
-
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int rc = fsync(fd) == 0 ? 0 : -errno;
-    close(fd);
-    return rc;
-}
 
 /* Create a new file with mode 0600 (never replacing one), write it whole
  * and fsync it. On failure nothing is left behind. */
@@ -162,7 +141,7 @@ static int check_private(const char *path, const struct stat *st, const char *wh
                          size_t errlen)
 {
     if (st->st_mode & 077) {
-        seterr(err, errlen,
+        rp_errf(err, errlen,
                "%s %s is mode %04o: group and others must have no access to it (chmod 600 %s)",
                what, path, (unsigned)(st->st_mode & 07777), path);
         return RP_ERR_KEYFILE_PERMS;
@@ -196,16 +175,16 @@ static int read_pass_file(struct pass *p, const char *path, int check_owner, con
         pass_wipe(p); /* a read that failed half-way may have left bytes */
     if (rc == -EFBIG || (rc == 0 && n > RP_PASSPHRASE_MAX + 1)) {
         pass_wipe(p);
-        seterr(err, errlen, "%s %s is too long: a passphrase is at most %d bytes", what, path,
+        rp_errf(err, errlen, "%s %s is too long: a passphrase is at most %d bytes", what, path,
                RP_PASSPHRASE_MAX);
         return RP_ERR_INVALID_ARG;
     }
     if (rc == -EINVAL) {
-        seterr(err, errlen, "%s %s is not a regular file", what, path);
+        rp_errf(err, errlen, "%s %s is not a regular file", what, path);
         return RP_ERR_KEYFILE_PERMS;
     }
     if (rc) {
-        seterr(err, errlen, "cannot read %s %s: %s", what, path, rp_strerror(rc));
+        rp_errf(err, errlen, "cannot read %s %s: %s", what, path, rp_strerror(rc));
         return rc;
     }
     if ((rc = check_private(path, &st, what, err, errlen)) != 0) {
@@ -214,7 +193,7 @@ static int read_pass_file(struct pass *p, const char *path, int check_owner, con
     }
     if (check_owner && st.st_uid != geteuid()) {
         pass_wipe(p);
-        seterr(err, errlen, "%s %s belongs to uid %u, not to this user (uid %u): refused", what,
+        rp_errf(err, errlen, "%s %s belongs to uid %u, not to this user (uid %u): refused", what,
                path, (unsigned)st.st_uid, (unsigned)geteuid());
         return RP_ERR_KEYFILE_PERMS;
     }
@@ -225,7 +204,7 @@ static int read_pass_file(struct pass *p, const char *path, int check_owner, con
     }
     if (n > RP_PASSPHRASE_MAX) {
         pass_wipe(p);
-        seterr(err, errlen, "%s %s is too long: a passphrase is at most %d bytes", what, path,
+        rp_errf(err, errlen, "%s %s is too long: a passphrase is at most %d bytes", what, path,
                RP_PASSPHRASE_MAX);
         return RP_ERR_INVALID_ARG;
     }
@@ -245,15 +224,15 @@ static int prompt_pass(struct pass *p, const char *what, int confirm, char *err,
         if (!rc && (again.len != p->len || sodium_memcmp(again.buf, p->buf, p->len) != 0)) {
             pass_wipe(&again);
             pass_wipe(p);
-            seterr(err, errlen, "the two passphrases differ; nothing was written");
+            rp_errf(err, errlen, "the two passphrases differ; nothing was written");
             return RP_ERR_INVALID_ARG;
         }
         pass_wipe(&again);
     }
     if (rc == -E2BIG)
-        seterr(err, errlen, "passphrase longer than %d bytes", RP_PASSPHRASE_MAX);
+        rp_errf(err, errlen, "passphrase longer than %d bytes", RP_PASSPHRASE_MAX);
     else if (rc)
-        seterr(err, errlen, "cannot read a passphrase from the terminal: %s", rp_strerror(rc));
+        rp_errf(err, errlen, "cannot read a passphrase from the terminal: %s", rp_strerror(rc));
     if (rc) {
         pass_wipe(p);
         return rc == -E2BIG ? RP_ERR_INVALID_ARG : rc;
@@ -274,7 +253,7 @@ static int get_pass(struct pass *p, const char *credential, const char *pass_fil
         char path[PATH_MAX], label[96];
         struct stat st;
         if (snprintf(path, sizeof path, "%s/%s", cdir, credential) >= (int)sizeof path) {
-            seterr(err, errlen, "$CREDENTIALS_DIRECTORY/%s: path too long", credential);
+            rp_errf(err, errlen, "$CREDENTIALS_DIRECTORY/%s: path too long", credential);
             return -ENAMETOOLONG;
         }
         if (stat(path, &st) == 0) {
@@ -283,7 +262,7 @@ static int get_pass(struct pass *p, const char *credential, const char *pass_fil
         }
         if (errno != ENOENT) {
             int rc = -errno;
-            seterr(err, errlen, "cannot read systemd credential %s: %s", path, rp_strerror(rc));
+            rp_errf(err, errlen, "cannot read systemd credential %s: %s", path, rp_strerror(rc));
             return rc;
         }
     }
@@ -294,7 +273,7 @@ static int get_pass(struct pass *p, const char *credential, const char *pass_fil
         if (v) {
             size_t n = strlen(v);
             if (n > RP_PASSPHRASE_MAX) {
-                seterr(err, errlen, "environment variable %s is longer than %d bytes", pass_env,
+                rp_errf(err, errlen, "environment variable %s is longer than %d bytes", pass_env,
                        RP_PASSPHRASE_MAX);
                 return RP_ERR_INVALID_ARG;
             }
@@ -307,7 +286,7 @@ static int get_pass(struct pass *p, const char *credential, const char *pass_fil
     int rc = prompt_pass(p, what, confirm, err, errlen);
     if (rc != -ENXIO)
         return rc;
-    seterr(err, errlen,
+    rp_errf(err, errlen,
            "no passphrase for %s. Give it in one of four ways: a systemd credential "
            "(LoadCredential=%s:FILE in the unit, read from $CREDENTIALS_DIRECTORY/%s); a "
            "passphrase file (%s: mode 0600, owned by you); the environment variable %s; or "
@@ -361,11 +340,11 @@ static int read_hex_key_file(const char *path, const char *header, const char *w
     if (rc == -EINVAL || rc == -EFBIG)
         rc = RP_ERR_KEYFILE_FORMAT;
     if (rc) {
-        seterr(err, errlen, "cannot read %s %s: %s", what, path, rp_strerror(rc));
+        rp_errf(err, errlen, "cannot read %s %s: %s", what, path, rp_strerror(rc));
     } else if ((rc = check_private(path, &st, what, err, errlen)) == 0) {
         rc = parse_hex_key_text(text, n, header, key);
         if (rc)
-            seterr(err, errlen,
+            rp_errf(err, errlen,
                    "%s %s is not in the expected format (%s'#' comment lines and "
                    "one line of 64 hex digits)",
                    what, path, header ? "its first line '" RP_DEV_KEY_HEADER "', " : "");
@@ -436,7 +415,7 @@ int rp_validator_key_load(const char *datadir, const rp_config *cfg, rp_seckey *
     memset(pk, 0, sizeof *pk);
     if (rp_config_path(path, sizeof path, datadir, cfg->key_file) != 0 ||
         rp_config_path(pfile, sizeof pfile, datadir, cfg->passphrase_file) != 0) {
-        seterr(err, errlen, "validator key path too long");
+        rp_errf(err, errlen, "validator key path too long");
         return -ENAMETOOLONG;
     }
     if (cfg->dev_plaintext_key) {
@@ -444,7 +423,7 @@ int rp_validator_key_load(const char *datadir, const rp_config *cfg, rp_seckey *
             read_hex_key_file(path, RP_DEV_KEY_HEADER, "plaintext dev key", sk->bytes, err, errlen);
         if (!rc && (rc = rp_pubkey_from_seckey(pk, sk)) != 0) {
             sodium_memzero(sk, sizeof *sk);
-            seterr(err, errlen, "plaintext dev key %s does not hold a valid secret key", path);
+            rp_errf(err, errlen, "plaintext dev key %s does not hold a valid secret key", path);
         }
         if (!rc) {
             char q[300];
@@ -463,7 +442,7 @@ int rp_validator_key_load(const char *datadir, const rp_config *cfg, rp_seckey *
     if (rc == -EINVAL || rc == -EFBIG)
         rc = RP_ERR_KEYFILE_FORMAT;
     if (rc) {
-        seterr(err, errlen, "cannot read validator key %s: %s", path, rp_strerror(rc));
+        rp_errf(err, errlen, "cannot read validator key %s: %s", path, rp_strerror(rc));
         return rc;
     }
     rp_keyfile kf;
@@ -471,12 +450,12 @@ int rp_validator_key_load(const char *datadir, const rp_config *cfg, rp_seckey *
         (rc = rp_keyfile_parse(&kf, raw, n)) != 0) {
         if (n >= strlen(RP_DEV_KEY_HEADER) &&
             !memcmp(raw, RP_DEV_KEY_HEADER, strlen(RP_DEV_KEY_HEADER)))
-            seterr(err, errlen,
+            rp_errf(err, errlen,
                    "validator key %s is a PLAINTEXT dev key, but [validator] dev_plaintext_key "
                    "is false",
                    path);
         else
-            seterr(err, errlen, "validator key %s: %s", path, rp_strerror(rc));
+            rp_errf(err, errlen, "validator key %s: %s", path, rp_strerror(rc));
     }
     if (rc) {
         sodium_memzero(raw, sizeof raw);
@@ -493,10 +472,10 @@ int rp_validator_key_load(const char *datadir, const rp_config *cfg, rp_seckey *
     pass_wipe(&p);
     sodium_memzero(raw, sizeof raw);
     if (rc == RP_ERR_KEYFILE_DECRYPT)
-        seterr(err, errlen, "wrong passphrase for %s (from %s), or the file was changed", what,
+        rp_errf(err, errlen, "wrong passphrase for %s (from %s), or the file was changed", what,
                p.source);
     else if (rc)
-        seterr(err, errlen, "%s: %s", what, rp_strerror(rc));
+        rp_errf(err, errlen, "%s: %s", what, rp_strerror(rc));
     return rc;
 }
 
@@ -525,7 +504,7 @@ struct init {
 static int dpath(struct init *I, char *out, const char *name)
 {
     if (snprintf(out, PATH_MAX, "%s/%s", I->o->datadir, name) >= PATH_MAX) {
-        seterr(I->err, I->errlen, "datadir path too long: %s", I->o->datadir);
+        rp_errf(I->err, I->errlen, "datadir path too long: %s", I->o->datadir);
         return -ENAMETOOLONG;
     }
     return 0;
@@ -537,7 +516,7 @@ static int create_file(struct init *I, const char *name, const void *data, size_
     char path[PATH_MAX];
     int rc = dpath(I, path, name);
     if (!rc && (rc = write_new_file(path, data, len)) != 0)
-        seterr(I->err, I->errlen, "cannot create %s: %s", path, rp_strerror(rc));
+        rp_errf(I->err, I->errlen, "cannot create %s: %s", path, rp_strerror(rc));
     if (!rc && I->ncreated < MAX_CREATED)
         snprintf(I->created[I->ncreated++], PATH_MAX, "%s", path);
     return rc;
@@ -604,7 +583,7 @@ static int check_marker(const char *dir, char *err, size_t errlen)
         if (!strncmp(text, "repute-gen\n", 11))
             prog = "repute-gen";
     }
-    seterr(err, errlen,
+    rp_errf(err, errlen,
            "%s: an interrupted %s (%s is still there); remove %s, or everything in it, and run "
            "%s again",
            dir, prog, path, dir, prog);
@@ -618,7 +597,7 @@ static int check_socket_path(const char *dir, char *err, size_t errlen)
     char path[PATH_MAX];
     int n = snprintf(path, sizeof path, "%s/rpc.sock", dir);
     if (n < 0 || n > RP_RPC_PATH_MAX) {
-        seterr(err, errlen,
+        rp_errf(err, errlen,
                "socket path %s is %d bytes; Unix sockets allow at most %d: use a shorter "
                "datadir path",
                path, n, RP_RPC_PATH_MAX);
@@ -642,8 +621,8 @@ static int begin_marker(struct init *I)
                      I->program, I->program, I->program, I->program);
     int rc = n > 0 && (size_t)n < sizeof text ? create_file(I, RP_INIT_MARKER, text, (size_t)n)
                                               : -EOVERFLOW;
-    if (!rc && (rc = fsync_dir(I->o->datadir)) != 0)
-        seterr(I->err, I->errlen, "cannot sync %s: %s", I->o->datadir, rp_strerror(rc));
+    if (!rc && (rc = rp_disk_fsync_dir(I->o->datadir)) != 0)
+        rp_errf(I->err, I->errlen, "cannot sync %s: %s", I->o->datadir, rp_strerror(rc));
     return rc;
 }
 
@@ -655,15 +634,15 @@ static int end_marker(struct init *I)
     int rc = dpath(I, path, RP_INIT_MARKER);
     if (!rc && unlink(path) != 0) {
         rc = -errno;
-        seterr(I->err, I->errlen, "cannot remove %s: %s", path, rp_strerror(rc));
+        rp_errf(I->err, I->errlen, "cannot remove %s: %s", path, rp_strerror(rc));
     }
     if (rc)
         return rc;
     I->ncreated = 0;
     I->ledger_created = 0;
     I->dir_created = 0;
-    if ((rc = fsync_dir(I->o->datadir)) != 0)
-        seterr(I->err, I->errlen, "cannot sync %s: %s", I->o->datadir, rp_strerror(rc));
+    if ((rc = rp_disk_fsync_dir(I->o->datadir)) != 0)
+        rp_errf(I->err, I->errlen, "cannot sync %s: %s", I->o->datadir, rp_strerror(rc));
     return rc;
 }
 
@@ -684,15 +663,15 @@ static int inspect_datadir(struct init *I, int *genesis_in_place)
         if (errno == ENOENT)
             return 0;
         rc = -errno;
-        seterr(I->err, I->errlen, "cannot use %s: %s", dir, rp_strerror(rc));
+        rp_errf(I->err, I->errlen, "cannot use %s: %s", dir, rp_strerror(rc));
         return rc;
     }
     if (!S_ISDIR(st.st_mode)) {
-        seterr(I->err, I->errlen, "%s exists and is not a folder", dir);
+        rp_errf(I->err, I->errlen, "%s exists and is not a folder", dir);
         return -ENOTDIR;
     }
     if (st.st_uid != geteuid()) {
-        seterr(I->err, I->errlen,
+        rp_errf(I->err, I->errlen,
                "%s belongs to uid %u, not to this user (uid %u): run %s as the user the "
                "node will run as",
                dir, (unsigned)st.st_uid, (unsigned)geteuid(), I->who);
@@ -703,7 +682,7 @@ static int inspect_datadir(struct init *I, int *genesis_in_place)
     DIR *d = opendir(dir);
     if (!d) {
         rc = -errno;
-        seterr(I->err, I->errlen, "cannot read %s: %s", dir, rp_strerror(rc));
+        rp_errf(I->err, I->errlen, "cannot read %s: %s", dir, rp_strerror(rc));
         return rc;
     }
     static const char *const node_files[] = {"ledger", "ledger.new", "reputed.conf"};
@@ -735,16 +714,16 @@ static int inspect_datadir(struct init *I, int *genesis_in_place)
             snprintf(other, sizeof other, "%.255s", n);
     }
     if (node[0]) {
-        seterr(I->err, I->errlen,
+        rp_errf(I->err, I->errlen,
                "%s already holds a node (it has %s): %s never overwrites one; choose a new "
                "folder, or move this one away first",
                dir, node, I->who);
         rc = -EEXIST;
     } else if (ours[0]) {
-        seterr(I->err, I->errlen, "%s/%s exists: %s never overwrites it", dir, ours, I->who);
+        rp_errf(I->err, I->errlen, "%s/%s exists: %s never overwrites it", dir, ours, I->who);
         rc = -EEXIST;
     } else if (other[0]) {
-        seterr(I->err, I->errlen, "%s is not empty (it has %s): %s wants a new or empty folder",
+        rp_errf(I->err, I->errlen, "%s is not empty (it has %s): %s wants a new or empty folder",
                dir, other, I->who);
         rc = -ENOTEMPTY;
     }
@@ -759,13 +738,13 @@ static int make_datadir(struct init *I)
         I->dir_created = 1;
     else if (errno != EEXIST) {
         int rc = -errno;
-        seterr(I->err, I->errlen, "cannot create %s: %s%s", dir, rp_strerror(rc),
+        rp_errf(I->err, I->errlen, "cannot create %s: %s%s", dir, rp_strerror(rc),
                rc == -ENOENT ? " (its parent folder must exist)" : "");
         return rc;
     }
     if (chmod(dir, 0700) != 0) {
         int rc = -errno;
-        seterr(I->err, I->errlen, "cannot set %s to mode 0700: %s", dir, rp_strerror(rc));
+        rp_errf(I->err, I->errlen, "cannot set %s to mode 0700: %s", dir, rp_strerror(rc));
         return rc;
     }
     return 0;
@@ -828,7 +807,7 @@ static int register_anchor(struct init *I, rp_store *st, const rp_hash *chain_id
     if (!rc)
         rc = rp_record_encode(&r, buf, sizeof buf, &len);
     if (rc) {
-        seterr(I->err, I->errlen, "cannot build the dev anchor's identity record: %s",
+        rp_errf(I->err, I->errlen, "cannot build the dev anchor's identity record: %s",
                rp_strerror(rc));
         return rc;
     }
@@ -838,7 +817,7 @@ static int register_anchor(struct init *I, rp_store *st, const rp_hash *chain_id
     rc = rp_solo_produce(st, &item, 1, time_ms, validator, aux, NULL, NULL, NULL, &serr);
     sodium_memzero(aux, sizeof aux);
     if (rc)
-        seterr(I->err, I->errlen, "cannot produce block 1 (the dev anchor): %s",
+        rp_errf(I->err, I->errlen, "cannot produce block 1 (the dev anchor): %s",
                serr.msg[0] ? serr.msg : rp_strerror(rc));
     return rc;
 }
@@ -869,7 +848,7 @@ static int genesis_text(struct init *I, const rp_genesis *g, char **json, size_t
     }
     free(text);
     if (!*json) {
-        seterr(I->err, I->errlen, "out of memory");
+        rp_errf(I->err, I->errlen, "out of memory");
         return RP_ERR_NOMEM;
     }
     return 0;
@@ -883,34 +862,34 @@ static int conf_text(struct init *I, const rp_config *cfg, char **conf)
     char msg[300];
     rp_config back;
     if (!(*conf = rp_config_format(cfg))) {
-        seterr(I->err, I->errlen, "out of memory");
+        rp_errf(I->err, I->errlen, "out of memory");
         return RP_ERR_NOMEM;
     }
     int rc = rp_config_parse(&back, "reputed.conf", *conf, strlen(*conf), msg, sizeof msg);
     if (rc)
-        seterr(I->err, I->errlen, "cannot write this configuration: %s", msg);
+        rp_errf(I->err, I->errlen, "cannot write this configuration: %s", msg);
     return rc;
 }
 
 static int check_opts(const rp_init_opts *o, char *err, size_t errlen)
 {
     if (!o->datadir || !o->datadir[0]) {
-        seterr(err, errlen, "a datadir is required");
+        rp_errf(err, errlen, "a datadir is required");
         return RP_ERR_INVALID_ARG;
     }
     if (!!o->dev == !!(o->genesis && o->genesis[0])) {
-        seterr(err, errlen, "give exactly one of a genesis file and --dev");
+        rp_errf(err, errlen, "give exactly one of a genesis file and --dev");
         return RP_ERR_INVALID_ARG;
     }
     if (o->dev && (o->validator || o->validator_key || o->passphrase_file || o->passphrase_env)) {
-        seterr(err, errlen,
+        rp_errf(err, errlen,
                "--dev makes its own validator key (a plaintext dev key): --validator, "
                "--validator-key and the passphrase options go with --genesis");
         return RP_ERR_INVALID_ARG;
     }
     if (!o->dev && !o->validator && !o->validator_key &&
         (o->passphrase_file || o->passphrase_env)) {
-        seterr(err, errlen, "the passphrase options need --validator or --validator-key");
+        rp_errf(err, errlen, "the passphrase options need --validator or --validator-key");
         return RP_ERR_INVALID_ARG;
     }
     if (o->passphrase_env) {
@@ -920,7 +899,7 @@ static int check_opts(const rp_init_opts *o, char *err, size_t errlen)
             bad = !((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
                     (c != o->passphrase_env && *c >= '0' && *c <= '9') || *c == '_');
         if (bad) {
-            seterr(err, errlen, "--passphrase-env takes a variable name ([A-Za-z_][A-Za-z0-9_]*)");
+            rp_errf(err, errlen, "--passphrase-env takes a variable name ([A-Za-z_][A-Za-z0-9_]*)");
             return RP_ERR_INVALID_ARG;
         }
     }
@@ -928,7 +907,7 @@ static int check_opts(const rp_init_opts *o, char *err, size_t errlen)
     uint64_t mem = o->kdf_mem ? o->kdf_mem : RP_KDF_MEM_MODERATE;
     if (ops < RP_KDF_OPS_MIN || ops > RP_KDF_OPS_MAX || mem < RP_KDF_MEM_MIN ||
         mem > RP_KDF_MEM_MAX) {
-        seterr(err, errlen, "KDF limits outside the accepted ranges");
+        rp_errf(err, errlen, "KDF limits outside the accepted ranges");
         return RP_ERR_INVALID_ARG;
     }
     return 0;
@@ -941,21 +920,21 @@ static int load_genesis(struct init *I, rp_genesis *g, char **json, size_t *len)
     char msg[300];
     *json = malloc(RP_GENESIS_MAX_JSON + 1);
     if (!*json) {
-        seterr(I->err, I->errlen, "out of memory");
+        rp_errf(I->err, I->errlen, "out of memory");
         return RP_ERR_NOMEM;
     }
     int rc = read_small_file(path, (unsigned char *)*json, RP_GENESIS_MAX_JSON, len, NULL);
     if (rc == -EFBIG)
-        seterr(I->err, I->errlen, "%s: larger than %u bytes: not a genesis file", path,
+        rp_errf(I->err, I->errlen, "%s: larger than %u bytes: not a genesis file", path,
                (unsigned)RP_GENESIS_MAX_JSON);
     else if (rc == -EINVAL)
-        seterr(I->err, I->errlen, "%s: not a regular file", path);
+        rp_errf(I->err, I->errlen, "%s: not a regular file", path);
     else if (rc)
-        seterr(I->err, I->errlen, "cannot read %s: %s", path, rp_strerror(rc));
+        rp_errf(I->err, I->errlen, "cannot read %s: %s", path, rp_strerror(rc));
     if (rc)
         return rc == -EFBIG || rc == -EINVAL ? RP_ERR_GENESIS : rc;
     if ((rc = rp_genesis_parse(g, *json, *len, msg, sizeof msg)) != 0)
-        seterr(I->err, I->errlen, "%s: %s", path, msg);
+        rp_errf(I->err, I->errlen, "%s: %s", path, msg);
     return rc;
 }
 
@@ -983,7 +962,7 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
 
     /* 1. Everything that can be checked before touching the disk. */
     if (!(S->g = calloc(1, sizeof *S->g))) {
-        seterr(I->err, I->errlen, "out of memory");
+        rp_errf(I->err, I->errlen, "out of memory");
         return RP_ERR_NOMEM;
     }
     if (o->genesis && (rc = load_genesis(I, S->g, &S->json, &S->json_len)) != 0)
@@ -992,7 +971,7 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
         return rc;
     if (o->passphrase_file && !realpath(o->passphrase_file, S->pass_file_abs)) {
         rc = -errno;
-        seterr(I->err, I->errlen, "cannot find --passphrase-file %s: %s", o->passphrase_file,
+        rp_errf(I->err, I->errlen, "cannot find --passphrase-file %s: %s", o->passphrase_file,
                rp_strerror(rc));
         return rc;
     }
@@ -1008,7 +987,7 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
         if (rc == -EINVAL || rc == -EFBIG)
             rc = RP_ERR_KEYFILE_FORMAT;
         if (rc) {
-            seterr(I->err, I->errlen, "cannot read --validator-key %s: %s", o->validator_key,
+            rp_errf(I->err, I->errlen, "cannot read --validator-key %s: %s", o->validator_key,
                    rp_strerror(rc));
             return rc;
         }
@@ -1016,7 +995,7 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
             return rc;
         rp_keyfile kf;
         if ((rc = rp_keyfile_parse(&kf, S->import, S->import_len)) != 0) {
-            seterr(I->err, I->errlen, "--validator-key %s: %s", o->validator_key, rp_strerror(rc));
+            rp_errf(I->err, I->errlen, "--validator-key %s: %s", o->validator_key, rp_strerror(rc));
             return rc;
         }
         snprintf(msg, sizeof msg, "validator key %s", o->validator_key);
@@ -1026,7 +1005,7 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
         rc =
             rp_keyfile_unseal(&S->vsk, &S->vpk, S->import, S->import_len, S->pass.buf, S->pass.len);
         if (rc) {
-            seterr(I->err, I->errlen, "%s: %s (passphrase from %s)", msg,
+            rp_errf(I->err, I->errlen, "%s: %s (passphrase from %s)", msg,
                    rc == RP_ERR_KEYFILE_DECRYPT ? "wrong passphrase, or the file was changed"
                                                 : rp_strerror(rc),
                    S->pass.source);
@@ -1041,7 +1020,7 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
                            "--passphrase-file FILE", msg, I->err, I->errlen)) != 0)
             return rc;
         if (S->pass.len == 0) {
-            seterr(I->err, I->errlen,
+            rp_errf(I->err, I->errlen,
                    "the passphrase (from %s) is empty: an empty passphrase protects nothing; "
                    "for a development chain use --dev",
                    S->pass.source);
@@ -1049,7 +1028,7 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
         }
         if ((rc = rp_seckey_generate(&S->vsk)) != 0 ||
             (rc = rp_pubkey_from_seckey(&S->vpk, &S->vsk)) != 0) {
-            seterr(I->err, I->errlen, "cannot generate a key: %s", rp_strerror(rc));
+            rp_errf(I->err, I->errlen, "cannot generate a key: %s", rp_strerror(rc));
             return rc;
         }
     }
@@ -1062,12 +1041,12 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
             (rc = rp_pubkey_from_seckey(&S->vpk, &S->vsk)) != 0 ||
             (rc = rp_seckey_generate(&S->ask)) != 0 ||
             (rc = rp_pubkey_from_seckey(&S->apk, &S->ask)) != 0) {
-            seterr(I->err, I->errlen, "cannot generate keys: %s", rp_strerror(rc));
+            rp_errf(I->err, I->errlen, "cannot generate keys: %s", rp_strerror(rc));
             return rc;
         }
         dev_genesis(S->g, now_ms / 1000, &S->vpk, &S->apk);
         if ((rc = rp_genesis_check(S->g, msg, sizeof msg)) != 0) {
-            seterr(I->err, I->errlen, "the dev genesis is invalid: %s", msg);
+            rp_errf(I->err, I->errlen, "the dev genesis is invalid: %s", msg);
             return rc;
         }
         if ((rc = genesis_text(I, S->g, &S->json, &S->json_len)) != 0)
@@ -1076,7 +1055,7 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
     }
     rp_hash chain_id;
     if ((rc = rp_genesis_chain_id(&chain_id, S->g)) != 0) {
-        seterr(I->err, I->errlen, "cannot encode the genesis: %s", rp_strerror(rc));
+        rp_errf(I->err, I->errlen, "cannot encode the genesis: %s", rp_strerror(rc));
         return rc;
     }
     int in_genesis = validator && rp_genesis_validator_index(S->g, &S->vpk) >= 0;
@@ -1101,7 +1080,7 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
     if ((rc = dpath(I, path, "node.key")) != 0)
         return rc;
     if ((rc = write_node_key_file(path)) != 0) {
-        seterr(I->err, I->errlen, "cannot create %s: %s", path, rp_strerror(rc));
+        rp_errf(I->err, I->errlen, "cannot create %s: %s", path, rp_strerror(rc));
         return rc;
     }
     remember(I, "node.key");
@@ -1120,7 +1099,7 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
     }
     if (validator) {
         if (rc) {
-            seterr(I->err, I->errlen, "cannot create %s: %s", path, rp_strerror(rc));
+            rp_errf(I->err, I->errlen, "cannot create %s: %s", path, rp_strerror(rc));
             return rc;
         }
         remember(I, cfg.key_file);
@@ -1133,7 +1112,7 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
             return rc;
         rc = rp_keyfile_write(path, &S->ask, "", 0, RP_KDF_OPS_MIN, RP_KDF_MEM_MIN);
         if (rc) {
-            seterr(I->err, I->errlen, "cannot create %s: %s", path, rp_strerror(rc));
+            rp_errf(I->err, I->errlen, "cannot create %s: %s", path, rp_strerror(rc));
             return rc;
         }
         remember(I, RP_DEV_ANCHOR_FILE);
@@ -1146,7 +1125,7 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
     rp_store_opts sopts = {.map_size = cfg.map_size, .read_only = 0};
     rc = rp_store_create(&st, o->datadir, S->g, &sopts, &serr);
     if (rc) {
-        seterr(I->err, I->errlen, "cannot create the ledger: %s",
+        rp_errf(I->err, I->errlen, "cannot create the ledger: %s",
                serr.msg[0] ? serr.msg : rp_strerror(rc));
         return rc;
     }
@@ -1161,7 +1140,7 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
     rp_tip tip;
     memset(&tip, 0, sizeof tip);
     if (!rc && (rc = rp_store_tip(st, &tip)) != 0)
-        seterr(I->err, I->errlen, "cannot read the new ledger: %s", rp_strerror(rc));
+        rp_errf(I->err, I->errlen, "cannot read the new ledger: %s", rp_strerror(rc));
     rp_store_close(st);
     if (rc)
         return rc;
@@ -1171,8 +1150,8 @@ static int run_init(struct init *I, struct init_state *S, rp_init_result *res)
     if ((rc = create_file(I, "reputed.conf", S->conf, strlen(S->conf))) != 0)
         return rc;
     step_done("reputed.conf");
-    if ((rc = fsync_dir(o->datadir)) != 0) {
-        seterr(I->err, I->errlen, "cannot sync %s: %s", o->datadir, rp_strerror(rc));
+    if ((rc = rp_disk_fsync_dir(o->datadir)) != 0) {
+        rp_errf(I->err, I->errlen, "cannot sync %s: %s", o->datadir, rp_strerror(rc));
         return rc;
     }
     if ((rc = end_marker(I)) != 0)
@@ -1202,7 +1181,7 @@ int rp_node_init(const rp_init_opts *o, char *err, size_t errlen)
     if (rc)
         return rc;
     if ((rc = rp_crypto_init()) != 0) {
-        seterr(err, errlen, "cannot start the crypto library: %s", rp_strerror(rc));
+        rp_errf(err, errlen, "cannot start the crypto library: %s", rp_strerror(rc));
         return rc;
     }
     struct init I;
@@ -1214,7 +1193,7 @@ int rp_node_init(const rp_init_opts *o, char *err, size_t errlen)
     I.errlen = errlen;
     struct init_state *S = sodium_malloc(sizeof *S);
     if (!S) {
-        seterr(err, errlen, "out of memory");
+        rp_errf(err, errlen, "out of memory");
         return RP_ERR_NOMEM;
     }
     memset(S, 0, sizeof *S);
@@ -1238,7 +1217,7 @@ int rp_init_check_datadir(const char *datadir, const char *who, char *err, size_
     struct init I;
     int in_place;
     if (!datadir || !datadir[0] || !who) {
-        seterr(err, errlen, "a datadir is required");
+        rp_errf(err, errlen, "a datadir is required");
         return RP_ERR_INVALID_ARG;
     }
     memset(&o, 0, sizeof o);
@@ -1273,7 +1252,7 @@ int rp_init_mark_begin(const char *datadir, const char *writer, char *err, size_
     rp_init_opts o;
     struct init I;
     if (!datadir || !datadir[0] || !writer) {
-        seterr(err, errlen, "a datadir and a writer are required");
+        rp_errf(err, errlen, "a datadir and a writer are required");
         return RP_ERR_INVALID_ARG;
     }
     marker_init(&I, &o, datadir, writer, err, errlen);
@@ -1290,7 +1269,7 @@ int rp_init_mark_done(const char *datadir, char *err, size_t errlen)
     rp_init_opts o;
     struct init I;
     if (!datadir || !datadir[0]) {
-        seterr(err, errlen, "a datadir is required");
+        rp_errf(err, errlen, "a datadir is required");
         return RP_ERR_INVALID_ARG;
     }
     marker_init(&I, &o, datadir, "", err, errlen);
@@ -1311,7 +1290,7 @@ int rp_init_dev_files(const char *datadir, const rp_genesis *g, const rp_seckey 
     size_t json_len = 0;
     int rc;
     if (!datadir || !datadir[0] || !writer) {
-        seterr(err, errlen, "a datadir and a writer are required");
+        rp_errf(err, errlen, "a datadir and a writer are required");
         return RP_ERR_INVALID_ARG;
     }
     memset(&o, 0, sizeof o);
@@ -1326,7 +1305,7 @@ int rp_init_dev_files(const char *datadir, const rp_genesis *g, const rp_seckey 
     /* Everything that can be checked before touching the disk. */
     int idx = rp_pubkey_from_seckey(&pk, validator) == 0 ? rp_genesis_validator_index(g, &pk) : -1;
     if (idx < 0 || !rp_genesis_is_quorum(g, g->validators[idx].power)) {
-        seterr(err, errlen,
+        rp_errf(err, errlen,
                "the validator key is not a genesis validator holding a quorum alone: "
                "a node could not make blocks with it");
         return RP_ERR_INVALID_ARG;
@@ -1341,21 +1320,21 @@ int rp_init_dev_files(const char *datadir, const rp_genesis *g, const rp_seckey 
         (rc = dpath(&I, path, cfg.node_key)) != 0)
         goto out;
     if ((rc = write_node_key_file(path)) != 0) {
-        seterr(err, errlen, "cannot create %s: %s", path, rp_strerror(rc));
+        rp_errf(err, errlen, "cannot create %s: %s", path, rp_strerror(rc));
         goto out;
     }
     remember(&I, cfg.node_key);
     if ((rc = dpath(&I, path, cfg.key_file)) != 0)
         goto out;
     if ((rc = write_dev_key_file(path, writer, validator, &pk)) != 0) {
-        seterr(err, errlen, "cannot create %s: %s", path, rp_strerror(rc));
+        rp_errf(err, errlen, "cannot create %s: %s", path, rp_strerror(rc));
         goto out;
     }
     remember(&I, cfg.key_file);
     if ((rc = create_file(&I, "reputed.conf", conf, strlen(conf))) != 0)
         goto out;
-    if ((rc = fsync_dir(datadir)) != 0)
-        seterr(err, errlen, "cannot sync %s: %s", datadir, rp_strerror(rc));
+    if ((rc = rp_disk_fsync_dir(datadir)) != 0)
+        rp_errf(err, errlen, "cannot sync %s: %s", datadir, rp_strerror(rc));
 out:
     if (rc)
         rollback(&I);
@@ -1376,7 +1355,7 @@ static int check_owner_mode(const char *what, const char *path, const struct sta
 {
     unsigned me = (unsigned)geteuid();
     if (st->st_uid != me && !(root_ok && st->st_uid == 0)) {
-        seterr(err, errlen,
+        rp_errf(err, errlen,
                "%s %s belongs to uid %u, not to this user (uid %u)%s: that user could %s; "
                "run reputed as the user that owns the datadir, or give it to this user "
                "(chown %u %s)",
@@ -1384,7 +1363,7 @@ static int check_owner_mode(const char *what, const char *path, const struct sta
         return RP_ERR_UNSAFE_PERMS;
     }
     if (st->st_mode & 022) {
-        seterr(err, errlen,
+        rp_errf(err, errlen,
                "%s %s is mode %04o: group and others must not be able to write to it, or they "
                "could %s (chmod %s %s)",
                what, path, (unsigned)(st->st_mode & 07777), why, st->st_uid == me ? mode : "go-w",
@@ -1408,7 +1387,7 @@ static int check_required(const char *datadir, const char *conf, const rp_config
     struct stat st;
     if (!rp_config_is_set(cfg, "validator", "enabled") &&
         rp_config_path(key, sizeof key, datadir, cfg->key_file) == 0 && stat(key, &st) == 0) {
-        seterr(err, errlen,
+        rp_errf(err, errlen,
                "%s: [validator] enabled is not set, but the validator key %s exists: add "
                "'enabled = true' under [validator] to sign blocks with it, or 'enabled = false' "
                "to follow the chain without signing",
@@ -1432,30 +1411,30 @@ static int check_node_files(const char *datadir, const rp_config *cfg, char *err
     unsigned char key[32];
     int rc;
     if (rp_config_path(path, sizeof path, datadir, cfg->node_key) != 0) {
-        seterr(err, errlen, "[node] node_key: path too long");
+        rp_errf(err, errlen, "[node] node_key: path too long");
         return -ENAMETOOLONG;
     }
     rc = rp_node_key_read(path, key, msg, sizeof msg);
     sodium_memzero(key, sizeof key);
     if (rc) {
-        seterr(err, errlen, "%s ([node] node_key)", msg);
+        rp_errf(err, errlen, "%s ([node] node_key)", msg);
         return rc;
     }
 
     if (rp_config_path(path, sizeof path, datadir, cfg->genesis) != 0) {
-        seterr(err, errlen, "[node] genesis: path too long");
+        rp_errf(err, errlen, "[node] genesis: path too long");
         return -ENAMETOOLONG;
     }
     rp_genesis *g = calloc(1, sizeof *g);
     if (!g) {
-        seterr(err, errlen, "out of memory");
+        rp_errf(err, errlen, "out of memory");
         return RP_ERR_NOMEM;
     }
     rp_hash id;
     if ((rc = rp_genesis_load(g, path, msg, sizeof msg)) != 0) {
-        seterr(err, errlen, "[node] genesis: %s", msg);
+        rp_errf(err, errlen, "[node] genesis: %s", msg);
     } else if ((rc = rp_genesis_chain_id(&id, g)) != 0) {
-        seterr(err, errlen, "[node] genesis %s: cannot encode it: %s", path, rp_strerror(rc));
+        rp_errf(err, errlen, "[node] genesis %s: cannot encode it: %s", path, rp_strerror(rc));
     } else {
         rp_store *st = NULL;
         rp_store_error serr;
@@ -1466,7 +1445,7 @@ static int check_node_files(const char *datadir, const rp_config *cfg, char *err
                 char a[65], b[65];
                 rp_hex_encode(a, sizeof a, id.bytes, 32);
                 rp_hex_encode(b, sizeof b, ledger->bytes, 32);
-                seterr(err, errlen,
+                rp_errf(err, errlen,
                        "[node] genesis %s is chain '%s' (id %.16s...), but the ledger in %s is "
                        "chain id %.16s...: point [node] genesis at the genesis this datadir was "
                        "created from",
@@ -1488,11 +1467,11 @@ int rp_node_load_config(const char *datadir, rp_config *cfg, char *err, size_t e
     rp_node_errors_register();
     rp_config_defaults(cfg);
     if (!datadir || !datadir[0]) {
-        seterr(err, errlen, "a datadir is required");
+        rp_errf(err, errlen, "a datadir is required");
         return RP_ERR_INVALID_ARG;
     }
     if ((rc = rp_crypto_init()) != 0) { /* the genesis's chain id is a tagged hash */
-        seterr(err, errlen, "cannot start the crypto library: %s", rp_strerror(rc));
+        rp_errf(err, errlen, "cannot start the crypto library: %s", rp_strerror(rc));
         return rc;
     }
 
@@ -1501,13 +1480,13 @@ int rp_node_load_config(const char *datadir, rp_config *cfg, char *err, size_t e
     if (stat(datadir, &st) != 0) {
         rc = -errno;
         if (rc == -ENOENT)
-            seterr(err, errlen, "%s does not exist: create a datadir with 'reputed init'", datadir);
+            rp_errf(err, errlen, "%s does not exist: create a datadir with 'reputed init'", datadir);
         else
-            seterr(err, errlen, "cannot use %s: %s", datadir, rp_strerror(rc));
+            rp_errf(err, errlen, "cannot use %s: %s", datadir, rp_strerror(rc));
         return rc;
     }
     if (!S_ISDIR(st.st_mode)) {
-        seterr(err, errlen, "%s is not a folder: give --datadir the folder 'reputed init' made",
+        rp_errf(err, errlen, "%s is not a folder: give --datadir the folder 'reputed init' made",
                datadir);
         return -ENOTDIR;
     }
@@ -1519,11 +1498,11 @@ int rp_node_load_config(const char *datadir, rp_config *cfg, char *err, size_t e
 
     /* The config names the key files: only we (or root) may change it. */
     if (snprintf(path, sizeof path, "%s/reputed.conf", datadir) >= (int)sizeof path) {
-        seterr(err, errlen, "datadir path too long: %s", datadir);
+        rp_errf(err, errlen, "datadir path too long: %s", datadir);
         return -ENAMETOOLONG;
     }
     if (stat(path, &st) != 0 && errno == ENOENT) {
-        seterr(err, errlen, "%s not found: is %s a datadir? Create one with 'reputed init'", path,
+        rp_errf(err, errlen, "%s not found: is %s a datadir? Create one with 'reputed init'", path,
                datadir);
         return -ENOENT;
     }

@@ -7,12 +7,12 @@
  * out. A failure anywhere before leaves memory and disk as they were and
  * hands nothing out.
  */
+#include "node/errors.h"
 #include "node/signer.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,18 +32,6 @@ struct rp_signer {
     char path[PATH_MAX];
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static int persist(const char *path, const rp_cs_guard *g)
 {
@@ -88,18 +76,18 @@ static int load_or_create(rp_signer *s, const char *datadir, const rp_hash *chai
     int n = snprintf(dir, sizeof dir, "%s/%s", datadir, RP_SIGNER_DIR);
     if (n < 0 || (size_t)n >= sizeof dir ||
         (size_t)snprintf(s->path, sizeof s->path, "%s/%s", dir, RP_SIGNER_FILE) >= sizeof s->path) {
-        seterr(err, errlen, "%s: path too long for the double-sign guard", datadir);
+        rp_errf(err, errlen, "%s: path too long for the double-sign guard", datadir);
         return -ENAMETOOLONG;
     }
     if (mkdir(dir, 0700) == 0) {
         int rc = rp_disk_fsync_dir(datadir);
         if (rc) {
-            seterr(err, errlen, "%s: %s", datadir, rp_strerror(rc));
+            rp_errf(err, errlen, "%s: %s", datadir, rp_strerror(rc));
             return rc;
         }
     } else if (errno != EEXIST) {
         int rc = -errno;
-        seterr(err, errlen, "%s: cannot create: %s", dir, rp_strerror(rc));
+        rp_errf(err, errlen, "%s: cannot create: %s", dir, rp_strerror(rc));
         return rc;
     }
 
@@ -110,17 +98,17 @@ static int load_or_create(rp_signer *s, const char *datadir, const rp_hash *chai
         rp_cs_guard_init(&s->guard, chain_id, &s->pk);
         rc = persist(s->path, &s->guard);
         if (rc)
-            seterr(err, errlen, "%s: cannot write the double-sign guard: %s", s->path,
+            rp_errf(err, errlen, "%s: cannot write the double-sign guard: %s", s->path,
                    rp_strerror(rc));
         return rc;
     }
     if (rc) {
-        seterr(err, errlen, "%s: cannot read the double-sign guard: %s", s->path, rp_strerror(rc));
+        rp_errf(err, errlen, "%s: cannot read the double-sign guard: %s", s->path, rp_strerror(rc));
         return rc;
     }
     rc = rp_cs_guard_decode(&s->guard, buf, len);
     if (rc) {
-        seterr(err, errlen,
+        rp_errf(err, errlen,
                "%s: corrupt double-sign guard (%s); it is never reset automatically. Move it "
                "aside only if this validator key has signed nothing at or above the chain's "
                "current height anywhere",
@@ -128,11 +116,11 @@ static int load_or_create(rp_signer *s, const char *datadir, const rp_hash *chai
         return rc;
     }
     if (!rp_hash_eq(&s->guard.chain_id, chain_id)) {
-        seterr(err, errlen, "%s: the double-sign guard of another chain", s->path);
+        rp_errf(err, errlen, "%s: the double-sign guard of another chain", s->path);
         return RP_ERR_WRONG_CHAIN;
     }
     if (sodium_memcmp(s->guard.key.bytes, s->pk.bytes, sizeof s->pk.bytes) != 0) {
-        seterr(err, errlen, "%s: the double-sign guard of another validator key", s->path);
+        rp_errf(err, errlen, "%s: the double-sign guard of another validator key", s->path);
         return RP_ERR_CS_OTHER_KEY;
     }
     return 0;
@@ -147,14 +135,14 @@ int rp_signer_open(rp_signer **out, const char *datadir, const rp_hash *chain_id
     rp_cs_errors_register();
     rp_signer *s = sodium_malloc(sizeof *s);
     if (!s) {
-        seterr(err, errlen, "out of memory for the signer");
+        rp_errf(err, errlen, "out of memory for the signer");
         return RP_ERR_NOMEM;
     }
     memset(s, 0, sizeof *s);
     s->sk = *sk;
     int rc = rp_pubkey_from_seckey(&s->pk, &s->sk);
     if (rc)
-        seterr(err, errlen, "the validator secret key is not a valid key");
+        rp_errf(err, errlen, "the validator secret key is not a valid key");
     if (!rc)
         rc = load_or_create(s, datadir, chain_id, err, errlen);
     if (rc) {
@@ -188,7 +176,7 @@ static int sign_at(rp_signer *s, uint64_t height, uint32_t round, uint8_t step, 
         *sig = s->guard.sig;
         return 0;
     case RP_CS_GUARD_REFUSE:
-        seterr(err, errlen,
+        rp_errf(err, errlen,
                "double-sign guard refused a %s at height %llu round %lu: this validator last "
                "signed a %s at height %llu round %lu%s",
                step_name(step), (unsigned long long)height, (unsigned long)round,
@@ -207,14 +195,14 @@ static int sign_at(rp_signer *s, uint64_t height, uint32_t round, uint8_t step, 
     rp_aux_fresh(aux);
     int rc = rp_sign(&fresh, msg->bytes, sizeof msg->bytes, &s->sk, aux);
     if (rc) {
-        seterr(err, errlen, "signing failed: %s", rp_strerror(rc));
+        rp_errf(err, errlen, "signing failed: %s", rp_strerror(rc));
         return rc;
     }
     rp_cs_guard next = s->guard;
     rp_cs_guard_record(&next, height, round, step, msg, &fresh);
     rc = persist(s->path, &next);
     if (rc) {
-        seterr(err, errlen, "%s: cannot record the signature, so it is not given out: %s",
+        rp_errf(err, errlen, "%s: cannot record the signature, so it is not given out: %s",
                s->path, rp_strerror(rc));
         return rc;
     }
@@ -239,7 +227,7 @@ int rp_signer_sign_vote(rp_signer *s, rp_cs_vote *v, char *err, size_t errlen)
         step = RP_CS_PRECOMMIT;
     else {
         memset(&v->sig, 0, sizeof v->sig);
-        seterr(err, errlen, "not a vote type: %u", (unsigned)v->type);
+        rp_errf(err, errlen, "not a vote type: %u", (unsigned)v->type);
         return RP_ERR_INVALID_ARG;
     }
     rp_hash msg;
