@@ -553,16 +553,6 @@ static int usage(void)
     return 2;
 }
 
-static int digits(const char *s)
-{
-    if (!*s)
-        return 0;
-    for (; *s; s++)
-        if (*s < '0' || *s > '9')
-            return 0;
-    return 1;
-}
-
 static double t_signing; /* seconds spent signing, before the clocks */
 
 static rp_bench_rec *sign(size_t n, const rp_hash *chain, unsigned pow, const char *prefix)
@@ -584,10 +574,10 @@ int main(int argc, char **argv)
     int keep_work = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--records") && val && digits(val)) {
+        if (!strcmp(a, "--records") && val && rp_procs_digits(val)) {
             nrec = atol(val);
             i++;
-        } else if (!strcmp(a, "--burst") && val && digits(val)) {
+        } else if (!strcmp(a, "--burst") && val && rp_procs_digits(val)) {
             nburst = atol(val);
             i++;
         } else if (!strcmp(a, "--keep-work")) {

@@ -555,16 +555,6 @@ static int usage(void)
     return 2;
 }
 
-static int digits(const char *s)
-{
-    if (!*s)
-        return 0;
-    for (; *s; s++)
-        if (*s < '0' || *s > '9')
-            return 0;
-    return 1;
-}
-
 int main(int argc, char **argv)
 {
     long nrec = 200;
@@ -572,16 +562,16 @@ int main(int argc, char **argv)
     int skip_sync = 0, keep_work = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--records") && val && digits(val)) {
+        if (!strcmp(a, "--records") && val && rp_procs_digits(val)) {
             nrec = atol(val);
             i++;
-        } else if (!strcmp(a, "--identities") && val && digits(val)) {
+        } else if (!strcmp(a, "--identities") && val && rp_procs_digits(val)) {
             identities = val;
             i++;
-        } else if (!strcmp(a, "--reviews") && val && digits(val)) {
+        } else if (!strcmp(a, "--reviews") && val && rp_procs_digits(val)) {
             reviews = val;
             i++;
-        } else if (!strcmp(a, "--records-per-block") && val && digits(val)) {
+        } else if (!strcmp(a, "--records-per-block") && val && rp_procs_digits(val)) {
             rpb = val;
             i++;
         } else if (!strcmp(a, "--keep") && val) {

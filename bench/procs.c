@@ -510,3 +510,13 @@ int rp_procs_record_state(rp_procs_node *n, const char *id_hex)
     json_decref(res);
     return v;
 }
+
+int rp_procs_digits(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return 0;
+    return 1;
+}

@@ -96,6 +96,8 @@ void rp_procs_find_bin(char *out, size_t cap, const char *env, const char *rel, 
 
 /* Seconds on the monotonic clock. */
 double rp_procs_now(void);
+/* 1 if s is one or more decimal digits and nothing else (option values). */
+int rp_procs_digits(const char *s);
 
 /* Sleep ms milliseconds, whatever signals arrive. */
 void rp_procs_sleep_ms(unsigned ms);
