@@ -510,10 +510,11 @@ static void outputs(struct consensus *c, const rp_cs_outs *o)
             continue;
         switch (x->kind) {
         case RP_CS_OUT_BUILD:
-            if (c->self >= 0 && !c->replaying) {
-                c->want_build = 1; /* until the producer takes it */
+            if (c->self >= 0) {
+                c->want_build = 1; /* until the producer takes it (after a replay) */
                 c->want_round = x->round;
-                try_build(c);
+                if (!c->replaying)
+                    try_build(c);
             }
             break;
         case RP_CS_OUT_PROPOSAL:
@@ -655,6 +656,7 @@ static void enter_height(struct consensus *c, uint64_t height, const rp_cswal_re
     for (size_t i = 0; i < rep->n && !c->decided; i++)
         feed(c, &rep->inputs[i], 0);
     c->replaying = 0;
+    try_build(c); /* a proposal the replay still waits for (the engine ignores a stale one) */
     if (c->started && !c->decided) {
         /* Re-arm the current step's timeout; say where we are. */
         rp_cs_state st;
