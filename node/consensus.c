@@ -22,12 +22,11 @@
 #include "node/signer.h"
 
 static void feed(struct consensus *c, const rp_cs_input *in, uint64_t from);
-static void new_height(struct consensus *c, uint64_t height);
 static void enter_height(struct consensus *c, uint64_t height, const rp_cswal_replay *rep);
 
-static uint64_t now_ms(struct consensus *c) { return uv_now(c->n->loop); }
+uint64_t cs_now_ms(struct consensus *c) { return uv_now(c->n->loop); }
 
-static void hash8(char out[17], const rp_hash *h)
+void cs_hash8(char out[17], const rp_hash *h)
 {
     rp_hex_encode(out, 17, h->bytes, 8);
 }
@@ -110,7 +109,7 @@ static void check_done(uv_work_t *req, int status)
     if (b) {
         b->checking = 0;
         char hh[17], q[300];
-        hash8(hh, &j->hash);
+        cs_hash8(hh, &j->hash);
         if (j->rc == RP_ERR_NOMEM || j->rc == RP_ERR_STORE || j->rc == RP_ERR_MAP_FULL) {
             /* Ours, not the block's: no verdict; a later proposal of it retries. */
             rp_log(RP_LOG_WARN, "consensus_check_failed", "height=%llu block=%s code=%d",
@@ -164,168 +163,6 @@ static void start_check(struct consensus *c, struct cs_block *b)
         return;
     }
     b->checking = 1;
-}
-
-/* ---- committing a decision ---------------------------------------------------------- */
-
-struct decide_job {
-    struct consensus *c;
-    uint64_t height;
-    rp_hash hash;
-    rp_commit commit;
-    rp_hash *ids;
-    size_t nids;
-    uint64_t t0;
-};
-
-static void note_commit_signers(struct consensus *c, const rp_commit *cm)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < c->nval; i++) {
-        if (k < cm->count && cm->sigs[k].validator == i) {
-            c->signed_blocks[i]++;
-            k++;
-        } else {
-            c->missed[i]++;
-        }
-    }
-}
-
-#define RETRY_FIRST_MS 1000
-#define RETRY_MAX_MS 30000
-
-/* The decision could not be written: keep it and try again later, saying
- * so once (with the path and the room left if the disk is full). */
-static void commit_later(struct consensus *c, int rc, const char *msg)
-{
-    struct node *n = c->n;
-    c->commit_pending = 1;
-    c->retry_ms = c->retry_ms ? (c->retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : c->retry_ms * 2)
-                              : RETRY_FIRST_MS;
-    c->retry_at_ms = now_ms(c) + c->retry_ms;
-    if (c->commit_trouble_logged)
-        return;
-    c->commit_trouble_logged = 1;
-    char q[300], room[32];
-    uint64_t avail = 0;
-    if (rp_disk_full(n->datadir, rc, &avail)) {
-        rp_disk_size_text(room, sizeof room, avail);
-        rp_log(RP_LOG_ERROR, "disk_full",
-               "path=%s free=\"%s\" height=%llu msg=\"the decided block waits and is tried "
-               "again; make room on this disk\"",
-               rp_log_str(q, sizeof q, n->datadir), room, (unsigned long long)c->height);
-    } else {
-        rp_log(RP_LOG_ERROR, "consensus_commit_failed", "height=%llu code=%d msg=%s retry=true",
-               (unsigned long long)c->height, rc, rp_log_str(q, sizeof q, msg));
-    }
-}
-
-static void decide_done(void *ctx, int rc, const rp_store_error *err)
-{
-    struct decide_job *j = ctx;
-    struct consensus *c = j->c;
-    struct node *n = c->n;
-    c->committing = 0;
-    if (rc) {
-        rp_tip tip;
-        int behind = rp_store_tip(n->st, &tip) == 0 && tip.height >= j->height;
-        free(j->ids);
-        free(j);
-        if (c->stopped)
-            return;
-        if (behind) /* sync wrote the same height first: no failure */
-            new_height(c, tip.height + 1);
-        else
-            commit_later(c, rc, err && err->msg[0] ? err->msg : rp_strerror(rc));
-        return;
-    }
-    if (c->commit_trouble_logged)
-        rp_log(RP_LOG_INFO, "consensus_commit_ok", "height=%llu", (unsigned long long)j->height);
-    c->decided_blocks++;
-    note_commit_signers(c, &j->commit);
-    /* Moves consensus to the next height (rp_consensus_block_committed). */
-    rp_producer_committed(n, j->height, &j->hash, j->ids, j->nids, j->t0);
-    free(j->ids);
-    free(j);
-}
-
-/* Hand the decided block and its commit to the writer, if it can be now. */
-static void try_commit(struct consensus *c)
-{
-    struct node *n = c->n;
-    if (!c->commit_pending || c->committing || c->stopped || now_ms(c) < c->retry_at_ms)
-        return;
-    struct cs_block *b = cs_block_find(c, &c->decision);
-    if (!b || !b->bytes) {
-        if (!c->commit_trouble_logged) {
-            char hh[17];
-            hash8(hh, &c->decision);
-            c->commit_trouble_logged = 1;
-            rp_log(RP_LOG_WARN, "consensus_decided_unknown",
-                   "height=%llu block=%s msg=\"decided on a block this node has not received: "
-                   "waiting for it\"",
-                   (unsigned long long)c->height, hh);
-        }
-        return; /* its proposal (STATE) or block sync brings it */
-    }
-    struct decide_job *j = calloc(1, sizeof *j);
-    unsigned char *block = malloc(b->len), *commit = malloc(RP_COMMIT_MAX_SIZE);
-    unsigned char *pc = b->plen ? malloc(b->plen) : NULL;
-    size_t clen = 0;
-    int rc = !j || !block || !commit || (b->plen && !pc) ? RP_ERR_NOMEM : 0;
-    if (!rc && (rp_cs_commit(c->e, &j->commit) != 0 ||
-                rp_commit_encode(&j->commit, commit, RP_COMMIT_MAX_SIZE, &clen) != 0))
-        rc = RP_ERR_COMMIT; /* cannot happen: the engine decided on these precommits */
-    if (rc) {
-        free(j);
-        free(block);
-        free(commit);
-        free(pc);
-        commit_later(c, rc, rp_strerror(rc));
-        return;
-    }
-    memcpy(block, b->bytes, b->len);
-    if (b->plen)
-        memcpy(pc, b->pc, b->plen);
-    j->c = c;
-    j->height = c->height;
-    j->hash = c->decision;
-    j->t0 = uv_hrtime();
-    rp_checked *checked = b->checked;
-    if (checked && rp_checked_record_ids(checked, &j->ids, &j->nids) != 0)
-        j->nids = 0;
-    if (!checked && rp_block_record_ids(n, block, b->len, &j->ids, &j->nids) != 0)
-        j->nids = 0; /* a retry: the commit runs the rules itself */
-    b->checked = NULL;
-    rc = rp_node_writer_commit(n->writer, block, b->len, commit, clen, pc, b->plen, checked, NULL,
-                               NULL, decide_done, j);
-    if (rc) {
-        free(block);
-        free(commit);
-        free(pc);
-        rp_checked_free(checked);
-        free(j->ids);
-        free(j);
-        commit_later(c, rc, rp_strerror(rc));
-        return;
-    }
-    c->commit_pending = 0;
-    c->committing = 1;
-}
-
-static void decide(struct consensus *c, uint32_t round, const rp_hash *hash)
-{
-    char hh[17];
-    hash8(hh, hash);
-    c->decided = 1;
-    c->last_round = round;
-    c->decision = *hash;
-    c->commit_pending = 1;
-    rp_commit cm;
-    unsigned signers = rp_cs_commit(c->e, &cm) == 0 ? cm.count : 0;
-    rp_log(RP_LOG_INFO, "consensus_decided", "height=%llu round=%u block=%s signers=%u",
-           (unsigned long long)c->height, round, hh, signers);
-    try_commit(c);
 }
 
 /* ---- timers ---------------------------------------------------------------------- */
@@ -430,78 +267,6 @@ static void try_build(struct consensus *c)
     }
 }
 
-/* Keep the EVIDENCE record of a double vote for our next proposal (at most
- * CS_MAX_PENDING_EV; one per slot; the oldest gives way). */
-static void pend_evidence(struct consensus *c, const rp_cs_evidence *ev)
-{
-    const rp_cs_vote *a = &ev->a;
-    for (size_t i = 0; i < c->npending_ev; i++)
-        if (c->pending_ev[i].height == a->height && c->pending_ev[i].round == a->round &&
-            c->pending_ev[i].type == a->type &&
-            !memcmp(c->pending_ev[i].validator.bytes, c->keys[a->validator].bytes, 32))
-            return;
-    c->ev_gen++;
-    if (c->npending_ev == CS_MAX_PENDING_EV) {
-        memmove(&c->pending_ev[0], &c->pending_ev[1],
-                (CS_MAX_PENDING_EV - 1) * sizeof c->pending_ev[0]);
-        c->npending_ev--;
-    }
-    size_t i = c->npending_ev;
-    if (rp_evidence_record(c->pending_ev[i].rec, &c->pending_ev[i].len, &c->keys[a->validator],
-                           a->type, a->height, a->round, &ev->a.block_hash, &ev->a.sig,
-                           &ev->b.block_hash, &ev->b.sig) != 0)
-        return;
-    c->pending_ev[i].validator = c->keys[a->validator];
-    c->pending_ev[i].height = a->height;
-    c->pending_ev[i].round = a->round;
-    c->pending_ev[i].type = a->type;
-    c->npending_ev++;
-}
-
-static void drop_pending_ev(struct consensus *c, size_t i)
-{
-    c->ev_gen++;
-    memmove(&c->pending_ev[i], &c->pending_ev[i + 1],
-            (c->npending_ev - i - 1) * sizeof c->pending_ev[0]);
-    c->npending_ev--;
-}
-
-/* Forget pending evidence that is on chain now (ours or another's block). */
-static void prune_pending_ev(struct consensus *c)
-{
-    for (size_t i = 0; i < c->npending_ev;) {
-        rp_evidence_row rows[64];
-        size_t n = 0;
-        int more = 0, found = 0;
-        if (rp_store_evidence_list(c->n->st, &c->pending_ev[i].validator, NULL, rows, 64, &n,
-                                   &more) == 0)
-            for (size_t k = 0; k < n && !found; k++)
-                found = rows[k].height == c->pending_ev[i].height &&
-                        rows[k].round == c->pending_ev[i].round &&
-                        rows[k].vote_type == c->pending_ev[i].type;
-        if (found)
-            drop_pending_ev(c, i);
-        else
-            i++;
-    }
-}
-
-static void record_evidence(struct consensus *c, const rp_cs_evidence *ev)
-{
-    pend_evidence(c, ev);
-    c->evidence[c->evidence_next] = *ev;
-    c->evidence_next = (c->evidence_next + 1) % CS_MAX_EVIDENCE;
-    if (c->nevidence < CS_MAX_EVIDENCE)
-        c->nevidence++;
-    char ha[17], hb[17];
-    hash8(ha, &ev->a.block_hash);
-    hash8(hb, &ev->b.block_hash);
-    rp_log(RP_LOG_WARN, "consensus_evidence",
-           "validator=%u height=%llu round=%u type=%s a=%s b=%s msg=\"signed two votes\"",
-           (unsigned)ev->a.validator, (unsigned long long)ev->a.height, ev->a.round,
-           ev->a.type == RP_VOTE_PREVOTE ? "prevote" : "precommit", ha, hb);
-}
-
 static void outputs(struct consensus *c, const rp_cs_outs *o)
 {
     for (size_t i = 0; i < o->n && !c->stopped; i++) {
@@ -546,10 +311,10 @@ static void outputs(struct consensus *c, const rp_cs_outs *o)
             break;
         }
         case RP_CS_OUT_DECIDE:
-            decide(c, x->round, &x->block_hash);
+            cs_decide(c, x->round, &x->block_hash);
             break;
         case RP_CS_OUT_EVIDENCE:
-            record_evidence(c, &x->evidence);
+            cs_record_evidence(c, &x->evidence);
             break;
         }
     }
@@ -605,7 +370,7 @@ static void feed(struct consensus *c, const rp_cs_input *in, uint64_t from)
 
 /* ---- heights ---------------------------------------------------------------------- */
 
-static void new_height(struct consensus *c, uint64_t height)
+void cs_new_height(struct consensus *c, uint64_t height)
 {
     enter_height(c, height, NULL);
 }
@@ -625,7 +390,7 @@ static void enter_height(struct consensus *c, uint64_t height, const rp_cswal_re
     c->started = c->decided = c->committing = c->want_build = 0;
     c->commit_pending = c->commit_trouble_logged = 0;
     if (c->npending_ev)
-        prune_pending_ev(c);
+        cs_prune_pending_ev(c);
     c->retry_at_ms = 0;
     c->retry_ms = 0;
     c->sent_round = 0;
@@ -636,7 +401,7 @@ static void enter_height(struct consensus *c, uint64_t height, const rp_cswal_re
     else
         (void)rp_cs_sched_init(&c->sched, c->power, c->nval, height);
     c->height = height;
-    c->height_since_ms = now_ms(c);
+    c->height_since_ms = cs_now_ms(c);
     c->e = rp_cs_new(c->power, c->nval, c->self, height, &c->sched, &c->to);
     if (!c->e) {
         rp_log(RP_LOG_ERROR, "consensus_failed", "height=%llu msg=\"out of memory\"",
@@ -685,14 +450,14 @@ static void tick_cb(uv_timer_t *t)
     if (c->stopped || !c->e)
         return;
     try_build(c);
-    try_commit(c);
-    if (c->started && now_ms(c) - c->last_state_ms >= CS_STATE_MS) {
-        c->last_state_ms = now_ms(c);
+    cs_try_commit(c);
+    if (c->started && cs_now_ms(c) - c->last_state_ms >= CS_STATE_MS) {
+        c->last_state_ms = cs_now_ms(c);
         cs_send_state(c, 0); /* repairs what relaying missed */
     }
     if (c->started || c->committing)
         return;
-    if (now_ms(c) - c->height_since_ms < c->to.commit_ms)
+    if (cs_now_ms(c) - c->height_since_ms < c->to.commit_ms)
         return;
     rp_mempool_stats ms;
     rp_mempool_stats_get(n->mp, &ms);
@@ -728,7 +493,7 @@ void rp_consensus_built(struct node *n, uint64_t height, uint32_t round, int rc,
     if (nfirst == c->build_nfirst && c->build_ev_gen == c->ev_gen && height == c->height)
         for (size_t r = nrejected; r-- > 0;)
             if (rejected[r].index < nfirst)
-                drop_pending_ev(c, c->build_map[rejected[r].index]);
+                cs_drop_pending_ev(c, c->build_map[rejected[r].index]);
     if (rc || c->stopped || height != c->height || c->decided) {
         if (rc)
             rp_log(RP_LOG_WARN, "consensus_build_failed", "height=%llu round=%u code=%d",
@@ -920,7 +685,7 @@ void rp_consensus_block_committed(struct node *n, uint64_t height)
 {
     struct consensus *c = n->cs;
     if (c && !c->stopped && !c->committing && height >= c->height)
-        new_height(c, height + 1);
+        cs_new_height(c, height + 1);
 }
 
 int rp_consensus_committing(const struct node *n)
@@ -1042,111 +807,4 @@ void rp_consensus_free(struct node *n)
     rp_cswal_close(c->wal);
     free(c);
     n->cs = NULL;
-}
-
-/* ---- node.info and evidence.list ------------------------------------------------------ */
-
-static json_t *vote_json(const rp_cs_vote *v)
-{
-    char h[65], s[129];
-    rp_hex_encode(h, sizeof h, v->block_hash.bytes, 32);
-    rp_hex_encode(s, sizeof s, v->sig.bytes, 64);
-    return json_pack("{s:s, s:s, s:s}", "block_hash", rp_cs_is_nil(&v->block_hash) ? "nil" : h,
-                     "signature", s, "type", v->type == RP_VOTE_PREVOTE ? "prevote" : "precommit");
-}
-
-#define EVIDENCE_PAGE 1000
-
-/* evidence.list: the evidence on chain (the first EVIDENCE_PAGE rows, in
- * the table's order) and the double votes this node saw itself. */
-json_t *rp_consensus_evidence(struct node *n)
-{
-    struct consensus *c = n->cs;
-    json_t *onchain = json_array(), *seen = json_array();
-    rp_evidence_row *rows = malloc(EVIDENCE_PAGE * sizeof *rows);
-    size_t nrows = 0;
-    int more = 0;
-    if (!onchain || !seen || !rows) {
-        json_decref(onchain);
-        json_decref(seen);
-        free(rows);
-        return NULL;
-    }
-    if (rp_store_evidence_list(n->st, NULL, NULL, rows, EVIDENCE_PAGE, &nrows, &more) != 0)
-        nrows = 0;
-    static const char *const types[] = {"", "prevote", "precommit"};
-    for (size_t i = 0; i < nrows; i++) {
-        const rp_evidence_row *r = &rows[i];
-        int idx = rp_genesis_validator_index(n->g, &r->validator);
-        char key[65], ha[65], hb[65], id[65];
-        rp_hex_encode(key, sizeof key, r->validator.bytes, 32);
-        rp_hex_encode(ha, sizeof ha, r->hash_a.bytes, 32);
-        rp_hex_encode(hb, sizeof hb, r->hash_b.bytes, 32);
-        rp_hex_encode(id, sizeof id, r->id.bytes, 32);
-        json_array_append_new(
-            onchain,
-            json_pack("{s:i, s:s, s:o, s:I, s:s, s:s, s:s, s:o, s:I, s:s}", "validator", idx,
-                      "pubkey", key, "height", rp_json_u64(r->height), "round",
-                      (json_int_t)r->round, "type", types[r->vote_type <= 2 ? r->vote_type : 0],
-                      "block_hash_a", ha, "block_hash_b", hb, "block_height",
-                      rp_json_u64(r->block_height), "index", (json_int_t)r->index, "id", id));
-    }
-    free(rows);
-    for (size_t k = 0; c && k < c->nevidence; k++) {
-        size_t i = (c->evidence_next + CS_MAX_EVIDENCE - c->nevidence + k) % CS_MAX_EVIDENCE;
-        const rp_cs_evidence *e = &c->evidence[i];
-        char key[65];
-        rp_hex_encode(key, sizeof key, c->keys[e->a.validator].bytes, 32);
-        json_array_append_new(
-            seen, json_pack("{s:i, s:s, s:s, s:o, s:I, s:o, s:o}", "validator", (int)e->a.validator,
-                            "name", n->g->validators[e->a.validator].name, "pubkey", key, "height",
-                            rp_json_u64(e->a.height), "round", (json_int_t)e->a.round, "a",
-                            vote_json(&e->a), "b", vote_json(&e->b)));
-    }
-    return json_pack("{s:o, s:b, s:o}", "evidence", onchain, "more", more, "seen", seen);
-}
-
-/* Evidence on chain per validator (from the first EVIDENCE_PAGE rows). */
-static void evidence_counts(struct node *n, uint64_t *count)
-{
-    rp_evidence_row *rows = malloc(EVIDENCE_PAGE * sizeof *rows);
-    size_t nrows = 0;
-    int more = 0;
-    if (rows && rp_store_evidence_list(n->st, NULL, NULL, rows, EVIDENCE_PAGE, &nrows, &more) == 0)
-        for (size_t i = 0; i < nrows; i++) {
-            int idx = rp_genesis_validator_index(n->g, &rows[i].validator);
-            if (idx >= 0)
-                count[idx]++;
-        }
-    free(rows);
-}
-
-json_t *rp_consensus_info(struct node *n)
-{
-    struct consensus *c = n->cs;
-    if (!c)
-        return json_null();
-    rp_cs_state st;
-    memset(&st, 0, sizeof st);
-    if (c->e)
-        rp_cs_get_state(c->e, &st);
-    static const char *const steps[] = {"propose", "prevote", "precommit"};
-    json_t *vals = json_array();
-    uint64_t onchain[RP_CS_MAX_VALIDATORS] = {0};
-    evidence_counts(n, onchain);
-    for (size_t i = 0; i < c->nval; i++) {
-        uint64_t ev = onchain[i];
-        json_array_append_new(vals, json_pack("{s:i, s:s, s:o, s:o, s:o, s:o}", "index", (int)i,
-                                              "name", n->g->validators[i].name, "power",
-                                              rp_json_u64(c->power[i]), "signed",
-                                              rp_json_u64(c->signed_blocks[i]), "missed",
-                                              rp_json_u64(c->missed[i]), "evidence",
-                                              rp_json_u64(ev)));
-    }
-    return json_pack("{s:o, s:I, s:s, s:b, s:i, s:o, s:I, s:o}", "height", rp_json_u64(c->height),
-                     "round", (json_int_t)st.round, "step",
-                     c->started ? steps[st.step <= 2 ? st.step : 0] : "idle", "decided",
-                     st.decided, "self", (int)c->self, "decided_blocks",
-                     rp_json_u64(c->decided_blocks), "last_round", (json_int_t)c->last_round,
-                     "validators", vals);
 }

@@ -128,6 +128,29 @@ struct consensus {
     int stopped;
 };
 
+/* ---- consensus.c ---- */
+
+uint64_t cs_now_ms(struct consensus *c);
+/* The first 8 bytes of a hash in hex, for log lines. */
+void cs_hash8(char out[17], const rp_hash *h);
+/* Move to height with a fresh engine (the log started over). */
+void cs_new_height(struct consensus *c, uint64_t height);
+
+/* ---- cs_commit.c ---- */
+
+/* The engine decided hash at round: log it and hand it to the writer. */
+void cs_decide(struct consensus *c, uint32_t round, const rp_hash *hash);
+/* A decision still waiting is handed to the writer if it can be now. */
+void cs_try_commit(struct consensus *c);
+
+/* ---- cs_evidence.c ---- */
+
+/* A double vote: kept (evidence.list) and pending for our next proposal. */
+void cs_record_evidence(struct consensus *c, const rp_cs_evidence *ev);
+void cs_drop_pending_ev(struct consensus *c, size_t i);
+/* Forget pending evidence that a block has carried. */
+void cs_prune_pending_ev(struct consensus *c);
+
 /* ---- cs_gossip.c ---- */
 
 /* Our STATE to one peer (0: to every peer). */
