@@ -122,7 +122,12 @@ int net_peer_read_start(struct peer *p);
 void net_peer_close(struct peer *p, int level, const char *why);
 /* Disconnect and discourage. */
 void net_misbehaved(struct peer *p, const char *why);
+/* ---- send.c ---- */
+
 int net_send_msg(struct peer *p, const rp_p2p_msg *m);
+/* The session's output (rp_session_io.send): queue encrypted bytes on the
+ * socket. Takes buf. */
+int net_session_send(void *ctx, unsigned char *buf, size_t len);
 void net_pump(struct peer *p);
 size_t net_count_peers(const rp_net *net, int outbound, int ready_only, int persistent_too);
 /* Schedule a persistent target's next attempt (backoff with jitter). */
