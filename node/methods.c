@@ -369,6 +369,13 @@ static const struct method {
     {"peers.ban", rp_m_peers_ban, (const char *const[]){"who", "seconds", NULL}},
     {"peers.unban", rp_m_peers_unban, (const char *const[]){"who", NULL}},
     {"evidence.list", m_evidence_list, (const char *const[]){NULL}},
+    {"blocks.subscribe", rp_m_blocks_subscribe, (const char *const[]){NULL}},
+    {"blocks.unsubscribe", rp_m_blocks_unsubscribe, (const char *const[]){"subscription", NULL}},
+    {"epochs.subscribe", rp_m_epochs_subscribe, (const char *const[]){NULL}},
+    {"epochs.unsubscribe", rp_m_epochs_unsubscribe, (const char *const[]){"subscription", NULL}},
+    {"records.subscribe", rp_m_records_subscribe, (const char *const[]){"identity", NULL}},
+    {"records.unsubscribe", rp_m_records_unsubscribe,
+     (const char *const[]){"subscription", NULL}},
 };
 
 #define NMETHODS (sizeof methods / sizeof methods[0])
@@ -378,7 +385,8 @@ const char *const rp_node_method_names[] = {
     "node.info", "chain.head", "chain.block",  "record.submit", "record.get",   "identity.get",
     "score.get", "score.top",  "reviews.list", "mempool.info",  "node.metrics",
     "peers.list", "peers.add", "peers.disconnect", "peers.ban", "peers.unban",
-    "evidence.list",
+    "evidence.list", "blocks.subscribe", "blocks.unsubscribe", "epochs.subscribe",
+    "epochs.unsubscribe", "records.subscribe", "records.unsubscribe",
 };
 
 void rp_node_dispatch(void *ctx, rp_rpc_call *call, int method, json_t *params)
