@@ -326,12 +326,15 @@ static void m_node_metrics(struct node *n, rp_rpc_call *call, json_t *params)
         rp_json_u64((rp_node_wall_ms() - n->start_ms) / 1000), "verify_jobs", (int)n->batches,
         "waiting_calls", (json_int_t)n->nwaiters, "reads_queued", (json_int_t)rq, "reads_running",
         (json_int_t)rr);
+    json_object_set(gauges, "subscriptions", json_object_get(rpc, "subscriptions"));
     json_t *counters = json_pack(
         "{s:I,s:I,s:I,s:I,s:I,s:O,s:O,s:I}", "blocks_produced", (json_int_t)n->blocks_produced,
         "records_included", (json_int_t)n->records_included, "records_admitted",
         (json_int_t)s.admitted, "records_rejected", (json_int_t)s.rejected, "records_dropped",
         (json_int_t)s.dropped, "rpc_calls", json_object_get(rpc, "calls"), "rpc_errors",
         json_object_get(rpc, "errors"), "block_inline_verifies", (json_int_t)n->inline_verifies);
+    json_object_set(counters, "rpc_notifications", json_object_get(rpc, "notifications"));
+    json_object_set(counters, "rpc_slow_subscribers", json_object_get(rpc, "slow_subscribers"));
     json_t *o = json_pack("{s:o,s:o,s:{s:f},s:O,s:o}", "gauges", gauges, "counters", counters,
                           "rates", "records_per_s", rp_producer_rate(n), "methods",
                           json_object_get(rpc, "methods"), "p2p", rp_network_metrics(n));

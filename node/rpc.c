@@ -18,7 +18,7 @@
 #define LAT_SAMPLES 1024
 #define LINES_PER_TURN 256        /* lines one connection may run per loop turn */
 #define DRAIN_MS 2000             /* at stop, how long last answers may take */
-#define CUTOFF_MS 2000            /* how long a cut-off subscriber's last line may take */
+#define CUTOFF_MS 5000            /* how long a cut-off subscriber's last line may take */
 
 struct method_stats {
     uint64_t calls, errors;

@@ -124,8 +124,8 @@ int rp_rpc_call_can_send(const rp_rpc_call *call);
  * One that would pass it ends every subscription of the connection: the
  * client is sent one last line, an error with id null (RP_RPC_SUBSCRIBER_TOO_SLOW,
  * "subscription queue full: the client did not read"), reading stops, and the
- * connection is closed once that line is written or, at the latest, within
- * two seconds. So a client that never reads costs at most 4 MiB plus one line.
+ * connection is closed once that line is written or, at the latest, five
+ * seconds later. So a client that never reads costs at most 4 MiB plus one line.
  */
 
 /* Open a subscription on the call's connection (the call is not answered:
