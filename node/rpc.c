@@ -680,7 +680,7 @@ static void conn_process(struct conn *c)
     c->processing = 1;
     c->refs++; /* callbacks below may close the connection */
     size_t lines = 0;
-    while (!c->closing && !s->stopping && c->inflight < s->lim.max_inflight &&
+    while (!c->closing && !c->cut_off && !s->stopping && c->inflight < s->lim.max_inflight &&
            c->unsent < WRITE_HIGH_WATER) {
         char *nl = memchr(c->buf + off, '\n', c->len - off);
         if (!nl)
