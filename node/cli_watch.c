@@ -59,14 +59,14 @@ static void print_text(const char *method, const json_t *r)
         rp_rpc_get_u64(r, "time_ms", &ms);
         rp_cli_format_time(t, sizeof t, ms / 1000);
         short_of(a, r, "hash");
-        snprintf(line, sizeof line, "block   height %s  records %" JSON_INTEGER_FORMAT
-                 "  hash %s  time %s", str(r, "height"),
-                 json_integer_value(json_object_get(r, "records")), a, t);
+        snprintf(line, sizeof line,
+                 "block   height %s  records %" JSON_INTEGER_FORMAT "  hash %s  time %s",
+                 str(r, "height"), json_integer_value(json_object_get(r, "records")), a, t);
     } else if (!strcmp(method, "epoch")) {
         short_of(a, r, "score_root");
-        snprintf(line, sizeof line, "epoch   %s  identities %" JSON_INTEGER_FORMAT
-                 "  root %s  committed at height %s", str(r, "epoch"),
-                 json_integer_value(json_object_get(r, "identities")), a,
+        snprintf(line, sizeof line,
+                 "epoch   %s  identities %" JSON_INTEGER_FORMAT "  root %s  committed at height %s",
+                 str(r, "epoch"), json_integer_value(json_object_get(r, "identities")), a,
                  str(r, "commit_height"));
     } else if (!strcmp(method, "record")) {
         short_of(a, r, "id");

@@ -186,11 +186,10 @@ void rp_subs_block_committed(struct node *n, uint64_t height, const rp_hash *has
      * if that epoch's commit height is this block's. */
     if (epochs && h.epoch && rp_store_read_epoch(n->st, h.epoch, &info) == 0 &&
         info.commit_height == height) {
-        json_t *o = json_pack("{s:o,s:o,s:i,s:o,s:o}", "epoch", rp_json_u64(info.epoch),
-                              "score_root", rp_json_hex(info.root.bytes, 32), "identities",
-                              (int)info.identities, "snapshot_height",
-                              rp_json_u64(info.snapshot_height), "commit_height",
-                              rp_json_u64(info.commit_height));
+        json_t *o = json_pack(
+            "{s:o,s:o,s:i,s:o,s:o}", "epoch", rp_json_u64(info.epoch), "score_root",
+            rp_json_hex(info.root.bytes, 32), "identities", (int)info.identities, "snapshot_height",
+            rp_json_u64(info.snapshot_height), "commit_height", rp_json_u64(info.commit_height));
         if (o)
             rp_rpc_publish(n->rpc, TOPIC_EPOCHS, NULL, 0, "epoch", o);
         json_decref(o);

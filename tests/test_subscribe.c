@@ -132,8 +132,7 @@ START_TEST(test_blocks_records_epochs_in_order)
     int got = 0, epochs = 0, blocks = 0;
     uint64_t end = mono_ms() + 120000;
     while (epochs == 0 || got < n_want) {
-        ck_assert_msg(mono_ms() < end, "notifications missing: %d records, %d epochs", got,
-                      epochs);
+        ck_assert_msg(mono_ms() < end, "notifications missing: %d records, %d epochs", got, epochs);
         json_t *note = next_note(sub);
         const char *m = jstr(note, "method");
         const json_t *res = note_result(note);
@@ -145,8 +144,8 @@ START_TEST(test_blocks_records_epochs_in_order)
             last_h = h;
             assert_hex(res, "hash", 32);
             ck_assert_uint_gt(ju64(res, "time_ms"), 0);
-            json_t *hb = call_ok(c, "chain.block", P("{s:I,s:i}", "height", (json_int_t)h,
-                                                       "records_limit", 1));
+            json_t *hb = call_ok(c, "chain.block",
+                                 P("{s:I,s:i}", "height", (json_int_t)h, "records_limit", 1));
             ck_assert_int_eq(jint(res, "records"),
                              jint(json_object_get(hb, "header"), "record_count"));
             blocks++;
@@ -166,8 +165,8 @@ START_TEST(test_blocks_records_epochs_in_order)
         } else if (!strcmp(m, "epoch")) {
             ck_assert_int_eq(note_sub(note), se);
             ck_assert_uint_eq(ju64(res, "commit_height"), last_h);
-            json_t *hb = call_ok(c, "chain.block", P("{s:I,s:i}", "height", (json_int_t)last_h,
-                                                       "records_limit", 1));
+            json_t *hb = call_ok(c, "chain.block",
+                                 P("{s:I,s:i}", "height", (json_int_t)last_h, "records_limit", 1));
             json_t *hdr = json_object_get(hb, "header");
             ck_assert_str_eq(jstr(res, "score_root"), jstr(hdr, "score_root"));
             ck_assert_uint_eq(ju64(res, "epoch"), ju64(hdr, "epoch"));
@@ -204,7 +203,7 @@ START_TEST(test_unsubscribe_stops)
         seen1 |= s == s1;
         seen2 |= s == s2;
     }
-    ck_assert_int_eq(unsubscribe(c, "blocks.unsubscribe", s1), 0); /* not c's */
+    ck_assert_int_eq(unsubscribe(c, "blocks.unsubscribe", s1), 0);   /* not c's */
     ck_assert_int_eq(unsubscribe(sub, "epochs.unsubscribe", s1), 0); /* not an epoch one */
     ck_assert_int_eq(unsubscribe(sub, "blocks.unsubscribe", s1), 1);
     ck_assert_int_eq(unsubscribe(sub, "blocks.unsubscribe", s1), 0); /* already ended */
@@ -243,10 +242,10 @@ START_TEST(test_limit_params_and_close)
     fresh(&a, RP_ROLE_TALENT, "Limits");
     json_int_t first = 0;
     for (int i = 0; i < 64; i++) {
-        json_int_t id = i % 3 == 0   ? subscribe(sub, "blocks.subscribe", NULL)
-                        : i % 3 == 1 ? subscribe(sub, "epochs.subscribe", NULL)
-                                     : subscribe(sub, "records.subscribe",
-                                                 P("{s:s}", "identity", a.hex));
+        json_int_t id = i % 3 == 0 ? subscribe(sub, "blocks.subscribe", NULL)
+                        : i % 3 == 1
+                            ? subscribe(sub, "epochs.subscribe", NULL)
+                            : subscribe(sub, "records.subscribe", P("{s:s}", "identity", a.hex));
         if (i == 0)
             first = id;
     }
@@ -351,8 +350,10 @@ START_TEST(test_slow_subscriber_cut_off)
     rp_rpc_close(slow);
 
     long peak = peak_rss_kib(T.pid);
-    fprintf(stderr, "slow subscriber: cut off after %u records of A, %zu notifications read; "
-            "peak RSS +%ld KiB\n", k - 2, notes, peak - base);
+    fprintf(stderr,
+            "slow subscriber: cut off after %u records of A, %zu notifications read; "
+            "peak RSS +%ld KiB\n",
+            k - 2, notes, peak - base);
 #if defined(__SANITIZE_ADDRESS__)
     /* ASan's quarantine and redzones: the bound is checked in the plain
      * build only (as test_hostile does). */
@@ -421,8 +422,8 @@ START_TEST(test_cli_watch)
     char out[256], jout[256];
     snprintf(out, sizeof out, "%s/watch.txt", T.work);
     snprintf(jout, sizeof jout, "%s/watch.jsonl", T.work);
-    char *argv[] = {cli_bin, "--socket", T.sock,     "watch", "--blocks", "--epochs",
-                    "--identity", a.hex, NULL};
+    char *argv[] = {cli_bin,    "--socket",   T.sock, "watch", "--blocks",
+                    "--epochs", "--identity", a.hex,  NULL};
     char *jargv[] = {cli_bin, "--socket", T.sock, "--json", "watch", NULL};
     pid_t p = spawn(argv, out), jp = spawn(jargv, jout);
     /* Both have subscribed before anything is submitted. */
