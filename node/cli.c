@@ -67,6 +67,7 @@ static const char usage_main[] =
     "  peers         the node's peers; add, disconnect, ban or unban one\n"
     "  verify-proof  check a score proof offline against a genesis file\n"
     "  call          call any RPC method with raw JSON params\n"
+    "  watch         print blocks, epochs or an identity's records as they come\n"
     "  help          this help, or a command's: repute-cli help COMMAND\n"
     "\n"
     "Global options (before or after the command):\n"
@@ -139,6 +140,7 @@ static const rp_cmdline_command commands[] = {
     {"peers", rp_cli_cmd_peers, rp_cli_usage_peers},
     {"verify-proof", rp_cli_cmd_verify_proof, rp_cli_usage_verify_proof},
     {"call", rp_cli_cmd_call, rp_cli_usage_call},
+    {"watch", rp_cli_cmd_watch, rp_cli_usage_watch},
 };
 
 static const rp_cmdline_command *find_command(const char *name)

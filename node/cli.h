@@ -18,6 +18,7 @@
  *                  head, block, info, mempool, metrics, call
  *   cli_proof.c    verify-proof: a score proof checked offline
  *   cli_peers.c    peers: list, add, disconnect, ban and unban peers
+ *   cli_watch.c    watch: follow blocks, epochs and records as they come
  *
  * Conventions. A function that can fail prints its message on stderr and
  * returns the process's exit status (RP_CLI_EXIT_*), 0 meaning success, so
@@ -90,6 +91,7 @@ int rp_cli_cmd_metrics(int argc, char **argv);
 int rp_cli_cmd_peers(int argc, char **argv);
 int rp_cli_cmd_verify_proof(int argc, char **argv);
 int rp_cli_cmd_call(int argc, char **argv);
+int rp_cli_cmd_watch(int argc, char **argv);
 
 extern const char rp_cli_usage_keygen[];
 extern const char rp_cli_usage_identity[];
@@ -113,6 +115,7 @@ extern const char rp_cli_usage_metrics[];
 extern const char rp_cli_usage_peers[];
 extern const char rp_cli_usage_verify_proof[];
 extern const char rp_cli_usage_call[];
+extern const char rp_cli_usage_watch[];
 
 /* ---- parsing a command's arguments (cli.c, cli_args.c) ------------------------------- */
 
@@ -246,6 +249,14 @@ int rp_cli_call_ex(const char *method, json_t *params, json_t **result, int *nf,
 
 /* rp_cli_call_ex without nf, with the default timeout. */
 int rp_cli_call(const char *method, json_t *params, json_t **result);
+
+/* Wait, without a timeout, for the next notification of the subscriptions
+ * made on this connection (rp_rpc_next_notification).
+ * Returns: 0 with *note (a new reference); RP_CLI_EXIT_FAIL after printing
+ *          the node's last error (it cut the subscriber off);
+ *          RP_CLI_EXIT_CONNECT after a message when the node closed the
+ *          connection or failed. */
+int rp_cli_next_notification(json_t **note);
 
 /* Look one thing up: rp_cli_call_ex(method, {key: value}, result, nf) with
  * the default timeout, as in identity.get {"identity": HEX}. nf may be NULL

@@ -106,6 +106,28 @@ int rp_cli_call_ex(const char *method, json_t *params, json_t **result, int *nf,
     return RP_CLI_EXIT_CONNECT;
 }
 
+int rp_cli_next_notification(json_t **note)
+{
+    *note = NULL;
+    int rc = connect_node();
+    if (rc)
+        return rc;
+    rp_rpc_set_timeout(rpc, 0); /* a quiet chain is not an error */
+    rp_rpc_error err;
+    rc = rp_rpc_next_notification(rpc, note, &err);
+    if (rc == 0)
+        return 0;
+    if (rc == RP_RPC_REPLY_ERROR) {
+        print_rpc_error(&err);
+        rp_rpc_error_clear(&err);
+        rp_cli_disconnect();
+        return RP_CLI_EXIT_FAIL;
+    }
+    fprintf(stderr, "error: %s (node at %s)\n", err.message, socket_path());
+    rp_cli_disconnect();
+    return RP_CLI_EXIT_CONNECT;
+}
+
 int rp_cli_call(const char *method, json_t *params, json_t **result)
 {
     return rp_cli_call_ex(method, params, result, NULL, RP_CLI_CALL_TIMEOUT_MS);

@@ -326,12 +326,15 @@ static void m_node_metrics(struct node *n, rp_rpc_call *call, json_t *params)
         rp_json_u64((rp_node_wall_ms() - n->start_ms) / 1000), "verify_jobs", (int)n->batches,
         "waiting_calls", (json_int_t)n->nwaiters, "reads_queued", (json_int_t)rq, "reads_running",
         (json_int_t)rr);
+    json_object_set(gauges, "subscriptions", json_object_get(rpc, "subscriptions"));
     json_t *counters = json_pack(
         "{s:I,s:I,s:I,s:I,s:I,s:O,s:O,s:I}", "blocks_produced", (json_int_t)n->blocks_produced,
         "records_included", (json_int_t)n->records_included, "records_admitted",
         (json_int_t)s.admitted, "records_rejected", (json_int_t)s.rejected, "records_dropped",
         (json_int_t)s.dropped, "rpc_calls", json_object_get(rpc, "calls"), "rpc_errors",
         json_object_get(rpc, "errors"), "block_inline_verifies", (json_int_t)n->inline_verifies);
+    json_object_set(counters, "rpc_notifications", json_object_get(rpc, "notifications"));
+    json_object_set(counters, "rpc_slow_subscribers", json_object_get(rpc, "slow_subscribers"));
     json_t *o = json_pack("{s:o,s:o,s:{s:f},s:O,s:o}", "gauges", gauges, "counters", counters,
                           "rates", "records_per_s", rp_producer_rate(n), "methods",
                           json_object_get(rpc, "methods"), "p2p", rp_network_metrics(n));
@@ -369,6 +372,13 @@ static const struct method {
     {"peers.ban", rp_m_peers_ban, (const char *const[]){"who", "seconds", NULL}},
     {"peers.unban", rp_m_peers_unban, (const char *const[]){"who", NULL}},
     {"evidence.list", m_evidence_list, (const char *const[]){NULL}},
+    {"blocks.subscribe", rp_m_blocks_subscribe, (const char *const[]){NULL}},
+    {"blocks.unsubscribe", rp_m_blocks_unsubscribe, (const char *const[]){"subscription", NULL}},
+    {"epochs.subscribe", rp_m_epochs_subscribe, (const char *const[]){NULL}},
+    {"epochs.unsubscribe", rp_m_epochs_unsubscribe, (const char *const[]){"subscription", NULL}},
+    {"records.subscribe", rp_m_records_subscribe, (const char *const[]){"identity", NULL}},
+    {"records.unsubscribe", rp_m_records_unsubscribe,
+     (const char *const[]){"subscription", NULL}},
 };
 
 #define NMETHODS (sizeof methods / sizeof methods[0])
@@ -378,7 +388,8 @@ const char *const rp_node_method_names[] = {
     "node.info", "chain.head", "chain.block",  "record.submit", "record.get",   "identity.get",
     "score.get", "score.top",  "reviews.list", "mempool.info",  "node.metrics",
     "peers.list", "peers.add", "peers.disconnect", "peers.ban", "peers.unban",
-    "evidence.list",
+    "evidence.list", "blocks.subscribe", "blocks.unsubscribe", "epochs.subscribe",
+    "epochs.unsubscribe", "records.subscribe", "records.unsubscribe",
 };
 
 void rp_node_dispatch(void *ctx, rp_rpc_call *call, int method, json_t *params)

@@ -934,6 +934,7 @@ void rp_network_free(struct node *n)
 void rp_network_block_committed(struct node *n, uint64_t height, const rp_hash *hash)
 {
     struct network *w = n->network;
+    rp_subs_block_committed(n, height, hash); /* every block passes here */
     if (!w || w->stopped)
         return;
     rp_sync_set_tip(w->sync, height, mono_ms(w));

@@ -223,6 +223,19 @@ void rp_m_peers_disconnect(struct node *n, rp_rpc_call *call, json_t *params);
 void rp_m_peers_ban(struct node *n, rp_rpc_call *call, json_t *params);
 void rp_m_peers_unban(struct node *n, rp_rpc_call *call, json_t *params);
 
+/* ---- subs.c ------------------------------------------------------------------- */
+
+/* The subscription methods (docs/rpc.md, "Subscriptions"). */
+void rp_m_blocks_subscribe(struct node *n, rp_rpc_call *call, json_t *params);
+void rp_m_blocks_unsubscribe(struct node *n, rp_rpc_call *call, json_t *params);
+void rp_m_epochs_subscribe(struct node *n, rp_rpc_call *call, json_t *params);
+void rp_m_epochs_unsubscribe(struct node *n, rp_rpc_call *call, json_t *params);
+void rp_m_records_subscribe(struct node *n, rp_rpc_call *call, json_t *params);
+void rp_m_records_unsubscribe(struct node *n, rp_rpc_call *call, json_t *params);
+/* A block is committed (by any path: rp_network_block_committed calls it
+ * for every one): notify its subscribers. */
+void rp_subs_block_committed(struct node *n, uint64_t height, const rp_hash *hash);
+
 /* ---- reads.c ------------------------------------------------------------------ */
 
 /* The methods whose answers are built on the pool. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "crypto/error.h"
+#include "node/errors.h"
 #include "node/jsonrpc.h"
 #include "node/log.h"
 
@@ -17,6 +18,7 @@
 #define LAT_SAMPLES 1024
 #define LINES_PER_TURN 256        /* lines one connection may run per loop turn */
 #define DRAIN_MS 2000             /* at stop, how long last answers may take */
+#define CUTOFF_MS 5000            /* how long a cut-off subscriber's last line may take */
 
 struct method_stats {
     uint64_t calls, errors;
@@ -25,6 +27,15 @@ struct method_stats {
 };
 
 struct conn;
+
+/* One subscription (rp_rpc_subscribe), on its connection's list. */
+struct sub {
+    uint64_t id;
+    int topic;
+    int has_key;
+    unsigned char key[32];
+    struct sub *next;
+};
 
 /* One request line: one response line (or none) once all its calls are in. */
 struct line {
@@ -69,6 +80,10 @@ struct conn {
     struct conn *next_dirty;
     struct line *head, *tail;
     rp_rpc_call *cancelable; /* calls to cancel if the connection closes */
+    struct sub *subs;        /* its subscriptions, newest first */
+    size_t nsubs;
+    int cut_off;             /* a slow subscriber: close once the last line is out */
+    uint64_t cut_off_ms;     /* uv_now when it was cut off */
 };
 
 struct rp_rpc_server {
@@ -95,6 +110,9 @@ struct rp_rpc_server {
     int drained;        /* drain_cb ran: the server's handles are closing */
     struct conn *dirty; /* connections with output or lines to run */
     uint64_t calls, errors;
+    uint64_t next_sub_id;             /* the last subscription id given */
+    size_t ntopic[RP_RPC_MAX_TOPICS]; /* subscriptions per topic, all connections */
+    uint64_t notifications, slow_subscribers;
     struct method_stats stats[RP_RPC_MAX_METHODS];
 };
 
@@ -153,11 +171,24 @@ static void call_unlink_cancel(rp_rpc_call *call)
     call->cancel = NULL;
 }
 
+/* End every subscription of a connection. */
+static void conn_drop_subs(struct conn *c)
+{
+    while (c->subs) {
+        struct sub *u = c->subs;
+        c->subs = u->next;
+        c->srv->ntopic[u->topic]--;
+        free(u);
+    }
+    c->nsubs = 0;
+}
+
 static void conn_close(struct conn *c)
 {
     if (c->closing)
         return;
     c->closing = 1;
+    conn_drop_subs(c);
     c->reading = 0;
     c->srv->open--;
     uv_close((uv_handle_t *)&c->pipe, conn_closed_cb);
@@ -208,7 +239,10 @@ static void conn_maybe_close(struct conn *c)
 {
     if (c->closing || c->unsent != 0)
         return;
-    if (c->reject || c->draining || (c->eof && !c->head && !has_line(c)))
+    /* A half-closed client with subscriptions still reads its notifications:
+     * it stays until it closes completely (the sweep notices) or a write
+     * fails. */
+    if (c->reject || c->draining || c->cut_off || (c->eof && !c->head && !has_line(c) && !c->nsubs))
         conn_close(c);
 }
 
@@ -217,7 +251,7 @@ static void conn_maybe_close(struct conn *c)
  * them falls, so a pause always ends. */
 static void update_reading(struct conn *c)
 {
-    if (c->closing || c->eof || c->srv->stopping)
+    if (c->closing || c->eof || c->srv->stopping || c->cut_off)
         return;
     int want = c->inflight < c->srv->lim.max_inflight && c->unsent < WRITE_HIGH_WATER &&
                c->len - c->off <= read_high_water(c);
@@ -646,7 +680,7 @@ static void conn_process(struct conn *c)
     c->processing = 1;
     c->refs++; /* callbacks below may close the connection */
     size_t lines = 0;
-    while (!c->closing && !s->stopping && c->inflight < s->lim.max_inflight &&
+    while (!c->closing && !c->cut_off && !s->stopping && c->inflight < s->lim.max_inflight &&
            c->unsent < WRITE_HIGH_WATER) {
         char *nl = memchr(c->buf + off, '\n', c->len - off);
         if (!nl)
@@ -731,8 +765,10 @@ static void sweep_cb(uv_timer_t *t)
     rp_rpc_server *s = t->data;
     for (struct conn *c = s->conns, *next; c; c = next) {
         next = c->next;
-        if (c->eof && c->inflight && peer_gone(c))
+        if (c->eof && (c->inflight || c->nsubs) && peer_gone(c))
             conn_close(c);
+        else if (c->cut_off && uv_now(s->loop) - c->cut_off_ms >= CUTOFF_MS)
+            conn_close(c); /* it never read its last line: enough */
     }
 }
 
@@ -763,7 +799,7 @@ static void conn_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
                     c->buf[c->len++] = '\n';
             }
             conn_process(c);
-            if (c->inflight && peer_gone(c))
+            if ((c->inflight || c->nsubs) && peer_gone(c))
                 conn_close(c); /* gone for good, not a half-close */
             else
                 conn_maybe_close(c);
@@ -933,6 +969,146 @@ void rp_rpc_stop(rp_rpc_server *s)
         uv_timer_start(&s->drain, drain_cb, DRAIN_MS, 0);
 }
 
+/* ---- subscriptions ------------------------------------------------------------ */
+
+int rp_rpc_subscribe(rp_rpc_call *call, int topic, const unsigned char *key, uint64_t *id)
+{
+    struct conn *c = call->line->c;
+    rp_rpc_server *s = c->srv;
+    *id = 0;
+    if (topic < 0 || topic >= RP_RPC_MAX_TOPICS)
+        return RP_ERR_INVALID_ARG;
+    if (c->closing || c->cut_off || s->stopping)
+        return RP_ERR_SHUTDOWN;
+    if (c->nsubs >= RP_RPC_MAX_SUBS)
+        return RP_ERR_TOO_MANY;
+    struct sub *u = calloc(1, sizeof *u);
+    if (!u)
+        return RP_ERR_NOMEM;
+    u->id = ++s->next_sub_id;
+    u->topic = topic;
+    if (key) {
+        u->has_key = 1;
+        memcpy(u->key, key, 32);
+    }
+    u->next = c->subs;
+    c->subs = u;
+    c->nsubs++;
+    s->ntopic[topic]++;
+    *id = u->id;
+    return 0;
+}
+
+int rp_rpc_unsubscribe(rp_rpc_call *call, int topic, uint64_t id)
+{
+    struct conn *c = call->line->c;
+    for (struct sub **pp = &c->subs; *pp; pp = &(*pp)->next) {
+        struct sub *u = *pp;
+        if (u->id == id && u->topic == topic) {
+            *pp = u->next;
+            c->nsubs--;
+            c->srv->ntopic[topic]--;
+            free(u);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+size_t rp_rpc_subscribers(const rp_rpc_server *s, int topic)
+{
+    return topic >= 0 && topic < RP_RPC_MAX_TOPICS ? s->ntopic[topic] : 0;
+}
+
+static int sub_wants(const struct sub *u, int topic, const unsigned char (*keys)[32], size_t nkeys)
+{
+    if (u->topic != topic)
+        return 0;
+    if (!u->has_key)
+        return 1;
+    for (size_t i = 0; i < nkeys; i++)
+        if (memcmp(u->key, keys[i], 32) == 0)
+            return 1;
+    return 0;
+}
+
+int rp_rpc_wanted(const rp_rpc_server *s, int topic, const unsigned char (*keys)[32],
+                  size_t nkeys)
+{
+    if (rp_rpc_subscribers(s, topic) == 0 || s->stopping)
+        return 0;
+    for (const struct conn *c = s->conns; c; c = c->next)
+        for (const struct sub *u = c->subs; u; u = u->next)
+            if (sub_wants(u, topic, keys, nkeys))
+                return 1;
+    return 0;
+}
+
+/* A subscriber that does not read: end its subscriptions, tell it why (the
+ * one line allowed past the bound), stop reading it, and close it once the
+ * line is written or CUTOFF_MS later (the sweep). */
+static void conn_cut_off(struct conn *c)
+{
+    rp_rpc_server *s = c->srv;
+    conn_drop_subs(c);
+    c->cut_off = 1;
+    c->cut_off_ms = uv_now(s->loop);
+    s->slow_subscribers++;
+    if (c->reading) {
+        uv_read_stop((uv_stream_t *)&c->pipe);
+        c->reading = 0;
+    }
+    rp_log(RP_LOG_WARN, "rpc_subscriber_cut_off", "unsent=%zu", c->unsent);
+    json_t *e = error_object(NULL, RP_RPC_SUBSCRIBER_TOO_SLOW,
+                             "subscription queue full: the client did not read", NULL);
+    send_json(c, e);
+    json_decref(e);
+}
+
+void rp_rpc_publish(rp_rpc_server *s, int topic, const unsigned char (*keys)[32], size_t nkeys,
+                    const char *method, json_t *result)
+{
+    if (!rp_rpc_wanted(s, topic, keys, nkeys))
+        return;
+    char *body = json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    if (!body)
+        return;
+    size_t blen = strlen(body), cap = blen + strlen(method) + 128;
+    char *line = malloc(cap);
+    if (!line) {
+        free(body);
+        return;
+    }
+    for (struct conn *c = s->conns, *next; c; c = next) {
+        c->refs++; /* a failed write may close it; its successor stays linked */
+        for (struct sub *u = c->subs, *unext; u && !c->closing && !c->cut_off; u = unext) {
+            unext = u->next; /* a failed send frees the list */
+            if (!sub_wants(u, topic, keys, nkeys))
+                continue;
+            /* method names are the caller's identifiers: no escaping needed */
+            int k = snprintf(line, cap,
+                             "{\"jsonrpc\":\"2.0\",\"method\":\"%s\",\"params\":{"
+                             "\"subscription\":%llu,\"result\":",
+                             method, (unsigned long long)u->id);
+            if (k < 0 || (size_t)k + blen + 2 >= cap)
+                continue;
+            memcpy(line + k, body, blen);
+            memcpy(line + k + blen, "}}", 2);
+            size_t n = (size_t)k + blen + 2;
+            if (c->unsent + n + 1 > RP_RPC_NOTIFY_MAX) {
+                conn_cut_off(c);
+                break;
+            }
+            conn_send(c, line, n);
+            s->notifications++;
+        }
+        next = c->next;
+        conn_unref(c);
+    }
+    free(line);
+    free(body);
+}
+
 /* ---- metrics -------------------------------------------------------------------- */
 
 static int cmp_u32(const void *a, const void *b)
@@ -958,6 +1134,11 @@ json_t *rp_rpc_metrics(rp_rpc_server *s)
                       (json_int_t)m->errors, "p50_us", (json_int_t)(n ? tmp[n / 2] : 0), "p99_us",
                       (json_int_t)(n ? tmp[(n * 99) / 100] : 0)));
     }
-    return json_pack("{s:i,s:I,s:I,s:o}", "connections", (int)s->nconns, "calls",
-                     (json_int_t)s->calls, "errors", (json_int_t)s->errors, "methods", methods);
+    size_t nsubs = 0;
+    for (int t = 0; t < RP_RPC_MAX_TOPICS; t++)
+        nsubs += s->ntopic[t];
+    return json_pack("{s:i,s:I,s:I,s:I,s:I,s:I,s:o}", "connections", (int)s->nconns, "calls",
+                     (json_int_t)s->calls, "errors", (json_int_t)s->errors, "subscriptions",
+                     (json_int_t)nsubs, "notifications", (json_int_t)s->notifications,
+                     "slow_subscribers", (json_int_t)s->slow_subscribers, "methods", methods);
 }

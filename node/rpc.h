@@ -36,9 +36,14 @@ enum {
     RP_RPC_TOO_MANY_CONNECTIONS = -32007,
     RP_RPC_NO_EPOCH = -32008,
     RP_RPC_BUSY = -32009,
+    RP_RPC_TOO_MANY_SUBSCRIPTIONS = -32010,
+    RP_RPC_SUBSCRIBER_TOO_SLOW = -32011,
 };
 
 #define RP_RPC_MAX_METHODS 32
+#define RP_RPC_MAX_SUBS    64        /* subscriptions one connection may hold */
+#define RP_RPC_NOTIFY_MAX  (4u << 20) /* unsent bytes a notification may not push a connection past */
+#define RP_RPC_MAX_TOPICS  8
 #define RP_RPC_PATH_MAX 107 /* sun_path holds 108 bytes with the NUL */
 
 typedef struct rp_rpc_server rp_rpc_server;
@@ -105,9 +110,62 @@ void rp_rpc_call_on_cancel(rp_rpc_call *call, rp_rpc_cancel_fn fn, void *ctx);
 const void *rp_rpc_call_owner(const rp_rpc_call *call);
 int rp_rpc_call_can_send(const rp_rpc_call *call);
 
+/* ---- subscriptions ---------------------------------------------------------------
+ *
+ * A subscription is a stream of notifications (requests without id, from the
+ * server to the client) that belongs to one connection and ends with it. The
+ * server keeps them; the caller names what they are about with a topic (a
+ * small integer of its own, below RP_RPC_MAX_TOPICS) and, optionally, a
+ * 32-byte key that narrows the topic (an identity). Ids are integers from 1,
+ * unique for the server's life, never reused.
+ *
+ * Bound: a notification is queued only while the connection's unsent bytes
+ * (answers and notifications not yet written) stay within RP_RPC_NOTIFY_MAX.
+ * One that would pass it ends every subscription of the connection: the
+ * client is sent one last line, an error with id null (RP_RPC_SUBSCRIBER_TOO_SLOW,
+ * "subscription queue full: the client did not read"), reading stops, and the
+ * connection is closed once that line is written or, at the latest, five
+ * seconds later. So a client that never reads costs at most 4 MiB plus one line.
+ */
+
+/* Open a subscription on the call's connection (the call is not answered:
+ * the caller answers it with the id).
+ * Returns: 0; RP_ERR_TOO_MANY (the connection holds RP_RPC_MAX_SUBS);
+ *          RP_ERR_SHUTDOWN (the connection or the server is closing);
+ *          RP_ERR_NOMEM.
+ * Out:     *id.
+ * In:      topic < RP_RPC_MAX_TOPICS; key: 32 bytes, or NULL for none. */
+int rp_rpc_subscribe(rp_rpc_call *call, int topic, const unsigned char *key, uint64_t *id);
+
+/* End the subscription id of the given topic on the call's connection.
+ * Returns: 1 if it was there and is ended; 0 if the connection holds no
+ *          such subscription (another connection's id, another topic's,
+ *          or one already ended). */
+int rp_rpc_unsubscribe(rp_rpc_call *call, int topic, uint64_t id);
+
+/* Subscriptions of topic, all connections together (publishers skip the
+ * work of building a notification nobody wants). */
+size_t rp_rpc_subscribers(const rp_rpc_server *s, int topic);
+
+/* Would a notification of topic about keys[0..nkeys) (32 bytes each) reach
+ * anyone? A subscription without a key wants every notification of its
+ * topic; one with a key wants those whose keys include it. */
+int rp_rpc_wanted(const rp_rpc_server *s, int topic, const unsigned char (*keys)[32],
+                  size_t nkeys);
+
+/* Send {"jsonrpc":"2.0","method":method,"params":{"subscription":ID,"result":result}}
+ * to every subscription rp_rpc_wanted would find, once each (a connection
+ * with two matching subscriptions gets two lines). result is borrowed and
+ * serialized once. A subscriber whose queue would pass the bound is cut
+ * off as described above; everyone else is served normally. Nothing is
+ * sent once the server is stopping. */
+void rp_rpc_publish(rp_rpc_server *s, int topic, const unsigned char (*keys)[32], size_t nkeys,
+                    const char *method, json_t *result);
+
 /* Counters and per-method latency for node.metrics: a new object with
- * "connections", "calls", "errors" and "methods" (name -> {calls, errors,
- * p50_us, p99_us}). */
+ * "connections", "calls", "errors", "subscriptions" (open now),
+ * "notifications" (lines queued), "slow_subscribers" (connections cut off
+ * for not reading) and "methods" (name -> {calls, errors, p50_us, p99_us}). */
 json_t *rp_rpc_metrics(rp_rpc_server *s);
 
 #endif /* RP_RPC_H */

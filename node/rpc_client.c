@@ -31,6 +31,8 @@ struct rp_rpc_client {
     size_t end;
     size_t cap;
     size_t line_end; /* a line handed out ends here (its newline included) */
+    json_t *notes;       /* notifications read while waiting for an answer, oldest first */
+    size_t notes_bytes;  /* their line lengths, bounded by RP_RPC_MAX_RESPONSE */
 };
 
 static int64_t now_ms(void)
@@ -124,6 +126,7 @@ void rp_rpc_close(rp_rpc_client *c)
         return;
     close(c->fd);
     free(c->buf);
+    json_decref(c->notes);
     free(c);
 }
 
@@ -286,6 +289,13 @@ int rp_rpc_notify(rp_rpc_client *c, const char *method, json_t *params, rp_rpc_e
     return rc;
 }
 
+/* A line from the node that is a request without id: a notification. */
+static int is_notification(const json_t *v)
+{
+    return json_is_object(v) && !json_object_get(v, "id") &&
+           json_is_string(json_object_get(v, "method"));
+}
+
 int rp_rpc_call(rp_rpc_client *c, const char *method, json_t *params, json_t **result,
                 rp_rpc_error *err)
 {
@@ -305,15 +315,36 @@ int rp_rpc_call(rp_rpc_client *c, const char *method, json_t *params, json_t **r
 
     const char *line;
     size_t len;
-    if ((rc = read_line(c, &line, &len)) != 0) {
-        set_msg(err, "no answer to %s: %s", method, describe(rc));
-        return rc;
-    }
-    json_error_t jerr;
-    json_t *resp = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!resp) {
-        set_msg(err, "the node's answer is not JSON: %s", jerr.text);
-        return -EPROTO;
+    json_t *resp;
+    for (;;) {
+        if ((rc = read_line(c, &line, &len)) != 0) {
+            set_msg(err, "no answer to %s: %s", method, describe(rc));
+            return rc;
+        }
+        json_error_t jerr;
+        resp = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!resp) {
+            set_msg(err, "the node's answer is not JSON: %s", jerr.text);
+            return -EPROTO;
+        }
+        if (!is_notification(resp))
+            break;
+        /* A subscription's notification came first: keep it for
+         * rp_rpc_next_notification, within a bound. */
+        size_t nb = json_dumpb(resp, NULL, 0, JSON_COMPACT); /* as it is counted out */
+        if (c->notes_bytes + nb > RP_RPC_MAX_RESPONSE) {
+            json_decref(resp);
+            set_msg(err, "more than 16 MiB of notifications arrived while waiting for %s",
+                    method);
+            return -ENOBUFS;
+        }
+        if (!c->notes)
+            c->notes = json_array();
+        if (!c->notes || json_array_append_new(c->notes, resp) != 0) {
+            set_msg(err, "out of memory");
+            return -ENOMEM;
+        }
+        c->notes_bytes += nb;
     }
     json_t *rid = json_object_get(resp, "id");
     json_t *res = json_object_get(resp, "result");
@@ -347,6 +378,50 @@ int rp_rpc_call(rp_rpc_client *c, const char *method, json_t *params, json_t **r
     err->data = data ? json_incref(data) : NULL;
     json_decref(resp);
     return RP_RPC_REPLY_ERROR;
+}
+
+int rp_rpc_next_notification(rp_rpc_client *c, json_t **note, rp_rpc_error *err)
+{
+    *note = NULL;
+    reset_err(err);
+    if (c->notes && json_array_size(c->notes)) {
+        json_t *v = json_incref(json_array_get(c->notes, 0));
+        json_array_remove(c->notes, 0);
+        size_t n = json_dumpb(v, NULL, 0, JSON_COMPACT);
+        c->notes_bytes -= n;
+        *note = v;
+        return 0;
+    }
+    begin_call(c);
+    const char *line;
+    size_t len;
+    int rc = read_line(c, &line, &len);
+    if (rc) {
+        set_msg(err, "no notification: %s", describe(rc));
+        return rc;
+    }
+    json_error_t jerr;
+    json_t *v = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!v) {
+        set_msg(err, "the node's line is not JSON: %s", jerr.text);
+        return -EPROTO;
+    }
+    if (is_notification(v)) {
+        *note = v;
+        return 0;
+    }
+    /* The node's last word to a connection (id null): why it is closing. */
+    json_t *e = json_object_get(v, "error");
+    json_t *code = json_object_get(e, "code"), *msg = json_object_get(e, "message");
+    if (json_is_null(json_object_get(v, "id")) && json_is_integer(code) && json_is_string(msg)) {
+        err->code = (int)json_integer_value(code);
+        set_msg(err, "%s", json_string_value(msg));
+        json_decref(v);
+        return RP_RPC_REPLY_ERROR;
+    }
+    json_decref(v);
+    set_msg(err, "the node sent a line that is not a notification");
+    return -EPROTO;
 }
 
 void rp_rpc_error_clear(rp_rpc_error *err)

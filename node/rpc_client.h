@@ -67,7 +67,8 @@ void rp_rpc_close(rp_rpc_client *c);
  * timeout_ms milliseconds in all; 0 (the default) waits forever. */
 void rp_rpc_set_timeout(rp_rpc_client *c, unsigned timeout_ms);
 
-/* Call a method and wait for its response.
+/* Call a method and wait for its response. Notifications that arrive
+ * first are kept for rp_rpc_next_notification.
  * Returns: 0 with *result set; RP_RPC_REPLY_ERROR if the node answered with
  *          an error (err has its code, message and data); a negative code
  *          above (err->code 0, err->message says what happened).
@@ -85,6 +86,19 @@ int rp_rpc_call(rp_rpc_client *c, const char *method, json_t *params, json_t **r
  * nothing. Returns: 0 or a negative code; err as for rp_rpc_call. */
 int rp_rpc_notify(rp_rpc_client *c, const char *method, json_t *params, rp_rpc_error *err);
 
+/* Wait for the next notification of a subscription (docs/rpc.md,
+ * "Subscriptions"): one that rp_rpc_call read while it waited for its answer
+ * (they are kept, at most 16 MiB of them, in arrival order; beyond that
+ * rp_rpc_call fails with -ENOBUFS), else the next line. The timeout
+ * (rp_rpc_set_timeout) bounds the wait.
+ * Returns: 0 with *note set; RP_RPC_REPLY_ERROR when the node sent an error
+ *          line with id null instead, its last before closing (err has the
+ *          code, e.g. -32011 for a subscriber that did not read); the
+ *          negative codes of rp_rpc_read_line; -EPROTO for a line that is
+ *          neither (an answer nobody asked for).
+ * Out:     *note: the whole notification object ("method", "params"), a new
+ *          reference the caller json_decref's; NULL unless 0 is returned. */
+int rp_rpc_next_notification(rp_rpc_client *c, json_t **note, rp_rpc_error *err);
 /* Free the data an error holds and reset it. */
 void rp_rpc_error_clear(rp_rpc_error *err);
 

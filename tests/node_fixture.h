@@ -1,6 +1,6 @@
 /* The node's end-to-end fixture: a real `reputed run` process on a fresh
- * datadir, driven through its real Unix socket, for test_node.c and
- * test_hostile.c.
+ * datadir, driven through its real Unix socket, for test_node.c,
+ * test_hostile.c and test_subscribe.c.
  *
  * node_fixture_setup gives each test a fresh folder with a dev datadir made
  * by rp_node_init (what `reputed init --dev` calls: one validator, 500 ms
