@@ -376,9 +376,8 @@ static enum MHD_Result answer_text(struct MHD_Connection *c, unsigned status, co
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct rp_metrics *m = cls;
     (void)version;
@@ -469,7 +468,10 @@ static void free_metrics(struct rp_metrics *m)
     free(m);
 }
 
-static void timer_closed(uv_handle_t *h) { free_metrics(h->data); }
+static void timer_closed(uv_handle_t *h)
+{
+    free_metrics(h->data);
+}
 
 int rp_metrics_start(struct node *n, char *err, size_t errlen)
 {
@@ -532,8 +534,10 @@ int rp_metrics_start(struct node *n, char *err, size_t errlen)
          * it if it is still ours (start-up is single-threaded here). */
         if (fcntl(fd, F_GETFD) >= 0)
             close(fd);
-        snprintf(err, errlen, "cannot serve metrics on %s: libmicrohttpd would not start "
-                              "(see the log)", listen_at);
+        snprintf(err, errlen,
+                 "cannot serve metrics on %s: libmicrohttpd would not start "
+                 "(see the log)",
+                 listen_at);
         free_metrics(m);
         return -EIO;
     }

@@ -32,10 +32,10 @@
 
 #include <stddef.h>
 
-#define RP_METRICS_PERIOD_MS        1000
-#define RP_METRICS_MAX_CONNECTIONS  16
-#define RP_METRICS_PER_IP           4
-#define RP_METRICS_TIMEOUT_S        10
+#define RP_METRICS_PERIOD_MS       1000
+#define RP_METRICS_MAX_CONNECTIONS 16
+#define RP_METRICS_PER_IP          4
+#define RP_METRICS_TIMEOUT_S       10
 
 struct node;
 

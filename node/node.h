@@ -87,8 +87,10 @@ struct node {
     uint64_t epoch_job_epoch;
     uint64_t epoch_computed; /* the last epoch computed ahead (offered or queued) */
     uint64_t epoch_offered;  /* the last epoch the writer handed to the store */
-    uint64_t epochs_computed; /* computations ahead that succeeded (metrics) */
-    double epoch_compute_s;   /* the last one's time, snapshot and engine */
+    /* For the metrics: computations ahead that succeeded, and the last
+     * one's time in seconds (snapshot and engine). */
+    uint64_t epochs_computed;
+    double epoch_compute_s;
     uint64_t blocks_produced, records_included, inline_verifies;
     uv_timer_t retry_timer;          /* a block waiting for disk room */
     struct produce_job *retry_job;   /* that block */

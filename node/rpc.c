@@ -975,7 +975,10 @@ json_t *rp_rpc_metrics(rp_rpc_server *s)
                      (json_int_t)s->calls, "errors", (json_int_t)s->errors, "methods", methods);
 }
 
-uint32_t rp_rpc_connections(const rp_rpc_server *s) { return s->nconns; }
+uint32_t rp_rpc_connections(const rp_rpc_server *s)
+{
+    return s->nconns;
+}
 
 int rp_rpc_method_stats_get(const rp_rpc_server *s, int i, rp_rpc_method_stats *out)
 {

@@ -117,13 +117,14 @@ json_t *rp_rpc_metrics(rp_rpc_server *s);
 extern const uint32_t rp_rpc_lat_bounds_us[RP_RPC_LAT_BUCKETS];
 
 typedef struct rp_rpc_method_stats {
-    uint64_t calls;      /* requests dispatched to the method */
-    uint64_t errors;     /* answered with an error */
-    uint64_t answered;   /* answered (the histogram's count; a call still
-                            running is in calls but not here yet) */
-    uint64_t lat_sum_us; /* their latencies, summed */
-    uint64_t lat_le[RP_RPC_LAT_BUCKETS]; /* cumulative: answered within
-                                            rp_rpc_lat_bounds_us[b] */
+    uint64_t calls;  /* requests dispatched to the method */
+    uint64_t errors; /* answered with an error */
+    /* Answered: the histogram's count (a call still running is in calls
+     * but not here yet), their latencies summed, and per bucket b how many
+     * were answered within rp_rpc_lat_bounds_us[b] (cumulative). */
+    uint64_t answered;
+    uint64_t lat_sum_us;
+    uint64_t lat_le[RP_RPC_LAT_BUCKETS];
 } rp_rpc_method_stats;
 
 /* One method's counters and histogram since start (loop thread).

@@ -105,8 +105,7 @@ static void http(int port, const char *method, const char *path, struct http_res
     }
     close(fd);
     buf[len] = 0;
-    ck_assert_msg(sscanf(buf, "HTTP/1.1 %d", &r->status) == 1, "not an HTTP answer: %.200s",
-                  buf);
+    ck_assert_msg(sscanf(buf, "HTTP/1.1 %d", &r->status) == 1, "not an HTTP answer: %.200s", buf);
     char *sep = strstr(buf, "\r\n\r\n");
     ck_assert_ptr_nonnull(sep);
     size_t hl = (size_t)(sep - buf);
@@ -280,7 +279,8 @@ START_TEST(test_scrape_moves_and_passes_promtool)
     wait_value(port, "repute_rpc_requests_total{method=\"chain.head\"}", 5);
     wait_value(port, "repute_rpc_errors_total{method=\"record.get\"}", 1);
     text = scrape_text(port);
-    double count = value_of(text, "repute_rpc_request_duration_seconds_count{method=\"chain.head\"}");
+    double count =
+        value_of(text, "repute_rpc_request_duration_seconds_count{method=\"chain.head\"}");
     ck_assert_msg(count >= 5, "chain.head histogram count %g", count);
     ck_assert(value_of(text, "repute_rpc_request_duration_seconds_bucket{method=\"chain.head\","
                              "le=\"+Inf\"}") == count);
@@ -307,7 +307,8 @@ START_TEST(test_other_paths_and_methods)
     conf_edit(metrics_loopback_any_port);
     node_start();
     int port = metrics_port();
-    static const char *const paths[] = {"/", "/metrics/", "/metricsx", "/x/metrics", "/favicon.ico"};
+    static const char *const paths[] = {"/", "/metrics/", "/metricsx", "/x/metrics",
+                                        "/favicon.ico"};
     struct http_resp r;
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         http(port, "GET", paths[i], &r);
@@ -389,8 +390,7 @@ START_TEST(test_off_by_default)
     ck_assert(json_is_null(json_object_get(info, "metrics_port")));
     int ports[16];
     size_t n = listening_ports(T.pid, ports, 16);
-    ck_assert_msg(n == 0, "the node listens on %zu TCP port(s), the first %d", n,
-                  n ? ports[0] : 0);
+    ck_assert_msg(n == 0, "the node listens on %zu TCP port(s), the first %d", n, n ? ports[0] : 0);
     node_stop();
     /* The same datadir with the endpoint on: exactly its port listens. */
     conf_edit(metrics_loopback_any_port);
