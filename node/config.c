@@ -58,7 +58,9 @@ struct key {
 
 #define F(field) offsetof(rp_config, field), sizeof(((rp_config *)0)->field)
 
-static const char *const sections[] = {"node", "rpc", "mempool", "validator", "p2p", "consensus"};
+static const char *const sections[] = {"node",      "rpc",       "mempool",
+                                        "validator", "p2p",       "consensus",
+                                        "metrics"};
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 
 static const char *const section_docs[] = {
@@ -72,6 +74,8 @@ static const char *const section_docs[] = {
      "node_id), host an IPv4 address, an IPv6 address in brackets or a DNS name."),
     ("Consensus on a chain of several validators (docs/consensus.md). Timeouts\n"
      "grow by their delta each round; every validator should use the same."),
+    ("Prometheus metrics over HTTP (docs/operators.md, \"Metrics\"): GET /metrics\n"
+     "answers the node's figures in the text exposition format. Off by default."),
 };
 
 static const struct key keys[] = {
@@ -171,6 +175,16 @@ static const struct key keys[] = {
      "After a block is committed, how long before the next height starts on\n"
      "its own (late precommits still count; a peer's proposal starts it at\n"
      "once) (0..600000)."},
+
+    {"metrics", "listen", K_LISTEN, F(metrics_listen), 0, 0, "",
+     "Address and TCP port of the metrics endpoint, such as 127.0.0.1:9464\n"
+     "(port 0: any free port; node.info shows it). Empty: no endpoint. It has\n"
+     "no authentication and no TLS, so it must be a loopback address (127.x.x.x,\n"
+     "[::1]) unless allow_remote is true."},
+    {"metrics", "allow_remote", K_BOOL, F(metrics_allow_remote), 0, 1, "false",
+     "true: let listen be any address. Anyone who can reach it then reads the\n"
+     "node's figures (heights, peers, mempool, validators' signing record);\n"
+     "firewall it to the Prometheus server."},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 _Static_assert(NKEYS <= 64, "rp_config.set_keys has a bit per key");
@@ -468,7 +482,8 @@ static int prescan(struct parser *P)
                 name[nlen < 40 ? nlen : 40] = '\0';
                 char sv[48];
                 fail(P, line,
-                     "unknown section [%s] (known: [node], [rpc], [mempool], [validator], [p2p])",
+                     "unknown section [%s] (known: [node], [rpc], [mempool], [validator], [p2p], "
+                     "[consensus], [metrics])",
                      shown(sv, name));
                 return -1;
             }

@@ -67,6 +67,10 @@ typedef struct rp_config {
      * precommit_delta_ms = 500, commit_ms = 1000 */
     rp_cs_timeouts consensus;
 
+    /* [metrics] (docs/operators.md, "Metrics") */
+    char metrics_listen[RP_ENDPOINT_TEXT_MAX + 1]; /* listen = (empty: off) */
+    int metrics_allow_remote;        /* allow_remote = false: listen must be loopback */
+
     /* Which keys the file set (one bit per key of the table in config.c):
      * read it with rp_config_is_set, never directly. */
     uint64_t set_keys;

@@ -4,7 +4,8 @@
  * Start-up is a sequence of steps, each undone in reverse if a later one
  * fails: datadir checks and config, the store (which takes the datadir lock, so a second
  * instance stops there), the validator key, the mempool, the writer, the
- * RPC socket, the timers and signals, the producer. SIGINT or SIGTERM stops
+ * RPC socket, the timers and signals, the producer, the metrics endpoint,
+ * the network, consensus. SIGINT or SIGTERM stops
  * intake, answers waiting clients, lets queued commits and running jobs
  * finish, and closes the store once the loop has nothing left.
  */
@@ -27,6 +28,7 @@
 #include "ledger/query.h"
 #include "node/init.h"
 #include "node/log.h"
+#include "node/metrics.h"
 #include "node/node.h"
 
 #define RP_READS_MAX_QUEUED 16384 /* client reads waiting for the pool, in all */
@@ -70,6 +72,7 @@ static void on_signal(uv_signal_t *h, int signum)
     rp_producer_stop(n);
     rp_consensus_stop(n);
     rp_network_stop(n);
+    rp_metrics_stop(n);
     /* Queued commits still run; the writer frees itself after the last. */
     rp_node_writer_close(n->writer);
     n->writer = NULL;
@@ -235,11 +238,13 @@ int rp_daemon_run(const char *datadir, char *err, size_t errlen)
         snprintf(err, errlen, "cannot read the chain tip: %s", rp_strerror(rc));
         goto fail_handles;
     }
-    if ((rc = rp_network_start(n, err, errlen)) != 0)
+    if ((rc = rp_metrics_start(n, err, errlen)) != 0)
         goto fail_producer;
+    if ((rc = rp_network_start(n, err, errlen)) != 0)
+        goto fail_metrics;
     if ((rc = rp_consensus_start(n, err, errlen)) != 0) {
         rp_network_stop(n);
-        goto fail_producer;
+        goto fail_metrics;
     }
     char cid[65];
     rp_hex_encode(cid, sizeof cid, rp_store_chain_id(n->st)->bytes, 32);
@@ -268,6 +273,8 @@ int rp_daemon_run(const char *datadir, char *err, size_t errlen)
     free(n);
     return 0;
 
+fail_metrics:
+    rp_metrics_stop(n);
 fail_producer:
     rp_producer_stop(n);
 fail_handles:

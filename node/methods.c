@@ -14,6 +14,7 @@
 #include "crypto/hex.h"
 #include "ledger/export.h"
 #include "ledger/query.h"
+#include "node/metrics.h"
 #include "node/node.h"
 #include "node/rpc_params.h"
 
@@ -45,6 +46,8 @@ static void m_node_info(struct node *n, rp_rpc_call *call, json_t *params)
     json_object_set_new(o, "max_engagement_ttl_s", json_integer(p->max_engagement_ttl_s));
     json_object_set_new(o, "network", rp_network_info(n));
     json_object_set_new(o, "consensus", rp_consensus_info(n));
+    int mport = rp_metrics_port(n);
+    json_object_set_new(o, "metrics_port", mport < 0 ? json_null() : json_integer(mport));
     rp_rpc_reply(call, o);
 }
 

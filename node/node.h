@@ -2,7 +2,8 @@
  * parts share it. daemon.c starts and stops the node, producer.c makes
  * blocks and computes score epochs ahead, verifier.c verifies the mempool's
  * signatures, waiters.c answers clients who wait for a record, methods.c and
- * reads.c are the RPC methods, writer.c the one writer.
+ * reads.c are the RPC methods, writer.c the one writer, metrics.c the
+ * Prometheus endpoint.
  *
  * The threading contract, once for all of them:
  *
@@ -25,6 +26,11 @@
  *     offer. The loop never waits for a commit or a computation.
  *   - The validator key is read on the loop only (to sign a commit) and
  *     wiped at exit.
+ *   - One more thread, only when [metrics] listen is set: libmicrohttpd's,
+ *     which answers GET /metrics (node/metrics.h). It touches nothing in
+ *     struct node. The loop builds the exposition text every second and
+ *     publishes it into a buffer behind a mutex; that buffer is all the
+ *     HTTP thread reads, and it never waits for the loop.
  */
 #ifndef RP_NODE_H
 #define RP_NODE_H
@@ -81,6 +87,10 @@ struct node {
     uint64_t epoch_job_epoch;
     uint64_t epoch_computed; /* the last epoch computed ahead (offered or queued) */
     uint64_t epoch_offered;  /* the last epoch the writer handed to the store */
+    /* For the metrics: computations ahead that succeeded, and the last
+     * one's time in seconds (snapshot and engine). */
+    uint64_t epochs_computed;
+    double epoch_compute_s;
     uint64_t blocks_produced, records_included, inline_verifies;
     uv_timer_t retry_timer;          /* a block waiting for disk room */
     struct produce_job *retry_job;   /* that block */
@@ -104,6 +114,7 @@ struct node {
 
     struct network *network; /* network.c: peers, gossip, sync (NULL: not started) */
     struct consensus *cs;    /* consensus.c: several validators (NULL: not running) */
+    struct rp_metrics *metrics; /* metrics.c: the HTTP endpoint (NULL: off) */
 };
 
 /* Wall-clock milliseconds since the epoch. */

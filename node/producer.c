@@ -104,6 +104,8 @@ static void epoch_done(uv_work_t *req, int status)
            "epoch=%llu identities=%u edges=%zu snapshot_ms=%.1f engine_ms=%.1f",
            (unsigned long long)j->epoch, info.identities, edges, snap * 1e3, comp * 1e3);
     n->epoch_computed = j->epoch;
+    n->epochs_computed++;
+    n->epoch_compute_s = snap + comp;
     rp_epoch_result *res = j->res;
     j->res = NULL;
     /* The writer hands it to the store between two commits. */

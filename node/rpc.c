@@ -24,6 +24,14 @@ struct method_stats {
     uint64_t calls, errors;
     uint32_t lat_us[LAT_SAMPLES];
     size_t nlat; /* samples written, ring position = nlat % LAT_SAMPLES */
+    /* Every answer since start, for the metrics endpoint's histogram: per
+     * bucket (not cumulative; the last is +Inf) and the sum. */
+    uint64_t lat_bucket[RP_RPC_LAT_BUCKETS + 1];
+    uint64_t lat_sum_us;
+};
+
+const uint32_t rp_rpc_lat_bounds_us[RP_RPC_LAT_BUCKETS] = {
+    500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000,
 };
 
 struct conn;
@@ -498,6 +506,11 @@ static void call_finish(rp_rpc_call *call, json_t *resp, int is_error)
         uint64_t us = (now_ns() - call->start_ns) / 1000;
         m->lat_us[m->nlat % LAT_SAMPLES] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
         m->nlat++;
+        size_t b = 0;
+        while (b < RP_RPC_LAT_BUCKETS && us > rp_rpc_lat_bounds_us[b])
+            b++;
+        m->lat_bucket[b]++;
+        m->lat_sum_us += us;
         m->errors += is_error;
     }
     s->errors += is_error;
@@ -1141,4 +1154,25 @@ json_t *rp_rpc_metrics(rp_rpc_server *s)
                      (json_int_t)s->calls, "errors", (json_int_t)s->errors, "subscriptions",
                      (json_int_t)nsubs, "notifications", (json_int_t)s->notifications,
                      "slow_subscribers", (json_int_t)s->slow_subscribers, "methods", methods);
+}
+
+uint32_t rp_rpc_connections(const rp_rpc_server *s)
+{
+    return s->nconns;
+}
+
+int rp_rpc_method_stats_get(const rp_rpc_server *s, int i, rp_rpc_method_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (i < 0 || i >= s->nmethods)
+        return -1;
+    const struct method_stats *m = &s->stats[i];
+    out->calls = m->calls;
+    out->errors = m->errors;
+    out->lat_sum_us = m->lat_sum_us;
+    uint64_t acc = 0;
+    for (size_t b = 0; b < RP_RPC_LAT_BUCKETS; b++)
+        out->lat_le[b] = acc += m->lat_bucket[b];
+    out->answered = acc + m->lat_bucket[RP_RPC_LAT_BUCKETS];
+    return 0;
 }

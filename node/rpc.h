@@ -168,4 +168,29 @@ void rp_rpc_publish(rp_rpc_server *s, int topic, const unsigned char (*keys)[32]
  * for not reading) and "methods" (name -> {calls, errors, p50_us, p99_us}). */
 json_t *rp_rpc_metrics(rp_rpc_server *s);
 
+/* The latency histogram the metrics endpoint exposes (node/metrics.h):
+ * bucket upper bounds in microseconds, 0.5 ms to 5 s; a last bucket,
+ * +Inf, is implied. */
+#define RP_RPC_LAT_BUCKETS 13
+extern const uint32_t rp_rpc_lat_bounds_us[RP_RPC_LAT_BUCKETS];
+
+typedef struct rp_rpc_method_stats {
+    uint64_t calls;  /* requests dispatched to the method */
+    uint64_t errors; /* answered with an error */
+    /* Answered: the histogram's count (a call still running is in calls
+     * but not here yet), their latencies summed, and per bucket b how many
+     * were answered within rp_rpc_lat_bounds_us[b] (cumulative). */
+    uint64_t answered;
+    uint64_t lat_sum_us;
+    uint64_t lat_le[RP_RPC_LAT_BUCKETS];
+} rp_rpc_method_stats;
+
+/* One method's counters and histogram since start (loop thread).
+ * Returns: 0, or -1 (out zeroed) if i is not a method index.
+ * In:      i: the index in the method table given to rp_rpc_start. */
+int rp_rpc_method_stats_get(const rp_rpc_server *s, int i, rp_rpc_method_stats *out);
+
+/* Connections counted against max_connections now (loop thread). */
+uint32_t rp_rpc_connections(const rp_rpc_server *s);
+
 #endif /* RP_RPC_H */

@@ -26,9 +26,12 @@ cd "$top"
 
 # Debian packages the build, tests, fuzzing and benchmarks need. clang only
 # recommends libclang-rt-14-dev, which holds libFuzzer, so both are named.
+# libmicrohttpd-dev serves the metrics endpoint; prometheus brings promtool,
+# which the metrics suite runs on what the node serves.
 PACKAGES=(
     gcc libc6-dev meson ninja-build pkg-config
     libsodium-dev liblmdb-dev libuv1-dev libsecp256k1-dev check libjansson-dev libinih-dev
+    libmicrohttpd-dev prometheus
     clang libclang-rt-14-dev
 )
 # Only `bench` needs these: bench_rpc compares score.get with redis-benchmark GET.

@@ -156,6 +156,8 @@ static void assert_defaults(const rp_config *c)
     ck_assert_uint_eq(c->p2p_seeds.n, 0);
     ck_assert_uint_eq(c->p2p_max_outbound, 8);
     ck_assert_uint_eq(c->p2p_max_inbound, 32);
+    ck_assert_str_eq(c->metrics_listen, ""); /* the endpoint is off */
+    ck_assert_int_eq(c->metrics_allow_remote, 0);
 }
 
 /* ---- config -------------------------------------------------------------------- */
@@ -237,6 +239,27 @@ START_TEST(test_p2p_keys)
     for (int i = 0; i < 33; i++)
         o += (size_t)snprintf(text + o, sizeof text - o, "seed = %s@10.0.0.%d:1\n", ID64, i + 1);
     refused(text, 34, "at most 32 lines");
+}
+END_TEST
+
+/* [metrics]: an IP address and port, or empty; whether it must be
+ * loopback is decided at start (node/metrics.h), where both keys are
+ * known. */
+START_TEST(test_metrics_keys)
+{
+    rp_config c;
+    accepted("[metrics]\nlisten = 127.0.0.1:9464\n", &c);
+    ck_assert_str_eq(c.metrics_listen, "127.0.0.1:9464");
+    accepted("[metrics]\nlisten = [::1]:0\nallow_remote = true\n", &c);
+    ck_assert_str_eq(c.metrics_listen, "[::1]:0");
+    ck_assert_int_eq(c.metrics_allow_remote, 1);
+    accepted("[metrics]\nlisten =\n", &c);
+    ck_assert_str_eq(c.metrics_listen, "");
+    refused("[metrics]\nlisten = localhost:9464\n", 2, "not a name");
+    refused("[metrics]\nlisten = 127.0.0.1\n", 2, "missing ':port'");
+    refused("[metrics]\nlisten = " ID64 "@127.0.0.1:9464\n", 2, "not allowed here");
+    refused("[metrics]\nallow_remote = yes\n", 2, "true or false");
+    refused("[metric]\nlisten = 127.0.0.1:9464\n", 1, "[metrics]");
 }
 END_TEST
 
@@ -1431,6 +1454,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_example_file);
     tcase_add_test(tc, test_format_round_trip);
     tcase_add_test(tc, test_p2p_keys);
+    tcase_add_test(tc, test_metrics_keys);
     tcase_add_test(tc, test_full_file);
     tcase_add_test(tc, test_unknown_key);
     tcase_add_test(tc, test_unknown_section);
