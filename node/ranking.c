@@ -79,11 +79,12 @@ struct top_query {
  * trust-weighted figure per (talent, platform)) plugs in as one entry here:
  *
  *   build   on the pool, once per epoch, after the rows are sorted: look the
- *           figure up for every row (c->rows[i].row.identity, in the order's
- *           indices) and keep it in *state, e.g. a uint32_t per row and
- *           platform, indexed like c->rows;
+ *           figure up for each of c->rows[0..c->n) (by row.identity) and
+ *           keep it in *state indexed like c->rows, e.g. a uint32_t
+ *           authentic_ppm per row and platform;
  *   active  on the loop: does this query use the filter (its params given)?
- *   keep    on the loop, per entry in the scan: 1 if row idx passes;
+ *   keep    on the loop, per entry in the scan: 1 if row idx passes (its
+ *           figure on q's platform is at least q's min_authentic_ppm);
  *   free    the state, when the cache is dropped.
  *
  * Its parameters go in struct top_query, are read in rp_m_score_top next to
@@ -117,7 +118,7 @@ struct top_cache {
     struct top_row *rows;
     struct top_order score;          /* the score order */
     struct top_order rise[RISE_MAX]; /* rise[k - 1]: rise over k epochs */
-    void *extra[NEXTRA_SLOTS];       /* the extra filters' state (below) */
+    void *extra[NEXTRA_SLOTS];       /* the extra filters' state (above) */
 };
 
 struct top_waiter {

@@ -161,8 +161,14 @@ static size_t expected(rp_rpc_client *c, json_t *all, uint64_t latest, unsigned 
     size_t n = 0;
     for (size_t i = 0; i < json_array_size(rows); i++) {
         json_t *r = json_array_get(rows, i);
-        struct expect e = {jstr(r, "identity"), jstr(r, "role"), jint(r, "score"),
-                           jint(r, "confidence"), jint(r, "reviews"), 0, 0, i};
+        struct expect e = {jstr(r, "identity"),
+                           jstr(r, "role"),
+                           jint(r, "score"),
+                           jint(r, "confidence"),
+                           jint(r, "reviews"),
+                           0,
+                           0,
+                           i};
         if (k) {
             json_t *old = ref_row(c, e.id, latest - k);
             if (!json_is_true(json_object_get(old, "present")))
@@ -273,8 +279,7 @@ START_TEST(test_top_filters_and_rise)
     expect_bad_param(c, "score.top", P("{s:i}", "min_confidence", 1001), "min_confidence");
     expect_bad_param(c, "score.top", P("{s:i}", "min_confidence", -1), "min_confidence");
     expect_bad_param(c, "score.top", P("{s:s}", "min_reviews", "many"), "min_reviews");
-    expect_bad_param(c, "score.top", P("{s:I}", "min_reviews", (json_int_t)1 << 32),
-                     "min_reviews");
+    expect_bad_param(c, "score.top", P("{s:I}", "min_reviews", (json_int_t)1 << 32), "min_reviews");
     expect_bad_param(c, "score.top", P("{s:s}", "platform", "tiktok"), "platform");
     expect_bad_param(c, "score.top", P("{s:s,s:i}", "order", "rise", "limit", 101), "limit");
     rp_rpc_close(c);
