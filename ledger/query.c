@@ -220,6 +220,87 @@ int rp_store_read_scores(rp_store *s, uint64_t epoch, int (*fn)(void *ctx, const
     return rc;
 }
 
+/* The kept epochs inside a read transaction: the latest, then back while
+ * each is still in the epochs table. */
+static int list_epochs_txn(rp_store *s, MDB_txn *txn, rp_epoch_info *out, size_t max, size_t *n)
+{
+    *n = 0;
+    if (max == 0)
+        return 0;
+    int rc = read_epoch_txn(s, txn, 0, &out[0]);
+    if (rc)
+        return rc;
+    *n = 1;
+    while (*n < max && out[*n - 1].epoch > 1) {
+        rc = read_epoch_txn(s, txn, out[*n - 1].epoch - 1, &out[*n]);
+        if (rc == RP_ERR_NOT_FOUND)
+            return 0; /* fell out of the history */
+        if (rc)
+            return rc;
+        (*n)++;
+    }
+    return 0;
+}
+
+int rp_store_list_epochs(rp_store *s, rp_epoch_info *out, size_t max, size_t *n)
+{
+    MDB_txn *txn;
+    int rc = rp_from_mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
+    if (rc)
+        return rc;
+    rc = list_epochs_txn(s, txn, out, max, n);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int rp_store_score_history(rp_store *s, const rp_pubkey *identity, rp_score_hist *out, size_t max,
+                           size_t *n)
+{
+    rp_epoch_info e[RP_SCORE_HISTORY];
+    MDB_txn *txn;
+    *n = 0;
+    int rc = rp_from_mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
+    if (rc)
+        return rc;
+    size_t ne = 0;
+    rc = list_epochs_txn(s, txn, e, max < RP_SCORE_HISTORY ? max : RP_SCORE_HISTORY, &ne);
+    for (size_t i = 0; rc == 0 && i < ne; i++) {
+        unsigned char key[RP_SCORE_KEY_SIZE];
+        rp_score_key(key, e[i].epoch, identity);
+        MDB_val k = rp_mv(key, sizeof key), v;
+        memset(&out[i], 0, sizeof out[i]);
+        out[i].epoch = e[i];
+        rc = rp_from_mdb(mdb_get(txn, s->dbi[RP_DB_SCORES], &k, &v));
+        if (rc == 0 && (rc = row_decode(&out[i].row, &k, &v)) == 0)
+            out[i].present = 1;
+        else if (rc == RP_ERR_NOT_FOUND)
+            rc = 0;
+    }
+    mdb_txn_abort(txn);
+    if (rc == 0)
+        *n = ne;
+    return rc;
+}
+
+int rp_store_walk_history(rp_store *s, size_t max_epochs,
+                          int (*on_epoch)(void *ctx, const rp_epoch_info *e),
+                          int (*on_row)(void *ctx, const rp_score_row *row), void *ctx)
+{
+    rp_epoch_info e[RP_SCORE_HISTORY];
+    MDB_txn *txn;
+    size_t ne = 0;
+    int rc = rp_from_mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
+    if (rc)
+        return rc;
+    rc = list_epochs_txn(s, txn, e, max_epochs < RP_SCORE_HISTORY ? max_epochs : RP_SCORE_HISTORY,
+                         &ne);
+    for (size_t i = 0; rc == 0 && i < ne; i++)
+        if ((rc = on_epoch(ctx, &e[i])) == 0)
+            rc = walk_scores(s, txn, e[i].epoch, on_row, ctx);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
 struct rows {
     rp_score_row *rows;
     size_t n, cap;

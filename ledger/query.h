@@ -104,6 +104,39 @@ int rp_store_read_scores(rp_store *s, uint64_t epoch, int (*fn)(void *ctx, const
 int rp_store_read_score(rp_store *s, const rp_pubkey *identity, uint64_t epoch, rp_epoch_info *info,
                         rp_score_row *row, int *present);
 
+/* The kept epochs (the last RP_SCORE_HISTORY), newest first, from one read
+ * transaction: the latest, then each one before it still in the history.
+ * Returns: 0; RP_ERR_NOT_FOUND if no epoch is committed yet; RP_ERR_CORRUPT;
+ *          RP_ERR_STORE.
+ * Out:     out[0..*n), *n <= max; out[0] is the latest. */
+int rp_store_list_epochs(rp_store *s, rp_epoch_info *out, size_t max, size_t *n);
+
+/* One identity in one kept epoch: its row, or present 0 and a zero row. */
+typedef struct rp_score_hist {
+    rp_epoch_info epoch;
+    int present;
+    rp_score_row row;
+} rp_score_hist;
+
+/* One identity's rows over the kept epochs, newest first, from one read
+ * transaction (so the epochs are one consistent history, never a mix of two
+ * tips): an entry for every kept epoch, present or not.
+ * Returns: 0; errors of rp_store_list_epochs.
+ * Out:     out[0..*n), *n <= max (RP_SCORE_HISTORY holds them all). */
+int rp_store_score_history(rp_store *s, const rp_pubkey *identity, rp_score_hist *out, size_t max,
+                           size_t *n);
+
+/* Walk the kept epochs' tables, newest first, from one read transaction: for
+ * each of the first max_epochs kept epochs, on_epoch(ctx, e) and then
+ * on_row(ctx, row) for each of its rows in identity order. Either callback
+ * returns 0 to go on or a code to stop (which is returned). The transaction
+ * lasts the whole walk (about 0.1 s per million rows): a worker's job, not
+ * the loop's.
+ * Returns: 0; errors of rp_store_list_epochs; a callback's code. */
+int rp_store_walk_history(rp_store *s, size_t max_epochs,
+                          int (*on_epoch)(void *ctx, const rp_epoch_info *e),
+                          int (*on_row)(void *ctx, const rp_score_row *row), void *ctx);
+
 /* Build a proof for an identity in an epoch (0 = the latest): its row and
  * Merkle path, or the two neighbours that show it has none, with the header
  * that carries the root and that header's commit (ledger/proof.h).

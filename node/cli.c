@@ -55,7 +55,8 @@ static const char usage_main[] =
     "\n"
     "Reading:\n"
     "  score         an identity's score, optionally with its proof\n"
-    "  top           the score table, best first\n"
+    "  top           the score table, best first, or the fastest risers\n"
+    "  history       an identity's score over the kept epochs\n"
     "  reviews       live reviews of or by an identity\n"
     "  whois         an identity's registration and counters\n"
     "  record        a record by id\n"
@@ -129,6 +130,7 @@ static const rp_cmdline_command commands[] = {
     {"submit", rp_cli_cmd_submit, rp_cli_usage_submit},
     {"score", rp_cli_cmd_score, rp_cli_usage_score},
     {"top", rp_cli_cmd_top, rp_cli_usage_top},
+    {"history", rp_cli_cmd_history, rp_cli_usage_history},
     {"reviews", rp_cli_cmd_reviews, rp_cli_usage_reviews},
     {"whois", rp_cli_cmd_whois, rp_cli_usage_whois},
     {"record", rp_cli_cmd_record, rp_cli_usage_record},

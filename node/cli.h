@@ -14,7 +14,7 @@
  *                  check, sign, then write or submit
  *   cli_records.c  the signing commands: identity, engage, cosign, review,
  *                  vouch, revoke, rotate, and submit
- *   cli_query.c    the reading commands: score, top, reviews, whois, record,
+ *   cli_query.c    the reading commands: score, top, history, reviews, whois, record,
  *                  head, block, info, mempool, metrics, call
  *   cli_proof.c    verify-proof: a score proof checked offline
  *   cli_peers.c    peers: list, add, disconnect, ban and unban peers
@@ -80,6 +80,7 @@ int rp_cli_cmd_rotate(int argc, char **argv);
 int rp_cli_cmd_submit(int argc, char **argv);
 int rp_cli_cmd_score(int argc, char **argv);
 int rp_cli_cmd_top(int argc, char **argv);
+int rp_cli_cmd_history(int argc, char **argv);
 int rp_cli_cmd_reviews(int argc, char **argv);
 int rp_cli_cmd_whois(int argc, char **argv);
 int rp_cli_cmd_record(int argc, char **argv);
@@ -104,6 +105,7 @@ extern const char rp_cli_usage_rotate[];
 extern const char rp_cli_usage_submit[];
 extern const char rp_cli_usage_score[];
 extern const char rp_cli_usage_top[];
+extern const char rp_cli_usage_history[];
 extern const char rp_cli_usage_reviews[];
 extern const char rp_cli_usage_whois[];
 extern const char rp_cli_usage_record[];

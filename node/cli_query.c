@@ -1,4 +1,4 @@
-/* repute-cli's reading commands: score, top, reviews, whois, record, head,
+/* repute-cli's reading commands: score, top, history, reviews, whois, record, head,
  * block, info, mempool, metrics, and call for any method.
  *
  * Each is one JSON-RPC call. With --json the node's result is printed as
@@ -29,16 +29,37 @@ const char rp_cli_usage_score[] =
     "  -h, --help            show this help\n";
 
 const char rp_cli_usage_top[] =
-    "usage: repute-cli top [--role talent|agent|brand] [--limit N] [--offset N]\n"
+    "usage: repute-cli top [--role talent|agent|brand] [--rising [--epochs K]]\n"
+    "                      [--min-reviews N] [--min-confidence C]\n"
+    "                      [--limit N] [--offset N]\n"
     "\n"
     "The latest committed score table, best first (by score, then trust, then\n"
     "identity): rank, score, confidence, reviews, rating in stars, role, name\n"
-    "and identity.\n"
+    "and identity. With --rising, the identities whose score rose most over the\n"
+    "last K epochs: rise is the score now minus the score K epochs back (both\n"
+    "0-1000); identities without a score K epochs back are left out.\n"
     "\n"
     "Options:\n"
     "  --role ROLE           only talents, agents or brands\n"
+    "  --rising              order by rise instead of score\n"
+    "  --epochs K            with --rising: the span, 1-7 epochs (default 3;\n"
+    "                        at most the epochs the node keeps, less one)\n"
+    "  --min-reviews N       only identities with at least N live reviews\n"
+    "  --min-confidence C    only identities with confidence at least C (0-1000,\n"
+    "                        as the table shows it)\n"
     "  --limit N             rows, 1-100 (default 20)\n"
     "  --offset N            skip the first N rows\n"
+    "  -h, --help            show this help\n";
+
+const char rp_cli_usage_history[] =
+    "usage: repute-cli history IDENTITY\n"
+    "\n"
+    "An identity's score in each epoch the node keeps (the last 8), newest\n"
+    "first: epoch, score, its change from the epoch before, confidence, live\n"
+    "reviews and rating. '-' marks an epoch without a row for the identity\n"
+    "(not registered yet at its snapshot).\n"
+    "\n"
+    "Options:\n"
     "  -h, --help            show this help\n";
 
 const char rp_cli_usage_reviews[] =
@@ -239,66 +260,180 @@ int rp_cli_cmd_score(int argc, char **argv)
 
 int rp_cli_cmd_top(int argc, char **argv)
 {
-    const char *role = NULL, *limit = NULL, *offset = NULL;
+    const char *role = NULL, *limit = NULL, *offset = NULL, *epochs = NULL, *min_reviews = NULL,
+               *min_conf = NULL;
+    int rising = 0;
     const rp_cmdline_opt opts[] = {{.name = "role", .value = &role},
                                    {.name = "limit", .value = &limit},
-                                   {.name = "offset", .value = &offset}};
-    int rc = rp_cli_parse_command(argc, argv, opts, 3, rp_cli_usage_top, NULL, 0, 0, NULL, "");
+                                   {.name = "offset", .value = &offset},
+                                   {.name = "rising", .flag = &rising},
+                                   {.name = "epochs", .value = &epochs},
+                                   {.name = "min-reviews", .value = &min_reviews},
+                                   {.name = "min-confidence", .value = &min_conf}};
+    int rc = rp_cli_parse_command(argc, argv, opts, sizeof opts / sizeof opts[0], rp_cli_usage_top,
+                                  NULL, 0, 0, NULL, "");
     if (rc >= 0)
         return rc;
     uint8_t r;
-    uint64_t lim = 20, off = 0;
+    uint64_t lim = 20, off = 0, k = 0, mr = 0, mc = 0;
     if (role && rp_cli_parse_enum(role, rp_cli_role_names, 3, &r) != 0)
         return rp_cli_usage_error(rp_cli_usage_top, "--role is talent, agent or brand");
     if ((rc = limit_arg(limit, &lim, rp_cli_usage_top)) >= 0)
         return rc;
     if (offset && rp_cli_parse_u64(offset, &off) != 0)
         return rp_cli_usage_error(rp_cli_usage_top, "--offset needs a number");
+    if (epochs && !rising)
+        return rp_cli_usage_error(rp_cli_usage_top, "--epochs goes with --rising");
+    if (epochs && (rp_cli_parse_u64(epochs, &k) != 0 || k < 1 || k > 7))
+        return rp_cli_usage_error(rp_cli_usage_top, "--epochs needs 1-7");
+    if (min_reviews && (rp_cli_parse_u64(min_reviews, &mr) != 0 || mr > UINT32_MAX))
+        return rp_cli_usage_error(rp_cli_usage_top, "--min-reviews needs a number");
+    if (min_conf && (rp_cli_parse_u64(min_conf, &mc) != 0 || mc > 1000))
+        return rp_cli_usage_error(rp_cli_usage_top, "--min-confidence needs 0-1000");
     json_t *params = json_pack("{s:I}", "limit", (json_int_t)lim);
-    if (role)
+    /* The options again, for the "more:" line. */
+    char again[200] = "";
+    size_t ag = 0;
+#define AGAIN(...) ag += (size_t)snprintf(again + ag, sizeof again - ag, __VA_ARGS__)
+    if (role) {
         json_object_set_new(params, "role", json_string(role));
+        AGAIN(" --role %s", role);
+    }
+    if (rising) {
+        json_object_set_new(params, "order", json_string("rise"));
+        AGAIN(" --rising");
+    }
+    if (epochs) {
+        json_object_set_new(params, "epochs", json_integer((json_int_t)k));
+        AGAIN(" --epochs %" PRIu64, k);
+    }
+    if (min_reviews) {
+        json_object_set_new(params, "min_reviews", json_integer((json_int_t)mr));
+        AGAIN(" --min-reviews %" PRIu64, mr);
+    }
+    if (min_conf) {
+        json_object_set_new(params, "min_confidence", json_integer((json_int_t)mc));
+        AGAIN(" --min-confidence %" PRIu64, mc);
+    }
+    if (limit)
+        AGAIN(" --limit %" PRIu64, lim);
+#undef AGAIN
     if (offset)
         json_object_set_new(params, "offset", json_integer((json_int_t)off));
     json_t *res;
     if ((rc = call_for_text("score.top", params, &res)) != 0 || !res)
         return rc;
-    static const char *const heads[] = {"rank",   "score", "conf", "reviews",
-                                        "rating", "role",  "name", "identity"};
+    static const char *const heads[] = {"rank",    "score",  "rise", "was",  "conf",
+                                        "reviews", "rating", "role", "name", "identity"};
+    /* Columns by head; without --rising, rise and was are left out. */
+    static const int cols_score[] = {0, 1, 4, 5, 6, 7, 8, 9};
+    static const int cols_rise[] = {0, 2, 3, 1, 4, 5, 6, 7, 8, 9};
+    const int *cols = rising ? cols_rise : cols_score;
+    size_t ncols = rising ? 10 : 8;
+    const char *h[10];
+    char align[11];
+    for (size_t c = 0; c < ncols; c++) {
+        h[c] = heads[cols[c]];
+        align[c] = cols[c] < 6 ? 'r' : 'l';
+    }
+    align[ncols] = 0;
     rp_cli_table t;
-    rp_cli_table_init(&t, 8, heads, "rrrrllll");
+    rp_cli_table_init(&t, ncols, h, align);
     json_t *rows = json_object_get(res, "rows");
     size_t i;
     json_t *row;
     json_array_foreach(rows, i, row)
     {
-        char rank[24], score[24], conf[24], reviews[24], stars[32], idp[17], name[80];
-        u64_text(rank, sizeof rank, row, "rank");
-        u64_text(score, sizeof score, row, "score");
-        u64_text(conf, sizeof conf, row, "confidence");
-        u64_text(reviews, sizeof reviews, row, "reviews");
-        uint64_t v = 0;
-        rp_rpc_get_u64(row, "rating", &v);
-        rp_cli_format_stars(stars, sizeof stars, v);
-        rp_cli_short_hex(idp, json_string_value(json_object_get(row, "identity")));
+        char v[10][80];
+        u64_text(v[0], sizeof v[0], row, "rank");
+        u64_text(v[1], sizeof v[1], row, "score");
+        json_t *rise = json_object_get(row, "rise");
+        snprintf(v[2], sizeof v[2], "%+lld",
+                 json_is_integer(rise) ? (long long)json_integer_value(rise) : 0LL);
+        u64_text(v[3], sizeof v[3], row, "previous_score");
+        u64_text(v[4], sizeof v[4], row, "confidence");
+        u64_text(v[5], sizeof v[5], row, "reviews");
+        uint64_t st = 0;
+        rp_rpc_get_u64(row, "rating", &st);
+        rp_cli_format_stars(v[6], sizeof v[6], st);
+        const char *rl = json_string_value(json_object_get(row, "role"));
+        snprintf(v[7], sizeof v[7], "%s", rl ? rl : "");
         const char *nm = json_string_value(json_object_get(row, "name"));
-        snprintf(name, sizeof name, "%s", nm ? nm : "");
-        const char *cells[8] = {rank,    score, conf,
-                                reviews, stars, json_string_value(json_object_get(row, "role")),
-                                name,    idp};
+        snprintf(v[8], sizeof v[8], "%s", nm ? nm : "");
+        rp_cli_short_hex(v[9], json_string_value(json_object_get(row, "identity")));
+        const char *cells[10];
+        for (size_t c = 0; c < ncols; c++)
+            cells[c] = v[cols[c]];
         rp_cli_table_add(&t, cells);
     }
-    uint64_t epoch = 0, total = 0;
+    uint64_t epoch = 0, total = 0, since = 0;
     rp_rpc_get_u64(res, "epoch", &epoch);
     rp_rpc_get_u64(res, "total", &total);
-    printf("epoch %" PRIu64 ", %" PRIu64 " %s%s\n", epoch, total, role ? role : "identitie",
-           total == 1 ? "" : "s");
+    printf("epoch %" PRIu64, epoch);
+    if (rising && rp_rpc_get_u64(res, "since_epoch", &since) == 0)
+        printf(", rise since epoch %" PRIu64, since);
+    printf(", %" PRIu64 " %s%s%s\n", total, role ? role : "identitie", total == 1 ? "" : "s",
+           min_reviews || min_conf ? " matching" : "");
     if (t.nrows)
         rp_cli_table_print(&t);
     else
         printf("(no rows%s)\n", off ? " at this offset" : "");
     if (off + t.nrows < total)
-        printf("more: repute-cli top%s%s --offset %" PRIu64 "\n", role ? " --role " : "",
-               role ? role : "", off + t.nrows);
+        printf("more: repute-cli top%s --offset %" PRIu64 "\n", again, off + t.nrows);
+    rp_cli_table_free(&t);
+    json_decref(res);
+    return 0;
+}
+
+int rp_cli_cmd_history(int argc, char **argv)
+{
+    const char *pos[1];
+    size_t npos;
+    int rc = rp_cli_parse_command(argc, argv, NULL, 0, rp_cli_usage_history, pos, 1, 1, &npos,
+                                  "the IDENTITY");
+    if (rc >= 0)
+        return rc;
+    if ((rc = identity_arg(pos[0], rp_cli_usage_history)) >= 0)
+        return rc;
+    json_t *res;
+    if ((rc = call_for_text("score.history", json_pack("{s:s}", "identity", pos[0]), &res)) != 0 ||
+        !res)
+        return rc;
+    static const char *const heads[] = {"epoch", "score", "change", "conf", "reviews", "rating"};
+    rp_cli_table t;
+    rp_cli_table_init(&t, 6, heads, "rrrrrr");
+    size_t i;
+    json_t *row;
+    json_array_foreach(json_object_get(res, "rows"), i, row)
+    {
+        char v[6][32];
+        u64_text(v[0], sizeof v[0], row, "epoch");
+        if (!json_is_true(json_object_get(row, "present"))) {
+            const char *cells[6] = {v[0], "-", "-", "-", "-", "-"};
+            rp_cli_table_add(&t, cells);
+            continue;
+        }
+        u64_text(v[1], sizeof v[1], row, "score");
+        json_t *ch = json_object_get(row, "change");
+        if (json_is_integer(ch))
+            snprintf(v[2], sizeof v[2], "%+lld", (long long)json_integer_value(ch));
+        else
+            snprintf(v[2], sizeof v[2], "-");
+        u64_text(v[3], sizeof v[3], row, "confidence");
+        u64_text(v[4], sizeof v[4], row, "reviews");
+        uint64_t st = 0;
+        rp_rpc_get_u64(row, "rating", &st);
+        rp_cli_format_stars(v[5], sizeof v[5], st);
+        const char *cells[6] = {v[0], v[1], v[2], v[3], v[4], v[5]};
+        rp_cli_table_add(&t, cells);
+    }
+    uint64_t kept = 0, present = 0;
+    rp_rpc_get_u64(res, "epochs", &kept);
+    rp_rpc_get_u64(res, "present", &present);
+    printf("%s: a score in %" PRIu64 " of the %" PRIu64 " kept epoch%s\n", pos[0], present, kept,
+           kept == 1 ? "" : "s");
+    if (t.nrows)
+        rp_cli_table_print(&t);
     rp_cli_table_free(&t);
     json_decref(res);
     return 0;

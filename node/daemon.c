@@ -260,7 +260,7 @@ int rp_daemon_run(const char *datadir, char *err, size_t errlen)
     /* Every handle is closed and every job back: nothing uses the store. */
     rp_consensus_free(n);
     rp_network_free(n);
-    rp_reads_free(n);
+    rp_ranking_free(n);
     rp_mempool_free(n->mp);
     rp_tip end;
     rc = rp_store_tip(n->st, &end);

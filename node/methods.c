@@ -1,7 +1,8 @@
 /* The RPC methods answered on the loop from short read transactions and
  * the mempool (docs/rpc.md has each one), and the one method table the
  * dispatcher uses: name, handler and allowed parameters together. The
- * methods whose answers are built on the pool are in reads.c.
+ * methods whose answers are built on the pool are in reads.c, the score
+ * rankings in ranking.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -364,7 +365,10 @@ static const struct method {
     {"record.get", m_record_get, (const char *const[]){"id", NULL}},
     {"identity.get", m_identity_get, (const char *const[]){"identity", NULL}},
     {"score.get", rp_m_score_get, (const char *const[]){"identity", "epoch", "proof", NULL}},
-    {"score.top", rp_m_score_top, (const char *const[]){"role", "limit", "offset", NULL}},
+    {"score.top", rp_m_score_top,
+     (const char *const[]){"role", "order", "epochs", "min_reviews", "min_confidence", "limit",
+                           "offset", NULL}},
+    {"score.history", rp_m_score_history, (const char *const[]){"identity", NULL}},
     {"reviews.list", m_reviews_list,
      (const char *const[]){"subject", "issuer", "limit", "after", NULL}},
     {"mempool.info", m_mempool_info, (const char *const[]){NULL}},
@@ -389,11 +393,14 @@ static const struct method {
 const int rp_node_method_count = (int)NMETHODS;
 const char *const rp_node_method_names[] = {
     "node.info", "chain.head", "chain.block",  "record.submit", "record.get",   "identity.get",
-    "score.get", "score.top",  "reviews.list", "mempool.info",  "node.metrics",
+    "score.get", "score.top",  "score.history", "reviews.list", "mempool.info",  "node.metrics",
     "peers.list", "peers.add", "peers.disconnect", "peers.ban", "peers.unban",
     "evidence.list", "blocks.subscribe", "blocks.unsubscribe", "epochs.subscribe",
     "epochs.unsubscribe", "records.subscribe", "records.unsubscribe",
 };
+/* The names are the table's, in its order: the dispatcher indexes one by the other. */
+_Static_assert(sizeof rp_node_method_names / sizeof rp_node_method_names[0] == NMETHODS,
+               "rp_node_method_names and methods[] differ");
 
 void rp_node_dispatch(void *ctx, rp_rpc_call *call, int method, json_t *params)
 {

@@ -101,7 +101,7 @@ struct node {
     } rate[256];
     size_t nrate;
 
-    /* reads.c: score.top's ranking */
+    /* ranking.c: score.top's ranking of the latest epoch */
     struct top_cache *top;
     int top_job;
     struct top_waiter *top_waiters;
@@ -252,8 +252,15 @@ void rp_subs_block_committed(struct node *n, uint64_t height, const rp_hash *has
 /* The methods whose answers are built on the pool. */
 void rp_m_chain_block(struct node *n, rp_rpc_call *call, json_t *params);
 void rp_m_score_get(struct node *n, rp_rpc_call *call, json_t *params);
+
+/* ---- ranking.c ---------------------------------------------------------------- */
+
+/* score.top (ranked by score or rise, filtered, from a cache built on the
+ * pool once per epoch) and score.history (one identity over the kept
+ * epochs). */
 void rp_m_score_top(struct node *n, rp_rpc_call *call, json_t *params);
+void rp_m_score_history(struct node *n, rp_rpc_call *call, json_t *params);
 /* Free score.top's cache (at exit). */
-void rp_reads_free(struct node *n);
+void rp_ranking_free(struct node *n);
 
 #endif /* RP_NODE_H */

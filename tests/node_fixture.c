@@ -735,3 +735,53 @@ long peak_rss_kib(pid_t pid)
     fclose(f);
     return kib;
 }
+
+/* ---- repute-cli --------------------------------------------------------------------- */
+
+char cli_out[65536], cli_err[16384];
+
+static void slurp(const char *path, char *buf, size_t cap)
+{
+    buf[0] = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    size_t len = 0;
+    ssize_t n;
+    while (len + 1 < cap && (n = read(fd, buf + len, cap - 1 - len)) > 0)
+        len += (size_t)n;
+    buf[len] = 0;
+    close(fd);
+}
+
+int cli_run(json_t **json, ...)
+{
+    char *argv[40];
+    int n = 0;
+    argv[n++] = cli_bin;
+    argv[n++] = "--datadir";
+    argv[n++] = T.dir;
+    va_list ap;
+    va_start(ap, json);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL) {
+        ck_assert_int_lt(n, 39);
+        argv[n++] = (char *)(uintptr_t)a;
+    }
+    va_end(ap);
+    argv[n] = NULL;
+    char op[256], ep[256];
+    snprintf(op, sizeof op, "%s/cli.out", T.work);
+    snprintf(ep, sizeof ep, "%s/cli.err", T.work);
+    unlink(op);
+    unlink(ep);
+    int to;
+    int st = wait_child(spawn2(argv, op, ep), 120000, &to);
+    ck_assert_msg(!to, "repute-cli %s did not finish", argv[3]);
+    slurp(op, cli_out, sizeof cli_out);
+    slurp(ep, cli_err, sizeof cli_err);
+    if (json)
+        *json = gc(json_loads(cli_out, JSON_DISABLE_EOF_CHECK, NULL));
+    ck_assert_msg(WIFEXITED(st), "repute-cli %s died of signal %d", argv[3], WTERMSIG(st));
+    return WEXITSTATUS(st);
+}

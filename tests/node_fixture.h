@@ -126,6 +126,18 @@ uint64_t head_epoch(rp_rpc_client *c);
 void wait_epoch(rp_rpc_client *c, uint64_t epoch);
 uint64_t wait_included(rp_rpc_client *c, const rp_record *r);
 void register_all(rp_rpc_client *c, ident **ids, size_t n);
+/* repute-cli (cli_bin) --datadir T.dir ARGS... (NULL-terminated): the exit
+ * status; stdout in cli_out, stderr in cli_err; *json (may be NULL): stdout
+ * as JSON if it is (kept until teardown). CLI_OK asserts exit status 0. */
+extern char cli_out[65536], cli_err[16384];
+int cli_run(json_t **json, ...);
+#define CLI_OK(json, ...)                                                                          \
+    do {                                                                                           \
+        int rc_ = cli_run(json, __VA_ARGS__, (const char *)NULL);                                  \
+        ck_assert_msg(rc_ == 0, "repute-cli failed (exit %d) at line %d:\n%s\n%s", rc_, __LINE__,  \
+                      cli_out, cli_err);                                                           \
+    } while (0)
+
 /* A process's peak resident memory so far, in KiB (VmHWM). */
 long peak_rss_kib(pid_t pid);
 /* Write all of buf to fd; read lines until EOF and count them. */

@@ -867,6 +867,136 @@ static int pend(rp_pending *p, const rp_record *r, size_t *nsigs, rp_sig_item *s
     return rc;
 }
 
+/* rp_store_list_epochs, rp_store_score_history, rp_store_walk_history: the
+ * kept epochs newest first, an identity absent from the epochs before it
+ * registered, and the history bounded at RP_SCORE_HISTORY. */
+struct walk_seen {
+    uint64_t epochs[RP_SCORE_HISTORY + 1];
+    size_t nepochs, rows[RP_SCORE_HISTORY + 1];
+    rp_pubkey last;
+    int stop_at; /* stop (with a code) at this many epochs; 0: never */
+};
+
+static int walk_epoch(void *ctx, const rp_epoch_info *e)
+{
+    struct walk_seen *w = ctx;
+    ck_assert_uint_lt(w->nepochs, RP_SCORE_HISTORY + 1);
+    if (w->stop_at && (int)w->nepochs == w->stop_at)
+        return -12345;
+    w->epochs[w->nepochs++] = e->epoch;
+    memset(&w->last, 0, sizeof w->last);
+    return 0;
+}
+
+static int walk_row(void *ctx, const rp_score_row *row)
+{
+    struct walk_seen *w = ctx;
+    ck_assert_int_lt(memcmp(w->last.bytes, row->identity.bytes, 32), 0); /* identity order */
+    w->last = row->identity;
+    w->rows[w->nepochs - 1]++;
+    return 0;
+}
+
+START_TEST(test_score_history)
+{
+    rp_store_error err;
+    char cmd[256];
+    rp_store_close(fx.st);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/ledger'", fx.datadir);
+    ck_assert_int_eq(system(cmd), 0);
+    fx.gen->params.epoch_blocks = 2;
+    fx.gen->params.score_delay_blocks = 1;
+    ck_assert_int_eq(rp_store_create(&fx.st, fx.datadir, fx.gen, NULL, &err), 0);
+
+    rp_epoch_info ei[RP_SCORE_HISTORY + 2];
+    rp_score_hist h[RP_SCORE_HISTORY + 2];
+    size_t n = 99;
+    struct walk_seen w = {0};
+    /* Nothing committed yet. */
+    ck_assert_int_eq(rp_store_list_epochs(fx.st, ei, RP_SCORE_HISTORY, &n), RP_ERR_NOT_FOUND);
+    ck_assert_int_eq(rp_store_score_history(fx.st, &fx.pk[1], h, RP_SCORE_HISTORY, &n),
+                     RP_ERR_NOT_FOUND);
+    ck_assert_int_eq(rp_store_walk_history(fx.st, RP_SCORE_HISTORY, walk_epoch, walk_row, &w),
+                     RP_ERR_NOT_FOUND);
+
+    register_all(3);                     /* height 1 */
+    produce_empty_until(3);              /* epoch 1 (snapshot 2) committed at 3 */
+    rp_record late = fx_identity(4, &fx.pk[FX_NKEYS - 1], RP_ROLE_TALENT, "identity");
+    fx_ok(&late, 1);                     /* height 4: epoch 2's snapshot height, so in it */
+    produce_empty_until(7);              /* epochs 2 (snapshot 4) and 3 (snapshot 6) */
+
+    ck_assert_int_eq(rp_store_list_epochs(fx.st, ei, RP_SCORE_HISTORY + 2, &n), 0);
+    ck_assert_uint_eq(n, 3);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_uint_eq(ei[i].epoch, 3 - i);
+    ck_assert_uint_eq(ei[0].commit_height, 7);
+    ck_assert_int_eq(rp_store_list_epochs(fx.st, ei, 2, &n), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_uint_eq(ei[1].epoch, 2);
+    ck_assert_int_eq(rp_store_list_epochs(fx.st, ei, 0, &n), 0);
+    ck_assert_uint_eq(n, 0);
+
+    /* The late identity has rows from epoch 2 on (registered at its
+     * snapshot height 4), none in epoch 1; each row is score.get's. */
+    ck_assert_int_eq(rp_store_score_history(fx.st, &fx.pk[4], h, RP_SCORE_HISTORY, &n), 0);
+    ck_assert_uint_eq(n, 3);
+    ck_assert(h[0].present && h[1].present && !h[2].present);
+    ck_assert_uint_eq(h[2].epoch.epoch, 1);
+    ck_assert_uint_eq(h[2].row.score, 0);
+    for (size_t i = 0; i < n; i++) {
+        rp_epoch_info info;
+        rp_score_row row;
+        int present;
+        ck_assert_int_eq(
+            rp_store_read_score(fx.st, &fx.pk[4], h[i].epoch.epoch, &info, &row, &present), 0);
+        ck_assert_int_eq(present, h[i].present);
+        if (present)
+            ck_assert_int_eq(memcmp(&row, &h[i].row, sizeof row), 0);
+    }
+    ck_assert_int_eq(rp_store_score_history(fx.st, &fx.pk[1], h, 1, &n), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(h[0].epoch.epoch, 3);
+    ck_assert(h[0].present);
+    /* Never registered: every kept epoch, none present. */
+    ck_assert_int_eq(rp_store_score_history(fx.st, &fx.pk[FX_NKEYS - 2], h, 8, &n), 0);
+    ck_assert_uint_eq(n, 3);
+    for (size_t i = 0; i < n; i++)
+        ck_assert(!h[i].present);
+
+    /* The walk: newest first, rows in identity order, 4 + 4 + 3 rows. */
+    ck_assert_int_eq(rp_store_walk_history(fx.st, RP_SCORE_HISTORY, walk_epoch, walk_row, &w), 0);
+    ck_assert_uint_eq(w.nepochs, 3);
+    ck_assert_uint_eq(w.epochs[0], 3);
+    ck_assert_uint_eq(w.epochs[2], 1);
+    ck_assert_uint_eq(w.rows[0], 4);
+    ck_assert_uint_eq(w.rows[1], 4);
+    ck_assert_uint_eq(w.rows[2], 3);
+    memset(&w, 0, sizeof w);
+    ck_assert_int_eq(rp_store_walk_history(fx.st, 1, walk_epoch, walk_row, &w), 0);
+    ck_assert_uint_eq(w.nepochs, 1);
+    memset(&w, 0, sizeof w);
+    w.stop_at = 2; /* a callback's code stops the walk and is returned */
+    ck_assert_int_eq(rp_store_walk_history(fx.st, RP_SCORE_HISTORY, walk_epoch, walk_row, &w),
+                     -12345);
+    ck_assert_uint_eq(w.nepochs, 2);
+
+    /* Past RP_SCORE_HISTORY epochs only the last ones are listed, walked and
+     * in a history. */
+    produce_empty_until(2 * (RP_SCORE_HISTORY + 4) + 1);
+    ck_assert_int_eq(rp_store_list_epochs(fx.st, ei, RP_SCORE_HISTORY + 2, &n), 0);
+    ck_assert_uint_eq(n, RP_SCORE_HISTORY);
+    ck_assert_uint_eq(ei[0].epoch, RP_SCORE_HISTORY + 4);
+    for (size_t i = 1; i < n; i++)
+        ck_assert_uint_eq(ei[i].epoch, ei[i - 1].epoch - 1);
+    ck_assert_int_eq(rp_store_score_history(fx.st, &fx.pk[4], h, RP_SCORE_HISTORY + 2, &n), 0);
+    ck_assert_uint_eq(n, RP_SCORE_HISTORY);
+    memset(&w, 0, sizeof w);
+    ck_assert_int_eq(rp_store_walk_history(fx.st, 99, walk_epoch, walk_row, &w), 0);
+    ck_assert_uint_eq(w.nepochs, RP_SCORE_HISTORY);
+    ck_assert_uint_eq(w.epochs[RP_SCORE_HISTORY - 1], 5);
+}
+END_TEST
+
 START_TEST(test_pending_chains_dependent_records)
 {
     rp_pending *p;
@@ -1016,6 +1146,7 @@ static Suite *ledger_suite(void)
     tcase_add_test(tc, test_read_record);
     tcase_add_test(tc, test_map_full);
     tcase_add_test(tc, test_epochs);
+    tcase_add_test(tc, test_score_history);
     suite_add_tcase(s, tc);
     return s;
 }
