@@ -211,8 +211,7 @@ static int add_attest(void *ctx, const MDB_val *k, const MDB_val *v)
     rp_attest_state at;
     if (k->mv_size != 32 || rp_attest_state_decode(&at, v->mv_data, v->mv_size) != 0)
         return RP_ERR_CORRUPT;
-    if (at.height > w->s->b || (at.ended != 0 && at.ended <= w->s->b) ||
-        at.expiry <= w->s->time_s)
+    if (at.height > w->s->b || (at.ended != 0 && at.ended <= w->s->b) || at.expiry <= w->s->time_s)
         return 0;
     long idx = find(w->s, at.attester.bytes);
     if (idx < 0)

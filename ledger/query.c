@@ -497,9 +497,8 @@ int rp_store_audience_get(rp_store *s, const rp_pubkey *identity, uint64_t epoch
             rp_audience_key(key, info->epoch, identity, (uint8_t)p);
             MDB_val k = rp_mv(key, sizeof key), v;
             rc = rp_from_mdb(mdb_get(txn, s->dbi[RP_DB_AUDIENCE], &k, &v));
-            if (rc == 0 &&
-                (rc = rp_audience_row_decode(&rows[*nrows], key, sizeof key, v.mv_data,
-                                             v.mv_size)) == 0)
+            if (rc == 0 && (rc = rp_audience_row_decode(&rows[*nrows], key, sizeof key, v.mv_data,
+                                                        v.mv_size)) == 0)
                 (*nrows)++;
             else if (rc == RP_ERR_NOT_FOUND)
                 rc = 0;

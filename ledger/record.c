@@ -30,9 +30,8 @@ size_t rp_record_nsigs(unsigned type)
 
 const char *rp_record_type_name(unsigned type)
 {
-    static const char *const names[] = {"unknown", "identity", "engagement", "review",
-                                        "vouch",   "revoke",   "rotate",     "evidence",
-                                        "audience"};
+    static const char *const names[] = {"unknown", "identity", "engagement", "review",  "vouch",
+                                        "revoke",  "rotate",   "evidence",   "audience"};
     return type <= RP_REC_TYPE_MAX ? names[type] : names[0];
 }
 
@@ -356,7 +355,8 @@ static void get_body(rp_reader *rd, rp_record *r)
         b->platform = (uint8_t)(rd->err ? 0 : rp_platform_code(name, n));
         if (!rd->err && b->platform == 0)
             rp_reader_fail(rd, RP_ERR_RANGE, "platform");
-        b->handle_len = (uint8_t)rp_get_var(rd, (unsigned char *)b->handle, RP_HANDLE_MAX, "handle");
+        b->handle_len =
+            (uint8_t)rp_get_var(rd, (unsigned char *)b->handle, RP_HANDLE_MAX, "handle");
         b->handle[b->handle_len] = '\0';
         b->followers = rp_get_u64(rd, "followers");
         b->authentic_ppm = rp_get_u32(rd, "authentic_ppm");

@@ -66,10 +66,10 @@
 #define RP_RECORD_VERSION 1
 #define RP_NAME_MAX 64          /* display name, bytes of UTF-8 */
 #define RP_RECORD_MAX_SIGS 2
-#define RP_RECORD_MAX_SIZE 512  /* no valid record is longer (largest is 263) */
-#define RP_HANDLE_MAX 64        /* AUDIENCE account handle, bytes of ASCII */
-#define RP_PLATFORM_NAME_MAX 16 /* AUDIENCE platform name, bytes */
-#define RP_PPM 1000000u         /* parts per million: 100% */
+#define RP_RECORD_MAX_SIZE    512      /* no valid record is longer (largest is 263) */
+#define RP_HANDLE_MAX         64       /* AUDIENCE account handle, bytes of ASCII */
+#define RP_PLATFORM_NAME_MAX  16       /* AUDIENCE platform name, bytes */
+#define RP_PPM                1000000u /* parts per million: 100% */
 #define RP_POW_MAX_DIFFICULTY 64
 
 enum rp_record_type {
@@ -188,10 +188,10 @@ typedef struct rp_evidence_body {
 
 /* AUDIENCE: an attestation of a talent's audience on one platform. */
 typedef struct rp_audience_body {
-    rp_pubkey subject;                /* the talent measured */
-    uint8_t platform;                 /* enum rp_platform (the wire carries its name) */
-    uint8_t handle_len;               /* 1..RP_HANDLE_MAX */
-    char handle[RP_HANDLE_MAX + 1];   /* [A-Za-z0-9._-], NUL-terminated */
+    rp_pubkey subject;              /* the talent measured */
+    uint8_t platform;               /* enum rp_platform (the wire carries its name) */
+    uint8_t handle_len;             /* 1..RP_HANDLE_MAX */
+    char handle[RP_HANDLE_MAX + 1]; /* [A-Za-z0-9._-], NUL-terminated */
     uint64_t followers;
     uint32_t authentic_ppm;  /* share of authentic followers, 0..RP_PPM */
     uint32_t engagement_ppm; /* engagement rate, 0..RP_PPM */

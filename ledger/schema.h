@@ -291,10 +291,10 @@ typedef struct rp_attest_state {
 typedef struct rp_audience_row {
     rp_pubkey subject;
     uint8_t platform;
-    uint32_t attesters;    /* live, unexpired attestations counted */
-    uint64_t total_trust;  /* sum of their attesters' trust, units of 2^-60 */
-    uint8_t has_figure;    /* 0 when total_trust is 0: the figures below are 0 */
-    uint64_t followers;    /* trust-weighted medians */
+    uint32_t attesters;   /* live, unexpired attestations counted */
+    uint64_t total_trust; /* sum of their attesters' trust, units of 2^-60 */
+    uint8_t has_figure;   /* 0 when total_trust is 0: the figures below are 0 */
+    uint64_t followers;   /* trust-weighted medians */
     uint32_t authentic_ppm;
     uint32_t engagement_ppm;
 } rp_audience_row;

@@ -266,8 +266,8 @@ int rp_cli_cmd_audience(int argc, char **argv)
     }
     printf("identity  %s\nepoch     %s (committed at height %s)\n", pos[0],
            str_or(res, "epoch", "?"), str_or(res, "commit_height", "?"));
-    static const char *const fh[] = {"platform", "followers", "authentic", "engagement",
-                                     "attesters", "total trust"};
+    static const char *const fh[] = {"platform",   "followers", "authentic",
+                                     "engagement", "attesters", "total trust"};
     rp_cli_table t;
     rp_cli_table_init(&t, 6, fh, "lrrrrr");
     json_t *figs = json_object_get(res, "figures"), *f;
@@ -279,7 +279,8 @@ int rp_cli_cmd_audience(int argc, char **argv)
         snprintf(fol, sizeof fol, "%s", json_is_string(fv) ? json_string_value(fv) : "-");
         pct_text(au, sizeof au, json_object_get(f, "authentic_ppm"));
         pct_text(en, sizeof en, json_object_get(f, "engagement_ppm"));
-        snprintf(at, sizeof at, "%lld", (long long)json_integer_value(json_object_get(f, "attesters")));
+        snprintf(at, sizeof at, "%lld",
+                 (long long)json_integer_value(json_object_get(f, "attesters")));
         snprintf(tr, sizeof tr, "%s", str_or(f, "total_trust", "0"));
         const char *row[6] = {str_or(f, "platform", "?"), fol, au, en, at, tr};
         rp_cli_table_add(&t, row);
@@ -292,7 +293,7 @@ int rp_cli_cmd_audience(int argc, char **argv)
     }
     rp_cli_table_free(&t);
 
-    static const char *const ah[] = {"platform", "handle", "attester", "followers",
+    static const char *const ah[] = {"platform",  "handle",     "attester", "followers",
                                      "authentic", "engagement", "expires"};
     rp_cli_table_init(&t, 7, ah, "lllrrrl");
     json_t *atts = json_object_get(res, "attestations"), *a;
@@ -309,8 +310,8 @@ int rp_cli_cmd_audience(int argc, char **argv)
             strncat(exp, " (expired)", sizeof exp - strlen(exp) - 1);
         snprintf(handle, sizeof handle, "%s", str_or(a, "handle", ""));
         rp_cli_sanitize(handle);
-        const char *row[7] = {str_or(a, "platform", "?"), handle, who, str_or(a, "followers", "?"),
-                              au, en, exp};
+        const char *row[7] = {
+            str_or(a, "platform", "?"), handle, who, str_or(a, "followers", "?"), au, en, exp};
         rp_cli_table_add(&t, row);
     }
     if (t.nrows) {

@@ -397,10 +397,10 @@ static void m_audience_get(struct node *n, rp_rpc_call *call, json_t *params)
         json_array_append_new(
             figs, json_pack("{s:s,s:i,s:o,s:b,s:o,s:o,s:o}", "platform",
                             rp_platform_name(r->platform), "attesters", (int)r->attesters,
-                            "total_trust", rp_json_u64(r->total_trust), "has_figure",
-                            r->has_figure, "followers", figure_u64(r->has_figure, r->followers),
-                            "authentic_ppm", figure_ppm(r->has_figure, r->authentic_ppm),
-                            "engagement_ppm", figure_ppm(r->has_figure, r->engagement_ppm)));
+                            "total_trust", rp_json_u64(r->total_trust), "has_figure", r->has_figure,
+                            "followers", figure_u64(r->has_figure, r->followers), "authentic_ppm",
+                            figure_ppm(r->has_figure, r->authentic_ppm), "engagement_ppm",
+                            figure_ppm(r->has_figure, r->engagement_ppm)));
     }
     uint64_t now_s = tip.time_ms / 1000;
     for (size_t i = 0; i < nlive; i++) {
@@ -408,13 +408,12 @@ static void m_audience_get(struct node *n, rp_rpc_call *call, json_t *params)
         json_t *o = json_pack(
             "{s:o,s:o,s:s,s:s%,s:o,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:b}", "id",
             rp_json_hex(live[i].id.bytes, 32), "attester", rp_json_hex(a->attester.bytes, 32),
-            "platform", rp_platform_name(a->platform), "handle", a->handle,
-            (size_t)a->handle_len, "followers", rp_json_u64(a->followers), "authentic_ppm",
-            (json_int_t)a->authentic_ppm, "engagement_ppm", (json_int_t)a->engagement_ppm,
-            "period_start", rp_json_u64(a->period_start), "period_end",
-            rp_json_u64(a->period_end), "expiry", rp_json_u64(a->expiry), "time",
-            rp_json_u64(a->time), "height", rp_json_u64(a->height), "expired",
-            a->expiry <= now_s);
+            "platform", rp_platform_name(a->platform), "handle", a->handle, (size_t)a->handle_len,
+            "followers", rp_json_u64(a->followers), "authentic_ppm", (json_int_t)a->authentic_ppm,
+            "engagement_ppm", (json_int_t)a->engagement_ppm, "period_start",
+            rp_json_u64(a->period_start), "period_end", rp_json_u64(a->period_end), "expiry",
+            rp_json_u64(a->expiry), "time", rp_json_u64(a->time), "height", rp_json_u64(a->height),
+            "expired", a->expiry <= now_s);
         json_array_append_new(atts, o);
     }
     free(live);
@@ -461,10 +460,10 @@ static const struct method {
 
 const int rp_node_method_count = (int)NMETHODS;
 const char *const rp_node_method_names[] = {
-    "node.info", "chain.head", "chain.block",  "record.submit", "record.get",   "identity.get",
-    "score.get", "score.top",  "reviews.list", "mempool.info",  "node.metrics",
-    "peers.list", "peers.add", "peers.disconnect", "peers.ban", "peers.unban",
-    "evidence.list", "audience.get",
+    "node.info",    "chain.head",    "chain.block",  "record.submit",    "record.get",
+    "identity.get", "score.get",     "score.top",    "reviews.list",     "mempool.info",
+    "node.metrics", "peers.list",    "peers.add",    "peers.disconnect", "peers.ban",
+    "peers.unban",  "evidence.list", "audience.get",
 };
 
 void rp_node_dispatch(void *ctx, rp_rpc_call *call, int method, json_t *params)

@@ -200,4 +200,3 @@ void expect_decode(const unsigned char *buf, size_t n, int want, const char *wan
         ck_assert_msg(memcmp(&r, &zero, sizeof r) == 0, "failed decode left data behind");
     }
 }
-

@@ -99,8 +99,8 @@ static size_t live_about(size_t who, rp_audience_attestation *out, size_t cap)
     rp_epoch_info info;
     rp_audience_row rows[RP_PLATFORM_MAX];
     size_t nrows, nlive;
-    int rc = rp_store_audience_get(fx.st, &fx.pk[who], 0, 0, &info, rows, &nrows, out, cap,
-                                   &nlive, NULL);
+    int rc = rp_store_audience_get(fx.st, &fx.pk[who], 0, 0, &info, rows, &nrows, out, cap, &nlive,
+                                   NULL);
     ck_assert_msg(rc == 0 || rc == RP_ERR_NOT_FOUND, "%s", rp_strerror(rc));
     return rc == 0 ? nlive : (size_t)-1;
 }
@@ -378,9 +378,9 @@ START_TEST(test_figures)
     rp_audience_attestation live[64];
     size_t nrows, nlive;
     int more;
-    ck_assert_int_eq(rp_store_audience_get(fx.st, &fx.pk[2], 0, 0, &info, rows, &nrows, live, 64,
-                                           &nlive, &more),
-                     0);
+    ck_assert_int_eq(
+        rp_store_audience_get(fx.st, &fx.pk[2], 0, 0, &info, rows, &nrows, live, 64, &nlive, &more),
+        0);
     ck_assert_uint_eq(info.epoch, 1);
     ck_assert_uint_eq(nrows, 2); /* instagram and tiktok; youtube expired, twitch revoked */
     ck_assert_uint_eq(rows[0].platform, RP_PLATFORM_INSTAGRAM);
@@ -420,14 +420,14 @@ START_TEST(test_figures)
     ck_assert_uint_eq(nrows, 1);
     ck_assert_uint_eq(nlive, NSYBIL + 2);
     ck_assert_int_eq(more, 0);
-    ck_assert_int_eq(rp_store_audience_get(fx.st, &fx.pk[2], 1, 0, &info, rows, &nrows, live, 3,
-                                           &nlive, &more),
-                     0);
+    ck_assert_int_eq(
+        rp_store_audience_get(fx.st, &fx.pk[2], 1, 0, &info, rows, &nrows, live, 3, &nlive, &more),
+        0);
     ck_assert_uint_eq(nlive, 3);
     ck_assert_int_eq(more, 1);
-    ck_assert_int_eq(rp_store_audience_get(fx.st, &fx.pk[2], 7, 0, &info, rows, &nrows, NULL, 0,
-                                           &nlive, NULL),
-                     RP_ERR_NOT_FOUND);
+    ck_assert_int_eq(
+        rp_store_audience_get(fx.st, &fx.pk[2], 7, 0, &info, rows, &nrows, NULL, 0, &nlive, NULL),
+        RP_ERR_NOT_FOUND);
 
     /* reputed verify rebuilds the same chain, audience tables included. */
     rp_tip tip;

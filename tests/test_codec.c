@@ -104,23 +104,23 @@ START_TEST(test_codec_utf8)
     } cases[] = {
         {"", 1},
         {"plain ascii", 1},
-        {"Zo\xC3\xAB", 1},               /* U+00EB */
-        {"\xED\x95\x9C", 1},             /* U+D55C */
-        {"\xF0\x9F\x98\x80", 1},         /* U+1F600 */
-        {"\xF4\x8F\xBF\xBF", 1},         /* U+10FFFF, the last */
-        {"\xEF\xBF\xBF", 1},             /* U+FFFF is a noncharacter but valid */
-        {"\x80", 0},                     /* lone continuation */
-        {"\xC3", 0},                     /* truncated sequence */
-        {"\xC0\xAF", 0},                 /* overlong '/' */
-        {"\xC1\xBF", 0},                 /* overlong */
-        {"\xE0\x80\xAF", 0},             /* overlong, 3 bytes */
-        {"\xF0\x80\x80\xAF", 0},         /* overlong, 4 bytes */
-        {"\xED\xA0\x80", 0},             /* surrogate U+D800 */
-        {"\xED\xBF\xBF", 0},             /* surrogate U+DFFF */
-        {"\xF4\x90\x80\x80", 0},         /* U+110000 */
-        {"\xF8\x88\x80\x80\x80", 0},     /* 5-byte form */
+        {"Zo\xC3\xAB", 1},           /* U+00EB */
+        {"\xED\x95\x9C", 1},         /* U+D55C */
+        {"\xF0\x9F\x98\x80", 1},     /* U+1F600 */
+        {"\xF4\x8F\xBF\xBF", 1},     /* U+10FFFF, the last */
+        {"\xEF\xBF\xBF", 1},         /* U+FFFF is a noncharacter but valid */
+        {"\x80", 0},                 /* lone continuation */
+        {"\xC3", 0},                 /* truncated sequence */
+        {"\xC0\xAF", 0},             /* overlong '/' */
+        {"\xC1\xBF", 0},             /* overlong */
+        {"\xE0\x80\xAF", 0},         /* overlong, 3 bytes */
+        {"\xF0\x80\x80\xAF", 0},     /* overlong, 4 bytes */
+        {"\xED\xA0\x80", 0},         /* surrogate U+D800 */
+        {"\xED\xBF\xBF", 0},         /* surrogate U+DFFF */
+        {"\xF4\x90\x80\x80", 0},     /* U+110000 */
+        {"\xF8\x88\x80\x80\x80", 0}, /* 5-byte form */
         {"\xFF", 0},
-        {"\xC3\x28", 0},                 /* bad continuation */
+        {"\xC3\x28", 0}, /* bad continuation */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         ck_assert_msg(rp_utf8_valid((const unsigned char *)cases[i].s, strlen(cases[i].s)) ==
@@ -128,7 +128,6 @@ START_TEST(test_codec_utf8)
                       "utf8 case %zu", i);
 }
 END_TEST
-
 
 static Suite *codec_suite(void)
 {

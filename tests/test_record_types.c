@@ -303,12 +303,24 @@ START_TEST(test_audience_refusals)
         t = r;
         rp_audience_body *b = &t.body.audience;
         switch (cases[i].field) {
-        case 0: b->period_start = cases[i].value; break;
-        case 1: b->period_end = cases[i].value; break;
-        case 2: b->expiry = cases[i].value; break;
-        case 3: b->platform = (uint8_t)cases[i].value; break;
-        case 4: b->handle_len = (uint8_t)cases[i].value; break;
-        default: b->handle[0] = (char)cases[i].value; break;
+        case 0:
+            b->period_start = cases[i].value;
+            break;
+        case 1:
+            b->period_end = cases[i].value;
+            break;
+        case 2:
+            b->expiry = cases[i].value;
+            break;
+        case 3:
+            b->platform = (uint8_t)cases[i].value;
+            break;
+        case 4:
+            b->handle_len = (uint8_t)cases[i].value;
+            break;
+        default:
+            b->handle[0] = (char)cases[i].value;
+            break;
         }
         ck_assert_int_eq(rp_record_check(&t, &field), cases[i].code);
         ck_assert_str_eq(field, cases[i].name);

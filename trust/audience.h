@@ -54,8 +54,7 @@ __attribute__((warn_unused_result)) int rp_weighted_median(uint64_t *out, const 
  *          most 2^60) or a ppm is above 1000000; RP_ERR_INVALID_ARG if n
  *          is 0 or above 2^28; RP_ERR_NOMEM. out is zeroed on failure.
  * Out: out.  In: claims[0..n), in any order. */
-__attribute__((warn_unused_result)) int rp_audience_compute(rp_audience_figure *out,
-                                                            const rp_audience_claim *claims,
-                                                            size_t n);
+__attribute__((warn_unused_result)) int
+rp_audience_compute(rp_audience_figure *out, const rp_audience_claim *claims, size_t n);
 
 #endif /* RP_TRUST_AUDIENCE_H */
