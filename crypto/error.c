@@ -176,7 +176,7 @@ static const char *project_message(enum rp_error e)
     case RP_ERR_DUPLICATE_VOUCH:
         return "a live vouch for that pair exists";
     case RP_ERR_NO_TARGET:
-        return "revoke target is not a REVIEW or VOUCH";
+        return "revoke target is not a REVIEW, VOUCH or AUDIENCE";
     case RP_ERR_NOT_ISSUER:
         return "only the original issuer may revoke";
     case RP_ERR_ALREADY_REVOKED:
@@ -195,6 +195,12 @@ static const char *project_message(enum rp_error e)
         return "evidence for that validator, height, round and vote type is already on chain";
     case RP_ERR_EVIDENCE_HEIGHT:
         return "evidence vote height is not below the block height, or is too old";
+    case RP_ERR_SELF_ATTEST:
+        return "an audience attestation about its own issuer";
+    case RP_ERR_NOT_TALENT:
+        return "the attestation's subject is not registered as a talent";
+    case RP_ERR_STALE_ATTESTATION:
+        return "an attestation no later than the live one it would replace";
     case RP_ERR_TRUST_STATE:
         return "trust iteration driven out of order (a range missed, or already done)";
     }

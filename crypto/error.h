@@ -101,7 +101,7 @@ enum rp_error {
     RP_ERR_DUPLICATE_REVIEW = -1708,   /* a live review in that direction exists */
     RP_ERR_SELF_VOUCH = -1709,         /* vouching for oneself */
     RP_ERR_DUPLICATE_VOUCH = -1710,    /* a live vouch for that pair exists */
-    RP_ERR_NO_TARGET = -1711,          /* revoke target is not a REVIEW or VOUCH */
+    RP_ERR_NO_TARGET = -1711,          /* revoke target is not a REVIEW, VOUCH or AUDIENCE */
     RP_ERR_NOT_ISSUER = -1712,         /* only the original issuer may revoke */
     RP_ERR_ALREADY_REVOKED = -1713,    /* target already revoked */
     RP_ERR_KEY_USED = -1714,           /* new key was used by some identity before */
@@ -111,6 +111,9 @@ enum rp_error {
     RP_ERR_NOT_VALIDATOR = -1718,      /* evidence against a key outside the validator set */
     RP_ERR_DUPLICATE_EVIDENCE = -1719, /* evidence for that vote slot is already on chain */
     RP_ERR_EVIDENCE_HEIGHT = -1720,    /* evidence vote height not below the block, or too old */
+    RP_ERR_SELF_ATTEST = -1721,        /* an AUDIENCE attestation about its own issuer */
+    RP_ERR_NOT_TALENT = -1722,         /* an AUDIENCE subject whose role is not talent */
+    RP_ERR_STALE_ATTESTATION = -1723,  /* not later than the live attestation it would replace */
 
     /* The trust engine. */
     RP_ERR_TRUST_STATE = -1900, /* trust iteration driven out of order */

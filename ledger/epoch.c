@@ -18,6 +18,14 @@
  * replays and audits take. Results are reference-counted, so that a new
  * offer never frees one that a check on another thread is still writing.
  *
+ * The same snapshot also gives the epoch's audience table: for each
+ * (talent, platform), the trust-weighted medians of the AUDIENCE
+ * attestations live and unexpired at b, each weighted by its attester's
+ * trust in this epoch (trust/audience.h). Its rows are written beside the
+ * score table, in the same block, and so are covered by that block's state
+ * hash; their Merkle root is kept in audience_roots (docs/trust.md,
+ * "Audience figures").
+ *
  * Table rows and leaves: ledger/schema.h.
  */
 #include "ledger/epoch.h"
@@ -35,6 +43,7 @@
 #include "ledger/proof.h"
 #include "ledger/schema.h"
 #include "ledger/state.h"
+#include "trust/audience.h"
 #include "trust/trust.h"
 
 struct snapshot {
@@ -156,46 +165,162 @@ static int add_vouch(void *ctx, const MDB_val *k, const MDB_val *v)
 }
 
 struct keylist {
-    unsigned char *keys; /* n x RP_SCORE_KEY_SIZE */
-    size_t n, cap;
+    unsigned char *keys; /* n x ksize */
+    size_t n, cap, ksize;
 };
 
 static int collect_key(void *ctx, const MDB_val *k, const MDB_val *v)
 {
     struct keylist *l = ctx;
     (void)v;
-    if (k->mv_size != RP_SCORE_KEY_SIZE)
+    if (k->mv_size != l->ksize)
         return RP_ERR_CORRUPT;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 1024;
-        void *p = realloc(l->keys, cap * RP_SCORE_KEY_SIZE);
+        void *p = realloc(l->keys, cap * l->ksize);
         if (!p)
             return RP_ERR_NOMEM;
         l->keys = p;
         l->cap = cap;
     }
-    memcpy(l->keys + RP_SCORE_KEY_SIZE * l->n++, k->mv_data, RP_SCORE_KEY_SIZE);
+    memcpy(l->keys + l->ksize * l->n++, k->mv_data, l->ksize);
     return 0;
 }
 
-/* Delete every score row of one epoch, and its epochs entry. */
+/* ---- audience figures ---------------------------------------------------------- */
+
+/* One attestation counted at the snapshot, with its group's key. */
+struct aclaim {
+    unsigned char group[33]; /* subject | platform: the audience key's order */
+    rp_audience_claim c;
+};
+
+struct aud_walk {
+    struct snapshot *s;
+    const rp_trust_score *scores;
+    struct aclaim *v;
+    size_t n, cap;
+};
+
+/* An attestation counts if it was applied by b, was still live at b (not
+ * revoked or replaced at or before b) and had not expired by block b's
+ * time. */
+static int add_attest(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+    struct aud_walk *w = ctx;
+    rp_attest_state at;
+    if (k->mv_size != 32 || rp_attest_state_decode(&at, v->mv_data, v->mv_size) != 0)
+        return RP_ERR_CORRUPT;
+    if (at.height > w->s->b || (at.ended != 0 && at.ended <= w->s->b) || at.expiry <= w->s->time_s)
+        return 0;
+    long idx = find(w->s, at.attester.bytes);
+    if (idx < 0)
+        return RP_ERR_CORRUPT; /* registered before its record */
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 256;
+        void *p = realloc(w->v, cap * sizeof *w->v);
+        if (!p)
+            return RP_ERR_NOMEM;
+        w->v = p;
+        w->cap = cap;
+    }
+    struct aclaim *c = &w->v[w->n++];
+    memcpy(c->group, at.subject.bytes, 32);
+    c->group[32] = at.platform;
+    c->c.trust = w->scores[idx].trust;
+    c->c.followers = at.followers;
+    c->c.authentic_ppm = at.authentic_ppm;
+    c->c.engagement_ppm = at.engagement_ppm;
+    return 0;
+}
+
+static int cmp_group(const void *x, const void *y)
+{
+    return memcmp(((const struct aclaim *)x)->group, ((const struct aclaim *)y)->group, 33);
+}
+
+/* The audience table of the snapshot, in key order, and its root. */
+static int audience_table(struct snapshot *s, const rp_trust_score *scores, rp_audience_row **rows,
+                          size_t *nrows, rp_hash *root)
+{
+    struct aud_walk w = {.s = s, .scores = scores};
+    rp_hash *leaves = NULL;
+    *rows = NULL;
+    *nrows = 0;
+    int rc = rp_st_walk(s->a, RP_DB_ATTESTATIONS, add_attest, &w);
+    if (rc == 0 && w.n) {
+        /* Group by (subject, platform); within a group the order is free. */
+        qsort(w.v, w.n, sizeof *w.v, cmp_group);
+        *rows = malloc(w.n * sizeof **rows);
+        leaves = malloc(w.n * sizeof *leaves);
+        rp_audience_claim *cl = malloc(w.n * sizeof *cl);
+        if (!*rows || !leaves || !cl)
+            rc = RP_ERR_NOMEM;
+        for (size_t i = 0, j; rc == 0 && i < w.n; i = j) {
+            for (j = i; j < w.n && !memcmp(w.v[j].group, w.v[i].group, 33); j++)
+                cl[j - i] = w.v[j].c;
+            rp_audience_figure f;
+            if ((rc = rp_audience_compute(&f, cl, j - i)) != 0)
+                break;
+            rp_audience_row *r = &(*rows)[(*nrows)++];
+            memset(r, 0, sizeof *r);
+            memcpy(r->subject.bytes, w.v[i].group, 32);
+            r->platform = w.v[i].group[32];
+            r->attesters = f.attesters;
+            r->total_trust = f.total_trust;
+            r->has_figure = (uint8_t)f.has_figure;
+            r->followers = f.followers;
+            r->authentic_ppm = f.authentic_ppm;
+            r->engagement_ppm = f.engagement_ppm;
+            unsigned char leaf[RP_AUDIENCE_LEAF_SIZE];
+            rp_audience_leaf_bytes(leaf, r);
+            rp_merkle_leaf(&leaves[*nrows - 1], leaf, sizeof leaf);
+        }
+        free(cl);
+    }
+    if (rc == 0)
+        rc = rp_merkle_root(root, leaves, *nrows);
+    if (rc) {
+        free(*rows);
+        *rows = NULL;
+        *nrows = 0;
+    }
+    free(leaves);
+    free(w.v);
+    return rc;
+}
+
+/* Delete the entry of key prefix[0..8) in db if there is one. */
+static int drop_entry(rp_apply *a, int db, const unsigned char prefix[static 8])
+{
+    MDB_val v;
+    int rc = rp_st_get(a, db, prefix, 8, &v);
+    if (rc == 0)
+        return rp_st_del(a, db, prefix, 8);
+    return rc == RP_ERR_NOT_FOUND ? 0 : rc;
+}
+
+/* Delete every score and audience row of one epoch, its epochs entry and
+ * its audience root. */
 static int drop_epoch(rp_apply *a, uint64_t epoch)
 {
     unsigned char prefix[8];
-    struct keylist l = {0};
+    struct keylist sl = {.ksize = RP_SCORE_KEY_SIZE}, al = {.ksize = RP_AUDIENCE_KEY_SIZE};
     rp_be64_put(prefix, epoch);
-    int rc = rp_st_walk_prefix(a, RP_DB_SCORES, prefix, 8, collect_key, &l);
-    for (size_t i = 0; rc == 0 && i < l.n; i++)
-        rc = rp_st_del(a, RP_DB_SCORES, l.keys + RP_SCORE_KEY_SIZE * i, RP_SCORE_KEY_SIZE);
-    free(l.keys);
-    if (rc == 0) {
-        MDB_val v;
-        rc = rp_st_get(a, RP_DB_EPOCHS, prefix, 8, &v);
-        if (rc == 0)
-            rc = rp_st_del(a, RP_DB_EPOCHS, prefix, 8);
-        else if (rc == RP_ERR_NOT_FOUND)
-            rc = 0;
-    }
+    /* Both walks first: a walk needs the log empty. */
+    int rc = rp_st_walk_prefix(a, RP_DB_SCORES, prefix, 8, collect_key, &sl);
+    if (rc == 0)
+        rc = rp_st_walk_prefix(a, RP_DB_AUDIENCE, prefix, 8, collect_key, &al);
+    for (size_t i = 0; rc == 0 && i < sl.n; i++)
+        rc = rp_st_del(a, RP_DB_SCORES, sl.keys + sl.ksize * i, sl.ksize);
+    for (size_t i = 0; rc == 0 && i < al.n; i++)
+        rc = rp_st_del(a, RP_DB_AUDIENCE, al.keys + al.ksize * i, al.ksize);
+    free(sl.keys);
+    free(al.keys);
+    if (rc == 0)
+        rc = drop_entry(a, RP_DB_EPOCHS, prefix);
+    if (rc == 0)
+        rc = drop_entry(a, RP_DB_AUDIENCE_ROOTS, prefix);
     return rc;
 }
 
@@ -205,6 +330,9 @@ struct rp_epoch_result {
     size_t n, edges;
     rp_score_row *rows; /* n, identity order */
     rp_hash root;
+    rp_audience_row *aud; /* naud, key order */
+    size_t naud;
+    rp_hash aud_root;
     double snapshot_s, compute_s;
 };
 
@@ -220,6 +348,7 @@ void rp_epoch_result_free(rp_epoch_result *r)
     if (!r || atomic_fetch_sub(&r->refs, 1) != 1)
         return;
     free(r->rows);
+    free(r->aud);
     free(r);
 }
 
@@ -342,6 +471,11 @@ int rp_epoch_compute(rp_apply *a, uint64_t epoch, rp_epoch_result **out, char *m
         snprintf(msg, msglen, "out of memory");
         goto out;
     }
+    if ((rc = audience_table(&s, scores, &res->aud, &res->naud, &res->aud_root)) != 0) {
+        snprintf(msg, msglen, "cannot compute the audience table at height %llu: %s",
+                 (unsigned long long)s.b, rp_strerror(rc));
+        goto out;
+    }
     res->epoch = epoch;
     res->b = s.b;
     res->n = s.n;
@@ -388,6 +522,26 @@ int rp_epoch_advance(rp_apply *a, rp_tip *tip, char *msg, size_t msglen)
         rp_score_value_encode(val, &r->rows[i]);
         if ((rc = rp_st_put(a, RP_DB_SCORES, key, sizeof key, val, sizeof val)) != 0) {
             snprintf(msg, msglen, "cannot store the score table: %s", rp_strerror(rc));
+            goto out;
+        }
+    }
+    unsigned char akey[RP_AUDIENCE_KEY_SIZE], aval[RP_AUDIENCE_VALUE_SIZE];
+    for (size_t i = 0; i < r->naud; i++) {
+        rp_audience_key(akey, epoch, &r->aud[i].subject, r->aud[i].platform);
+        rp_audience_value_encode(aval, &r->aud[i]);
+        if ((rc = rp_st_put(a, RP_DB_AUDIENCE, akey, sizeof akey, aval, sizeof aval)) != 0) {
+            snprintf(msg, msglen, "cannot store the audience table: %s", rp_strerror(rc));
+            goto out;
+        }
+    }
+    if (r->naud) {
+        /* Only epochs with figures have a root entry, so a chain without
+         * attestations writes exactly what it wrote before schema 4. */
+        unsigned char rk[8], rv[RP_AUDIENCE_ROOT_SIZE];
+        rp_be64_put(rk, epoch);
+        rp_audience_root_encode(rv, &r->aud_root, (uint32_t)r->naud);
+        if ((rc = rp_st_put(a, RP_DB_AUDIENCE_ROOTS, rk, 8, rv, sizeof rv)) != 0) {
+            snprintf(msg, msglen, "cannot store the audience root: %s", rp_strerror(rc));
             goto out;
         }
     }

@@ -321,6 +321,19 @@ static json_t *record_json(size_t index, const rp_hash *chain_id, const unsigned
         set(o, "sig_b", hex_json(b->sig_b.bytes, 64), &ok);
         break;
     }
+    case RP_REC_AUDIENCE: {
+        const rp_audience_body *b = &r.body.audience;
+        set(o, "subject", hex_json(b->subject.bytes, 32), &ok);
+        set(o, "platform", json_string(rp_platform_name(b->platform)), &ok);
+        set(o, "handle", json_stringn(b->handle, b->handle_len), &ok);
+        set(o, "followers", u64_json(b->followers), &ok);
+        set(o, "authentic_ppm", json_integer((json_int_t)b->authentic_ppm), &ok);
+        set(o, "engagement_ppm", json_integer((json_int_t)b->engagement_ppm), &ok);
+        set(o, "period_start", u64_json(b->period_start), &ok);
+        set(o, "period_end", u64_json(b->period_end), &ok);
+        set(o, "expiry", u64_json(b->expiry), &ok);
+        break;
+    }
     default:
         break; /* the decoder admits no other type */
     }

@@ -510,3 +510,83 @@ int rp_store_evidence_list(rp_store *s, const rp_pubkey *validator, const rp_evi
     mdb_txn_abort(txn);
     return rc;
 }
+
+/* The live attestations about identity (one platform, or all), in key order. */
+static int live_attestations(rp_store *s, MDB_txn *txn, const rp_pubkey *identity,
+                             unsigned platform, rp_audience_attestation *live, size_t cap,
+                             size_t *nlive, int *more)
+{
+    MDB_cursor *c;
+    unsigned char prefix[33];
+    size_t plen = platform ? 33 : 32;
+    memcpy(prefix, identity->bytes, 32);
+    prefix[32] = (unsigned char)platform;
+    MDB_val k = rp_mv(prefix, plen), v;
+    int rc = rp_from_mdb(mdb_cursor_open(txn, s->dbi[RP_DB_ATTEST_LIVE], &c));
+    if (rc)
+        return rc;
+    int m = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    while (m == 0 && rc == 0 && k.mv_size == RP_ATTEST_KEY_SIZE &&
+           !memcmp(k.mv_data, prefix, plen)) {
+        if (*nlive == cap) {
+            if (more)
+                *more = 1;
+            break;
+        }
+        rp_audience_attestation *a = &live[*nlive];
+        MDB_val ak, av;
+        if (v.mv_size != 32) {
+            rc = RP_ERR_CORRUPT;
+            break;
+        }
+        memcpy(a->id.bytes, v.mv_data, 32);
+        ak = rp_mv(a->id.bytes, 32);
+        rc = rp_from_mdb(mdb_get(txn, s->dbi[RP_DB_ATTESTATIONS], &ak, &av));
+        if (rc == RP_ERR_NOT_FOUND)
+            rc = RP_ERR_CORRUPT;
+        if (rc == 0 && (rc = rp_attest_state_decode(&a->st, av.mv_data, av.mv_size)) == 0) {
+            (*nlive)++;
+            m = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+        }
+    }
+    mdb_cursor_close(c);
+    if (rc == 0 && m != 0 && m != MDB_NOTFOUND)
+        rc = rp_from_mdb(m);
+    return rc;
+}
+
+int rp_store_audience_get(rp_store *s, const rp_pubkey *identity, uint64_t epoch, unsigned platform,
+                          rp_epoch_info *info, rp_audience_row rows[static RP_PLATFORM_MAX],
+                          size_t *nrows, rp_audience_attestation *live, size_t cap, size_t *nlive,
+                          int *more)
+{
+    MDB_txn *txn;
+    *nrows = 0;
+    *nlive = 0;
+    if (more)
+        *more = 0;
+    if (platform > RP_PLATFORM_MAX)
+        return RP_ERR_INVALID_ARG;
+    int rc = rp_from_mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
+    if (rc)
+        return rc;
+    if ((rc = read_epoch_txn(s, txn, epoch, info)) == 0) {
+        for (unsigned p = 1; rc == 0 && p <= RP_PLATFORM_MAX; p++) {
+            if (platform && p != platform)
+                continue;
+            unsigned char key[RP_AUDIENCE_KEY_SIZE];
+            rp_audience_key(key, info->epoch, identity, (uint8_t)p);
+            MDB_val k = rp_mv(key, sizeof key), v;
+            rc = rp_from_mdb(mdb_get(txn, s->dbi[RP_DB_AUDIENCE], &k, &v));
+            if (rc == 0 && (rc = rp_audience_row_decode(&rows[*nrows], key, sizeof key, v.mv_data,
+                                                        v.mv_size)) == 0)
+                (*nrows)++;
+            else if (rc == RP_ERR_NOT_FOUND)
+                rc = 0;
+        }
+    }
+    if (rc == 0 && cap)
+        rc = live_attestations(s, txn, identity, platform, live, cap, nlive, more);
+    mdb_txn_abort(txn);
+    return rc;
+}

@@ -144,4 +144,31 @@ int rp_store_walk_history(rp_store *s, size_t max_epochs,
  * Out: p (about 14 KB: allocate it, don't put many on a stack). */
 int rp_store_score_proof(rp_store *s, const rp_pubkey *identity, uint64_t epoch, rp_score_proof *p);
 
+/* A live AUDIENCE attestation (not revoked, not replaced), by its id. */
+typedef struct rp_audience_attestation {
+    rp_hash id;
+    rp_attest_state st; /* st.ended is 0 */
+} rp_audience_attestation;
+
+/* An identity's audience figures in a committed epoch (0 = the latest),
+ * and, if asked, the attestations about it that are live at the tip, from
+ * one read transaction: the read of audience.get.
+ * The figures are the epoch's audience rows (docs/trust.md, "Audience
+ * figures"): one per platform that had at least one counted attestation at
+ * the epoch's snapshot, in platform order. The live attestations are those
+ * of the attest_live table now, in (platform, attester) order; whether one
+ * has expired is for the caller to compare with the tip's time (an expired
+ * one stays live until replaced or revoked, but no longer counts).
+ * Returns: 0; errors of rp_store_read_epoch (RP_ERR_NOT_FOUND: no such
+ *          epoch); RP_ERR_CORRUPT; RP_ERR_STORE.
+ * Out:     info: the epoch; rows[0..*nrows) (at most RP_PLATFORM_MAX);
+ *          live[0..*nlive) (at most cap; live may be NULL when cap is 0);
+ *          more: 1 if live attestations beyond cap exist (may be NULL).
+ * In:      identity; epoch; platform: one platform (1..RP_PLATFORM_MAX) or
+ *          0 for all. */
+int rp_store_audience_get(rp_store *s, const rp_pubkey *identity, uint64_t epoch, unsigned platform,
+                          rp_epoch_info *info, rp_audience_row rows[static RP_PLATFORM_MAX],
+                          size_t *nrows, rp_audience_attestation *live, size_t cap, size_t *nlive,
+                          int *more);
+
 #endif /* RP_QUERY_H */

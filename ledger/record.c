@@ -30,8 +30,8 @@ size_t rp_record_nsigs(unsigned type)
 
 const char *rp_record_type_name(unsigned type)
 {
-    static const char *const names[] = {"unknown", "identity", "engagement", "review",
-                                        "vouch",   "revoke",   "rotate",     "evidence"};
+    static const char *const names[] = {"unknown", "identity", "engagement", "review",  "vouch",
+                                        "revoke",  "rotate",   "evidence",   "audience"};
     return type <= RP_REC_TYPE_MAX ? names[type] : names[0];
 }
 
@@ -55,6 +55,38 @@ static int name_ok(const char *s, size_t n)
 }
 
 static int in_range(unsigned v, unsigned lo, unsigned hi) { return v >= lo && v <= hi; }
+
+static const char *const platform_names[RP_PLATFORM_MAX + 1] = {
+    NULL, "instagram", "tiktok", "youtube", "twitch", "x",
+};
+
+const char *rp_platform_name(unsigned platform)
+{
+    return platform >= 1 && platform <= RP_PLATFORM_MAX ? platform_names[platform] : NULL;
+}
+
+unsigned rp_platform_code(const char *s, size_t len)
+{
+    for (unsigned i = 1; i <= RP_PLATFORM_MAX; i++)
+        if (strlen(platform_names[i]) == len && memcmp(platform_names[i], s, len) == 0)
+            return i;
+    return 0;
+}
+
+/* Handles are plain ASCII so that two attestations of one account cannot
+ * differ by a look-alike character and a handle prints safely anywhere. */
+int rp_handle_valid(const char *h, size_t len)
+{
+    if (len < 1 || len > RP_HANDLE_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = h[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
 
 #define FAIL(code, name)                                                                      \
     do {                                                                                      \
@@ -141,6 +173,25 @@ int rp_record_check(const rp_record *r, const char **field)
             FAIL(RP_ERR_NONCANONICAL, "block_hash_b");
         break;
     }
+    case RP_REC_AUDIENCE: {
+        const rp_audience_body *b = &r->body.audience;
+        if (!in_range(b->platform, 1, RP_PLATFORM_MAX))
+            FAIL(RP_ERR_RANGE, "platform");
+        if (b->handle_len > RP_HANDLE_MAX)
+            FAIL(RP_ERR_TOO_LONG, "handle");
+        if (b->handle[b->handle_len] != '\0' || !rp_handle_valid(b->handle, b->handle_len))
+            FAIL(RP_ERR_RANGE, "handle");
+        if (b->authentic_ppm > RP_PPM)
+            FAIL(RP_ERR_RANGE, "authentic_ppm");
+        if (b->engagement_ppm > RP_PPM)
+            FAIL(RP_ERR_RANGE, "engagement_ppm");
+        /* A past period, measured before the statement, valid after it. */
+        if (b->period_start >= b->period_end || b->period_end > r->time)
+            FAIL(RP_ERR_RANGE, "period_end");
+        if (b->expiry <= r->time)
+            FAIL(RP_ERR_RANGE, "expiry");
+        break;
+    }
     default:
         break;
     }
@@ -207,6 +258,20 @@ static void put_body(rp_writer *w, const rp_record *r)
         rp_put_bytes(w, b->sig_a.bytes, 64);
         rp_put_bytes(w, b->hash_b.bytes, 32);
         rp_put_bytes(w, b->sig_b.bytes, 64);
+        break;
+    }
+    case RP_REC_AUDIENCE: {
+        const rp_audience_body *b = &r->body.audience;
+        const char *p = rp_platform_name(b->platform);
+        rp_put_bytes(w, b->subject.bytes, 32);
+        rp_put_var(w, (const unsigned char *)p, strlen(p), RP_PLATFORM_NAME_MAX);
+        rp_put_var(w, (const unsigned char *)b->handle, b->handle_len, RP_HANDLE_MAX);
+        rp_put_u64(w, b->followers);
+        rp_put_u32(w, b->authentic_ppm);
+        rp_put_u32(w, b->engagement_ppm);
+        rp_put_u64(w, b->period_start);
+        rp_put_u64(w, b->period_end);
+        rp_put_u64(w, b->expiry);
         break;
     }
     default:
@@ -280,6 +345,25 @@ static void get_body(rp_reader *rd, rp_record *r)
         rp_get_bytes(rd, b->sig_a.bytes, 64, "sig_a");
         rp_get_bytes(rd, b->hash_b.bytes, 32, "block_hash_b");
         rp_get_bytes(rd, b->sig_b.bytes, 64, "sig_b");
+        break;
+    }
+    case RP_REC_AUDIENCE: {
+        rp_audience_body *b = &r->body.audience;
+        char name[RP_PLATFORM_NAME_MAX];
+        rp_get_bytes(rd, b->subject.bytes, 32, "subject");
+        size_t n = rp_get_var(rd, (unsigned char *)name, sizeof name, "platform");
+        b->platform = (uint8_t)(rd->err ? 0 : rp_platform_code(name, n));
+        if (!rd->err && b->platform == 0)
+            rp_reader_fail(rd, RP_ERR_RANGE, "platform");
+        b->handle_len =
+            (uint8_t)rp_get_var(rd, (unsigned char *)b->handle, RP_HANDLE_MAX, "handle");
+        b->handle[b->handle_len] = '\0';
+        b->followers = rp_get_u64(rd, "followers");
+        b->authentic_ppm = rp_get_u32(rd, "authentic_ppm");
+        b->engagement_ppm = rp_get_u32(rd, "engagement_ppm");
+        b->period_start = rp_get_u64(rd, "period_start");
+        b->period_end = rp_get_u64(rd, "period_end");
+        b->expiry = rp_get_u64(rd, "expiry");
         break;
     }
     default:

@@ -11,6 +11,20 @@
  * The number of signatures follows from the type (two for ENGAGEMENT, none
  * for EVIDENCE, one for every other type), so the encoding carries no count.
  *
+ * AUDIENCE (type 8) is an attestation: the issuer (an agency, a brand, an
+ * analytics provider) states what it measured of a talent's audience on one
+ * platform. Body:
+ *   subject 32 | platform (u16 length | 1..16 bytes) |
+ *   handle (u16 length | 1..RP_HANDLE_MAX bytes) | followers u64 |
+ *   authentic_ppm u32 | engagement_ppm u32 | period_start u64 |
+ *   period_end u64 | expiry u64
+ * platform is one of the registered names (rp_platform_name: "instagram",
+ * "tiktok", "youtube", "twitch", "x"), lowercase ASCII, and nothing else;
+ * the handle is ASCII letters, digits, '.', '_' and '-' (no '@', no
+ * spaces), case kept as given. Both ppm figures are 0..1000000;
+ * period_start < period_end <= time < expiry: a measurement of a past
+ * period, valid until expiry.
+ *
  * EVIDENCE (type 7) is the odd one: it is not an identity's statement but
  * proof that a validator signed two different votes at one (height, round,
  * vote type). Its issuer is the accused validator's key, its sequence and
@@ -52,7 +66,10 @@
 #define RP_RECORD_VERSION 1
 #define RP_NAME_MAX 64          /* display name, bytes of UTF-8 */
 #define RP_RECORD_MAX_SIGS 2
-#define RP_RECORD_MAX_SIZE 512  /* no valid record is longer (largest is 255) */
+#define RP_RECORD_MAX_SIZE    512      /* no valid record is longer (largest is 263) */
+#define RP_HANDLE_MAX         64       /* AUDIENCE account handle, bytes of ASCII */
+#define RP_PLATFORM_NAME_MAX  16       /* AUDIENCE platform name, bytes */
+#define RP_PPM                1000000u /* parts per million: 100% */
 #define RP_POW_MAX_DIFFICULTY 64
 
 enum rp_record_type {
@@ -63,8 +80,9 @@ enum rp_record_type {
     RP_REC_REVOKE = 5,
     RP_REC_ROTATE = 6,
     RP_REC_EVIDENCE = 7,
+    RP_REC_AUDIENCE = 8,
 };
-#define RP_REC_TYPE_MAX 7
+#define RP_REC_TYPE_MAX 8
 
 enum rp_role { RP_ROLE_TALENT = 1, RP_ROLE_AGENT = 2, RP_ROLE_BRAND = 3 };
 #define RP_ROLE_MAX 3
@@ -92,6 +110,18 @@ enum rp_revoke_reason {
     RP_REVOKE_OTHER = 4,
 };
 #define RP_REVOKE_REASON_MAX 4
+
+/* The registered platforms of AUDIENCE attestations. The wire carries the
+ * name (rp_platform_name), never the number; the number is the order of
+ * the ledger's tables. Adding one is a consensus change: append only. */
+enum rp_platform {
+    RP_PLATFORM_INSTAGRAM = 1,
+    RP_PLATFORM_TIKTOK = 2,
+    RP_PLATFORM_YOUTUBE = 3,
+    RP_PLATFORM_TWITCH = 4,
+    RP_PLATFORM_X = 5,
+};
+#define RP_PLATFORM_MAX 5
 
 enum rp_rotate_auth { RP_ROTATE_BY_CURRENT = 0, RP_ROTATE_BY_RECOVERY = 1 };
 
@@ -156,6 +186,20 @@ typedef struct rp_evidence_body {
     rp_sig sig_b;
 } rp_evidence_body;
 
+/* AUDIENCE: an attestation of a talent's audience on one platform. */
+typedef struct rp_audience_body {
+    rp_pubkey subject;              /* the talent measured */
+    uint8_t platform;               /* enum rp_platform (the wire carries its name) */
+    uint8_t handle_len;             /* 1..RP_HANDLE_MAX */
+    char handle[RP_HANDLE_MAX + 1]; /* [A-Za-z0-9._-], NUL-terminated */
+    uint64_t followers;
+    uint32_t authentic_ppm;  /* share of authentic followers, 0..RP_PPM */
+    uint32_t engagement_ppm; /* engagement rate, 0..RP_PPM */
+    uint64_t period_start;   /* unix seconds; < period_end */
+    uint64_t period_end;     /* unix seconds; <= the record's time */
+    uint64_t expiry;         /* unix seconds; > the record's time */
+} rp_audience_body;
+
 typedef struct rp_record {
     uint8_t version;  /* RP_RECORD_VERSION */
     uint8_t type;     /* enum rp_record_type */
@@ -170,6 +214,7 @@ typedef struct rp_record {
         rp_revoke_body revoke;
         rp_rotate_body rotate;
         rp_evidence_body evidence;
+        rp_audience_body audience;
     } body;
     rp_sig sigs[RP_RECORD_MAX_SIGS]; /* nsigs(type) of them are meaningful */
 } rp_record;
@@ -259,6 +304,18 @@ int rp_record_verify(const rp_record *r, const rp_hash *chain_id, const rp_pubke
  * Returns: 0, or RP_ERR_BAD_TYPE if r is not an EVIDENCE record (msgs
  *          zeroed). */
 int rp_evidence_vote_messages(rp_hash msgs[static 2], const rp_hash *chain_id, const rp_record *r);
+
+/* The registered platform names (lowercase ASCII).
+ * rp_platform_name returns: the name of a platform 1..RP_PLATFORM_MAX, or
+ *   NULL for any other value.
+ * rp_platform_code returns: the platform whose name is exactly s[0..len)
+ *   (case-sensitive), or 0 if none is. */
+const char *rp_platform_name(unsigned platform);
+unsigned rp_platform_code(const char *s, size_t len);
+
+/* Is h[0..len) a valid AUDIENCE handle (1..RP_HANDLE_MAX bytes of ASCII
+ * letters, digits, '.', '_', '-')? Returns: 1 or 0. */
+int rp_handle_valid(const char *h, size_t len);
 
 /* Number of leading zero bits of a hash, 0..256. */
 unsigned rp_hash_leading_zeros(const rp_hash *h);

@@ -14,6 +14,11 @@
  * statement, so after the duplicate check it skips time, registration and
  * sequence and goes to its own rules (apply_evidence), which queue its two
  * vote signatures in the same batch as everyone else's.
+ *
+ * AUDIENCE keeps every attestation by id (attestations, with the height
+ * at which it stopped being live) and the live one per (subject, platform,
+ * attester) in attest_live, so that an epoch's snapshot can see which were
+ * live at its height from the current state, as it does for reviews.
  */
 #include <stdio.h>
 #include <string.h>
@@ -93,6 +98,21 @@ static int put_vouch_id(rp_apply *a, const rp_hash *id, const rp_vouch_id_state 
     unsigned char buf[RP_VOUCH_ID_STATE_SIZE];
     rp_vouch_id_state_encode(buf, vs);
     return rp_st_put(a, RP_DB_VOUCH_IDS, id->bytes, 32, buf, sizeof buf);
+}
+
+static int get_attest(rp_apply *a, const rp_hash *id, rp_attest_state *st)
+{
+    MDB_val v;
+    int err = rp_st_get(a, RP_DB_ATTESTATIONS, id->bytes, 32, &v);
+    return err ? err : rp_attest_state_decode(st, v.mv_data, v.mv_size);
+}
+
+static int put_attest(rp_apply *a, const rp_hash *id, const rp_attest_state *st)
+{
+    unsigned char buf[RP_ATTEST_STATE_MAX];
+    size_t n;
+    int err = rp_attest_state_encode(st, buf, &n);
+    return err ? err : rp_st_put(a, RP_DB_ATTESTATIONS, id->bytes, 32, buf, n);
 }
 
 /* ---- the rules ----------------------------------------------------------- */
@@ -298,8 +318,25 @@ static int apply_revoke(rp_apply *a, const rp_record *r, const rp_hash *id, char
         if ((err = put_vouch_id(a, target, &vi)) ||
             (err = rp_st_del(a, RP_DB_VOUCHES, k, sizeof k)))
             return err;
+    } else if (err == RP_ERR_NOT_FOUND &&
+               (err = rp_st_get(a, RP_DB_ATTESTATIONS, target->bytes, 32, &v)) == 0) {
+        rp_attest_state at;
+        if ((err = rp_attest_state_decode(&at, v.mv_data, v.mv_size)) != 0)
+            return err;
+        if (memcmp(at.attester.bytes, r->issuer.bytes, 32))
+            FAIL(RP_ERR_NOT_ISSUER, "only the attestation's issuer may revoke it");
+        if (at.ended)
+            FAIL(RP_ERR_ALREADY_REVOKED,
+                 "the attestation is no longer live (revoked or replaced at height %llu)",
+                 (unsigned long long)at.ended);
+        at.ended = a->height;
+        unsigned char lk[RP_ATTEST_KEY_SIZE];
+        rp_attest_key(lk, &at.subject, at.platform, &at.attester);
+        if ((err = put_attest(a, target, &at)) ||
+            (err = rp_st_del(a, RP_DB_ATTEST_LIVE, lk, sizeof lk)))
+            return err;
     } else if (err == RP_ERR_NOT_FOUND) {
-        FAIL(RP_ERR_NO_TARGET, "the target is not a REVIEW or VOUCH on chain");
+        FAIL(RP_ERR_NO_TARGET, "the target is not a REVIEW, VOUCH or AUDIENCE on chain");
     } else {
         return err;
     }
@@ -324,6 +361,75 @@ static int apply_rotate(rp_apply *a, const rp_record *r, rp_identity_state *st, 
     st->key = b->new_key;
     st->recovery = b->new_recovery;
     return rp_st_put(a, RP_DB_KEYS, b->new_key.bytes, 32, r->issuer.bytes, 32);
+}
+
+/* AUDIENCE: about another identity, registered as a talent, not expired at
+ * the block time nor valid for longer than RP_AUDIENCE_MAX_TTL_S; a live
+ * attestation of the same (attester, subject, platform) is replaced if
+ * this one is later, else this one is refused. */
+static int apply_audience(rp_apply *a, const rp_record *r, const rp_hash *id, char *msg,
+                          size_t msglen)
+{
+    const rp_audience_body *b = &r->body.audience;
+    rp_identity_state subj;
+    MDB_val v;
+    if (!memcmp(b->subject.bytes, r->issuer.bytes, 32))
+        FAIL(RP_ERR_SELF_ATTEST, "an identity cannot attest its own audience");
+    int err = get_identity(a, &b->subject, &subj);
+    if (err == RP_ERR_NOT_FOUND)
+        FAIL(RP_ERR_UNKNOWN_PARTY, "the subject is not registered");
+    if (err)
+        return err;
+    if (subj.role != RP_ROLE_TALENT)
+        FAIL(RP_ERR_NOT_TALENT, "the subject is registered as an %s, not a talent",
+             subj.role == RP_ROLE_AGENT ? "agent" : "brand");
+    if (b->expiry <= a->time_s)
+        FAIL(RP_ERR_EXPIRED, "attestation expired at %llu, block time is %llu",
+             (unsigned long long)b->expiry, (unsigned long long)a->time_s);
+    if (b->expiry - r->time > RP_AUDIENCE_MAX_TTL_S)
+        FAIL(RP_ERR_EXPIRED, "expiry must be at most %u s after the record time",
+             (unsigned)RP_AUDIENCE_MAX_TTL_S);
+
+    unsigned char lk[RP_ATTEST_KEY_SIZE];
+    rp_attest_key(lk, &b->subject, b->platform, &r->issuer);
+    err = rp_st_get(a, RP_DB_ATTEST_LIVE, lk, sizeof lk, &v);
+    if (err == 0) {
+        rp_hash old_id;
+        rp_attest_state old;
+        if (v.mv_size != 32)
+            return RP_ERR_CORRUPT;
+        memcpy(old_id.bytes, v.mv_data, 32);
+        if ((err = get_attest(a, &old_id, &old)) != 0)
+            return err == RP_ERR_NOT_FOUND ? RP_ERR_CORRUPT : err;
+        if (r->time <= old.time)
+            FAIL(RP_ERR_STALE_ATTESTATION,
+                 "a live attestation of time %llu exists; a replacement must be later",
+                 (unsigned long long)old.time);
+        old.ended = a->height;
+        if ((err = put_attest(a, &old_id, &old)) != 0)
+            return err;
+    } else if (err != RP_ERR_NOT_FOUND) {
+        return err;
+    }
+
+    rp_attest_state st;
+    memset(&st, 0, sizeof st);
+    st.attester = r->issuer;
+    st.subject = b->subject;
+    st.platform = b->platform;
+    st.followers = b->followers;
+    st.authentic_ppm = b->authentic_ppm;
+    st.engagement_ppm = b->engagement_ppm;
+    st.period_start = b->period_start;
+    st.period_end = b->period_end;
+    st.expiry = b->expiry;
+    st.time = r->time;
+    st.height = a->height;
+    st.handle_len = b->handle_len;
+    memcpy(st.handle, b->handle, sizeof st.handle);
+    if ((err = put_attest(a, id, &st)) != 0)
+        return err;
+    return rp_st_put(a, RP_DB_ATTEST_LIVE, lk, sizeof lk, id->bytes, 32);
 }
 
 /* EVIDENCE: a genesis validator's two votes for one (height, round, type),
@@ -450,6 +556,9 @@ int rp_rules_apply(rp_apply *a, const rp_record *r, const rp_hash *id, char *msg
         break;
     case RP_REC_ROTATE:
         err = apply_rotate(a, r, &st, msg, msglen);
+        break;
+    case RP_REC_AUDIENCE:
+        err = apply_audience(a, r, id, msg, msglen);
         break;
     default:
         err = RP_ERR_BAD_TYPE;

@@ -368,3 +368,124 @@ int rp_evidence_row_decode(rp_evidence_row *row, const unsigned char *key, size_
     rp_get_bytes(&r, row->hash_b.bytes, 32, "hash_b");
     return finish(&r, row, sizeof *row);
 }
+
+int rp_attest_state_encode(const rp_attest_state *st, unsigned char out[static RP_ATTEST_STATE_MAX],
+                           size_t *len)
+{
+    rp_writer w;
+    rp_writer_init(&w, out, RP_ATTEST_STATE_MAX);
+    rp_put_bytes(&w, st->attester.bytes, 32);
+    rp_put_bytes(&w, st->subject.bytes, 32);
+    rp_put_u8(&w, st->platform);
+    rp_put_u64(&w, st->followers);
+    rp_put_u32(&w, st->authentic_ppm);
+    rp_put_u32(&w, st->engagement_ppm);
+    rp_put_u64(&w, st->period_start);
+    rp_put_u64(&w, st->period_end);
+    rp_put_u64(&w, st->expiry);
+    rp_put_u64(&w, st->time);
+    rp_put_u64(&w, st->height);
+    rp_put_u64(&w, st->ended);
+    rp_put_var(&w, (const unsigned char *)st->handle, st->handle_len, RP_HANDLE_MAX);
+    return rp_writer_finish(&w, len);
+}
+
+int rp_attest_state_decode(rp_attest_state *st, const unsigned char *in, size_t len)
+{
+    rp_reader r;
+    memset(st, 0, sizeof *st);
+    rp_reader_init(&r, in, len);
+    rp_get_bytes(&r, st->attester.bytes, 32, "attester");
+    rp_get_bytes(&r, st->subject.bytes, 32, "subject");
+    st->platform = rp_get_u8(&r, "platform");
+    st->followers = rp_get_u64(&r, "followers");
+    st->authentic_ppm = rp_get_u32(&r, "authentic_ppm");
+    st->engagement_ppm = rp_get_u32(&r, "engagement_ppm");
+    st->period_start = rp_get_u64(&r, "period_start");
+    st->period_end = rp_get_u64(&r, "period_end");
+    st->expiry = rp_get_u64(&r, "expiry");
+    st->time = rp_get_u64(&r, "time");
+    st->height = rp_get_u64(&r, "height");
+    st->ended = rp_get_u64(&r, "ended");
+    st->handle_len = (uint8_t)rp_get_var(&r, (unsigned char *)st->handle, RP_HANDLE_MAX, "handle");
+    st->handle[st->handle_len] = '\0';
+    return finish(&r, st, sizeof *st);
+}
+
+void rp_attest_key(unsigned char out[static RP_ATTEST_KEY_SIZE], const rp_pubkey *subject,
+                   uint8_t platform, const rp_pubkey *attester)
+{
+    memcpy(out, subject->bytes, 32);
+    out[32] = platform;
+    memcpy(out + 33, attester->bytes, 32);
+}
+
+void rp_audience_key(unsigned char out[static RP_AUDIENCE_KEY_SIZE], uint64_t epoch,
+                     const rp_pubkey *subject, uint8_t platform)
+{
+    rp_be64_put(out, epoch);
+    memcpy(out + 8, subject->bytes, 32);
+    out[40] = platform;
+}
+
+void rp_audience_value_encode(unsigned char out[static RP_AUDIENCE_VALUE_SIZE],
+                              const rp_audience_row *row)
+{
+    rp_writer w;
+    rp_writer_init(&w, out, RP_AUDIENCE_VALUE_SIZE);
+    rp_put_u32(&w, row->attesters);
+    rp_put_u64(&w, row->total_trust);
+    rp_put_u8(&w, row->has_figure);
+    rp_put_u64(&w, row->followers);
+    rp_put_u32(&w, row->authentic_ppm);
+    rp_put_u32(&w, row->engagement_ppm);
+}
+
+int rp_audience_row_decode(rp_audience_row *row, const unsigned char *key, size_t klen,
+                           const unsigned char *val, size_t vlen)
+{
+    rp_reader r;
+    memset(row, 0, sizeof *row);
+    if (klen != RP_AUDIENCE_KEY_SIZE)
+        return RP_ERR_CORRUPT;
+    memcpy(row->subject.bytes, key + 8, 32);
+    row->platform = key[40];
+    rp_reader_init(&r, val, vlen);
+    row->attesters = rp_get_u32(&r, "attesters");
+    row->total_trust = rp_get_u64(&r, "total_trust");
+    row->has_figure = rp_get_u8(&r, "has_figure");
+    row->followers = rp_get_u64(&r, "followers");
+    row->authentic_ppm = rp_get_u32(&r, "authentic_ppm");
+    row->engagement_ppm = rp_get_u32(&r, "engagement_ppm");
+    return finish(&r, row, sizeof *row);
+}
+
+void rp_audience_leaf_bytes(unsigned char out[static RP_AUDIENCE_LEAF_SIZE],
+                            const rp_audience_row *row)
+{
+    memcpy(out, row->subject.bytes, 32);
+    out[32] = row->platform;
+    rp_audience_value_encode(out + 33, row);
+}
+
+void rp_audience_root_encode(unsigned char out[static RP_AUDIENCE_ROOT_SIZE], const rp_hash *root,
+                             uint32_t rows)
+{
+    rp_writer w;
+    rp_writer_init(&w, out, RP_AUDIENCE_ROOT_SIZE);
+    rp_put_bytes(&w, root->bytes, 32);
+    rp_put_u32(&w, rows);
+}
+
+int rp_audience_root_decode(rp_hash *root, uint32_t *rows, const unsigned char *in, size_t len)
+{
+    rp_reader r;
+    rp_reader_init(&r, in, len);
+    rp_get_bytes(&r, root->bytes, 32, "root");
+    *rows = rp_get_u32(&r, "rows");
+    if (rp_reader_finish(&r, NULL) == 0)
+        return 0;
+    memset(root, 0, sizeof *root);
+    *rows = 0;
+    return RP_ERR_CORRUPT;
+}

@@ -31,7 +31,7 @@
 #include "ledger/errors.h"
 #include "ledger/record.h"
 
-#define RP_SCHEMA_VERSION 3
+#define RP_SCHEMA_VERSION 4
 
 /* X(enum name, LMDB name, kind: 1 = state, 0 = chain/meta)
  *
@@ -82,8 +82,28 @@
  *               height u64 | record index u32 | record id 32 |
  *               block_hash_a 32 | block_hash_b 32
  *               (one entry per EVIDENCE record on chain; schema 3)
+ * attestations  attestation id 32 -> at most RP_ATTEST_STATE_MAX bytes:
+ *               attester 32 | subject 32 | platform u8 | followers u64 |
+ *               authentic ppm u32 | engagement ppm u32 | period start u64 |
+ *               period end u64 | expiry u64 | time u64 | height u64 |
+ *               ended u64 | handle (u16 length | bytes)
+ *               (every AUDIENCE record on chain; ended is the height of the
+ *               REVOKE or the replacing AUDIENCE, 0 while live; schema 4)
+ * attest_live   subject 32 | platform u8 | attester 32 (RP_ATTEST_KEY_SIZE)
+ *               -> attestation id 32   (live attestations only)
+ * audience      epoch u64 | subject 32 | platform u8 (RP_AUDIENCE_KEY_SIZE)
+ *               -> RP_AUDIENCE_VALUE_SIZE: attesters u32 | total trust u64 |
+ *               has figure u8 | followers u64 | authentic ppm u32 |
+ *               engagement ppm u32   (the same epochs as scores; the Merkle
+ *               leaf of an entry is subject | platform | value,
+ *               RP_AUDIENCE_LEAF_SIZE bytes, in key order; docs/trust.md)
+ * audience_roots epoch u64 -> RP_AUDIENCE_ROOT_SIZE: audience root 32 |
+ *               rows u32   (only for epochs with at least one row)
  */
 #define RP_SCORE_HISTORY 8
+/* An AUDIENCE attestation counts for at most this long after its time (a
+ * consensus constant, docs/rules.md): 366 days. */
+#define RP_AUDIENCE_MAX_TTL_S (366u * 86400u)
 #define RP_SCHEMA_TABLES(X)                                                                        \
     X(RP_DB_META, "meta", 0)                                                                       \
     X(RP_DB_HEADERS, "headers", 0)                                                                 \
@@ -102,7 +122,11 @@
     X(RP_DB_REVOCATIONS, "revocations", 1)                                                         \
     X(RP_DB_SCORES, "scores", 1)                                                                   \
     X(RP_DB_EPOCHS, "epochs", 1)                                                                   \
-    X(RP_DB_EVIDENCE, "evidence", 1)
+    X(RP_DB_EVIDENCE, "evidence", 1)                                                               \
+    X(RP_DB_ATTESTATIONS, "attestations", 1)                                                       \
+    X(RP_DB_ATTEST_LIVE, "attest_live", 1)                                                         \
+    X(RP_DB_AUDIENCE, "audience", 1)                                                               \
+    X(RP_DB_AUDIENCE_ROOTS, "audience_roots", 1)
 
 enum rp_db {
 #define RP_SCHEMA_ENUM(id, name, state) id,
@@ -120,7 +144,7 @@ int rp_schema_table_is_state(int db);
 
 #define RP_HEIGHT_KEY_SIZE       8  /* headers, bodies, commits; the value of hash_height */
 #define RP_PAIR_KEY_SIZE         64 /* by_subject, by_issuer, vouches */
-#define RP_MAX_KEY_SIZE          64 /* no key of any table is longer */
+#define RP_MAX_KEY_SIZE          65 /* no key of any table is longer (attest_live) */
 #define RP_TIP_SIZE              (8 + 32 + 32 + 8 + 32 + 8 + 32)
 #define RP_LOCATION_SIZE         (8 + 4)
 #define RP_IDENTITY_STATE_MAX    256
@@ -135,6 +159,12 @@ int rp_schema_table_is_state(int db);
 #define RP_EPOCH_VALUE_SIZE      (8 + 8 + 32 + 4)
 #define RP_EVIDENCE_KEY_SIZE     (32 + 8 + 4 + 1)
 #define RP_EVIDENCE_VALUE_SIZE   (8 + 4 + 32 + 32 + 32)
+#define RP_ATTEST_STATE_MAX      (32 + 32 + 1 + 8 + 4 + 4 + 8 * 6 + 2 + RP_HANDLE_MAX)
+#define RP_ATTEST_KEY_SIZE       (32 + 1 + 32)
+#define RP_AUDIENCE_KEY_SIZE     (8 + 32 + 1)
+#define RP_AUDIENCE_VALUE_SIZE   (4 + 8 + 1 + 8 + 4 + 4)
+#define RP_AUDIENCE_LEAF_SIZE    (32 + 1 + RP_AUDIENCE_VALUE_SIZE)
+#define RP_AUDIENCE_ROOT_SIZE    (32 + 4)
 
 /* ---- values ----------------------------------------------------------------- */
 
@@ -243,6 +273,32 @@ typedef struct rp_evidence_row {
     rp_hash hash_a, hash_b; /* the two block hashes voted for, hash_a < hash_b */
 } rp_evidence_row;
 
+/* One AUDIENCE record on chain (attestations), live or not. */
+typedef struct rp_attest_state {
+    rp_pubkey attester, subject;
+    uint8_t platform; /* enum rp_platform */
+    uint64_t followers;
+    uint32_t authentic_ppm, engagement_ppm;
+    uint64_t period_start, period_end, expiry;
+    uint64_t time;   /* the record's time */
+    uint64_t height; /* the block that applied it */
+    uint64_t ended;  /* height of the REVOKE or the replacement; 0: live */
+    uint8_t handle_len;
+    char handle[RP_HANDLE_MAX + 1];
+} rp_attest_state;
+
+/* One row of an epoch's audience table (docs/trust.md, "Audience"). */
+typedef struct rp_audience_row {
+    rp_pubkey subject;
+    uint8_t platform;
+    uint32_t attesters;   /* live, unexpired attestations counted */
+    uint64_t total_trust; /* sum of their attesters' trust, units of 2^-60 */
+    uint8_t has_figure;   /* 0 when total_trust is 0: the figures below are 0 */
+    uint64_t followers;   /* trust-weighted medians */
+    uint32_t authentic_ppm;
+    uint32_t engagement_ppm;
+} rp_audience_row;
+
 /* ---- codecs ------------------------------------------------------------------
  *
  * Encoders write exactly the documented size (or, for identities, at most
@@ -307,5 +363,27 @@ void rp_evidence_value_encode(unsigned char out[static RP_EVIDENCE_VALUE_SIZE],
                               const rp_evidence_row *row);
 int rp_evidence_row_decode(rp_evidence_row *row, const unsigned char *key, size_t klen,
                            const unsigned char *val, size_t vlen);
+
+/* attestations values; the attest_live key. */
+int rp_attest_state_encode(const rp_attest_state *st, unsigned char out[static RP_ATTEST_STATE_MAX],
+                           size_t *len);
+int rp_attest_state_decode(rp_attest_state *st, const unsigned char *in, size_t len);
+void rp_attest_key(unsigned char out[static RP_ATTEST_KEY_SIZE], const rp_pubkey *subject,
+                   uint8_t platform, const rp_pubkey *attester);
+
+/* An audience key (epoch | subject | platform) and value; a row from both;
+ * the row's Merkle leaf bytes (subject | platform | value). */
+void rp_audience_key(unsigned char out[static RP_AUDIENCE_KEY_SIZE], uint64_t epoch,
+                     const rp_pubkey *subject, uint8_t platform);
+void rp_audience_value_encode(unsigned char out[static RP_AUDIENCE_VALUE_SIZE],
+                              const rp_audience_row *row);
+int rp_audience_row_decode(rp_audience_row *row, const unsigned char *key, size_t klen,
+                           const unsigned char *val, size_t vlen);
+void rp_audience_leaf_bytes(unsigned char out[static RP_AUDIENCE_LEAF_SIZE],
+                            const rp_audience_row *row);
+/* An audience_roots value: the epoch's audience root and its row count. */
+void rp_audience_root_encode(unsigned char out[static RP_AUDIENCE_ROOT_SIZE], const rp_hash *root,
+                             uint32_t rows);
+int rp_audience_root_decode(rp_hash *root, uint32_t *rows, const unsigned char *in, size_t len);
 
 #endif /* RP_SCHEMA_H */

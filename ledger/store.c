@@ -140,19 +140,23 @@ static int open_env(rp_store *s, const char *path, const rp_store_opts *opts, rp
     return 0;
 }
 
-/* Schema 2 -> 3 in place: schema 3 added only the evidence table, which a
- * schema 2 chain holds nothing for. Inside open_tables' write transaction,
- * after the table was created: the stored version must be 2; it becomes 3,
- * both in one commit, so a crash leaves either ledger whole. */
-static int upgrade_from_2(rp_store *s, MDB_txn *txn, rp_store_error *err)
+/* Schema 2 or 3 -> 4 in place: schema 3 added only the evidence table,
+ * schema 4 only the AUDIENCE tables, which an older chain holds nothing
+ * for (it could carry no such record). Inside open_tables' write
+ * transaction, after the missing tables were created: the stored version
+ * must be the one that lacks exactly those tables (2 if evidence was
+ * missing, else 3); it becomes 4, both in one commit, so a crash leaves
+ * either ledger whole. */
+static int upgrade_from(rp_store *s, MDB_txn *txn, unsigned from, rp_store_error *err)
 {
     MDB_val k = rp_mv("schema", 6), v;
+    unsigned char want[4] = {0, 0, 0, (unsigned char)from};
     if (mdb_get(txn, s->dbi[RP_DB_META], &k, &v) != 0 || v.mv_size != 4 ||
-        memcmp(v.mv_data, "\0\0\0\2", 4) != 0) {
+        memcmp(v.mv_data, want, 4) != 0) {
         rp_store_error_set(err, RP_ERR_SCHEMA, 0, -1,
-                           "ledger has no table 'evidence' and is not schema 2: not a repute "
-                           "schema %d datadir",
-                           RP_SCHEMA_VERSION);
+                           "ledger lacks the tables of schema %u and later but is not schema "
+                           "%u: not a repute schema %d datadir",
+                           from + 1, from, RP_SCHEMA_VERSION);
         return RP_ERR_SCHEMA;
     }
     unsigned char ver[4] = {0, 0, 0, RP_SCHEMA_VERSION};
@@ -166,9 +170,17 @@ static int upgrade_from_2(rp_store *s, MDB_txn *txn, rp_store_error *err)
     return 0;
 }
 
+/* The schema that added a table: 2 for the original ones. */
+static unsigned table_since(int db)
+{
+    if (db == RP_DB_EVIDENCE)
+        return 3;
+    return db > RP_DB_EVIDENCE ? 4 : 2;
+}
+
 static int open_tables(rp_store *s, int create, rp_store_error *err)
 {
-    int upgrade = 0;
+    unsigned upgrade = 0; /* the schema the ledger is at, if older */
     MDB_txn *txn;
     int rc = mdb_txn_begin(s->env, NULL, s->read_only ? MDB_RDONLY : 0, &txn);
     if (rc) {
@@ -177,18 +189,19 @@ static int open_tables(rp_store *s, int create, rp_store_error *err)
     }
     for (int i = 0; i < RP_DB_COUNT; i++) {
         rc = mdb_dbi_open(txn, rp_schema_table_name(i), create ? MDB_CREATE : 0, &s->dbi[i]);
-        if (rc == MDB_NOTFOUND && i == RP_DB_EVIDENCE && !s->read_only && !create) {
-            /* A schema 2 ledger: the one table schema 3 added starts empty. */
+        if (rc == MDB_NOTFOUND && table_since(i) > 2 && !s->read_only && !create) {
+            /* An older ledger: the tables added since start empty. */
             rc = mdb_dbi_open(txn, rp_schema_table_name(i), MDB_CREATE, &s->dbi[i]);
-            upgrade = 1;
+            if (!upgrade)
+                upgrade = table_since(i) - 1;
         }
         if (rc) {
             mdb_txn_abort(txn);
-            if (rc == MDB_NOTFOUND && i == RP_DB_EVIDENCE) {
+            if (rc == MDB_NOTFOUND && table_since(i) > 2) {
                 rp_store_error_set(err, RP_ERR_SCHEMA, 0, -1,
-                                   "ledger has no table 'evidence': a schema 2 ledger, which "
+                                   "ledger has no table '%s': a schema %u ledger, which "
                                    "opening it read-write (reputed run) upgrades to schema %d",
-                                   RP_SCHEMA_VERSION);
+                                   rp_schema_table_name(i), table_since(i) - 1, RP_SCHEMA_VERSION);
                 return RP_ERR_SCHEMA;
             }
             if (rc == MDB_NOTFOUND) {
@@ -202,7 +215,7 @@ static int open_tables(rp_store *s, int create, rp_store_error *err)
             return rp_from_mdb(rc);
         }
     }
-    if (upgrade && (rc = upgrade_from_2(s, txn, err)) != 0) {
+    if (upgrade && (rc = upgrade_from(s, txn, upgrade, err)) != 0) {
         mdb_txn_abort(txn);
         return rc;
     }

@@ -49,7 +49,8 @@ static const char usage_main[] =
     "  cosign        check an engagement, co-sign it, and submit it or hand it back\n"
     "  review        rate the other party of an engagement\n"
     "  vouch         state that an identity is genuine\n"
-    "  revoke        withdraw one of your reviews or vouches\n"
+    "  attest        attest a talent's audience on one platform\n"
+    "  revoke        withdraw one of your reviews, vouches or attestations\n"
     "  rotate        move an identity to a new key (by its key or its recovery key)\n"
     "  submit        submit a signed record (hex, or a file holding it)\n"
     "\n"
@@ -58,6 +59,7 @@ static const char usage_main[] =
     "  top           the score table, best first, or the fastest risers\n"
     "  history       an identity's score over the kept epochs\n"
     "  reviews       live reviews of or by an identity\n"
+    "  audience      a talent's trust-weighted audience figures per platform\n"
     "  whois         an identity's registration and counters\n"
     "  record        a record by id\n"
     "  head          the latest block\n"
@@ -125,6 +127,7 @@ static const rp_cmdline_command commands[] = {
     {"cosign", rp_cli_cmd_cosign, rp_cli_usage_cosign},
     {"review", rp_cli_cmd_review, rp_cli_usage_review},
     {"vouch", rp_cli_cmd_vouch, rp_cli_usage_vouch},
+    {"attest", rp_cli_cmd_attest, rp_cli_usage_attest},
     {"revoke", rp_cli_cmd_revoke, rp_cli_usage_revoke},
     {"rotate", rp_cli_cmd_rotate, rp_cli_usage_rotate},
     {"submit", rp_cli_cmd_submit, rp_cli_usage_submit},
@@ -132,6 +135,7 @@ static const rp_cmdline_command commands[] = {
     {"top", rp_cli_cmd_top, rp_cli_usage_top},
     {"history", rp_cli_cmd_history, rp_cli_usage_history},
     {"reviews", rp_cli_cmd_reviews, rp_cli_usage_reviews},
+    {"audience", rp_cli_cmd_audience, rp_cli_usage_audience},
     {"whois", rp_cli_cmd_whois, rp_cli_usage_whois},
     {"record", rp_cli_cmd_record, rp_cli_usage_record},
     {"head", rp_cli_cmd_head, rp_cli_usage_head},

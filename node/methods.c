@@ -346,6 +346,90 @@ static void m_node_metrics(struct node *n, rp_rpc_call *call, json_t *params)
     rp_rpc_reply(call, o);
 }
 
+/* audience.get: an identity's trust-weighted audience figures in an epoch,
+ * per platform, and the attestations about it live now (docs/rpc.md). */
+#define AUDIENCE_LIVE_PAGE 100
+
+static json_t *figure_u64(int has, uint64_t v)
+{
+    return has ? rp_json_u64(v) : json_null();
+}
+
+static json_t *figure_ppm(int has, uint32_t v)
+{
+    return has ? json_integer((json_int_t)v) : json_null();
+}
+
+static void m_audience_get(struct node *n, rp_rpc_call *call, json_t *params)
+{
+    rp_pubkey who;
+    uint64_t epoch = 0;
+    unsigned platform = 0;
+    if (rp_param_require_hex32(call, params, "identity", who.bytes) ||
+        rp_param_u64(call, params, "epoch", &epoch) < 0)
+        return;
+    json_t *pv = params ? json_object_get(params, "platform") : NULL;
+    if (pv && (!json_is_string(pv) ||
+               (platform = rp_platform_code(json_string_value(pv), json_string_length(pv))) == 0)) {
+        rp_param_bad(call, "platform", "must be one of instagram, tiktok, youtube, twitch, x");
+        return;
+    }
+    rp_tip tip;
+    rp_epoch_info info;
+    rp_audience_row rows[RP_PLATFORM_MAX];
+    rp_audience_attestation *live = malloc(AUDIENCE_LIVE_PAGE * sizeof *live);
+    size_t nrows, nlive;
+    int more;
+    int rc = !live ? RP_ERR_NOMEM : rp_store_tip(n->st, &tip);
+    if (rc == 0)
+        rc = rp_store_audience_get(n->st, &who, epoch, platform, &info, rows, &nrows, live,
+                                   AUDIENCE_LIVE_PAGE, &nlive, &more);
+    if (rc == RP_ERR_NOT_FOUND) {
+        free(live);
+        if (epoch == 0)
+            rp_rpc_error(call, RP_RPC_NO_EPOCH, "no score epoch is committed yet", NULL);
+        else
+            rp_rpc_error(call, RP_RPC_NOT_FOUND, "no such epoch (not yet, or out of the history)",
+                         NULL);
+        return;
+    }
+    if (rc) {
+        free(live);
+        rp_rpc_store_error(call, rc);
+        return;
+    }
+    json_t *figs = json_array(), *atts = json_array();
+    for (size_t i = 0; i < nrows; i++) {
+        const rp_audience_row *r = &rows[i];
+        json_array_append_new(
+            figs, json_pack("{s:s,s:i,s:o,s:b,s:o,s:o,s:o}", "platform",
+                            rp_platform_name(r->platform), "attesters", (int)r->attesters,
+                            "total_trust", rp_json_u64(r->total_trust), "has_figure", r->has_figure,
+                            "followers", figure_u64(r->has_figure, r->followers), "authentic_ppm",
+                            figure_ppm(r->has_figure, r->authentic_ppm), "engagement_ppm",
+                            figure_ppm(r->has_figure, r->engagement_ppm)));
+    }
+    uint64_t now_s = tip.time_ms / 1000;
+    for (size_t i = 0; i < nlive; i++) {
+        const rp_attest_state *a = &live[i].st;
+        json_t *o = json_pack(
+            "{s:o,s:o,s:s,s:s%,s:o,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:b}", "id",
+            rp_json_hex(live[i].id.bytes, 32), "attester", rp_json_hex(a->attester.bytes, 32),
+            "platform", rp_platform_name(a->platform), "handle", a->handle, (size_t)a->handle_len,
+            "followers", rp_json_u64(a->followers), "authentic_ppm", (json_int_t)a->authentic_ppm,
+            "engagement_ppm", (json_int_t)a->engagement_ppm, "period_start",
+            rp_json_u64(a->period_start), "period_end", rp_json_u64(a->period_end), "expiry",
+            rp_json_u64(a->expiry), "time", rp_json_u64(a->time), "height", rp_json_u64(a->height),
+            "expired", a->expiry <= now_s);
+        json_array_append_new(atts, o);
+    }
+    free(live);
+    rp_rpc_reply(call, json_pack("{s:o,s:o,s:o,s:o,s:o,s:b}", "identity",
+                                 rp_json_hex(who.bytes, 32), "epoch", rp_json_u64(info.epoch),
+                                 "commit_height", rp_json_u64(info.commit_height), "figures", figs,
+                                 "attestations", atts, "more_attestations", more));
+}
+
 /* ---- the method table --------------------------------------------------------------- */
 
 typedef void (*method_fn)(struct node *n, rp_rpc_call *call, json_t *params);
@@ -386,6 +470,7 @@ static const struct method {
     {"records.subscribe", rp_m_records_subscribe, (const char *const[]){"identity", NULL}},
     {"records.unsubscribe", rp_m_records_unsubscribe,
      (const char *const[]){"subscription", NULL}},
+    {"audience.get", m_audience_get, (const char *const[]){"identity", "platform", "epoch", NULL}},
 };
 
 #define NMETHODS (sizeof methods / sizeof methods[0])
@@ -397,6 +482,7 @@ const char *const rp_node_method_names[] = {
     "peers.list", "peers.add", "peers.disconnect", "peers.ban", "peers.unban",
     "evidence.list", "blocks.subscribe", "blocks.unsubscribe", "epochs.subscribe",
     "epochs.unsubscribe", "records.subscribe", "records.unsubscribe",
+    "audience.get",
 };
 /* The names are the table's, in its order: the dispatcher indexes one by the other. */
 _Static_assert(sizeof rp_node_method_names / sizeof rp_node_method_names[0] == NMETHODS,

@@ -1159,6 +1159,7 @@ START_TEST(test_scores_and_lists)
     ck_assert_uint_eq(head_epoch(c), 0);
     ck_assert_int_eq(call_err(c, "score.get", P("{s:s}", "identity", anchor.hex), NULL), -32008);
     ck_assert_int_eq(call_err(c, "score.top", NULL, NULL), -32008);
+    ck_assert_int_eq(call_err(c, "audience.get", P("{s:s}", "identity", anchor.hex), NULL), -32008);
 
     /* A small graph, all in the mempool at once: identities, engagements
      * with t1, reviews both ways, a vouch. */
@@ -1229,6 +1230,14 @@ START_TEST(test_scores_and_lists)
     expect_bad_param(c, "score.get", P("{s:b}", "proof", 1), "identity");
     expect_bad_param(c, "score.get", P("{s:s,s:s}", "identity", t1.hex, "proof", "yes"), "proof");
     expect_bad_param(c, "score.get", P("{s:s,s:s}", "identity", t1.hex, "epoch", "one"), "epoch");
+    /* audience.get: no attestations here, so no figures (test_audience has them). */
+    json_t *au = call_ok(c, "audience.get", P("{s:s,s:s}", "identity", t1.hex, "platform", "x"));
+    ck_assert_uint_eq(ju64(au, "epoch"), ce);
+    ck_assert_uint_eq(json_array_size(json_object_get(au, "figures")), 0);
+    ck_assert_uint_eq(json_array_size(json_object_get(au, "attestations")), 0);
+    expect_bad_param(c, "audience.get", P("{s:s,s:s}", "identity", t1.hex, "platform", "vine"),
+                     "platform");
+    expect_bad_param(c, "audience.get", P("{s:s}", "platform", "x"), "identity");
 
     /* score.top: a total order, pages that add up, the role filter. */
     json_t *all = call_ok(c, "score.top", P("{s:i}", "limit", 100));
