@@ -590,3 +590,38 @@ int rp_store_audience_get(rp_store *s, const rp_pubkey *identity, uint64_t epoch
     mdb_txn_abort(txn);
     return rc;
 }
+
+int rp_store_walk_audience(rp_store *s, uint64_t epoch,
+                           int (*fn)(void *ctx, const rp_audience_row *row), void *ctx)
+{
+    MDB_txn *txn;
+    rp_epoch_info e;
+    int rc = rp_from_mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
+    if (rc)
+        return rc;
+    if ((rc = read_epoch_txn(s, txn, epoch, &e)) != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    MDB_cursor *c;
+    unsigned char prefix[8];
+    rp_be64_put(prefix, e.epoch);
+    MDB_val k = rp_mv(prefix, 8), v;
+    if ((rc = rp_from_mdb(mdb_cursor_open(txn, s->dbi[RP_DB_AUDIENCE], &c))) != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    int m = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    while (m == 0 && rc == 0 && k.mv_size == RP_AUDIENCE_KEY_SIZE &&
+           !memcmp(k.mv_data, prefix, 8)) {
+        rp_audience_row row;
+        if ((rc = rp_audience_row_decode(&row, k.mv_data, k.mv_size, v.mv_data, v.mv_size)) == 0 &&
+            (rc = fn(ctx, &row)) == 0)
+            m = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+    mdb_txn_abort(txn);
+    if (rc == 0 && m != 0 && m != MDB_NOTFOUND)
+        rc = rp_from_mdb(m);
+    return rc;
+}

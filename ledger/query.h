@@ -171,4 +171,11 @@ int rp_store_audience_get(rp_store *s, const rp_pubkey *identity, uint64_t epoch
                           size_t *nrows, rp_audience_attestation *live, size_t cap, size_t *nlive,
                           int *more);
 
+/* Call fn for every row of a committed epoch's audience table (0 = the
+ * latest), in (subject, platform) order, from one read transaction. fn
+ * returns 0 to go on or a code to stop (which is returned).
+ * Returns: 0, an error of rp_store_read_epoch, RP_ERR_CORRUPT, or fn's code. */
+int rp_store_walk_audience(rp_store *s, uint64_t epoch,
+                           int (*fn)(void *ctx, const rp_audience_row *row), void *ctx);
+
 #endif /* RP_QUERY_H */

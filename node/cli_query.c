@@ -31,6 +31,7 @@ const char rp_cli_usage_score[] =
 const char rp_cli_usage_top[] =
     "usage: repute-cli top [--role talent|agent|brand] [--rising [--epochs K]]\n"
     "                      [--min-reviews N] [--min-confidence C]\n"
+    "                      [--platform P [--min-authentic-pct X]]\n"
     "                      [--limit N] [--offset N]\n"
     "\n"
     "The latest committed score table, best first (by score, then trust, then\n"
@@ -47,6 +48,10 @@ const char rp_cli_usage_top[] =
     "  --min-reviews N       only identities with at least N live reviews\n"
     "  --min-confidence C    only identities with confidence at least C (0-1000,\n"
     "                        as the table shows it)\n"
+    "  --platform P          only talents with an audience figure on platform P\n"
+    "                        (instagram, tiktok, youtube, ...: 'repute-cli audience')\n"
+    "  --min-authentic-pct X with --platform: a trust-weighted authentic share of\n"
+    "                        at least X percent (0-100, decimals allowed)\n"
     "  --limit N             rows, 1-100 (default 20)\n"
     "  --offset N            skip the first N rows\n"
     "  -h, --help            show this help\n";
@@ -261,7 +266,7 @@ int rp_cli_cmd_score(int argc, char **argv)
 int rp_cli_cmd_top(int argc, char **argv)
 {
     const char *role = NULL, *limit = NULL, *offset = NULL, *epochs = NULL, *min_reviews = NULL,
-               *min_conf = NULL;
+               *min_conf = NULL, *platform = NULL, *min_auth = NULL;
     int rising = 0;
     const rp_cmdline_opt opts[] = {{.name = "role", .value = &role},
                                    {.name = "limit", .value = &limit},
@@ -269,7 +274,9 @@ int rp_cli_cmd_top(int argc, char **argv)
                                    {.name = "rising", .flag = &rising},
                                    {.name = "epochs", .value = &epochs},
                                    {.name = "min-reviews", .value = &min_reviews},
-                                   {.name = "min-confidence", .value = &min_conf}};
+                                   {.name = "min-confidence", .value = &min_conf},
+                                   {.name = "platform", .value = &platform},
+                                   {.name = "min-authentic-pct", .value = &min_auth}};
     int rc = rp_cli_parse_command(argc, argv, opts, sizeof opts / sizeof opts[0], rp_cli_usage_top,
                                   NULL, 0, 0, NULL, "");
     if (rc >= 0)
@@ -290,6 +297,16 @@ int rp_cli_cmd_top(int argc, char **argv)
         return rp_cli_usage_error(rp_cli_usage_top, "--min-reviews needs a number");
     if (min_conf && (rp_cli_parse_u64(min_conf, &mc) != 0 || mc > 1000))
         return rp_cli_usage_error(rp_cli_usage_top, "--min-confidence needs 0-1000");
+    uint64_t ppm = 0;
+    if (min_auth && !platform)
+        return rp_cli_usage_error(rp_cli_usage_top, "--min-authentic-pct goes with --platform");
+    if (min_auth) {
+        char *end = NULL;
+        double pct = strtod(min_auth, &end);
+        if (!end || *end || end == min_auth || !(pct >= 0.0 && pct <= 100.0))
+            return rp_cli_usage_error(rp_cli_usage_top, "--min-authentic-pct needs 0-100");
+        ppm = (uint64_t)(pct * 10000.0 + 0.5);
+    }
     json_t *params = json_pack("{s:I}", "limit", (json_int_t)lim);
     /* The options again, for the "more:" line. */
     char again[200] = "";
@@ -314,6 +331,14 @@ int rp_cli_cmd_top(int argc, char **argv)
     if (min_conf) {
         json_object_set_new(params, "min_confidence", json_integer((json_int_t)mc));
         AGAIN(" --min-confidence %" PRIu64, mc);
+    }
+    if (platform) {
+        json_object_set_new(params, "platform", json_string(platform));
+        AGAIN(" --platform %.20s", platform);
+    }
+    if (min_auth) {
+        json_object_set_new(params, "min_authentic_ppm", json_integer((json_int_t)ppm));
+        AGAIN(" --min-authentic-pct %.10s", min_auth);
     }
     if (limit)
         AGAIN(" --limit %" PRIu64, lim);

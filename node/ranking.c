@@ -37,6 +37,7 @@
 
 #include "crypto/error.h"
 #include "ledger/query.h"
+#include "ledger/record.h"
 #include "node/lane.h"
 #include "node/node.h"
 #include "node/rpc_params.h"
@@ -70,6 +71,8 @@ struct top_query {
     uint16_t min_confidence; /* 0..1000; 0: no filter */
     unsigned rise;           /* 0: the score order; k: rise over k epochs */
     size_t limit, offset;
+    unsigned platform;       /* 0: no audience filter; else enum rp_platform */
+    uint32_t min_authentic_ppm;
 };
 
 /* ---- the extension point: filters on figures from other tables --------------------- *
@@ -98,7 +101,92 @@ struct top_extra {
     void (*free)(void *state);
 };
 
+/* The audience filter: `platform` and `min_authentic_ppm`. Its state is,
+ * per platform, the epoch's trust-weighted authentic share of each row
+ * (indexed like c->rows), or AUD_NONE where the epoch has no figure (no
+ * counted attestation, or none with trust). */
+#define AUD_NONE UINT32_MAX
+
+struct aud_state {
+    uint32_t *ppm[RP_PLATFORM_MAX + 1]; /* [platform][row]; NULL: no row has one */
+};
+
+struct aud_build {
+    const struct top_cache *c;
+    struct aud_state *st;
+    size_t n;
+};
+
+static const struct top_row *cache_rows(const struct top_cache *c, size_t *n);
+
+static int aud_row(void *ctx, const rp_audience_row *r)
+{
+    struct aud_build *b = ctx;
+    size_t n;
+    const struct top_row *rows = cache_rows(b->c, &n);
+    if (!r->has_figure || r->platform == 0 || r->platform > RP_PLATFORM_MAX)
+        return 0;
+    size_t lo = 0, hi = n; /* the rows are in identity order */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int cmp = memcmp(rows[mid].row.identity.bytes, r->subject.bytes, 32);
+        if (cmp == 0) {
+            uint32_t **col = &b->st->ppm[r->platform];
+            if (!*col) {
+                if (!(*col = malloc(n * sizeof **col)))
+                    return RP_ERR_NOMEM;
+                for (size_t i = 0; i < n; i++)
+                    (*col)[i] = AUD_NONE;
+            }
+            (*col)[mid] = r->authentic_ppm;
+            return 0;
+        }
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0; /* a subject with no score row: nothing to filter */
+}
+
+static void aud_free(void *state)
+{
+    struct aud_state *st = state;
+    for (size_t p = 0; st && p <= RP_PLATFORM_MAX; p++)
+        free(st->ppm[p]);
+    free(st);
+}
+
+static int aud_build(rp_store *st, const struct top_cache *c, void **state)
+{
+    struct aud_build b = {c, calloc(1, sizeof(struct aud_state)), 0};
+    if (!b.st)
+        return RP_ERR_NOMEM;
+    int rc = rp_store_walk_audience(st, 0, aud_row, &b);
+    if (rc == RP_ERR_NOT_FOUND)
+        rc = 0;
+    if (rc) {
+        aud_free(b.st);
+        return rc;
+    }
+    *state = b.st;
+    return 0;
+}
+
+static int aud_active(const struct top_query *q)
+{
+    return q->platform != 0;
+}
+
+static int aud_keep(const void *state, uint32_t idx, const struct top_query *q)
+{
+    const struct aud_state *st = state;
+    const uint32_t *col = st ? st->ppm[q->platform] : NULL;
+    return col && col[idx] != AUD_NONE && col[idx] >= q->min_authentic_ppm;
+}
+
 static const struct top_extra top_extras[] = {
+    {aud_build, aud_active, aud_keep, aud_free},
     {NULL, NULL, NULL, NULL},
 };
 #define NEXTRA_SLOTS  (sizeof top_extras / sizeof top_extras[0])
@@ -120,6 +208,12 @@ struct top_cache {
     struct top_order rise[RISE_MAX]; /* rise[k - 1]: rise over k epochs */
     void *extra[NEXTRA_SLOTS];       /* the extra filters' state (above) */
 };
+
+static const struct top_row *cache_rows(const struct top_cache *c, size_t *n)
+{
+    *n = c->n;
+    return c->rows;
+}
 
 struct top_waiter {
     rp_rpc_call *call;
@@ -307,6 +401,11 @@ static json_t *row_json(const struct top_cache *c, const struct top_ent *e, size
                           "role", rp_role_name(t->role), "score", t->row.score, "confidence",
                           t->row.confidence, "rating", (json_int_t)t->row.rating, "reviews",
                           (json_int_t)t->row.reviews, "trust", rp_json_u64(t->row.trust));
+    if (o && q->platform) {
+        const struct aud_state *st = c->extra[0];
+        const uint32_t *col = st ? st->ppm[q->platform] : NULL;
+        json_object_set_new(o, "authentic_ppm", col ? json_integer(col[e->idx]) : json_null());
+    }
     if (o && q->rise) {
         int prev = t->prev[q->rise - 1];
         json_object_set_new(o, "rise", json_integer(t->row.score - prev));
@@ -470,6 +569,24 @@ void rp_m_score_top(struct node *n, rp_rpc_call *call, json_t *params)
         rp_param_bad(call, "epochs", "must be 1..7");
         return;
     }
+    json_t *pv = params ? json_object_get(params, "platform") : NULL;
+    uint64_t min_auth = 0;
+    int ka = param_count(call, params, "min_authentic_ppm", 1000000, "must be 0..1000000",
+                         &min_auth);
+    if (ka < 0)
+        return;
+    if (pv) {
+        const char *ps = json_is_string(pv) ? json_string_value(pv) : "";
+        q.platform = rp_platform_code(ps, strlen(ps));
+        if (!q.platform) {
+            rp_param_bad(call, "platform", "must be a registered platform (docs/records.md)");
+            return;
+        }
+    } else if (ka) {
+        rp_param_bad(call, "min_authentic_ppm", "needs platform");
+        return;
+    }
+    q.min_authentic_ppm = (uint32_t)min_auth;
     q.min_reviews = (uint32_t)min_reviews;
     q.min_confidence = (uint16_t)min_conf;
     q.rise = rise ? (unsigned)epochs : 0;

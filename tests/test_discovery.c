@@ -280,7 +280,7 @@ START_TEST(test_top_filters_and_rise)
     expect_bad_param(c, "score.top", P("{s:i}", "min_confidence", -1), "min_confidence");
     expect_bad_param(c, "score.top", P("{s:s}", "min_reviews", "many"), "min_reviews");
     expect_bad_param(c, "score.top", P("{s:I}", "min_reviews", (json_int_t)1 << 32), "min_reviews");
-    expect_bad_param(c, "score.top", P("{s:s}", "platform", "tiktok"), "platform");
+    expect_bad_param(c, "score.top", P("{s:s}", "platform", "myspace"), "platform");
     expect_bad_param(c, "score.top", P("{s:s,s:i}", "order", "rise", "limit", 101), "limit");
     rp_rpc_close(c);
     node_stop();
@@ -407,6 +407,73 @@ START_TEST(test_cli_top_and_history)
 }
 END_TEST
 
+/* An AUDIENCE attestation by who about subject on a platform. */
+static rp_record r_audience(ident *who, ident *subject, unsigned platform, uint32_t authentic_ppm)
+{
+    rp_record r = rbase(who, RP_REC_AUDIENCE);
+    rp_audience_body *a = &r.body.audience;
+    a->subject = subject->pk;
+    a->platform = (uint8_t)platform;
+    snprintf(a->handle, sizeof a->handle, "handle_%.8s", subject->hex);
+    a->handle_len = (uint8_t)strlen(a->handle);
+    a->followers = 120000;
+    a->authentic_ppm = authentic_ppm;
+    a->engagement_ppm = 35000;
+    a->period_end = r.time - 60;
+    a->period_start = a->period_end - 30 * 86400;
+    a->expiry = r.time + 90 * 86400;
+    rsign(&r, 0, &who->sk);
+    return r;
+}
+
+/* score.top's audience filter: platform and min_authentic_ppm over the
+ * epoch's trust-weighted figures. The pre-trusted anchor attests two
+ * talents; an untrusted identity's 100% claim moves nothing. */
+START_TEST(test_top_audience_filter)
+{
+    node_start();
+    rp_rpc_client *c = cli();
+    ident_anchor(&anchor);
+    ident u;
+    ident_gen(&t1, RP_ROLE_TALENT, "Real Reach");
+    ident_gen(&t2, RP_ROLE_TALENT, "Bought Followers");
+    ident_gen(&u, RP_ROLE_BRAND, "Fake Analytics");
+    rp_record r[8];
+    size_t n = 0;
+    r[n++] = r_identity(&t1);
+    r[n++] = r_identity(&t2);
+    r[n++] = r_identity(&u);
+    uint64_t h;
+    (void)settle(c, r, n, &h);
+    n = 0;
+    r[n++] = r_audience(&anchor, &t1, RP_PLATFORM_INSTAGRAM, 950000);
+    r[n++] = r_audience(&anchor, &t2, RP_PLATFORM_INSTAGRAM, 400000);
+    r[n++] = r_audience(&u, &t2, RP_PLATFORM_INSTAGRAM, 1000000);
+    (void)settle(c, r, n, &h);
+
+    json_t *res = call_ok(c, "score.top", P("{s:s}", "platform", "instagram"));
+    ck_assert_int_eq(jint(res, "total"), 2);
+    json_t *rows = json_object_get(res, "rows");
+    for (size_t i = 0; i < 2; i++) {
+        json_t *row = json_array_get(rows, i);
+        json_int_t want = !strcmp(jstr(row, "identity"), t1.hex) ? 950000 : 400000;
+        ck_assert_int_eq(jint(row, "authentic_ppm"), want);
+    }
+    res = call_ok(c, "score.top",
+                  P("{s:s,s:i}", "platform", "instagram", "min_authentic_ppm", 900000));
+    ck_assert_int_eq(jint(res, "total"), 1);
+    ck_assert_str_eq(jstr(json_array_get(json_object_get(res, "rows"), 0), "identity"), t1.hex);
+    res = call_ok(c, "score.top", P("{s:s,s:s}", "platform", "tiktok", "order", "score"));
+    ck_assert_int_eq(jint(res, "total"), 0);
+    expect_bad_param(c, "score.top", P("{s:s}", "platform", "vine"), "platform");
+    expect_bad_param(c, "score.top", P("{s:i}", "min_authentic_ppm", 5), "min_authentic_ppm");
+    expect_bad_param(c, "score.top", P("{s:s,s:i}", "platform", "x", "min_authentic_ppm", 1000001),
+                     "min_authentic_ppm");
+    rp_rpc_close(c);
+    node_stop();
+}
+END_TEST
+
 static void add(Suite *s, const char *name, const TTest *t, int timeout)
 {
     TCase *tc = tcase_create(name);
@@ -438,6 +505,7 @@ int main(void)
     }
     Suite *s = suite_create("discovery");
     add(s, "top_filters_and_rise", test_top_filters_and_rise, 300);
+    add(s, "top_audience_filter", test_top_audience_filter, 300);
     add(s, "history", test_history, 300);
     add(s, "cli_top_and_history", test_cli_top_and_history, 300);
     SRunner *sr = srunner_create(s);
