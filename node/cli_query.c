@@ -397,8 +397,9 @@ int rp_cli_cmd_top(int argc, char **argv)
     printf("epoch %" PRIu64, epoch);
     if (rising && rp_rpc_get_u64(res, "since_epoch", &since) == 0)
         printf(", rise since epoch %" PRIu64, since);
-    printf(", %" PRIu64 " %s%s%s\n", total, role ? role : "identitie", total == 1 ? "" : "s",
-           min_reviews || min_conf ? " matching" : "");
+    printf(", %" PRIu64 " %s%s%s\n", total, role ? role : total == 1 ? "identity" : "identitie",
+           total == 1 ? "" : "s",
+           min_reviews || min_conf || platform ? " matching" : "");
     if (t.nrows)
         rp_cli_table_print(&t);
     else

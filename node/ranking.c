@@ -111,42 +111,45 @@ struct aud_state {
     uint32_t *ppm[RP_PLATFORM_MAX + 1]; /* [platform][row]; NULL: no row has one */
 };
 
+static const struct top_row *cache_rows(const struct top_cache *c, size_t *n);
+
+/* The rows are in score order by the time extras are built: the audience
+ * rows are matched through a copy of the identities sorted by key. */
+struct aud_key {
+    unsigned char id[32];
+    uint32_t idx;
+};
+
 struct aud_build {
-    const struct top_cache *c;
     struct aud_state *st;
+    struct aud_key *keys;
     size_t n;
 };
 
-static const struct top_row *cache_rows(const struct top_cache *c, size_t *n);
+static int aud_key_cmp(const void *a, const void *b)
+{
+    return memcmp(((const struct aud_key *)a)->id, ((const struct aud_key *)b)->id, 32);
+}
 
 static int aud_row(void *ctx, const rp_audience_row *r)
 {
     struct aud_build *b = ctx;
-    size_t n;
-    const struct top_row *rows = cache_rows(b->c, &n);
     if (!r->has_figure || r->platform == 0 || r->platform > RP_PLATFORM_MAX)
         return 0;
-    size_t lo = 0, hi = n; /* the rows are in identity order */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int cmp = memcmp(rows[mid].row.identity.bytes, r->subject.bytes, 32);
-        if (cmp == 0) {
-            uint32_t **col = &b->st->ppm[r->platform];
-            if (!*col) {
-                if (!(*col = malloc(n * sizeof **col)))
-                    return RP_ERR_NOMEM;
-                for (size_t i = 0; i < n; i++)
-                    (*col)[i] = AUD_NONE;
-            }
-            (*col)[mid] = r->authentic_ppm;
-            return 0;
-        }
-        if (cmp < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+    struct aud_key want;
+    memcpy(want.id, r->subject.bytes, 32);
+    const struct aud_key *k = bsearch(&want, b->keys, b->n, sizeof *b->keys, aud_key_cmp);
+    if (!k)
+        return 0; /* a subject with no score row: nothing to filter */
+    uint32_t **col = &b->st->ppm[r->platform];
+    if (!*col) {
+        if (!(*col = malloc((b->n ? b->n : 1) * sizeof **col)))
+            return RP_ERR_NOMEM;
+        for (size_t i = 0; i < b->n; i++)
+            (*col)[i] = AUD_NONE;
     }
-    return 0; /* a subject with no score row: nothing to filter */
+    (*col)[k->idx] = r->authentic_ppm;
+    return 0;
 }
 
 static void aud_free(void *state)
@@ -159,10 +162,22 @@ static void aud_free(void *state)
 
 static int aud_build(rp_store *st, const struct top_cache *c, void **state)
 {
-    struct aud_build b = {c, calloc(1, sizeof(struct aud_state)), 0};
-    if (!b.st)
+    size_t n;
+    const struct top_row *rows = cache_rows(c, &n);
+    struct aud_build b = {calloc(1, sizeof(struct aud_state)), malloc((n ? n : 1) * sizeof *b.keys),
+                          n};
+    if (!b.st || !b.keys) {
+        free(b.st);
+        free(b.keys);
         return RP_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        memcpy(b.keys[i].id, rows[i].row.identity.bytes, 32);
+        b.keys[i].idx = (uint32_t)i;
+    }
+    qsort(b.keys, n, sizeof *b.keys, aud_key_cmp);
     int rc = rp_store_walk_audience(st, 0, aud_row, &b);
+    free(b.keys);
     if (rc == RP_ERR_NOT_FOUND)
         rc = 0;
     if (rc) {

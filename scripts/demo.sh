@@ -14,6 +14,14 @@
 # score epoch covering all of it is committed, the table shows the ring at
 # the bottom despite its perfect reviews.
 #
+# Then audiences: Northstar (a trusted agency) and Lumen (a brand that worked
+# with trusted people) attest what they measured of Maya's and Ines's
+# Instagram audiences, and the ring's "analytics" identities attest each
+# other's audiences at 100% authentic. At the next epoch `repute-cli audience`
+# and `repute-cli top --platform instagram` show the trust-weighted figures:
+# the ring's claims carry no trust and set no figure. `repute-cli top --rising`
+# shows who rose since the first epoch.
+#
 # Keys go to a temporary folder (removed at the end) with empty passphrases
 # and the interactive KDF, so the whole run takes well under a minute. Run it
 # on a fresh dev chain: every run registers new identities.
@@ -164,6 +172,31 @@ for i in $(seq 1 240); do
     sleep 0.25
 done
 
+say "audiences: a trusted agency and a brand measure two talents; the ring attests itself"
+today=$(date -u +%s)
+attest() { # attest WHO SUBJECT AUTHENTIC_PCT FOLLOWERS
+    cli attest --key "$keys/$1.key" --subject "${ID[$2]}" --platform instagram \
+        --handle "$2_official" --followers "$4" --authentic-pct "$3" --engagement-pct 3.5 \
+        --period-start $((today - 40 * 86400)) --period-end $((today - 86400)) --expires 90d \
+        --no-wait >/dev/null
+}
+attest northstar maya 94 182000
+attest lumen maya 91 182000
+attest bluebird ines 88 56000
+attest lumen ines 86 56000
+for i in 0 1 2 3 4; do
+    attest "${ring[$i]}" "${ring[$(((i + 1) % 5))]}" 100 950000
+done
+wait_pool
+height=$(cli head | field height)
+want2=$(((height + epoch_blocks - 1) / epoch_blocks))
+[ "$want2" -gt "$want" ] || want2=$((want + 1))
+for i in $(seq 1 480); do
+    [ "$(cli head | field epoch)" -ge "$want2" ] && break
+    [ "$i" -lt 480 ] || die "epoch $want2 was not committed within 120 s"
+    sleep 0.25
+done
+
 echo
 cli top --limit 30
 echo
@@ -179,3 +212,12 @@ echo "gave each other 20 five-star reviews, four each and every one perfect, yet
 echo "${ranks} of ${total}: no trusted identity ever worked with them, so their reviews carry"
 echo "no trust and their ratings stay at the 3-star prior (docs/trust.md, \"Ratings\")."
 echo "See for yourself: $CLI --datadir $DIR reviews --subject ${ID[vera]}"
+echo
+echo "Audiences (trust-weighted medians of the attestations, docs/trust.md):"
+cli audience "${ID[maya]}" --platform instagram
+echo
+cli top --platform instagram --min-authentic-pct 50
+echo
+echo "The ring attested each other's audiences at 100% authentic, yet none of them is"
+echo "listed above: attesters without trust set no figure. Who rose since the first epoch:"
+cli top --role talent --rising --limit 5 || true
