@@ -438,10 +438,14 @@ START_TEST(test_top_audience_filter)
     ident_gen(&t1, RP_ROLE_TALENT, "Real Reach");
     ident_gen(&t2, RP_ROLE_TALENT, "Bought Followers");
     ident_gen(&u, RP_ROLE_BRAND, "Fake Analytics");
-    rp_record r[8];
+    ident_gen(&t3, RP_ROLE_TALENT, "Third Reach");
+    ident_gen(&t4, RP_ROLE_TALENT, "Fourth Reach");
+    rp_record r[12];
     size_t n = 0;
     r[n++] = r_identity(&t1);
     r[n++] = r_identity(&t2);
+    r[n++] = r_identity(&t3);
+    r[n++] = r_identity(&t4);
     r[n++] = r_identity(&u);
     uint64_t h;
     (void)settle(c, r, n, &h);
@@ -449,14 +453,23 @@ START_TEST(test_top_audience_filter)
     r[n++] = r_audience(&anchor, &t1, RP_PLATFORM_INSTAGRAM, 950000);
     r[n++] = r_audience(&anchor, &t2, RP_PLATFORM_INSTAGRAM, 400000);
     r[n++] = r_audience(&u, &t2, RP_PLATFORM_INSTAGRAM, 1000000);
+    r[n++] = r_audience(&anchor, &t3, RP_PLATFORM_INSTAGRAM, 700000);
+    r[n++] = r_audience(&anchor, &t4, RP_PLATFORM_INSTAGRAM, 600000);
+    r[n++] = r_audience(&u, &t4, RP_PLATFORM_TIKTOK, 1000000); /* no trust: no figure */
     (void)settle(c, r, n, &h);
 
+    /* Whatever the order of identities and scores, every talent with a
+     * figure is found, with its own figure. */
     json_t *res = call_ok(c, "score.top", P("{s:s}", "platform", "instagram"));
-    ck_assert_int_eq(jint(res, "total"), 2);
+    ck_assert_int_eq(jint(res, "total"), 4);
     json_t *rows = json_object_get(res, "rows");
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < 4; i++) {
         json_t *row = json_array_get(rows, i);
-        json_int_t want = !strcmp(jstr(row, "identity"), t1.hex) ? 950000 : 400000;
+        const char *id = jstr(row, "identity");
+        json_int_t want = !strcmp(id, t1.hex)   ? 950000
+                          : !strcmp(id, t2.hex) ? 400000
+                          : !strcmp(id, t3.hex) ? 700000
+                                                : 600000;
         ck_assert_int_eq(jint(row, "authentic_ppm"), want);
     }
     res = call_ok(c, "score.top",
