@@ -785,3 +785,38 @@ int cli_run(json_t **json, ...)
     ck_assert_msg(WIFEXITED(st), "repute-cli %s died of signal %d", argv[3], WTERMSIG(st));
     return WEXITSTATUS(st);
 }
+
+int fixture_prepare(const char *name)
+{
+    const char *bin = getenv("RP_REPUTED");
+    if (!bin || strlen(bin) >= sizeof reputed_bin || access(bin, X_OK) != 0) {
+        fprintf(stderr, "test_%s: set RP_REPUTED to the built reputed binary\n", name);
+        return 1;
+    }
+    memcpy(reputed_bin, bin, strlen(bin) + 1);
+    const char *cb = getenv("RP_REPUTE_CLI");
+    if (cb && strlen(cb) < sizeof cli_bin)
+        memcpy(cli_bin, cb, strlen(cb) + 1);
+    if (rp_crypto_init() != 0)
+        return 1;
+    signal(SIGPIPE, SIG_IGN);
+    snprintf(base_dir, sizeof base_dir, "/tmp/rp-test-%.16s-XXXXXX", name);
+    if (!mkdtemp(base_dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    return 0;
+}
+
+int fixture_run(const char *name, Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "test_%s: could not remove %s\n", name, base_dir);
+    return failed ? 1 : 0;
+}

@@ -19,6 +19,7 @@
 #ifndef RP_TESTS_NODE_FIXTURE_H
 #define RP_TESTS_NODE_FIXTURE_H
 
+#include <check.h>
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,6 +61,14 @@ typedef struct ident {
     char name[RP_NAME_MAX + 1];
     char hex[65];
 } ident;
+
+/* A node test program's main, its two halves: fixture_prepare reads
+ * RP_REPUTED (required) and RP_REPUTE_CLI (optional) into reputed_bin and
+ * cli_bin, initialises crypto, ignores SIGPIPE and makes base_dir
+ * (/tmp/rp-test-NAME-XXXXXX); fixture_run runs the suite and removes
+ * base_dir. Each returns the process's exit status (0 prepared / passed). */
+int fixture_prepare(const char *name);
+int fixture_run(const char *name, Suite *s);
 
 /* The Check fixture: a fresh folder and dev datadir per test (T); at
  * teardown the node is killed if still running and the folder removed. */

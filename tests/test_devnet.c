@@ -542,33 +542,13 @@ static void add(Suite *s, const char *name, const TTest *t, int timeout)
 
 int main(void)
 {
-    const char *bin = getenv("RP_REPUTED");
-    if (!bin || strlen(bin) >= sizeof reputed_bin || access(bin, X_OK) != 0) {
-        fprintf(stderr, "test_devnet: set RP_REPUTED to the built reputed\n");
+    if (fixture_prepare("devnet") != 0)
         return 1;
-    }
-    memcpy(reputed_bin, bin, strlen(bin) + 1);
-    if (rp_crypto_init() != 0)
-        return 1;
-    signal(SIGPIPE, SIG_IGN);
-    snprintf(base_dir, sizeof base_dir, "/tmp/rp-test-devnet-XXXXXX");
-    if (!mkdtemp(base_dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
     Suite *s = suite_create("devnet");
     add(s, "four_validators", test_four_validators, 300);
     add(s, "crash_and_rejoin", test_crash_and_rejoin, 300);
     add(s, "replay_mid_height", test_replay_mid_height, 300);
     add(s, "key_runs_elsewhere", test_key_runs_elsewhere, 300);
     add(s, "hostile_consensus", test_hostile_consensus, 300);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "test_devnet: could not remove %s\n", base_dir);
-    return failed ? 1 : 0;
+    return fixture_run("devnet", s);
 }

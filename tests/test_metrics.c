@@ -508,33 +508,13 @@ static void add(Suite *s, const char *name, const TTest *t, int timeout)
 
 int main(void)
 {
-    const char *bin = getenv("RP_REPUTED");
-    if (!bin || strlen(bin) >= sizeof reputed_bin || access(bin, X_OK) != 0) {
-        fprintf(stderr, "test_metrics: set RP_REPUTED to the built reputed binary\n");
+    if (fixture_prepare("metrics") != 0)
         return 1;
-    }
-    memcpy(reputed_bin, bin, strlen(bin) + 1);
-    if (rp_crypto_init() != 0)
-        return 1;
-    signal(SIGPIPE, SIG_IGN);
-    snprintf(base_dir, sizeof base_dir, "/tmp/rp-test-metrics-XXXXXX");
-    if (!mkdtemp(base_dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
     Suite *s = suite_create("metrics");
     add(s, "scrape_moves_and_passes_promtool", test_scrape_moves_and_passes_promtool, 180);
     add(s, "other_paths_and_methods", test_other_paths_and_methods, 120);
     add(s, "off_by_default", test_off_by_default, 120);
     add(s, "bad_listen_refused", test_bad_listen_refused, 180);
     add(s, "port_in_use_refused", test_port_in_use_refused, 120);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "test_metrics: could not remove %s\n", base_dir);
-    return failed ? 1 : 0;
+    return fixture_run("metrics", s);
 }
